@@ -1,0 +1,63 @@
+// Verdicts and recommendations: what classify() and recommend() produce.
+// Both are deterministic functions of a WorkloadWindow (docs/CLASSIFIER.md is the
+// decision table).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "classifier/reason.hpp"
+#include "classifier/window.hpp"
+
+namespace boundwise {
+
+enum class Bottleneck : std::uint8_t {
+  cpu_bound,       // one thread's worth of CPU work dominates; more threads won't help
+  gil_contended,   // Python threads queue for the GIL
+  cpu_parallel,    // several threads on CPU at once (native code releasing the GIL)
+  io_network,      // waits on remote dependencies dominate
+  io_disk,         // block / file I/O dominates
+  lock_contended,  // waits on non-GIL locks dominate
+  cpu_saturated,   // the node's CPUs are the limit: run-queue wait is high
+  memory_bound,    // paging / memory pressure
+  idle,            // nothing to do
+  mixed,           // no single reason dominates
+};
+inline constexpr std::size_t kBottleneckCount = 10;
+std::string_view to_string(Bottleneck b);
+std::optional<Bottleneck> bottleneck_from_string(std::string_view name);
+
+enum class Model : std::uint8_t { processes, threads, asyncio, free_threaded, scale_out, none };
+inline constexpr std::size_t kModelCount = 6;
+std::string_view to_string(Model m);
+std::optional<Model> model_from_string(std::string_view name);
+
+struct DependencyShare {
+  std::string name;
+  std::string endpoint;
+  double wait_share = 0;  // of all thread time in the window
+  std::optional<LatencyQuantiles> latency;
+};
+
+struct Verdict {
+  Bottleneck bottleneck = Bottleneck::idle;
+  double confidence = 0;  // [0,1]
+  PerReason<double> shares{};       // of all thread time; sums to 1 (or all 0 if no time)
+  PerReason<double> busy_shares{};  // of non-idle thread time; sums to 1 (or all 0)
+  double cpu_cores_used = 0;
+  std::vector<DependencyShare> dependencies;  // by wait_share, descending
+  // Short machine-readable justifications, e.g. "net share 0.85 >= 0.5".
+  std::vector<std::string> rationale;
+};
+
+struct Recommendation {
+  Model model = Model::none;
+  int workers = 0;  // suggested worker count (threads, processes or concurrent tasks); 0 = no change
+  std::string summary;                // one sentence with numbers, for a person mid-incident
+  std::vector<std::string> evidence;  // sentences with numbers
+  std::vector<std::string> risks;
+};
+
+}  // namespace boundwise

@@ -1,0 +1,116 @@
+// The classification window: everything the collectors observed about one workload
+// over N seconds, in the form the classifier consumes.
+//
+// Collectors fill a WorkloadWindow (each its own fields; see collectors/collector.hpp);
+// finalize_window() derives the quantiles; classify() and recommend() read it. All
+// times are seconds, all counts are deltas over the window unless a field says
+// "cumulative" (those feed Prometheus counters, never the classifier).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "classifier/reason.hpp"
+
+namespace boundwise {
+
+struct LatencyQuantiles {
+  double p50 = 0;
+  double p95 = 0;
+  double p99 = 0;
+};
+
+// Nearest-rank quantiles of the samples; nullopt when there are none.
+std::optional<LatencyQuantiles> quantiles_of(std::vector<double> samples);
+
+struct DependencyWindow {
+  std::string name;      // "orders-db", "postgres 127.0.0.1:5432", or "other"
+  std::string endpoint;  // "10.0.0.5:5432"; empty for the "other" bucket
+  double wait_seconds = 0;  // thread-seconds blocked on this dependency in the window
+  // Lengths of observed blocked intervals (one per completed wait; resolution =
+  // the sampling interval for the procfs collector, exact for eBPF).
+  std::vector<double> blocked_intervals_seconds;
+  std::optional<LatencyQuantiles> latency;  // set by finalize_window()
+};
+
+struct PressureTotals {
+  // Cumulative stall time from /proc/pressure/<resource> ("total=" in µs → s).
+  double some_seconds = 0;
+  double full_seconds = 0;  // cpu has no "full" on older kernels: 0
+};
+
+struct NodeWindow {
+  int cores = 0;
+  double cpu_busy_ratio = 0;  // non-idle share of all CPU time over the window, [0,1]
+  double load1 = 0;
+  int runnable_tasks = 0;  // /proc/loadavg running count at window end
+  // Share of the window with some task stalled on the resource, [0,1].
+  double cpu_pressure_some = 0;
+  double io_pressure_some = 0;
+  double memory_pressure_some = 0;
+  double memory_pressure_full = 0;
+  bool pressure_available = false;
+  // Cumulative (since boot), for boundwise_node_pressure_seconds_total.
+  std::map<std::string, PressureTotals> pressure_totals;  // key "cpu" | "io" | "memory"
+};
+
+struct MemoryUsage {
+  std::uint64_t rss_bytes = 0;  // sum over processes
+  std::uint64_t pss_bytes = 0;  // sum over processes (smaps_rollup); 0 if unreadable
+  std::uint64_t uss_bytes = 0;  // private clean + dirty; 0 if unreadable
+  int processes_measured = 0;
+};
+
+// What the runtime inside the workload is, as far as known (the Python collector,
+// issue 4, fills more of it).
+struct RuntimeInfo {
+  std::string kind;  // "python", "native", or "" when unknown
+  std::string version;
+  bool free_threaded = false;
+  bool gil_readable = false;  // GIL state read from memory, not inferred
+};
+
+struct WorkloadWindow {
+  std::string workload;
+  double duration_seconds = 0;  // wall-clock length of the window
+  std::uint64_t sample_rounds = 0;  // thread-state sampling rounds in the window
+
+  // Thread time by reason. Sums to the total thread lifetime inside the window
+  // (≈ threads × duration). Parked threads (blocked the whole window with no
+  // context switch) are counted under idle.
+  PerReason<double> thread_seconds{};
+  int parked_threads = 0;
+
+  double cpu_seconds = 0;        // utime+stime delta of all threads
+  double runqueue_seconds = 0;   // schedstat run-queue wait delta
+  std::uint64_t voluntary_switches = 0;
+  std::uint64_t involuntary_switches = 0;
+  std::uint64_t major_faults = 0;
+  std::uint64_t read_bytes = 0;   // /proc/PID/io read_bytes delta (storage layer)
+  std::uint64_t write_bytes = 0;  // /proc/PID/io write_bytes delta
+
+  int threads = 0;    // at window end
+  int processes = 0;  // at window end
+  std::vector<int> pids;  // at window end, ascending
+
+  // Evidence about the concurrency model already in use.
+  bool event_loop = false;          // a thread waits in epoll_wait/poll/select over many fds
+  int established_connections = 0;  // TCP connections in ESTABLISHED state at window end
+  int busy_threads_max = 0;  // most threads seen on CPU or runnable in one sampling round
+
+  std::vector<DependencyWindow> dependencies;
+  MemoryUsage memory;
+  RuntimeInfo runtime;
+  NodeWindow node;
+
+  // Sum of thread_seconds over all reasons.
+  double total_thread_seconds() const;
+};
+
+// Computes derived fields (dependency latency quantiles) in place.
+void finalize_window(WorkloadWindow& w);
+
+}  // namespace boundwise

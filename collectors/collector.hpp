@@ -1,0 +1,70 @@
+// The collector seam. A collector turns one kernel source (procfs, eBPF, perf, a
+// Python interpreter's memory) into classifier types; it never classifies.
+//
+// Lifecycle, all on the daemon's single io_context thread:
+//   start()                       once; an error means "down" (logged, exported as
+//                                 boundwise_collector_up 0) and the agent goes on
+//   set_targets(targets)          after every discovery scan
+//   sample(now)                   every period() (never, if period() is zero)
+//   contribute(now, windows)      at each window close: add this collector's
+//                                 evidence for [previous close, now) to the
+//                                 per-workload windows, then start a new window
+//
+// Adding a collector = its own files + one line in daemon/collectors.cpp.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "classifier/endpoint.hpp"
+#include "classifier/result.hpp"
+#include "classifier/window.hpp"
+#include "collectors/targets.hpp"
+
+namespace boundwise {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// One window being assembled. contribute() may assume `workloads` has an entry for
+// every workload of the last TargetSet (the daemon creates them). Node-wide facts go
+// in `node`; the daemon copies them into each workload's window before classifying.
+struct WindowSet {
+  NodeWindow node;
+  std::map<std::string, WorkloadWindow> workloads;
+};
+
+// Settings every collector may read; the daemon fills them from the config.
+struct CollectorSettings {
+  std::string proc_root = "/proc";  // tests point this at fixture trees
+  int sample_rate_hz = 20;          // thread-state samples per second
+  std::vector<DependencyRule> dependencies;  // configured dependency names
+  int max_dependencies_per_workload = 10;    // the rest are summed into "other"
+};
+
+class Collector {
+ public:
+  virtual ~Collector() = default;
+
+  // Short name: config key, metric label ("procfs") and logger name.
+  virtual std::string_view name() const = 0;
+
+  // Prepare (probe privileges, open what stays open). Error = collector down.
+  virtual Status start() = 0;
+
+  // How often sample() runs; zero means the collector only works in contribute().
+  virtual std::chrono::nanoseconds period() const = 0;
+
+  virtual void set_targets(const TargetSet& targets) = 0;
+
+  // One sampling round. An error means the whole round failed (e.g. proc_root is
+  // gone); a single vanished target is not an error, it is skipped.
+  virtual Status sample(SteadyTime now) = 0;
+
+  virtual void contribute(SteadyTime now, WindowSet& windows) = 0;
+};
+
+}  // namespace boundwise

@@ -1,0 +1,71 @@
+// The agent's configuration: the YAML schema as a struct, its defaults, and loading
+// with `FILE:LINE:COL: what is wrong` errors.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "classifier/endpoint.hpp"
+
+namespace boundwise {
+
+// Exactly one of pid / comm / cmdline is set.
+struct TargetSelector {
+  std::string name;
+  std::optional<int> pid;
+  std::optional<std::string> comm_regex;     // ECMAScript regex searched in /proc/PID/comm
+  std::optional<std::string> cmdline_regex;  // searched in the NUL→space joined cmdline
+};
+
+struct Config {
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 9977;
+  std::chrono::milliseconds window{10'000};
+  int sample_rate_hz = 20;
+  std::chrono::milliseconds discovery_interval{2'000};
+  // With no targets, the busiest process trees are discovered automatically.
+  std::vector<TargetSelector> targets;
+  int max_workloads = 20;
+  std::vector<DependencyRule> dependencies;
+  int max_dependencies_per_workload = 10;
+  std::string proc_root = "/proc";
+  std::string log_level = "info";
+};
+
+// A config that cannot be used. what() is "FILE:LINE:COL: message" (LINE and COL are
+// 1-based), ready to print.
+class ConfigError : public std::runtime_error {
+ public:
+  ConfigError(std::string file, int line, int column, const std::string& message);
+  const std::string& file() const { return file_; }
+  int line() const { return line_; }
+  int column() const { return column_; }
+
+ private:
+  std::string file_;
+  int line_;
+  int column_;
+};
+
+// The YAML text of the embedded default config (documented in README.md).
+std::string_view default_config_yaml();
+
+// Parses YAML text; `file_name` is used in error messages. Throws ConfigError.
+Config parse_config(std::string_view yaml_text, const std::string& file_name);
+
+// Reads and parses a file. Throws ConfigError (an unreadable file is reported as
+// FILE:1:1).
+Config load_config_file(const std::string& path);
+
+// Parses "10s", "500ms", "2m", "1h" (a positive integer and a unit). nullopt if bad.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+
+// Parses "127.0.0.1:9977", "[::1]:9977", "0.0.0.0:9977". nullopt if bad.
+std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(std::string_view text);
+
+}  // namespace boundwise
