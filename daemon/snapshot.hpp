@@ -1,0 +1,44 @@
+// What the publishers render: the state of every workload after the last window,
+// built on the io_context thread at each window close and read by the HTTP handlers.
+// A Snapshot is immutable once built; the agent swaps in a new one per window.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "classifier/verdict.hpp"
+#include "classifier/window.hpp"
+
+namespace boundwise {
+
+struct CollectorStatus {
+  std::string name;
+  bool up = false;
+  double last_duration_seconds = 0;  // of the last sample() or contribute()
+  std::string error;                 // why it is down; empty when up
+};
+
+struct WorkloadReport {
+  std::string name;
+  std::vector<int> pids;  // ascending, as of the last discovery scan
+  int threads = 0;
+  // Absent until the workload's first full window has been classified.
+  std::optional<WorkloadWindow> window;
+  std::optional<Verdict> verdict;
+  std::optional<Recommendation> recommendation;
+};
+
+struct Snapshot {
+  std::string host;
+  std::chrono::system_clock::time_point generated_at{};
+  double window_seconds = 0;
+  std::uint64_t windows_completed = 0;
+  NodeWindow node;
+  std::vector<WorkloadReport> workloads;  // sorted by name
+  std::vector<CollectorStatus> collectors;
+};
+
+}  // namespace boundwise
