@@ -1,0 +1,36 @@
+// Request handling as a pure function from request to response (the Beast examples'
+// lesson): the server only moves bytes; every endpoint lives here and is unit-tested
+// without a socket.
+#pragma once
+
+#include <string>
+
+#include "daemon/snapshot.hpp"
+
+namespace boundwise {
+
+class MetricsPublisher;
+
+struct HttpRequest {
+  std::string method;  // "GET", "HEAD", ...
+  std::string target;  // "/recommend?workload=api"
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+};
+
+// State the endpoints read. All references outlive the call.
+struct EndpointContext {
+  const Snapshot& snapshot;
+  const MetricsPublisher& metrics;
+  bool ready = false;  // first window classified
+};
+
+// GET /metrics, /recommend[?workload=NAME], /healthz, /readyz, / (a short index).
+// Unknown path → 404, other methods → 405, both with a JSON error body.
+HttpResponse handle_request(const HttpRequest& request, const EndpointContext& context);
+
+}  // namespace boundwise

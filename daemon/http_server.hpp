@@ -1,0 +1,45 @@
+// The one HTTP server of the agent (Boost.Beast on the agent's io_context): serves
+// every endpoint through a handler function, with a body limit, header limit, read
+// timeout and connection cap. Malformed → 400, oversized → 413, slow → 408; the
+// connection is then closed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+
+#include "classifier/result.hpp"
+#include "daemon/http_handler.hpp"
+
+namespace boundwise {
+
+struct HttpLimits {
+  std::size_t max_header_bytes = 8 * 1024;
+  std::size_t max_body_bytes = 16 * 1024;
+  int read_timeout_ms = 5'000;
+  int max_connections = 64;
+};
+
+class HttpServer {
+ public:
+  using Handler = std::function<HttpResponse(const HttpRequest&)>;
+
+  HttpServer(boost::asio::io_context& io, Handler handler, HttpLimits limits = {});
+  ~HttpServer();
+
+  // Binds and starts accepting. Error: "listen 127.0.0.1:9977: Address already in use".
+  Status listen(const std::string& host, std::uint16_t port);
+  // The bound port (useful when listening on port 0).
+  std::uint16_t port() const;
+  // Stops accepting and closes open connections.
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace boundwise

@@ -1,0 +1,34 @@
+// Prometheus publishing: turns each new Snapshot into series of a prometheus-cpp
+// registry and renders them in the text exposition format. Counters accumulate the
+// per-window deltas; series of workloads that disappeared are removed.
+// Not thread-safe: used from the io_context thread only.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "daemon/snapshot.hpp"
+
+namespace boundwise {
+
+class MetricsPublisher {
+ public:
+  MetricsPublisher();
+  ~MetricsPublisher();
+  MetricsPublisher(const MetricsPublisher&) = delete;
+  MetricsPublisher& operator=(const MetricsPublisher&) = delete;
+
+  // Call once per snapshot the agent publishes (after every window close). Adds the
+  // window deltas of every workload that has a window to the counters, sets the
+  // gauges, and removes the series of workloads absent from the snapshot.
+  void publish(const Snapshot& snapshot);
+
+  // The exposition text (`text/plain; version=0.0.4`).
+  std::string render() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace boundwise

@@ -1,0 +1,18 @@
+// The /recommend document (docs/API.md): JSON rendering of a Snapshot.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/snapshot.hpp"
+
+namespace boundwise {
+
+// The whole document; with `only_workload`, the same document holding just that
+// workload (the caller checks it exists).
+nlohmann::json recommend_document(const Snapshot& snapshot,
+                                  const std::optional<std::string>& only_workload = std::nullopt);
+
+}  // namespace boundwise
