@@ -1,0 +1,13 @@
+// The node collector: host-wide CPU busy ratio, core count, load and pressure stall
+// information (/proc/stat, /proc/loadavg, /proc/pressure/*), into WindowSet::node.
+#pragma once
+
+#include <memory>
+
+#include "collectors/collector.hpp"
+
+namespace boundwise {
+
+std::unique_ptr<Collector> make_node_collector(const CollectorSettings& settings);
+
+}  // namespace boundwise
