@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Installs, builds and runs every test of boundwise: the command README.md gives and
+# .ci/run calls. Tiers (ctest labels): unit, fuzz (corpus replay), integration, e2e;
+# then the unit tests again under ASan+UBSan, and a short libFuzzer run of every fuzz
+# target built with clang. Exits non-zero if anything fails.
+#   tests/run-all.sh              everything
+#   SKIP_INSTALL=1 tests/run-all.sh   skip apt-get (dependencies already present)
+#   FUZZ_SECONDS=60 tests/run-all.sh  longer fuzz runs (default 10 s per target)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+jobs=${JOBS:-2}
+
+step() { printf '\n==== %s\n' "$*"; }
+
+# Runs ctest, keeping its summary so the run ends with one total.
+passed=0
+failed=0
+run_ctest() {
+  local log status=0
+  log=$(mktemp)
+  ctest "$@" 2>&1 | tee "$log" || status=$?
+  local line
+  line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -1 || true)
+  if [[ $line =~ ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
+    failed=$((failed + BASH_REMATCH[1]))
+    passed=$((passed + BASH_REMATCH[2] - BASH_REMATCH[1]))
+  fi
+  rm -f "$log"
+  return "$status"
+}
+
+if [[ -z ${SKIP_INSTALL:-} ]]; then
+  step "install dependencies"
+  deploy/install-deps.sh --test
+fi
+
+step "format check (clang-format-14)"
+mapfile -t sources < <(git ls-files '*.cpp' '*.hpp' '*.h' | grep -v '\.bpf\.' || true)
+if ((${#sources[@]})); then
+  clang-format-14 --dry-run -Werror "${sources[@]}"
+fi
+
+step "build (RelWithDebInfo)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+
+step "unit + fuzz-replay tests"
+run_ctest --test-dir build -L 'unit|fuzz' --output-on-failure -j"$jobs"
+
+step "integration + e2e tests (real processes, PostgreSQL, Prometheus)"
+run_ctest --test-dir build -L 'integration|e2e' --output-on-failure
+
+step "unit tests under ASan+UBSan"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBOUNDWISE_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$jobs" --target classifier_test config_test collectors_test daemon_test
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  run_ctest --test-dir build-asan -L unit --output-on-failure -j"$jobs"
+
+step "libFuzzer runs (clang-14, ${FUZZ_SECONDS:-10} s per target)"
+CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -DBOUNDWISE_FUZZ=ON -DBOUNDWISE_ONLY_PURE=ON \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-fuzz -j"$jobs"
+BOUNDWISE_FUZZ_SECONDS=${FUZZ_SECONDS:-10} run_ctest --test-dir build-fuzz -L fuzz --output-on-failure
+
+step "summary"
+echo "${passed} passed, ${failed} failed"
