@@ -1,1 +1,177 @@
-// placeholder: being written
+// classify(): the decision table of docs/CLASSIFIER.md, in its order. Every branch
+// records why it fired in Verdict::rationale.
+#include "classifier/classify.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+namespace boundwise {
+
+namespace {
+
+using namespace thresholds;
+
+double finite_or_zero(double v) { return std::isfinite(v) && v > 0 ? v : 0.0; }
+
+std::string fmt(const char* format, double a, double b = 0) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, format, a, b);
+  return buf;
+}
+
+double at(const PerReason<double>& p, Reason r) { return p[index_of(r)]; }
+
+// How much evidence the window holds: full after kFullEvidenceRounds sampling rounds
+// (or, for collectors that do not sample, one thread-second of observed time).
+double evidence_weight(const WorkloadWindow& w, double total_thread_seconds) {
+  double by_rounds = static_cast<double>(w.sample_rounds) / kFullEvidenceRounds;
+  double by_time = total_thread_seconds;
+  return std::clamp(w.sample_rounds > 0 ? by_rounds : by_time, 0.0, 1.0);
+}
+
+}  // namespace
+
+Verdict classify(const WorkloadWindow& w) {
+  Verdict v;
+  PerReason<double> seconds{};
+  double total = 0;
+  for (std::size_t i = 0; i < kReasonCount; ++i) {
+    seconds[i] = finite_or_zero(w.thread_seconds[i]);
+    total += seconds[i];
+  }
+  double duration = finite_or_zero(w.duration_seconds);
+  if (duration > 0) {
+    double cpu = w.cpu_seconds > 0 ? finite_or_zero(w.cpu_seconds) : at(seconds, Reason::on_cpu);
+    v.cpu_cores_used = cpu / duration;
+  }
+
+  if (total <= 0 || duration <= 0) {
+    v.bottleneck = Bottleneck::idle;
+    v.confidence = 0;
+    v.rationale.push_back("no thread time observed in the window");
+    return v;
+  }
+
+  double idle_seconds = at(seconds, Reason::idle);
+  double busy = total - idle_seconds;
+  for (std::size_t i = 0; i < kReasonCount; ++i) {
+    v.shares[i] = seconds[i] / total;
+    if (busy > 0 && kAllReasons[i] != Reason::idle) v.busy_shares[i] = seconds[i] / busy;
+  }
+
+  for (const auto& d : w.dependencies) {
+    DependencyShare s{d.name, d.endpoint, finite_or_zero(d.wait_seconds) / total, d.latency};
+    v.dependencies.push_back(std::move(s));
+  }
+  std::stable_sort(v.dependencies.begin(), v.dependencies.end(),
+                   [](const auto& a, const auto& b) { return a.wait_share > b.wait_share; });
+
+  const double evidence = evidence_weight(w, total);
+  const auto& b = v.busy_shares;
+  auto set = [&](Bottleneck cls, double strength, std::string why) {
+    v.bottleneck = cls;
+    v.confidence = std::clamp(strength, 0.0, 1.0) * evidence;
+    v.rationale.push_back(std::move(why));
+  };
+
+  // 1. Idle: almost no thread time doing anything but waiting for work or sleeping.
+  double active_threads = (busy - at(seconds, Reason::sleep)) / duration;
+  if (active_threads < kIdleActiveThreads) {
+    set(Bottleneck::idle, 1.0 - active_threads / kIdleActiveThreads * 0.5,
+        fmt("active thread-time %.3f threads < %.2f", active_threads, kIdleActiveThreads));
+    return v;
+  }
+
+  // 2. The node's CPUs are the limit: runnable threads queue for a CPU.
+  double runnable = at(b, Reason::on_cpu) + at(b, Reason::runqueue);
+  double queue_ratio = runnable > 0 ? at(b, Reason::runqueue) / runnable : 0;
+  bool node_known = w.node.cores > 0;
+  bool saturated = node_known ? (w.node.cpu_busy_ratio >= kNodeBusy && queue_ratio >= kRunqueueRatio)
+                              : queue_ratio >= kRunqueueRatioNoNode;
+  if (saturated && runnable >= kDominant) {
+    set(Bottleneck::cpu_saturated, 0.5 + queue_ratio,
+        fmt("runnable threads wait for a CPU %.0f%% of the time; node CPU busy %.0f%%",
+            queue_ratio * 100, w.node.cpu_busy_ratio * 100));
+    return v;
+  }
+
+  // 3. Memory: major faults, or the node stalls on memory.
+  double paging = at(b, Reason::paging);
+  if (paging >= kPagingShare ||
+      (w.node.memory_pressure_full >= kMemoryFullPressure && paging > 0)) {
+    set(Bottleneck::memory_bound, 0.5 + paging,
+        fmt("paging %.0f%% of busy time; node memory full-pressure %.0f%%", paging * 100,
+            w.node.memory_pressure_full * 100));
+    return v;
+  }
+
+  // 4. The GIL: Python threads queue for the interpreter lock.
+  double gil = at(b, Reason::gil);
+  double on_cpu = at(b, Reason::on_cpu);
+  if (gil >= kGilShare && gil >= 0.5 * on_cpu) {
+    set(Bottleneck::gil_contended, 0.5 + gil,
+        fmt("GIL wait %.0f%% of busy time (on CPU %.0f%%)", gil * 100, on_cpu * 100));
+    return v;
+  }
+
+  // 5. A dominant reason.
+  struct Group {
+    const char* name;
+    double share;
+  };
+  double io = at(b, Reason::net) + at(b, Reason::ipc);
+  Group groups[] = {{"cpu", runnable},
+                    {"net", io},
+                    {"disk", at(b, Reason::disk)},
+                    {"lock", at(b, Reason::lock)},
+                    {"gil", gil},
+                    {"sleep", at(b, Reason::sleep)},
+                    {"paging", paging},
+                    {"other", at(b, Reason::other)}};
+  std::sort(std::begin(groups), std::end(groups),
+            [](const Group& x, const Group& y) { return x.share > y.share; });
+  const Group& top = groups[0];
+  const Group& second = groups[1];
+  double strength = 0.5 + (top.share - second.share);
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "%s %.0f%% of busy time (next: %s %.0f%%)", top.name,
+                top.share * 100, second.name, second.share * 100);
+  std::string why = buf;
+
+  if (top.share >= kDominant) {
+    std::string_view name = top.name;
+    if (name == "cpu") {
+      if (v.cpu_cores_used >= kParallelCores) {
+        set(Bottleneck::cpu_parallel, strength,
+            why + fmt("; %.2f cores in use >= %.2f", v.cpu_cores_used, kParallelCores));
+      } else {
+        set(Bottleneck::cpu_bound, strength,
+            why + fmt("; %.2f cores in use < %.2f", v.cpu_cores_used, kParallelCores));
+      }
+      return v;
+    }
+    if (name == "net") {
+      set(Bottleneck::io_network, strength, why);
+      return v;
+    }
+    if (name == "disk") {
+      set(Bottleneck::io_disk, strength, why);
+      return v;
+    }
+    if (name == "lock") {
+      set(Bottleneck::lock_contended, strength, why);
+      return v;
+    }
+    if (name == "sleep") {
+      set(Bottleneck::idle, strength, why + "; timer-paced work");
+      return v;
+    }
+  }
+  // 6. Nothing dominates (or only "other" does): mixed, naming the top two.
+  set(Bottleneck::mixed, 0.5, why + "; no reason holds a majority");
+  return v;
+}
+
+}  // namespace boundwise

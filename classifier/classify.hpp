@@ -1,11 +1,46 @@
 // The pure classifier: window → verdict → recommendation. No I/O, no clocks.
-// docs/CLASSIFIER.md is the decision table these functions implement.
+// docs/CLASSIFIER.md is the decision table these functions implement; the thresholds
+// below are its numbers, each with the reason it has that value.
 #pragma once
 
 #include "classifier/verdict.hpp"
 #include "classifier/window.hpp"
 
 namespace boundwise {
+
+namespace thresholds {
+// Below this many thread-equivalents doing anything but waiting for work or sleeping
+// (active thread-seconds per wall-clock second), a workload is idle: 5% of one
+// thread is noise from housekeeping (timers, heartbeats), not a bottleneck.
+inline constexpr double kIdleActiveThreads = 0.05;
+// A reason "dominates" when it holds a majority of busy (non-idle) thread time: then
+// removing it is the largest possible win, whatever the other reasons are.
+inline constexpr double kDominant = 0.5;
+// GIL contention: threads wait for the GIL for at least this share of busy time.
+// Two CPU-bound Python threads already spend ~48% waiting (PYTHON_INTERNALS.md); a
+// thread doing occasional Python between native calls waits a few percent.
+inline constexpr double kGilShare = 0.3;
+// Run-queue starvation: runnable threads wait for a CPU at least this share of the
+// time they want one (runqueue / (on_cpu + runqueue)). An unsaturated host keeps this
+// in the low percent; 30% means every third runnable moment is spent queueing.
+inline constexpr double kRunqueueRatio = 0.3;
+// ...and the node's CPUs are this busy (the queueing is the node's, not a cgroup's).
+inline constexpr double kNodeBusy = 0.9;
+// Without node data, run-queue wait alone must exceed run time to call saturation.
+inline constexpr double kRunqueueRatioNoNode = 0.5;
+// CPU parallelism: more than one core in use, half-way between one core and two.
+inline constexpr double kParallelCores = 1.5;
+// Memory: share of busy time in major faults, or the node's memory "full" pressure.
+inline constexpr double kPagingShare = 0.2;
+inline constexpr double kMemoryFullPressure = 0.1;
+// Connections beyond which a thread per connection is the wrong shape: asyncio.
+inline constexpr int kAsyncioConnections = 64;
+// Worker-count bounds for I/O-bound recommendations.
+inline constexpr int kMinIoWorkers = 2;
+inline constexpr int kMaxIoWorkers = 256;
+// Sampling rounds for full confidence (1 s at the default 20 Hz).
+inline constexpr double kFullEvidenceRounds = 20;
+}  // namespace thresholds
 
 Verdict classify(const WorkloadWindow& window);
 Recommendation recommend(const Verdict& verdict, const WorkloadWindow& window);

@@ -1,1 +1,251 @@
-// placeholder: being written
+// recommend(): the model column of docs/CLASSIFIER.md's decision table, with worker
+// counts, evidence sentences carrying numbers, and concrete risks.
+#include <algorithm>
+#include <cstdarg>
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "classifier/classify.hpp"
+
+namespace boundwise {
+
+namespace {
+
+using namespace thresholds;
+
+std::string printf_string(const char* format, ...) __attribute__((format(printf, 1, 2)));
+std::string printf_string(const char* format, ...) {
+  char buf[512];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(buf, sizeof buf, format, args);
+  va_end(args);
+  return buf;
+}
+
+double at(const PerReason<double>& p, Reason r) { return p[index_of(r)]; }
+int pct(double share) { return static_cast<int>(std::lround(share * 100)); }
+
+std::string latency_text(const std::optional<LatencyQuantiles>& q) {
+  if (!q) return "";
+  return printf_string(" (p95 %.0f ms)", q->p95 * 1000);
+}
+
+std::string mib(std::uint64_t bytes) {
+  return printf_string("%.0f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+}
+
+// Memory per worker process (PSS, else RSS), for projected costs.
+std::uint64_t memory_per_process(const WorkloadWindow& w) {
+  int n = std::max(1, w.memory.processes_measured > 0 ? w.memory.processes_measured : w.processes);
+  std::uint64_t total = w.memory.pss_bytes > 0 ? w.memory.pss_bytes : w.memory.rss_bytes;
+  return total / static_cast<std::uint64_t>(n);
+}
+
+void add_common_evidence(const Verdict& v, const WorkloadWindow& w, Recommendation& r) {
+  const auto& b = v.busy_shares;
+  r.evidence.push_back(printf_string(
+      "busy thread time: on CPU %d%%, run queue %d%%, GIL %d%%, lock %d%%, network %d%%, "
+      "disk %d%%, ipc %d%%, sleep %d%%, other %d%%; idle %d%% of all thread time",
+      pct(at(b, Reason::on_cpu)), pct(at(b, Reason::runqueue)), pct(at(b, Reason::gil)),
+      pct(at(b, Reason::lock)), pct(at(b, Reason::net)), pct(at(b, Reason::disk)),
+      pct(at(b, Reason::ipc)), pct(at(b, Reason::sleep)), pct(at(b, Reason::other)),
+      pct(at(v.shares, Reason::idle))));
+  if (w.node.cores > 0) {
+    r.evidence.push_back(printf_string("%.2f cores used of %d; node CPU busy %d%%",
+                                       v.cpu_cores_used, w.node.cores,
+                                       pct(w.node.cpu_busy_ratio)));
+  } else {
+    r.evidence.push_back(printf_string("%.2f cores used", v.cpu_cores_used));
+  }
+  r.evidence.push_back(printf_string("%d threads in %d processes over a %.0f s window",
+                                     w.threads, w.processes, w.duration_seconds));
+}
+
+void add_process_risks(const WorkloadWindow& w, int workers, Recommendation& r) {
+  std::uint64_t per = memory_per_process(w);
+  if (per > 0) {
+    r.risks.push_back(printf_string("memory: ~%s per worker process, ~%s for %d workers",
+                                    mib(per).c_str(), mib(per * static_cast<std::uint64_t>(workers)).c_str(),
+                                    workers));
+  }
+  r.risks.push_back(
+      "arguments and results cross process boundaries by pickling: large payloads cost CPU "
+      "and memory");
+  if (w.threads > w.processes) {
+    r.risks.push_back(
+        "the fork start method with threads alive in the parent can deadlock children; "
+        "prefer forkserver or spawn");
+  }
+}
+
+// Threads (or concurrent tasks) that keep `cores` CPUs busy when each unit of CPU work
+// is followed by `wait_per_cpu` units of waiting: cores × (1 + W/C), Goetz's sizing
+// rule (Java Concurrency in Practice §8.2) with a target utilisation of 1.
+int io_workers(const Verdict& v, int cores) {
+  const auto& b = v.busy_shares;
+  double cpu = at(b, Reason::on_cpu) + at(b, Reason::runqueue) + at(b, Reason::gil);
+  double wait = at(b, Reason::net) + at(b, Reason::ipc) + at(b, Reason::disk);
+  double ratio = cpu > 0.01 ? wait / cpu : wait / 0.01;
+  double n = std::max(1, cores) * (1.0 + ratio);
+  return static_cast<int>(std::clamp(std::ceil(n), double(kMinIoWorkers), double(kMaxIoWorkers)));
+}
+
+}  // namespace
+
+Recommendation recommend(const Verdict& v, const WorkloadWindow& w) {
+  Recommendation r;
+  const auto& b = v.busy_shares;
+  const int cores = std::max(1, w.node.cores);
+  const bool python = w.runtime.kind == "python";
+
+  switch (v.bottleneck) {
+    case Bottleneck::idle: {
+      r.model = Model::none;
+      r.summary = printf_string(
+          "idle: %d%% of thread time waits for work and %.2f cores are used; no change needed",
+          pct(at(v.shares, Reason::idle) + at(v.shares, Reason::sleep)), v.cpu_cores_used);
+      break;
+    }
+    case Bottleneck::cpu_saturated: {
+      r.model = Model::scale_out;
+      double runnable = at(b, Reason::on_cpu) + at(b, Reason::runqueue);
+      double queue = runnable > 0 ? at(b, Reason::runqueue) / runnable : 0;
+      r.summary = printf_string(
+          "node CPU saturated: busy %d%% of %d cores and runnable threads wait for a CPU %d%% "
+          "of the time; no local model helps, scale out or move work off this node",
+          pct(w.node.cpu_busy_ratio), cores, pct(queue));
+      r.risks.push_back("more workers on this node add run-queue wait and latency");
+      break;
+    }
+    case Bottleneck::memory_bound: {
+      r.model = Model::scale_out;
+      r.summary = printf_string(
+          "memory-bound: %d%% of busy thread time waits on major faults; more workers need "
+          "more memory this node does not have: reduce memory use or scale out",
+          pct(at(b, Reason::paging)));
+      r.risks.push_back("adding processes multiplies memory and deepens paging");
+      break;
+    }
+    case Bottleneck::gil_contended: {
+      r.model = w.runtime.free_threaded ? Model::free_threaded : Model::processes;
+      r.workers = cores;
+      r.summary = printf_string(
+          "GIL-bound: threads wait for the GIL %d%% of busy time and the workload uses %.2f "
+          "cores of %d; %s run Python in parallel",
+          pct(at(b, Reason::gil)), v.cpu_cores_used, cores,
+          w.runtime.free_threaded ? "this free-threaded interpreter's threads"
+                                  : "processes (one per core)");
+      if (!w.runtime.free_threaded) add_process_risks(w, r.workers, r);
+      r.risks.push_back(
+          "a free-threaded build (3.13t+) would also remove the GIL, at ~40% single-thread "
+          "cost on 3.13 and only if every extension supports it");
+      break;
+    }
+    case Bottleneck::cpu_bound: {
+      if (cores <= 1) {
+        r.model = Model::scale_out;
+        r.summary = printf_string(
+            "CPU-bound: on CPU %d%% of busy thread time and this node has one core; scale out",
+            pct(at(b, Reason::on_cpu)));
+      } else {
+        r.model = Model::processes;
+        r.workers = cores;
+        r.summary = printf_string(
+            "CPU-bound: on CPU %d%% of busy thread time using %.2f cores of %d; more threads "
+            "won't help%s, %d processes use every core",
+            pct(at(b, Reason::on_cpu) + at(b, Reason::runqueue)), v.cpu_cores_used, cores,
+            python ? " under the GIL" : "", cores);
+        add_process_risks(w, r.workers, r);
+        if (!python) {
+          r.risks.push_back(
+              "native code that is thread-safe could instead use one thread per core");
+        }
+      }
+      break;
+    }
+    case Bottleneck::cpu_parallel: {
+      r.workers = cores;
+      if (w.processes <= 1) {
+        r.model = Model::threads;
+        r.summary = printf_string(
+            "CPU-parallel: %d threads keep %.2f cores of %d busy in one process (native code "
+            "running outside the GIL); threads are fine, size them to the cores",
+            w.busy_threads_max > 0 ? w.busy_threads_max : w.threads, v.cpu_cores_used, cores);
+        r.risks.push_back("pure-Python code added to these threads would serialise on the GIL");
+      } else {
+        r.model = Model::processes;
+        r.summary = printf_string(
+            "CPU-parallel across %d processes using %.2f cores of %d; processes already run "
+            "in parallel, keep one per core",
+            w.processes, v.cpu_cores_used, cores);
+        add_process_risks(w, r.workers, r);
+      }
+      break;
+    }
+    case Bottleneck::io_network: {
+      bool loop = w.event_loop || w.established_connections >= kAsyncioConnections;
+      r.model = loop ? Model::asyncio : Model::threads;
+      r.workers = io_workers(v, cores);
+      double wait = at(b, Reason::net) + at(b, Reason::ipc);
+      std::string what = "the network";
+      std::string latency;
+      if (!v.dependencies.empty()) {
+        const auto& top = v.dependencies.front();
+        what = top.name;
+        latency = latency_text(top.latency);
+      }
+      r.summary = printf_string(
+          "I/O-bound: %d%% of busy thread time waits on %s%s; %s overlap the waits",
+          pct(wait), what.c_str(), latency.c_str(),
+          loop ? "asyncio (already an event loop) or threads" : "threads or asyncio");
+      for (const auto& d : v.dependencies) {
+        r.evidence.push_back(printf_string("waits on %s %s: %d%% of all thread time%s",
+                                           d.name.c_str(), d.endpoint.c_str(),
+                                           pct(d.wait_share), latency_text(d.latency).c_str()));
+      }
+      if (w.established_connections > 0) {
+        r.evidence.push_back(printf_string("%d established TCP connections%s",
+                                           w.established_connections,
+                                           w.event_loop ? "; an event loop waits in epoll" : ""));
+      }
+      r.risks.push_back(
+          "more concurrency moves load to the dependency: check its capacity and connection "
+          "limits; if its latency is the problem, fix the dependency");
+      break;
+    }
+    case Bottleneck::io_disk: {
+      r.model = Model::threads;
+      r.workers = io_workers(v, cores);
+      r.summary = printf_string(
+          "disk-bound: %d%% of busy thread time waits on file or block I/O; threads overlap "
+          "the waits until the device saturates",
+          pct(at(b, Reason::disk)));
+      r.risks.push_back(
+          "the device may be the limit (check its utilisation); fsync-heavy writers gain "
+          "little from concurrency");
+      break;
+    }
+    case Bottleneck::lock_contended: {
+      r.model = Model::none;
+      r.summary = printf_string(
+          "lock-bound: %d%% of busy thread time waits on locks; more workers add contention, "
+          "shorten or split the critical section",
+          pct(at(b, Reason::lock)));
+      r.risks.push_back("processes would only help if the shared state can be partitioned");
+      break;
+    }
+    case Bottleneck::mixed: {
+      r.model = Model::none;
+      r.summary = "mixed: no single reason holds a majority of busy thread time; " +
+                  (v.rationale.empty() ? std::string("see the shares") : v.rationale.back());
+      break;
+    }
+  }
+  add_common_evidence(v, w, r);
+  for (const auto& why : v.rationale) r.evidence.push_back("decision: " + why);
+  return r;
+}
+
+}  // namespace boundwise

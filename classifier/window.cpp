@@ -1,1 +1,36 @@
-// placeholder: being written
+// Window helpers: quantiles and the derived fields finalize_window() fills.
+#include "classifier/window.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace boundwise {
+
+std::optional<LatencyQuantiles> quantiles_of(std::vector<double> samples) {
+  samples.erase(std::remove_if(samples.begin(), samples.end(),
+                               [](double v) { return !std::isfinite(v) || v < 0; }),
+                samples.end());
+  if (samples.empty()) return std::nullopt;
+  std::sort(samples.begin(), samples.end());
+  auto rank = [&](double q) {
+    // Nearest rank: the smallest value with at least q of the samples at or below it.
+    auto n = static_cast<double>(samples.size());
+    auto index = static_cast<std::size_t>(std::ceil(q * n));
+    return samples[std::clamp<std::size_t>(index, 1, samples.size()) - 1];
+  };
+  return LatencyQuantiles{rank(0.50), rank(0.95), rank(0.99)};
+}
+
+double WorkloadWindow::total_thread_seconds() const {
+  double total = 0;
+  for (double s : thread_seconds) total += s;
+  return total;
+}
+
+void finalize_window(WorkloadWindow& w) {
+  for (auto& d : w.dependencies) {
+    if (!d.latency) d.latency = quantiles_of(d.blocked_intervals_seconds);
+  }
+}
+
+}  // namespace boundwise
