@@ -1,1 +1,289 @@
-// placeholder: being written
+// Loading and validating the YAML config. Every error points at the offending node
+// (yaml-cpp marks are 0-based; messages are 1-based like compilers').
+#include "config/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace boundwise {
+
+ConfigError::ConfigError(std::string file, int line, int column, const std::string& message)
+    : std::runtime_error(file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " +
+                         message),
+      file_(std::move(file)),
+      line_(line),
+      column_(column) {}
+
+namespace {
+
+constexpr std::string_view kDefaultConfig = R"yaml(# boundwise embedded default configuration (boundwise --print-default-config).
+# Listen on loopback only; put a TLS/auth proxy in front to expose it.
+listen: "127.0.0.1:9977"
+# Length of a classification window.
+window: 10s
+# Thread-state samples per second (see docs/BENCHMARKS.md for the cost).
+sample_rate: 20
+# How often /proc is re-scanned for new and exited processes.
+discovery_interval: 2s
+# No targets: the busiest process trees are discovered automatically, at most this many.
+max_workloads: 20
+# Dependencies per workload before the rest are summed into "other".
+max_dependencies: 10
+log_level: info
+targets: []
+dependencies: []
+)yaml";
+
+const std::set<std::string> kTopKeys = {
+    "listen",         "window",           "sample_rate", "discovery_interval",
+    "max_workloads",  "max_dependencies", "proc_root",   "log_level",
+    "targets",        "dependencies",     "collectors"};
+
+class Loader {
+ public:
+  explicit Loader(std::string file) : file_(std::move(file)) {}
+
+  [[noreturn]] void fail(const YAML::Node& node, const std::string& message) const {
+    YAML::Mark m = node.Mark();
+    int line = m.line >= 0 ? m.line + 1 : 1;
+    int column = m.column >= 0 ? m.column + 1 : 1;
+    throw ConfigError(file_, line, column, message);
+  }
+
+  std::string scalar(const YAML::Node& node, const std::string& key) const {
+    if (!node.IsScalar()) fail(node, "\"" + key + "\" must be a scalar value");
+    return node.Scalar();
+  }
+
+  long long integer(const YAML::Node& node, const std::string& key, long long min,
+                    long long max) const {
+    std::string text = scalar(node, key);
+    long long value = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc() || ptr != text.data() + text.size()) {
+      fail(node, "\"" + key + "\" must be an integer, got \"" + text + "\"");
+    }
+    if (value < min || value > max) {
+      fail(node, "\"" + key + "\" must be between " + std::to_string(min) + " and " +
+                     std::to_string(max) + ", got " + text);
+    }
+    return value;
+  }
+
+  std::chrono::milliseconds duration(const YAML::Node& node, const std::string& key) const {
+    std::string text = scalar(node, key);
+    auto d = parse_duration(text);
+    if (!d) {
+      fail(node, "\"" + key + "\": bad duration \"" + text +
+                     "\" (a positive integer with a unit: ms, s, m or h, e.g. 10s)");
+    }
+    return *d;
+  }
+
+  void check_keys(const YAML::Node& map, const std::set<std::string>& allowed,
+                  const std::string& where) const {
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
+      if (allowed.count(key) == 0) {
+        std::string list;
+        for (const auto& k : allowed) list += (list.empty() ? "" : ", ") + k;
+        fail(it->first, "unknown key \"" + key + "\" in " + where + " (allowed: " + list + ")");
+      }
+    }
+  }
+
+  TargetSelector target(const YAML::Node& node, std::set<std::string>& names) const {
+    if (!node.IsMap()) fail(node, "each target must be a map with name and pid, comm or cmdline");
+    check_keys(node, {"name", "pid", "comm", "cmdline"}, "a target");
+    TargetSelector t;
+    if (!node["name"]) fail(node, "target has no \"name\"");
+    t.name = scalar(node["name"], "name");
+    static const std::regex kSafeName("^[A-Za-z0-9_.:-]{1,64}$");
+    if (!std::regex_match(t.name, kSafeName)) {
+      fail(node["name"], "target name \"" + t.name +
+                             "\" must be 1-64 characters of letters, digits, '_', '.', ':' or '-'");
+    }
+    if (!names.insert(t.name).second) fail(node["name"], "duplicate target name \"" + t.name + "\"");
+    int selectors = 0;
+    if (node["pid"]) {
+      t.pid = static_cast<int>(integer(node["pid"], "pid", 1, 4194304));
+      ++selectors;
+    }
+    for (const char* key : {"comm", "cmdline"}) {
+      if (!node[key]) continue;
+      std::string pattern = scalar(node[key], key);
+      try {
+        std::regex compiled(pattern, std::regex::ECMAScript);
+      } catch (const std::regex_error& e) {
+        fail(node[key], std::string("\"") + key + "\": bad regex \"" + pattern + "\": " + e.what());
+      }
+      (std::string_view(key) == "comm" ? t.comm_regex : t.cmdline_regex) = pattern;
+      ++selectors;
+    }
+    if (selectors == 0) fail(node, "target \"" + t.name + "\" needs one of pid, comm or cmdline");
+    if (selectors > 1) {
+      fail(node, "target \"" + t.name + "\" has more than one of pid, comm and cmdline");
+    }
+    return t;
+  }
+
+  DependencyRule dependency(const YAML::Node& node, std::set<std::string>& names) const {
+    if (!node.IsMap()) fail(node, "each dependency must be a map with name and endpoint");
+    check_keys(node, {"name", "endpoint"}, "a dependency");
+    if (!node["name"]) fail(node, "dependency has no \"name\"");
+    if (!node["endpoint"]) fail(node, "dependency has no \"endpoint\"");
+    std::string name = scalar(node["name"], "name");
+    if (name.empty() || name.size() > 64) fail(node["name"], "dependency name must be 1-64 characters");
+    if (!names.insert(name).second) fail(node["name"], "duplicate dependency name \"" + name + "\"");
+    auto rule = DependencyRule::parse(name, scalar(node["endpoint"], "endpoint"));
+    if (!rule) fail(node["endpoint"], rule.error().message);
+    return *rule;
+  }
+
+  Config load(const YAML::Node& root) const {
+    Config c;
+    if (!root || root.IsNull()) return c;
+    if (!root.IsMap()) fail(root, "the top level must be a map of settings");
+    check_keys(root, kTopKeys, "the top level");
+    if (auto n = root["listen"]) {
+      std::string text = scalar(n, "listen");
+      auto parsed = parse_listen_address(text);
+      if (!parsed) fail(n, "\"listen\": bad address \"" + text + "\" (HOST:PORT or [V6]:PORT)");
+      c.listen_host = parsed->first;
+      c.listen_port = parsed->second;
+    }
+    if (auto n = root["window"]) c.window = duration(n, "window");
+    if (auto n = root["discovery_interval"]) c.discovery_interval = duration(n, "discovery_interval");
+    if (auto n = root["sample_rate"]) c.sample_rate_hz = static_cast<int>(integer(n, "sample_rate", 1, 1000));
+    if (auto n = root["max_workloads"]) c.max_workloads = static_cast<int>(integer(n, "max_workloads", 1, 10000));
+    if (auto n = root["max_dependencies"]) {
+      c.max_dependencies_per_workload = static_cast<int>(integer(n, "max_dependencies", 1, 1000));
+    }
+    if (auto n = root["proc_root"]) c.proc_root = scalar(n, "proc_root");
+    if (auto n = root["log_level"]) {
+      c.log_level = scalar(n, "log_level");
+      static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error"};
+      if (levels.count(c.log_level) == 0) {
+        fail(n, "\"log_level\" must be one of trace, debug, info, warn, error");
+      }
+    }
+    if (auto n = root["targets"]) {
+      if (!n.IsNull()) {
+        if (!n.IsSequence()) fail(n, "\"targets\" must be a list");
+        std::set<std::string> names;
+        for (const auto& t : n) c.targets.push_back(target(t, names));
+      }
+    }
+    if (auto n = root["dependencies"]) {
+      if (!n.IsNull()) {
+        if (!n.IsSequence()) fail(n, "\"dependencies\" must be a list");
+        std::set<std::string> names;
+        for (const auto& d : n) c.dependencies.push_back(dependency(d, names));
+      }
+    }
+    if (auto n = root["collectors"]) {
+      if (!n.IsMap()) fail(n, "\"collectors\" must be a map of collector name to {enabled: bool}");
+      for (auto it = n.begin(); it != n.end(); ++it) {
+        std::string name = scalar(it->first, "collector name");
+        const YAML::Node& body = it->second;
+        if (!body.IsMap()) fail(body, "collector \"" + name + "\" must be a map");
+        check_keys(body, {"enabled"}, "collector \"" + name + "\"");
+        bool enabled = true;
+        if (auto e = body["enabled"]) {
+          std::string text = scalar(e, "enabled");
+          if (text == "true") {
+            enabled = true;
+          } else if (text == "false") {
+            enabled = false;
+          } else {
+            fail(e, "\"enabled\" must be true or false");
+          }
+        }
+        c.collectors_enabled[name] = enabled;
+      }
+    }
+    if (c.discovery_interval > c.window) {
+      fail(root["discovery_interval"] ? root["discovery_interval"] : root,
+           "\"discovery_interval\" must not be longer than \"window\"");
+    }
+    return c;
+  }
+
+ private:
+  std::string file_;
+};
+
+}  // namespace
+
+std::string_view default_config_yaml() { return kDefaultConfig; }
+
+Config parse_config(std::string_view yaml_text, const std::string& file_name) {
+  Loader loader(file_name);
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml_text));
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(file_name, e.mark.line >= 0 ? e.mark.line + 1 : 1,
+                      e.mark.column >= 0 ? e.mark.column + 1 : 1, "YAML syntax: " + e.msg);
+  }
+  try {
+    return loader.load(root);
+  } catch (const ConfigError&) {
+    throw;
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(file_name, e.mark.line >= 0 ? e.mark.line + 1 : 1,
+                      e.mark.column >= 0 ? e.mark.column + 1 : 1, e.msg);
+  }
+}
+
+Config load_config_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path, 1, 1, "cannot read the file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw ConfigError(path, 1, 1, "cannot read the file");
+  return parse_config(text.str(), path);
+}
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 9) return std::nullopt;
+  long long value = 0;
+  std::from_chars(text.data(), text.data() + digits, value);
+  std::string_view unit = text.substr(digits);
+  long long ms = 0;
+  if (unit == "ms") {
+    ms = value;
+  } else if (unit == "s") {
+    ms = value * 1000;
+  } else if (unit == "m") {
+    ms = value * 60'000;
+  } else if (unit == "h") {
+    ms = value * 3'600'000;
+  } else {
+    return std::nullopt;
+  }
+  if (ms <= 0) return std::nullopt;
+  return std::chrono::milliseconds(ms);
+}
+
+std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(std::string_view text) {
+  auto endpoint = Endpoint::parse(text);
+  if (!endpoint) {
+    // Port 0 (any free port) is accepted for listening; Endpoint::parse rejects it.
+    if (text.size() > 2 && text.substr(text.size() - 2) == ":0") {
+      auto base = Endpoint::parse(std::string(text.substr(0, text.size() - 2)) + ":1");
+      if (base) return std::make_pair(base->address.to_string(), std::uint16_t{0});
+    }
+    return std::nullopt;
+  }
+  return std::make_pair(endpoint->address.to_string(), endpoint->port);
+}
+
+}  // namespace boundwise

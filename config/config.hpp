@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -35,6 +36,8 @@ struct Config {
   int max_dependencies_per_workload = 10;
   std::string proc_root = "/proc";
   std::string log_level = "info";
+  // `collectors:` section: collector name → enabled. Absent names are enabled.
+  std::map<std::string, bool> collectors_enabled;
 };
 
 // A config that cannot be used. what() is "FILE:LINE:COL: message" (LINE and COL are

@@ -1,1 +1,231 @@
-// placeholder: being written
+// Locating CPython's GIL from the interpreter's ELF file and the process's maps, with
+// no read of the target's memory. Offsets and symbol facts: shared/PYTHON_INTERNALS.md.
+#include "collectors/procfs/gil_locator.hpp"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <vector>
+
+namespace boundwise::procfs {
+
+namespace {
+
+constexpr std::uint64_t kGilStructSize = 208;  // _gil_runtime_state, 3.9–3.13
+
+struct Mapping {
+  std::uint64_t start = 0;
+  std::uint64_t offset = 0;
+  std::string path;
+};
+
+class File {
+ public:
+  explicit File(const std::string& path) : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {}
+  ~File() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+  bool ok() const { return fd_ >= 0; }
+  bool read(std::uint64_t offset, void* out, std::size_t size) const {
+    auto n = ::pread(fd_, out, size, static_cast<off_t>(offset));
+    return n == static_cast<ssize_t>(size);
+  }
+
+ private:
+  int fd_;
+};
+
+struct Symbols {
+  std::optional<std::uint64_t> py_runtime;
+  std::optional<std::uint64_t> py_version_vaddr;
+};
+
+// Scans one symbol table section (.dynsym or .symtab) for the two symbols we need.
+void scan_symbols(const File& f, const Elf64_Shdr& symtab, const Elf64_Shdr& strtab, Symbols& out) {
+  if (symtab.sh_entsize != sizeof(Elf64_Sym) || strtab.sh_size == 0 ||
+      strtab.sh_size > (64u << 20) || symtab.sh_size > (256u << 20)) {
+    return;
+  }
+  std::vector<char> strings(strtab.sh_size);
+  if (!f.read(strtab.sh_offset, strings.data(), strings.size())) return;
+  std::vector<Elf64_Sym> syms(symtab.sh_size / sizeof(Elf64_Sym));
+  if (!f.read(symtab.sh_offset, syms.data(), syms.size() * sizeof(Elf64_Sym))) return;
+  for (const auto& s : syms) {
+    if (s.st_name >= strings.size() || s.st_value == 0) continue;
+    const char* name = strings.data() + s.st_name;
+    std::size_t max = strings.size() - s.st_name;
+    if (strnlen(name, max) == max) continue;
+    if (!out.py_runtime && std::strcmp(name, "_PyRuntime") == 0) out.py_runtime = s.st_value;
+    if (!out.py_version_vaddr && std::strcmp(name, "Py_Version") == 0) {
+      out.py_version_vaddr = s.st_value;
+    }
+  }
+}
+
+struct ElfFacts {
+  bool exec = false;           // ET_EXEC: no load bias
+  std::uint64_t first_load_vaddr = 0;
+  Symbols symbols;
+  std::optional<std::uint32_t> py_version;  // 0xMMmmppLS
+};
+
+Result<ElfFacts> read_elf(const std::string& path) {
+  File f(path);
+  if (!f.ok()) return Error{"open " + path + ": " + std::strerror(errno)};
+  Elf64_Ehdr eh{};
+  if (!f.read(0, &eh, sizeof eh) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+      eh.e_ident[EI_CLASS] != ELFCLASS64) {
+    return Error{path + ": not a 64-bit ELF file"};
+  }
+  ElfFacts facts;
+  facts.exec = eh.e_type == ET_EXEC;
+  if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_shentsize != sizeof(Elf64_Shdr) ||
+      eh.e_shnum > 4096 || eh.e_phnum > 4096) {
+    return Error{path + ": unexpected ELF header sizes"};
+  }
+  std::vector<Elf64_Phdr> ph(eh.e_phnum);
+  if (!f.read(eh.e_phoff, ph.data(), ph.size() * sizeof(Elf64_Phdr))) {
+    return Error{path + ": truncated program headers"};
+  }
+  for (const auto& p : ph) {
+    if (p.p_type == PT_LOAD) {
+      facts.first_load_vaddr = p.p_vaddr & ~std::uint64_t{0xfff};
+      break;
+    }
+  }
+  std::vector<Elf64_Shdr> sh(eh.e_shnum);
+  if (!f.read(eh.e_shoff, sh.data(), sh.size() * sizeof(Elf64_Shdr))) {
+    return Error{path + ": truncated section headers"};
+  }
+  for (const auto& s : sh) {
+    if ((s.sh_type == SHT_DYNSYM || s.sh_type == SHT_SYMTAB) && s.sh_link < sh.size()) {
+      scan_symbols(f, s, sh[s.sh_link], facts.symbols);
+    }
+  }
+  if (facts.symbols.py_version_vaddr) {
+    std::uint64_t vaddr = *facts.symbols.py_version_vaddr;
+    for (const auto& s : sh) {
+      if (s.sh_type == SHT_PROGBITS && vaddr >= s.sh_addr && vaddr + 4 <= s.sh_addr + s.sh_size) {
+        std::uint32_t value = 0;
+        if (f.read(s.sh_offset + (vaddr - s.sh_addr), &value, sizeof value)) {
+          facts.py_version = value;
+        }
+        break;
+      }
+    }
+  }
+  return facts;
+}
+
+std::vector<Mapping> read_maps(const std::string& path) {
+  std::vector<Mapping> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    // start-end perms offset dev inode path
+    std::istringstream s(line);
+    std::string range, perms, offset, dev, inode, file;
+    if (!(s >> range >> perms >> offset >> dev >> inode)) continue;
+    std::getline(s >> std::ws, file);
+    if (file.empty() || file[0] != '/') continue;
+    Mapping m;
+    m.start = std::stoull(range.substr(0, range.find('-')), nullptr, 16);
+    m.offset = std::stoull(offset, nullptr, 16);
+    m.path = file;
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> gil_offset_from_runtime(int major, int minor) {
+  if (major != 3) return std::nullopt;
+  switch (minor) {
+    case 9:
+    case 10:
+      return 352;
+    case 11:
+      return 360;
+    case 12:
+      return 77432;
+    case 13:
+      return 96104;
+    default:
+      return std::nullopt;
+  }
+}
+
+Result<std::optional<GilLocation>> locate_gil(const std::string& proc_root, int pid) {
+  const std::string base = proc_root + "/" + std::to_string(pid);
+  auto maps = read_maps(base + "/maps");
+  if (maps.empty()) {
+    if (::access((base + "/maps").c_str(), R_OK) != 0) {
+      return Error{"read " + base + "/maps: " + std::strerror(errno)};
+    }
+    return std::optional<GilLocation>{};
+  }
+  // The object that holds the interpreter: libpython if mapped, else the executable.
+  static const std::regex kLibPython(R"(/libpython3\.(\d+)(t?)[^/]*\.so)");
+  const Mapping* object = nullptr;
+  for (const auto& m : maps) {
+    if (m.offset == 0 && std::regex_search(m.path, kLibPython)) {
+      object = &m;
+      break;
+    }
+  }
+  if (object == nullptr) {
+    char exe[4096];
+    ssize_t n = ::readlink((base + "/exe").c_str(), exe, sizeof exe - 1);
+    if (n <= 0) return Error{"readlink " + base + "/exe: " + std::strerror(errno)};
+    std::string exe_path(exe, static_cast<std::size_t>(n));
+    for (const auto& m : maps) {
+      if (m.offset == 0 && m.path == exe_path) {
+        object = &m;
+        break;
+      }
+    }
+    if (object == nullptr) return std::optional<GilLocation>{};
+  }
+  auto facts = read_elf(base + "/root" + object->path);
+  if (!facts) return Error{facts.error().message};
+  if (!facts->symbols.py_runtime) return std::optional<GilLocation>{};
+
+  int major = 0, minor = -1;
+  GilLocation location;
+  static const std::regex kName(R"(python3\.(\d+)(t?))");
+  std::smatch match;
+  bool name_free_threaded = false;
+  if (std::regex_search(object->path, match, kName)) {
+    major = 3;
+    minor = std::stoi(match[1].str());
+    name_free_threaded = match[2].length() > 0;
+  }
+  if (facts->py_version) {
+    std::uint32_t v = *facts->py_version;
+    major = static_cast<int>(v >> 24);
+    minor = static_cast<int>((v >> 16) & 0xff);
+    int micro = static_cast<int>((v >> 8) & 0xff);
+    location.version = std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(micro);
+  } else if (minor >= 0) {
+    location.version = "3." + std::to_string(minor);
+  }
+  location.free_threaded = name_free_threaded;
+  auto offset = gil_offset_from_runtime(major, minor);
+  // Free-threaded builds have no process-wide GIL at these offsets.
+  if (!offset || location.free_threaded) return std::optional<GilLocation>{};
+  std::uint64_t bias = facts->exec ? 0 : object->start - facts->first_load_vaddr;
+  location.begin = *facts->symbols.py_runtime + bias + *offset;
+  location.end = location.begin + kGilStructSize;
+  return std::optional<GilLocation>{location};
+}
+
+}  // namespace boundwise::procfs

@@ -1,1 +1,760 @@
-// placeholder: being written
+// The procfs collector. Per sample: one pread of task/TID/stat per thread, plus
+// task/TID/syscall (and schedstat for socket waits) for blocked threads, through fds
+// kept open. Per window: schedstat, status, io and smaps_rollup for exact counters.
+// Attribution rules live in attribution.cpp; docs/COLLECTORS.md explains the method.
+#include "collectors/procfs/procfs_collector.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "collectors/procfs/attribution.hpp"
+#include "collectors/procfs/parse.hpp"
+
+namespace boundwise {
+
+namespace {
+
+using procfs::Attribution;
+using procfs::FdInfo;
+
+// An fd that closes itself.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  Fd& operator=(Fd&& o) noexcept {
+    if (this != &o) {
+      reset();
+      fd_ = o.fd_;
+      o.fd_ = -1;
+    }
+    return *this;
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { reset(); }
+  void reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  int get() const { return fd_; }
+  bool ok() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+// Reads a whole small procfs file from a kept fd into buf; returns the text or
+// nullopt (the task is gone or the read was refused).
+std::optional<std::string_view> pread_text(int fd, std::string& buf) {
+  if (fd < 0) return std::nullopt;
+  if (buf.size() < 4096) buf.resize(4096);
+  ssize_t n = ::pread(fd, buf.data(), buf.size(), 0);
+  if (n < 0) return std::nullopt;
+  return std::string_view(buf.data(), static_cast<std::size_t>(n));
+}
+
+std::optional<std::string> read_at(int dirfd, const char* path) {
+  Fd fd(::openat(dirfd, path, O_RDONLY | O_CLOEXEC));
+  if (!fd.ok()) return std::nullopt;
+  std::string out;
+  char buf[8192];
+  while (true) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) return std::nullopt;
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+    if (out.size() > (64u << 20)) break;
+  }
+  return out;
+}
+
+std::vector<int> list_numeric(int dirfd, const char* path) {
+  std::vector<int> out;
+  int fd = ::openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return out;
+  DIR* dir = ::fdopendir(fd);
+  if (dir == nullptr) {
+    ::close(fd);
+    return out;
+  }
+  while (dirent* e = ::readdir(dir)) {
+    char* end = nullptr;
+    long v = std::strtol(e->d_name, &end, 10);
+    if (end != e->d_name && *end == '\0' && v >= 0) out.push_back(static_cast<int>(v));
+  }
+  ::closedir(dir);
+  return out;
+}
+
+struct Switches {
+  std::uint64_t voluntary = 0;
+  std::uint64_t involuntary = 0;
+  bool operator==(const Switches&) const = default;
+};
+
+struct ThreadState {
+  Fd stat;
+  Fd syscall;
+  Fd schedstat;
+  bool alive = true;
+  std::uint64_t last_major_faults = 0;
+  // Baselines at the start of this thread's part of the window.
+  SteadyTime base_time{};
+  bool full_window = false;  // existed at the window's start
+  std::optional<procfs::SchedStat> base_sched;
+  std::optional<Switches> base_switches;
+  // Samples in this window.
+  std::uint32_t running_samples = 0;
+  std::uint32_t blocked_samples = 0;
+  PerReason<std::uint32_t> reason_samples{};
+  std::map<Endpoint, double> endpoint_samples;  // fractional for multiplexed waits
+  // The wait in progress on one socket, for blocked-interval lengths.
+  std::uint64_t interval_object = 0;
+  std::optional<Endpoint> interval_endpoint;
+  std::uint32_t interval_samples = 0;
+  std::uint64_t interval_timeslices = 0;
+};
+
+struct FdCacheEntry {
+  std::string link;
+  FdInfo info;
+};
+
+struct ProcessState {
+  ProcessKey key;
+  std::string workload;
+  Fd dir;  // /proc/PID: lookups through a dead process's dir fail, so a reused PID
+           // can never be read through it.
+  bool alive = true;
+  std::map<int, ThreadState> threads;
+  std::optional<procfs::GilLocation> gil;
+  std::unordered_map<int, FdCacheEntry> fds;
+  // Socket tables of the process's network namespace, by inode.
+  std::unordered_map<std::uint64_t, procfs::SocketEntry> sockets;
+  std::set<std::uint64_t> unix_inodes;
+  std::uint64_t sockets_round = ~std::uint64_t{0};
+  std::vector<Endpoint> outbound;  // established connections this process opened
+  std::uint64_t outbound_round = ~std::uint64_t{0};
+  // Process-level counter baselines.
+  std::optional<std::uint64_t> base_cpu_ticks;
+  std::optional<std::uint64_t> base_major_faults;
+  std::optional<procfs::IoCounters> base_io;
+};
+
+struct WorkloadAcc {
+  std::map<Endpoint, std::vector<double>> intervals;
+  int busy_threads_max = 0;
+  bool event_loop = false;
+};
+
+std::string errno_text() { return std::strerror(errno); }
+
+class ProcfsCollector final : public Collector {
+ public:
+  explicit ProcfsCollector(const CollectorSettings& settings)
+      : settings_(settings),
+        period_(std::chrono::nanoseconds(1'000'000'000LL / std::max(1, settings.sample_rate_hz))),
+        ticks_per_second_(static_cast<double>(::sysconf(_SC_CLK_TCK))),
+        log_(spdlog::get("procfs") ? spdlog::get("procfs") : spdlog::default_logger()) {}
+
+  std::string_view name() const override { return "procfs"; }
+  std::chrono::nanoseconds period() const override { return period_; }
+
+  Status start() override {
+    root_ = Fd(::open(settings_.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!root_.ok()) return Error{"open " + settings_.proc_root + ": " + errno_text()};
+    struct stat st {};
+    if (::fstatat(root_.get(), "self/stat", &st, 0) != 0) {
+      return Error{settings_.proc_root + " does not look like procfs (no self/stat)"};
+    }
+    window_start_ = std::chrono::steady_clock::now();
+    return Ok{};
+  }
+
+  void set_targets(const TargetSet& targets) override {
+    std::map<ProcessKey, std::string> wanted;
+    for (const auto& w : targets.workloads) {
+      for (const auto& key : w.processes) wanted.emplace(key, w.name);
+    }
+    for (auto it = processes_.begin(); it != processes_.end();) {
+      auto found = wanted.find(it->first);
+      if (found == wanted.end()) {
+        retire(it->second);
+        it = processes_.erase(it);
+      } else {
+        it->second.workload = found->second;
+        ++it;
+      }
+    }
+    auto now = std::chrono::steady_clock::now();
+    for (const auto& [key, workload] : wanted) {
+      if (processes_.count(key) != 0) continue;
+      ProcessState p;
+      p.key = key;
+      p.workload = workload;
+      p.dir = Fd(::openat(root_.get(), std::to_string(key.pid).c_str(),
+                          O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!p.dir.ok()) continue;  // already gone
+      auto stat_text = read_at(p.dir.get(), "stat");
+      auto stat = stat_text ? procfs::parse_stat(*stat_text) : Result<procfs::TaskStat>(Error{""});
+      if (!stat || stat->start_time_ticks != key.start_time_ticks) continue;  // reused PID
+      p.base_cpu_ticks = stat->utime_ticks + stat->stime_ticks;
+      p.base_major_faults = stat->major_faults;
+      if (auto io = read_at(p.dir.get(), "io")) {
+        if (auto parsed = procfs::parse_io(*io)) p.base_io = *parsed;
+      }
+      auto gil = procfs::locate_gil(settings_.proc_root, key.pid);
+      if (gil) {
+        p.gil = *gil;
+      } else {
+        log_->debug("pid {}: GIL not located: {}", key.pid, gil.error().message);
+      }
+      refresh_threads(p, now, false);
+      processes_.emplace(key, std::move(p));
+    }
+  }
+
+  Status sample(SteadyTime now) override {
+    ++round_;
+    std::map<std::string, int> busy_now;
+    for (auto& [key, p] : processes_) {
+      if (!p.alive) continue;
+      if (round_ % kRelistEvery == 0) refresh_threads(p, now, true);
+      if (!p.alive) continue;
+      int& busy = busy_now[p.workload];
+      for (auto& [tid, t] : p.threads) {
+        if (t.alive) sample_thread(p, t, busy);
+      }
+    }
+    for (const auto& [workload, busy] : busy_now) {
+      auto& acc = acc_[workload];
+      acc.busy_threads_max = std::max(acc.busy_threads_max, busy);
+    }
+    ++rounds_in_window_;
+    return Ok{};
+  }
+
+  void contribute(SteadyTime now, WindowSet& windows) override {
+    for (auto& [key, p] : processes_) {
+      if (p.alive) refresh_threads(p, now, true);
+    }
+    for (auto& [key, p] : processes_) account_process(p, now, windows);
+    for (auto& p : retired_) account_process(p, now, windows);
+    retired_.clear();
+    for (auto& [name, w] : windows.workloads) {
+      auto acc = acc_.find(name);
+      w.sample_rounds = rounds_in_window_;
+      if (acc != acc_.end()) {
+        w.busy_threads_max = std::max(w.busy_threads_max, acc->second.busy_threads_max);
+        w.event_loop = w.event_loop || acc->second.event_loop;
+      }
+      finish_dependencies(w, acc != acc_.end() ? &acc->second : nullptr);
+    }
+    acc_.clear();
+    dependency_seconds_.clear();
+    rounds_in_window_ = 0;
+    window_start_ = now;
+    for (auto it = processes_.begin(); it != processes_.end();) {
+      it = it->second.alive ? std::next(it) : processes_.erase(it);
+    }
+  }
+
+ private:
+  static constexpr std::uint64_t kRelistEvery = 4;
+
+  void retire(ProcessState& p) {
+    p.alive = false;
+    retired_.push_back(std::move(p));
+  }
+
+  // Opens fds for threads not yet known and marks vanished ones. Also detects a
+  // process that has exited (its task dir is gone).
+  void refresh_threads(ProcessState& p, SteadyTime now, bool mid_window) {
+    auto tids = list_numeric(p.dir.get(), "task");
+    if (tids.empty()) {
+      p.alive = false;
+      for (auto& [tid, t] : p.threads) t.alive = false;
+      return;
+    }
+    std::set<int> present(tids.begin(), tids.end());
+    for (auto& [tid, t] : p.threads) {
+      if (present.count(tid) == 0) t.alive = false;
+    }
+    for (int tid : tids) {
+      if (p.threads.count(tid) != 0) continue;
+      std::string base = "task/" + std::to_string(tid) + "/";
+      ThreadState t;
+      t.stat = Fd(::openat(p.dir.get(), (base + "stat").c_str(), O_RDONLY | O_CLOEXEC));
+      if (!t.stat.ok()) continue;
+      t.syscall = Fd(::openat(p.dir.get(), (base + "syscall").c_str(), O_RDONLY | O_CLOEXEC));
+      t.schedstat = Fd(::openat(p.dir.get(), (base + "schedstat").c_str(), O_RDONLY | O_CLOEXEC));
+      if (!t.syscall.ok() && !syscall_warned_) {
+        syscall_warned_ = true;
+        log_->warn(
+            "cannot open {}/{}/{}syscall: {}; blocked threads are attributed from their state "
+            "only (hint: run as root or grant CAP_SYS_PTRACE)",
+            settings_.proc_root, p.key.pid, base, errno_text());
+      }
+      t.base_time = now;
+      t.full_window = !mid_window;
+      read_baselines(p, tid, t);
+      p.threads.emplace(tid, std::move(t));
+    }
+  }
+
+  void read_baselines(ProcessState& p, int tid, ThreadState& t) {
+    if (auto text = pread_text(t.schedstat.get(), buf_)) {
+      if (auto s = procfs::parse_schedstat(*text)) t.base_sched = *s;
+    }
+    t.base_switches = thread_switches(p, tid);
+    if (auto text = pread_text(t.stat.get(), buf_)) {
+      if (auto s = procfs::parse_stat(*text)) t.last_major_faults = s->major_faults;
+    }
+  }
+
+  std::optional<Switches> thread_switches(ProcessState& p, int tid) {
+    auto text = read_at(p.dir.get(), ("task/" + std::to_string(tid) + "/status").c_str());
+    if (!text) return std::nullopt;
+    auto s = procfs::parse_status(*text);
+    if (!s) return std::nullopt;
+    return Switches{s->voluntary_ctxt_switches, s->nonvoluntary_ctxt_switches};
+  }
+
+  void sample_thread(ProcessState& p, ThreadState& t, int& busy) {
+    auto text = pread_text(t.stat.get(), buf_);
+    if (!text) {
+      t.alive = false;
+      return;
+    }
+    auto stat = procfs::parse_stat(*text);
+    if (!stat) return;
+    bool fault_rose = stat->major_faults > t.last_major_faults;
+    t.last_major_faults = stat->major_faults;
+    if (stat->state == 'Z' || stat->state == 'X') {
+      t.alive = false;
+      return;
+    }
+    if (stat->state == 'R') {
+      ++busy;
+      ++t.running_samples;
+      close_interval(p, t);
+      return;
+    }
+    procfs::SyscallState sys;
+    if (auto sys_text = pread_text(t.syscall.get(), buf_)) {
+      if (auto parsed = procfs::parse_syscall(*sys_text)) sys = *parsed;
+    }
+    if (sys.running) {  // it woke between the two reads
+      ++busy;
+      ++t.running_samples;
+      close_interval(p, t);
+      return;
+    }
+    Attribution a = procfs::attribute(stat->state, sys, fault_rose, p.gil,
+                                      [&](int fd) { return resolve_fd(p, fd); });
+    ++t.blocked_samples;
+    if (a.event_loop) acc_[p.workload].event_loop = true;
+    if (a.multiplexed) {
+      const auto& outbound = outbound_connections(p);
+      if (!outbound.empty()) {
+        a.reason = Reason::net;
+        double each = 1.0 / static_cast<double>(outbound.size());
+        for (const auto& e : outbound) t.endpoint_samples[e] += each;
+      }
+    } else if (a.reason == Reason::net && a.endpoint) {
+      t.endpoint_samples[*a.endpoint] += 1.0;
+    }
+    ++t.reason_samples[index_of(a.reason)];
+    track_interval(p, t, a);
+  }
+
+  // Consecutive samples of one wait on one socket form an interval; a wake-up in
+  // between (the schedstat timeslice count moved) starts a new one.
+  void track_interval(ProcessState& p, ThreadState& t, const Attribution& a) {
+    if (a.wait_object == 0 || !a.endpoint) {
+      close_interval(p, t);
+      return;
+    }
+    std::uint64_t slices = 0;
+    if (auto text = pread_text(t.schedstat.get(), buf_)) {
+      if (auto s = procfs::parse_schedstat(*text)) slices = s->timeslices;
+    }
+    if (t.interval_object == a.wait_object && t.interval_timeslices == slices) {
+      ++t.interval_samples;
+      return;
+    }
+    close_interval(p, t);
+    t.interval_object = a.wait_object;
+    t.interval_endpoint = a.endpoint;
+    t.interval_samples = 1;
+    t.interval_timeslices = slices;
+  }
+
+  void close_interval(ProcessState& p, ThreadState& t) {
+    if (t.interval_samples > 0 && t.interval_endpoint) {
+      double seconds = static_cast<double>(t.interval_samples) *
+                       std::chrono::duration<double>(period_).count();
+      acc_[p.workload].intervals[*t.interval_endpoint].push_back(seconds);
+    }
+    t.interval_object = 0;
+    t.interval_endpoint.reset();
+    t.interval_samples = 0;
+  }
+
+  FdInfo resolve_fd(ProcessState& p, int fd) {
+    char link[512];
+    std::string path = "fd/" + std::to_string(fd);
+    ssize_t n = ::readlinkat(p.dir.get(), path.c_str(), link, sizeof link - 1);
+    if (n <= 0) return {};
+    std::string_view text(link, static_cast<std::size_t>(n));
+    auto cached = p.fds.find(fd);
+    if (cached != p.fds.end() && cached->second.link == text &&
+        cached->second.info.kind != FdInfo::Kind::unknown) {
+      return cached->second.info;
+    }
+    procfs::FdTarget target = procfs::parse_fd_link(text);
+    FdInfo info;
+    info.inode = target.inode;
+    switch (target.kind) {
+      case procfs::FdTarget::Kind::pipe:
+        info.kind = FdInfo::Kind::pipe;
+        break;
+      case procfs::FdTarget::Kind::file:
+        info.kind = FdInfo::Kind::file;
+        break;
+      case procfs::FdTarget::Kind::anon_inode:
+      case procfs::FdTarget::Kind::other:
+        info.kind = FdInfo::Kind::other;
+        break;
+      case procfs::FdTarget::Kind::socket:
+        info = classify_socket(p, target.inode);
+        break;
+    }
+    p.fds[fd] = FdCacheEntry{std::string(text), info};
+    return info;
+  }
+
+  FdInfo classify_socket(ProcessState& p, std::uint64_t inode) {
+    auto lookup = [&]() -> std::optional<FdInfo> {
+      auto it = p.sockets.find(inode);
+      if (it != p.sockets.end()) {
+        FdInfo info;
+        info.inode = inode;
+        const auto& e = it->second;
+        if (e.state == procfs::kTcpListen) {
+          info.kind = FdInfo::Kind::inet_listening;
+        } else if (e.remote.port != 0) {
+          info.kind = FdInfo::Kind::inet_connected;
+          info.remote = e.remote;
+        } else {
+          info.kind = FdInfo::Kind::inet_other;
+        }
+        return info;
+      }
+      if (p.unix_inodes.count(inode) != 0) {
+        FdInfo info;
+        info.kind = FdInfo::Kind::unix_socket;
+        info.inode = inode;
+        return info;
+      }
+      return std::nullopt;
+    };
+    if (auto found = lookup()) return *found;
+    if (p.sockets_round != round_) {
+      load_socket_tables(p);
+      if (auto found = lookup()) return *found;
+    }
+    FdInfo info;
+    info.kind = FdInfo::Kind::unknown;  // e.g. netlink; retried next time
+    info.inode = inode;
+    return info;
+  }
+
+  void load_socket_tables(ProcessState& p) {
+    p.sockets_round = round_;
+    p.sockets.clear();
+    p.unix_inodes.clear();
+    struct Table {
+      const char* path;
+      IpAddress::Family family;
+    };
+    for (Table t : {Table{"net/tcp", IpAddress::Family::v4}, Table{"net/tcp6", IpAddress::Family::v6},
+                    Table{"net/udp", IpAddress::Family::v4}, Table{"net/udp6", IpAddress::Family::v6}}) {
+      auto text = read_at(p.dir.get(), t.path);
+      if (!text) continue;
+      auto rows = procfs::parse_net_sockets(*text, t.family);
+      if (!rows) {
+        log_->debug("{}/{}/{}: {}", settings_.proc_root, p.key.pid, t.path, rows.error().message);
+        continue;
+      }
+      bool udp = std::string_view(t.path).find("udp") != std::string_view::npos;
+      for (auto& e : *rows) {
+        if (udp && e.state == 7) e.state = 0;  // UDP "closed" = unconnected; not a listener
+        p.sockets[e.inode] = e;
+      }
+    }
+    if (auto text = read_at(p.dir.get(), "net/unix")) {
+      if (auto inodes = procfs::parse_net_unix_inodes(*text)) {
+        p.unix_inodes.insert(inodes->begin(), inodes->end());
+      }
+    }
+  }
+
+  // The process's ESTABLISHED TCP connections whose local port is not one of its
+  // listening ports: connections it opened to dependencies. Refreshed at most once a
+  // second.
+  const std::vector<Endpoint>& outbound_connections(ProcessState& p) {
+    std::uint64_t rounds_per_second = static_cast<std::uint64_t>(std::max(1, settings_.sample_rate_hz));
+    if (p.outbound_round != ~std::uint64_t{0} && round_ - p.outbound_round < rounds_per_second) {
+      return p.outbound;
+    }
+    p.outbound_round = round_;
+    p.outbound.clear();
+    auto conns = connections(p);
+    std::set<std::uint16_t> listening;
+    for (const auto& e : conns) {
+      if (e.state == procfs::kTcpListen) listening.insert(e.local.port);
+    }
+    std::set<Endpoint> seen;
+    for (const auto& e : conns) {
+      if (e.state == procfs::kTcpEstablished && listening.count(e.local.port) == 0) {
+        if (seen.insert(e.remote).second) p.outbound.push_back(e.remote);
+      }
+    }
+    return p.outbound;
+  }
+
+  // The TCP sockets this process holds (via its fds).
+  std::vector<procfs::SocketEntry> connections(ProcessState& p) {
+    std::vector<procfs::SocketEntry> out;
+    if (p.sockets_round != round_) load_socket_tables(p);
+    for (int fd : list_numeric(p.dir.get(), "fd")) {
+      char link[128];
+      std::string path = "fd/" + std::to_string(fd);
+      ssize_t n = ::readlinkat(p.dir.get(), path.c_str(), link, sizeof link - 1);
+      if (n <= 0) continue;
+      auto target = procfs::parse_fd_link(std::string_view(link, static_cast<std::size_t>(n)));
+      if (target.kind != procfs::FdTarget::Kind::socket) continue;
+      auto it = p.sockets.find(target.inode);
+      if (it != p.sockets.end()) out.push_back(it->second);
+    }
+    return out;
+  }
+
+  void account_process(ProcessState& p, SteadyTime now, WindowSet& windows) {
+    auto wit = windows.workloads.find(p.workload);
+    if (wit == windows.workloads.end()) return;
+    WorkloadWindow& w = wit->second;
+    const double period = std::chrono::duration<double>(period_).count();
+    int threads_alive = 0;
+    for (auto it = p.threads.begin(); it != p.threads.end();) {
+      ThreadState& t = it->second;
+      close_interval(p, t);
+      account_thread(p, it->first, t, now, period, w);
+      if (t.alive) {
+        ++threads_alive;
+        ++it;
+      } else {
+        it = p.threads.erase(it);
+      }
+    }
+    if (p.alive) {
+      w.threads += threads_alive;
+      w.processes += 1;
+      w.pids.insert(std::lower_bound(w.pids.begin(), w.pids.end(), p.key.pid), p.key.pid);
+      account_counters(p, w);
+    }
+  }
+
+  void account_thread(ProcessState& p, int tid, ThreadState& t, SteadyTime now, double period,
+                      WorkloadWindow& w) {
+    PerReason<double> seconds{};
+    std::optional<procfs::SchedStat> sched;
+    if (t.alive) {
+      if (auto text = pread_text(t.schedstat.get(), buf_)) {
+        if (auto s = procfs::parse_schedstat(*text)) sched = *s;
+      }
+    }
+    auto blocked_share = [&](Reason r) {
+      return t.blocked_samples > 0
+                 ? static_cast<double>(t.reason_samples[index_of(r)]) / t.blocked_samples
+                 : 0.0;
+    };
+    double off_cpu = 0;
+    if (sched && t.base_sched && sched->run_ns >= t.base_sched->run_ns &&
+        sched->wait_ns >= t.base_sched->wait_ns) {
+      // Exact: run and run-queue time from schedstat, the rest of the thread's
+      // lifetime in the window split over what its blocked samples showed.
+      double lifetime = std::chrono::duration<double>(now - t.base_time).count();
+      double run = static_cast<double>(sched->run_ns - t.base_sched->run_ns) / 1e9;
+      double wait = static_cast<double>(sched->wait_ns - t.base_sched->wait_ns) / 1e9;
+      w.runqueue_seconds += wait;
+      off_cpu = std::max(0.0, lifetime - run - wait);
+      auto switches = thread_switches(p, tid);
+      bool parked = t.full_window && t.running_samples == 0 && t.blocked_samples > 0 &&
+                    switches && t.base_switches && *switches == *t.base_switches;
+      if (switches && t.base_switches && switches->voluntary >= t.base_switches->voluntary &&
+          switches->involuntary >= t.base_switches->involuntary) {
+        w.voluntary_switches += switches->voluntary - t.base_switches->voluntary;
+        w.involuntary_switches += switches->involuntary - t.base_switches->involuntary;
+      }
+      if (parked) {
+        seconds[index_of(Reason::idle)] = lifetime;
+        ++w.parked_threads;
+        off_cpu = 0;
+      } else {
+        seconds[index_of(Reason::on_cpu)] = run;
+        seconds[index_of(Reason::runqueue)] = wait;
+        if (t.blocked_samples == 0) {
+          seconds[index_of(Reason::other)] += off_cpu;
+        } else {
+          for (Reason r : kAllReasons) seconds[index_of(r)] += off_cpu * blocked_share(r);
+        }
+      }
+      t.base_sched = sched;
+      t.base_switches = switches;
+    } else {
+      // The thread exited (or schedstat is unreadable): its samples are all we have.
+      seconds[index_of(Reason::on_cpu)] = t.running_samples * period;
+      off_cpu = t.blocked_samples * period;
+      for (Reason r : kAllReasons) seconds[index_of(r)] += off_cpu * blocked_share(r);
+    }
+    for (std::size_t i = 0; i < kReasonCount; ++i) w.thread_seconds[i] += seconds[i];
+    if (t.blocked_samples > 0 && off_cpu > 0) {
+      auto& deps = dependency_seconds_[p.workload];
+      for (const auto& [endpoint, n] : t.endpoint_samples) {
+        deps[endpoint] += off_cpu * n / t.blocked_samples;
+      }
+    }
+    t.running_samples = 0;
+    t.blocked_samples = 0;
+    t.reason_samples = {};
+    t.endpoint_samples.clear();
+    t.base_time = now;
+    t.full_window = true;
+  }
+
+  void account_counters(ProcessState& p, WorkloadWindow& w) {
+    if (auto text = read_at(p.dir.get(), "stat")) {
+      if (auto s = procfs::parse_stat(*text)) {
+        std::uint64_t cpu = s->utime_ticks + s->stime_ticks;
+        if (p.base_cpu_ticks && cpu >= *p.base_cpu_ticks) {
+          w.cpu_seconds += static_cast<double>(cpu - *p.base_cpu_ticks) / ticks_per_second_;
+        }
+        if (p.base_major_faults && s->major_faults >= *p.base_major_faults) {
+          w.major_faults += s->major_faults - *p.base_major_faults;
+        }
+        p.base_cpu_ticks = cpu;
+        p.base_major_faults = s->major_faults;
+      }
+    }
+    if (auto text = read_at(p.dir.get(), "io")) {
+      if (auto io = procfs::parse_io(*text)) {
+        if (p.base_io && io->read_bytes >= p.base_io->read_bytes &&
+            io->write_bytes >= p.base_io->write_bytes) {
+          w.read_bytes += io->read_bytes - p.base_io->read_bytes;
+          w.write_bytes += io->write_bytes - p.base_io->write_bytes;
+        }
+        p.base_io = *io;
+      }
+    }
+    if (auto text = read_at(p.dir.get(), "smaps_rollup")) {
+      if (auto m = procfs::parse_smaps_rollup(*text)) {
+        w.memory.rss_bytes += m->rss;
+        w.memory.pss_bytes += m->pss;
+        w.memory.uss_bytes += m->private_clean + m->private_dirty;
+        w.memory.processes_measured += 1;
+      }
+    }
+    p.sockets_round = ~std::uint64_t{0};  // fresh tables for the connection count
+    for (const auto& e : connections(p)) {
+      if (e.state == procfs::kTcpEstablished) ++w.established_connections;
+    }
+  }
+
+  void finish_dependencies(WorkloadWindow& w, const WorkloadAcc* acc) {
+    std::map<Endpoint, DependencyWindow> by_endpoint;
+    auto deps = dependency_seconds_.find(w.workload);
+    if (deps != dependency_seconds_.end()) {
+      for (const auto& [endpoint, seconds] : deps->second) {
+        auto& d = by_endpoint[endpoint];
+        d.wait_seconds += seconds;
+      }
+    }
+    if (acc != nullptr) {
+      for (const auto& [endpoint, intervals] : acc->intervals) {
+        auto& d = by_endpoint[endpoint];
+        d.blocked_intervals_seconds.insert(d.blocked_intervals_seconds.end(), intervals.begin(),
+                                           intervals.end());
+      }
+    }
+    // Merge endpoints that map to the same name (a CIDR rule), keep the biggest
+    // max_dependencies names, and sum the rest into "other".
+    std::map<std::string, DependencyWindow> by_name;
+    for (auto& [endpoint, d] : by_endpoint) {
+      std::string name = dependency_name(endpoint, settings_.dependencies);
+      auto& merged = by_name[name];
+      if (merged.name.empty()) {
+        merged.name = name;
+        merged.endpoint = endpoint.to_string();
+      }
+      merged.wait_seconds += d.wait_seconds;
+      merged.blocked_intervals_seconds.insert(merged.blocked_intervals_seconds.end(),
+                                              d.blocked_intervals_seconds.begin(),
+                                              d.blocked_intervals_seconds.end());
+    }
+    std::vector<DependencyWindow> list;
+    for (auto& [name, d] : by_name) list.push_back(std::move(d));
+    std::stable_sort(list.begin(), list.end(),
+                     [](const auto& a, const auto& b) { return a.wait_seconds > b.wait_seconds; });
+    auto cap = static_cast<std::size_t>(std::max(1, settings_.max_dependencies_per_workload));
+    if (list.size() > cap) {
+      DependencyWindow other;
+      other.name = "other";
+      for (std::size_t i = cap; i < list.size(); ++i) {
+        other.wait_seconds += list[i].wait_seconds;
+        other.blocked_intervals_seconds.insert(other.blocked_intervals_seconds.end(),
+                                               list[i].blocked_intervals_seconds.begin(),
+                                               list[i].blocked_intervals_seconds.end());
+      }
+      list.resize(cap);
+      list.push_back(std::move(other));
+    }
+    for (auto& d : list) w.dependencies.push_back(std::move(d));
+  }
+
+  CollectorSettings settings_;
+  std::chrono::nanoseconds period_;
+  double ticks_per_second_;
+  std::shared_ptr<spdlog::logger> log_;
+  Fd root_;
+  std::map<ProcessKey, ProcessState> processes_;
+  std::vector<ProcessState> retired_;
+  std::map<std::string, WorkloadAcc> acc_;
+  std::map<std::string, std::map<Endpoint, double>> dependency_seconds_;
+  std::uint64_t round_ = 0;
+  std::uint64_t rounds_in_window_ = 0;
+  SteadyTime window_start_{};
+  std::string buf_;
+  bool syscall_warned_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Collector> make_procfs_collector(const CollectorSettings& settings) {
+  return std::make_unique<ProcfsCollector>(settings);
+}
+
+}  // namespace boundwise
