@@ -1,1 +1,295 @@
-// placeholder: being written
+// The agent's schedule on one io_context thread. Nothing here blocks for long: each
+// collector's sample() is bounded by the number of target threads, and HTTP handlers
+// only render the current snapshot.
+#include <utility>  // before Asio: Boost 1.74 + GCC 12 need std::exchange declared
+
+#include "daemon/agent.hpp"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <csignal>
+#include <map>
+
+#include "classifier/classify.hpp"
+#include "daemon/collectors.hpp"
+#include "daemon/discovery.hpp"
+#include "daemon/http_handler.hpp"
+#include "daemon/http_server.hpp"
+#include "daemon/metrics.hpp"
+
+namespace boundwise {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::shared_ptr<spdlog::logger> logger(const std::string& name) {
+  auto l = spdlog::get(name);
+  return l ? l : spdlog::default_logger();
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+}  // namespace
+
+struct Agent::Impl {
+  struct CollectorSlot {
+    std::unique_ptr<Collector> collector;
+    std::unique_ptr<asio::steady_timer> timer;
+    Clock::time_point next{};
+    CollectorStatus status;
+    std::uint64_t failures = 0;
+  };
+
+  explicit Impl(Config c)
+      : config(std::move(c)),
+        discovery(config, ::getpid()),
+        discovery_timer(io),
+        window_timer(io),
+        signals(io, SIGINT, SIGTERM),
+        server(io, [this](const HttpRequest& r) {
+          EndpointContext context{*snapshot, metrics, ready};
+          return handle_request(r, context);
+        }),
+        log(logger("agent")) {
+    snapshot = std::make_shared<const Snapshot>(initial_snapshot());
+  }
+
+  Snapshot initial_snapshot() const {
+    Snapshot s;
+    s.host = host_name();
+    s.generated_at = std::chrono::system_clock::now();
+    s.window_seconds = std::chrono::duration<double>(config.window).count();
+    return s;
+  }
+
+  Status start() {
+    if (auto st = server.listen(config.listen_host, config.listen_port); !st) return st;
+    log->info("listening on http://{}:{} (endpoints /metrics /recommend /healthz /readyz)",
+              config.listen_host.find(':') != std::string::npos ? "[" + config.listen_host + "]"
+                                                                : config.listen_host,
+              server.port());
+    log->info("window {} ms, {} samples/s, discovery every {} ms, {}", config.window.count(),
+              config.sample_rate_hz, config.discovery_interval.count(),
+              config.targets.empty()
+                  ? fmt::format("auto-discovery of the {} busiest process trees", config.max_workloads)
+                  : fmt::format("{} configured targets", config.targets.size()));
+
+    CollectorSettings settings;
+    settings.proc_root = config.proc_root;
+    settings.sample_rate_hz = config.sample_rate_hz;
+    settings.dependencies = config.dependencies;
+    settings.max_dependencies_per_workload = config.max_dependencies_per_workload;
+    for (auto& c : make_collectors(settings)) {
+      std::string name(c->name());
+      auto enabled = config.collectors_enabled.find(name);
+      if (enabled != config.collectors_enabled.end() && !enabled->second) {
+        log->info("collector {}: disabled by configuration", name);
+        continue;
+      }
+      CollectorSlot slot;
+      slot.status.name = name;
+      auto t0 = Clock::now();
+      Status st = c->start();
+      slot.status.last_duration_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+      slot.status.up = st.ok();
+      if (st.ok()) {
+        log->info("collector {}: up", name);
+      } else {
+        slot.status.error = st.error().message;
+        log->warn("collector {}: down: {}", name, slot.status.error);
+      }
+      slot.collector = std::move(c);
+      slot.timer = std::make_unique<asio::steady_timer>(io);
+      slots.push_back(std::move(slot));
+    }
+
+    signals.async_wait([this](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      log->info("received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
+      shutdown();
+    });
+
+    window_start = Clock::now();
+    discover();
+    for (auto& slot : slots) {
+      if (slot.status.up && slot.collector->period().count() > 0) {
+        slot.next = Clock::now();
+        schedule_sample(slot);
+      }
+    }
+    window_timer.expires_at(window_start + config.window);
+    window_timer.async_wait([this](const boost::system::error_code& ec) { on_window(ec); });
+    return Ok{};
+  }
+
+  void schedule_discovery() {
+    discovery_timer.expires_after(config.discovery_interval);
+    discovery_timer.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) discover();
+    });
+  }
+
+  void discover() {
+    targets = discovery.scan();
+    auto now = Clock::now();
+    std::map<std::string, Clock::time_point> seen;
+    for (const auto& w : targets.workloads) {
+      auto it = first_seen.find(w.name);
+      seen[w.name] = it != first_seen.end() ? it->second : now;
+      if (it == first_seen.end()) {
+        logger("discovery")->info("workload {}: {} processes", w.name, w.processes.size());
+      }
+    }
+    for (const auto& [name, when] : first_seen) {
+      if (seen.count(name) == 0) logger("discovery")->info("workload {}: gone", name);
+    }
+    first_seen = std::move(seen);
+    for (auto& slot : slots) {
+      if (slot.status.up) slot.collector->set_targets(targets);
+    }
+    schedule_discovery();
+  }
+
+  void schedule_sample(CollectorSlot& slot) {
+    slot.next += slot.collector->period();
+    auto now = Clock::now();
+    if (slot.next < now) slot.next = now;  // fell behind: skip rounds, don't burst
+    slot.timer->expires_at(slot.next);
+    slot.timer->async_wait([this, &slot](const boost::system::error_code& ec) {
+      if (ec) return;
+      auto t0 = Clock::now();
+      Status st = slot.collector->sample(t0);
+      slot.status.last_duration_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+      if (!st.ok()) {
+        if (slot.failures++ % 100 == 0) {
+          log->warn("collector {}: sample failed: {} ({} failures so far)", slot.status.name,
+                    st.error().message, slot.failures);
+        }
+        slot.status.error = st.error().message;
+      }
+      schedule_sample(slot);
+    });
+  }
+
+  void on_window(const boost::system::error_code& ec) {
+    if (ec) return;
+    close_window();
+    window_timer.expires_at(window_timer.expiry() + config.window);
+    if (window_timer.expiry() < Clock::now()) window_timer.expires_after(config.window);
+    window_timer.async_wait([this](const boost::system::error_code& e) { on_window(e); });
+  }
+
+  void close_window() {
+    auto now = Clock::now();
+    double duration = std::chrono::duration<double>(now - window_start).count();
+    WindowSet windows;
+    for (const auto& w : targets.workloads) {
+      auto& win = windows.workloads[w.name];
+      win.workload = w.name;
+      win.duration_seconds = duration;
+    }
+    for (auto& slot : slots) {
+      if (!slot.status.up) continue;
+      auto t0 = Clock::now();
+      slot.collector->contribute(now, windows);
+      double spent = std::chrono::duration<double>(Clock::now() - t0).count();
+      if (slot.collector->period().count() == 0) slot.status.last_duration_seconds = spent;
+    }
+
+    auto next = std::make_shared<Snapshot>(initial_snapshot());
+    next->windows_completed = ++windows_completed;
+    next->node = windows.node;
+    for (const auto& slot : slots) next->collectors.push_back(slot.status);
+    for (const auto& w : targets.workloads) {
+      WorkloadReport report;
+      report.name = w.name;
+      for (const auto& key : w.processes) report.pids.push_back(key.pid);
+      auto threads = discovery.threads().find(w.name);
+      report.threads = threads != discovery.threads().end() ? threads->second : 0;
+      auto& win = windows.workloads[w.name];
+      win.node = windows.node;
+      finalize_window(win);
+      // A workload discovered late in this window has too little of it to judge.
+      auto seen = first_seen.find(w.name);
+      bool enough = seen != first_seen.end() &&
+                    std::chrono::duration<double>(now - seen->second).count() >= duration * 0.5;
+      if (enough) {
+        Verdict verdict = classify(win);
+        report.recommendation = recommend(verdict, win);
+        auto previous = last_class.find(w.name);
+        if (previous == last_class.end() || previous->second != verdict.bottleneck) {
+          log->info("workload {}: {} (confidence {:.2f}) → {}: {}", w.name,
+                    to_string(verdict.bottleneck), verdict.confidence,
+                    to_string(report.recommendation->model), report.recommendation->summary);
+        }
+        last_class[w.name] = verdict.bottleneck;
+        report.verdict = std::move(verdict);
+        report.window = win;
+      }
+      next->workloads.push_back(std::move(report));
+    }
+    for (auto it = last_class.begin(); it != last_class.end();) {
+      it = first_seen.count(it->first) == 0 ? last_class.erase(it) : std::next(it);
+    }
+    std::sort(next->workloads.begin(), next->workloads.end(),
+              [](const auto& a, const auto& b) { return a.name < b.name; });
+    metrics.publish(*next);
+    snapshot = std::move(next);
+    ready = true;
+    window_start = now;
+  }
+
+  void shutdown() {
+    discovery_timer.cancel();
+    window_timer.cancel();
+    for (auto& slot : slots) slot.timer->cancel();
+    signals.cancel();
+    server.stop();
+    io.stop();
+  }
+
+  Config config;
+  asio::io_context io{1};
+  Discovery discovery;
+  asio::steady_timer discovery_timer;
+  asio::steady_timer window_timer;
+  asio::signal_set signals;
+  MetricsPublisher metrics;
+  HttpServer server;
+  std::shared_ptr<spdlog::logger> log;
+  std::vector<CollectorSlot> slots;
+  TargetSet targets;
+  std::map<std::string, Clock::time_point> first_seen;
+  std::map<std::string, Bottleneck> last_class;
+  std::shared_ptr<const Snapshot> snapshot;
+  Clock::time_point window_start{};
+  std::uint64_t windows_completed = 0;
+  bool ready = false;
+};
+
+Agent::Agent(Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+Agent::~Agent() = default;
+
+Status Agent::start() { return impl_->start(); }
+
+int Agent::run() {
+  impl_->io.run();
+  return 0;
+}
+
+void Agent::stop() {
+  asio::post(impl_->io, [this] { impl_->shutdown(); });
+}
+
+}  // namespace boundwise

@@ -1,1 +1,16 @@
-// placeholder: being written
+// The explicit collector list. A new collector is one line here plus its own files.
+#include "daemon/collectors.hpp"
+
+#include "collectors/node/node_collector.hpp"
+#include "collectors/procfs/procfs_collector.hpp"
+
+namespace boundwise {
+
+std::vector<std::unique_ptr<Collector>> make_collectors(const CollectorSettings& settings) {
+  std::vector<std::unique_ptr<Collector>> list;
+  list.push_back(make_node_collector(settings));
+  list.push_back(make_procfs_collector(settings));
+  return list;
+}
+
+}  // namespace boundwise

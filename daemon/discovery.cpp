@@ -1,1 +1,277 @@
-// placeholder: being written
+// Discovery: process table, selector matching, tree grouping, and the auto-discovery
+// ranking. The rules are spelled out in docs/DISCOVERY.md.
+#include "daemon/discovery.hpp"
+
+#include <dirent.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "collectors/procfs/parse.hpp"
+
+namespace boundwise {
+
+namespace {
+
+std::optional<std::string> read_small(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Parents whose children start separate services: init systems, shells, terminal
+// multiplexers, container shims, privilege switchers.
+bool is_launcher(const std::string& comm) {
+  static const std::set<std::string> kLaunchers = {
+      "init",    "systemd", "bash",   "sh",      "dash",     "zsh",      "fish",  "ksh",
+      "sshd",    "su",      "sudo",   "runuser", "login",    "tmux",     "screen", "tini",
+      "dumb-init", "s6-supervise", "runsv", "supervisord", "process_api", "containerd-shim",
+      "make", "ctest", "cron", "xargs", "env", "timeout", "nohup", "setsid", "catatonit"};
+  if (kLaunchers.count(comm) != 0) return true;
+  return comm.rfind("containerd-shim", 0) == 0 || comm.rfind("tmux", 0) == 0;
+}
+
+}  // namespace
+
+std::vector<ProcessInfo> read_process_table(const std::string& proc_root, bool with_cmdline) {
+  std::vector<ProcessInfo> out;
+  DIR* dir = ::opendir(proc_root.c_str());
+  if (dir == nullptr) return out;
+  while (dirent* e = ::readdir(dir)) {
+    char* end = nullptr;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (end == e->d_name || *end != '\0' || pid <= 0) continue;
+    std::string base = proc_root + "/" + e->d_name;
+    auto text = read_small(base + "/stat");
+    if (!text) continue;
+    auto stat = procfs::parse_stat(*text);
+    if (!stat) continue;
+    if (stat->pid == 2 || stat->ppid == 2) continue;  // kthreadd and kernel threads
+    ProcessInfo p;
+    p.key = ProcessKey{stat->pid, stat->start_time_ticks};
+    p.ppid = stat->ppid;
+    p.comm = stat->comm;
+    p.cpu_ticks = stat->utime_ticks + stat->stime_ticks;
+    p.threads = stat->num_threads;
+    if (with_cmdline) {
+      if (auto raw = read_small(base + "/cmdline")) {
+        auto args = procfs::parse_cmdline(*raw);
+        for (const auto& a : args) p.cmdline += (p.cmdline.empty() ? "" : " ") + a;
+      }
+    }
+    out.push_back(std::move(p));
+  }
+  ::closedir(dir);
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
+  return out;
+}
+
+Discovery::Discovery(const Config& config, int self_pid)
+    : proc_root_(config.proc_root), self_pid_(self_pid), max_workloads_(config.max_workloads) {
+  for (const auto& t : config.targets) {
+    Selector s;
+    s.config = t;
+    if (t.comm_regex) s.regex.emplace(*t.comm_regex, std::regex::ECMAScript);
+    if (t.cmdline_regex) s.regex.emplace(*t.cmdline_regex, std::regex::ECMAScript);
+    selectors_.push_back(std::move(s));
+  }
+}
+
+TargetSet Discovery::scan() {
+  bool need_cmdline = std::any_of(selectors_.begin(), selectors_.end(),
+                                  [](const Selector& s) { return s.config.cmdline_regex.has_value(); });
+  return group(read_process_table(proc_root_, need_cmdline));
+}
+
+TargetSet Discovery::group(const std::vector<ProcessInfo>& table) {
+  TargetSet set = selectors_.empty() ? group_auto(table) : group_selected(table);
+  threads_.clear();
+  std::map<ProcessKey, int> threads_by_key;
+  for (const auto& p : table) threads_by_key[p.key] = p.threads;
+  for (const auto& w : set.workloads) {
+    int n = 0;
+    for (const auto& key : w.processes) n += threads_by_key[key];
+    threads_[w.name] = n;
+  }
+  std::map<ProcessKey, std::uint64_t> cpu;
+  for (const auto& p : table) cpu[p.key] = p.cpu_ticks;
+  last_cpu_ = std::move(cpu);
+  return set;
+}
+
+namespace {
+
+// Children by parent pid (a parent's identity is its pid at this instant).
+std::map<int, std::vector<const ProcessInfo*>> children_of(const std::vector<ProcessInfo>& table) {
+  std::map<int, std::vector<const ProcessInfo*>> children;
+  for (const auto& p : table) children[p.ppid].push_back(&p);
+  return children;
+}
+
+void collect_tree(const ProcessInfo& root,
+                  const std::map<int, std::vector<const ProcessInfo*>>& children,
+                  std::set<ProcessKey>& claimed, int self_pid, std::vector<ProcessKey>& out,
+                  const std::set<ProcessKey>* other_roots = nullptr) {
+  std::vector<const ProcessInfo*> stack = {&root};
+  while (!stack.empty()) {
+    const ProcessInfo* p = stack.back();
+    stack.pop_back();
+    if (p != &root && other_roots != nullptr && other_roots->count(p->key) != 0) continue;
+    if (p->key.pid == self_pid || !claimed.insert(p->key).second) continue;
+    out.push_back(p->key);
+    auto it = children.find(p->key.pid);
+    if (it == children.end()) continue;
+    for (const auto* c : it->second) stack.push_back(c);
+  }
+}
+
+}  // namespace
+
+TargetSet Discovery::group_selected(const std::vector<ProcessInfo>& table) {
+  TargetSet set;
+  auto children = children_of(table);
+  std::map<int, const ProcessInfo*> by_pid;
+  for (const auto& p : table) by_pid[p.key.pid] = &p;
+  std::set<ProcessKey> claimed;
+  for (auto& s : selectors_) {
+    std::vector<const ProcessInfo*> roots;
+    if (s.config.pid) {
+      auto it = by_pid.find(*s.config.pid);
+      if (!s.pin_checked) {
+        s.pin_checked = true;
+        if (it != by_pid.end()) {
+          s.pinned = it->second->key;
+        } else {
+          spdlog::warn("target {}: pid {} does not exist; it will not be watched", s.config.name,
+                       *s.config.pid);
+        }
+      }
+      if (it != by_pid.end() && s.pinned && it->second->key == *s.pinned) {
+        roots.push_back(it->second);
+      }
+    } else if (s.regex) {
+      auto matches = [&](const ProcessInfo& p) {
+        const std::string& subject = s.config.comm_regex ? p.comm : p.cmdline;
+        return std::regex_search(subject, *s.regex);
+      };
+      for (const auto& p : table) {
+        if (!matches(p)) continue;
+        // Only top-most matches are roots; matching descendants come with them.
+        bool ancestor_matches = false;
+        std::set<int> seen;
+        for (auto up = by_pid.find(p.ppid); up != by_pid.end() && seen.insert(up->first).second;
+             up = by_pid.find(up->second->ppid)) {
+          if (matches(*up->second)) {
+            ancestor_matches = true;
+            break;
+          }
+        }
+        if (!ancestor_matches) roots.push_back(&p);
+      }
+    }
+    TargetWorkload w;
+    w.name = s.config.name;
+    for (const auto* root : roots) collect_tree(*root, children, claimed, self_pid_, w.processes);
+    if (w.processes.empty()) continue;
+    std::sort(w.processes.begin(), w.processes.end());
+    set.workloads.push_back(std::move(w));
+  }
+  return set;
+}
+
+TargetSet Discovery::group_auto(const std::vector<ProcessInfo>& table) {
+  std::map<int, const ProcessInfo*> by_pid;
+  for (const auto& p : table) by_pid[p.key.pid] = &p;
+  auto children = children_of(table);
+
+  // The root of a process's tree: climb while the parent is neither init (pid ≤ 1),
+  // nor a launcher (shell, init system, shim), nor absent.
+  auto root_of = [&](const ProcessInfo& p) {
+    const ProcessInfo* cur = &p;
+    std::set<int> seen;
+    while (seen.insert(cur->key.pid).second) {
+      auto parent = by_pid.find(cur->ppid);
+      if (cur->ppid <= 1 || parent == by_pid.end() || is_launcher(parent->second->comm)) break;
+      cur = parent->second;
+    }
+    return cur;
+  };
+
+  // CPU used since the last scan, per tree.
+  std::map<ProcessKey, std::uint64_t> tree_delta;
+  std::map<ProcessKey, const ProcessInfo*> roots;
+  for (const auto& p : table) {
+    if (p.key.pid == self_pid_) continue;
+    const ProcessInfo* root = root_of(p);
+    if (root->key.pid == self_pid_) continue;
+    roots[root->key] = root;
+    auto last = last_cpu_.find(p.key);
+    std::uint64_t delta = 0;
+    if (last != last_cpu_.end() && p.cpu_ticks >= last->second) delta = p.cpu_ticks - last->second;
+    tree_delta[root->key] += delta;
+  }
+  // Decay every known tree's score, drop trees that exited or went quiet.
+  for (auto it = auto_trees_.begin(); it != auto_trees_.end();) {
+    it->second.score *= 0.5;
+    bool gone = roots.count(it->first) == 0;
+    it = (gone || it->second.score < 0.25) ? auto_trees_.erase(it) : std::next(it);
+  }
+  struct Candidate {
+    ProcessKey root;
+    double score;
+  };
+  std::vector<Candidate> candidates;
+  for (const auto& [key, delta] : tree_delta) {
+    double score = static_cast<double>(delta);
+    auto known = auto_trees_.find(key);
+    if (known != auto_trees_.end()) score += known->second.score;
+    if (score > 0) candidates.push_back({key, score});
+  }
+  std::sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {
+    return a.score != b.score ? a.score > b.score : a.root < b.root;
+  });
+  if (candidates.size() > static_cast<std::size_t>(max_workloads_)) {
+    candidates.resize(static_cast<std::size_t>(max_workloads_));
+  }
+  std::map<ProcessKey, AutoTree> next;
+  std::set<std::string> used;
+  for (const auto& c : candidates) {  // keep names of trees already known
+    auto known = auto_trees_.find(c.root);
+    if (known != auto_trees_.end()) {
+      next[c.root] = AutoTree{known->second.name, c.score};
+      used.insert(known->second.name);
+    }
+  }
+  for (const auto& c : candidates) {
+    if (next.count(c.root) != 0) continue;
+    std::string base = roots[c.root]->comm.empty() ? "pid" : roots[c.root]->comm;
+    std::string name = base;
+    for (int n = 2; used.count(name) != 0; ++n) name = base + "#" + std::to_string(n);
+    used.insert(name);
+    next[c.root] = AutoTree{name, c.score};
+  }
+  auto_trees_ = std::move(next);
+
+  TargetSet set;
+  std::set<ProcessKey> claimed;
+  std::set<ProcessKey> all_roots;
+  for (const auto& [key, root] : roots) all_roots.insert(key);
+  for (const auto& [root, tree] : auto_trees_) {
+    TargetWorkload w;
+    w.name = tree.name;
+    collect_tree(*roots[root], children, claimed, self_pid_, w.processes, &all_roots);
+    if (w.processes.empty()) continue;
+    std::sort(w.processes.begin(), w.processes.end());
+    set.workloads.push_back(std::move(w));
+  }
+  std::sort(set.workloads.begin(), set.workloads.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  return set;
+}
+
+}  // namespace boundwise

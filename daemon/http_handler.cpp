@@ -1,1 +1,128 @@
-// placeholder: being written
+// Endpoint routing: a pure function of the request and the current snapshot.
+#include "daemon/http_handler.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/metrics.hpp"
+#include "daemon/recommend_json.hpp"
+
+namespace boundwise {
+
+namespace {
+
+using nlohmann::json;
+
+HttpResponse json_response(int status, const json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "application/json";
+  // Replace invalid UTF-8 (a workload name from a weird comm) instead of throwing.
+  r.body = body.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+  return r;
+}
+
+HttpResponse error(int status, const std::string& message) {
+  return json_response(status, json{{"error", message}});
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decoding; nullopt for malformed escapes.
+std::optional<std::string> url_decode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%') {
+      if (i + 2 >= s.size()) return std::nullopt;
+      int hi = hex_value(s[i + 1]);
+      int lo = hex_value(s[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+HttpResponse handle_request(const HttpRequest& request, const EndpointContext& context) {
+  std::string_view target = request.target;
+  std::string_view path = target.substr(0, target.find('?'));
+  std::string_view query =
+      target.find('?') == std::string_view::npos ? "" : target.substr(target.find('?') + 1);
+
+  bool known = path == "/" || path == "/metrics" || path == "/recommend" || path == "/healthz" ||
+               path == "/readyz";
+  if (!known) return error(404, "no such endpoint; try /, /metrics, /recommend, /healthz, /readyz");
+  if (request.method != "GET" && request.method != "HEAD") {
+    HttpResponse r = error(405, "method " + request.method + " not allowed; use GET");
+    r.allow = "GET, HEAD";
+    return r;
+  }
+
+  if (path == "/metrics") {
+    HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = context.metrics.render();
+    return r;
+  }
+  if (path == "/healthz") {
+    HttpResponse r;
+    r.body = "ok\n";
+    return r;
+  }
+  if (path == "/readyz") {
+    HttpResponse r;
+    r.status = context.ready ? 200 : 503;
+    r.body = context.ready ? "ready\n" : "not ready: the first window has not been classified\n";
+    return r;
+  }
+  if (path == "/") {
+    HttpResponse r;
+    r.body =
+        "boundwise: is each workload CPU-bound or I/O-bound, and which concurrency model serves "
+        "it\n\n"
+        "  /recommend                 verdicts and recommendations for every workload (JSON)\n"
+        "  /recommend?workload=NAME   the same for one workload\n"
+        "  /metrics                   Prometheus metrics\n"
+        "  /healthz, /readyz          probes\n";
+    return r;
+  }
+
+  // /recommend
+  std::optional<std::string> only;
+  while (!query.empty()) {
+    std::string_view pair = query.substr(0, query.find('&'));
+    query = query.find('&') == std::string_view::npos ? "" : query.substr(query.find('&') + 1);
+    std::string_view key = pair.substr(0, pair.find('='));
+    if (key != "workload") continue;
+    if (pair.find('=') == std::string_view::npos) return error(400, "workload= needs a value");
+    auto value = url_decode(pair.substr(pair.find('=') + 1));
+    if (!value) return error(400, "malformed percent-encoding in the workload parameter");
+    only = *value;
+  }
+  if (only) {
+    bool found = false;
+    json names = json::array();
+    for (const auto& w : context.snapshot.workloads) {
+      names.push_back(w.name);
+      found = found || w.name == *only;
+    }
+    if (!found) {
+      return json_response(404, json{{"error", "unknown workload \"" + *only + "\""},
+                                     {"workloads", names}});
+    }
+  }
+  return json_response(200, recommend_document(context.snapshot, only));
+}
+
+}  // namespace boundwise

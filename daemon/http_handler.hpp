@@ -20,6 +20,7 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  std::string allow;  // the Allow header, for 405
 };
 
 // State the endpoints read. All references outlive the call.

@@ -1,1 +1,237 @@
-// placeholder: being written
+// The Beast HTTP server. The only translation unit that includes Beast (it is slow to
+// compile). Sessions are callback-driven on the agent's single io_context thread.
+#include <utility>  // before Asio: Boost 1.74 + GCC 12 need std::exchange declared
+
+#include "daemon/http_server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <list>
+#include <optional>
+
+namespace boundwise {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+std::shared_ptr<spdlog::logger> log() {
+  auto l = spdlog::get("http");
+  return l ? l : spdlog::default_logger();
+}
+
+const char* reason_text(int status) {
+  switch (status) {
+    case 400:
+      return "malformed request";
+    case 408:
+      return "request not received in time";
+    case 413:
+      return "request body too large";
+    case 431:
+      return "request header too large";
+    case 503:
+      return "too many connections";
+    default:
+      return "error";
+  }
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  class Session;
+
+  Impl(asio::io_context& context, Handler h, HttpLimits l)
+      : io(context), acceptor(context), handler(std::move(h)), limits(l) {}
+
+  void accept();
+
+  asio::io_context& io;
+  tcp::acceptor acceptor;
+  Handler handler;
+  HttpLimits limits;
+  std::list<std::weak_ptr<Session>> sessions;
+  int active = 0;
+  bool stopped = false;
+};
+
+class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(Impl& server, tcp::socket socket) : server_(server), stream_(std::move(socket)) {
+    ++server_.active;
+  }
+  ~Session() { --server_.active; }
+
+  void start() { read(); }
+
+  void reject(int status) { write_error(status); }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_.limits.max_header_bytes));
+    parser_->body_limit(server_.limits.max_body_bytes);
+    stream_.expires_after(std::chrono::milliseconds(server_.limits.read_timeout_ms));
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->on_read(ec);
+                     });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
+        ec == asio::error::operation_aborted) {
+      close();
+      return;
+    }
+    if (ec == beast::error::timeout) {
+      // A connection that sent nothing at all after a response is an idle keep-alive:
+      // close it quietly; one that stalled mid-request gets a 408.
+      if (buffer_.size() == 0 && !parser_->got_some()) {
+        close();
+      } else {
+        write_error(408);
+      }
+      return;
+    }
+    if (ec == http::error::body_limit) {
+      write_error(413);
+      return;
+    }
+    if (ec == http::error::header_limit) {
+      write_error(431);
+      return;
+    }
+    if (ec) {
+      write_error(400);
+      return;
+    }
+    auto& req = parser_->get();
+    HttpRequest request;
+    request.method = std::string(req.method_string());
+    request.target = std::string(req.target());
+    HttpResponse response = server_.handler(request);
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(req.version());
+    res->result(static_cast<unsigned>(response.status));
+    res->set(http::field::server, "boundwise");
+    res->set(http::field::content_type, response.content_type);
+    if (!response.allow.empty()) res->set(http::field::allow, response.allow);
+    res->keep_alive(req.keep_alive());
+    bool head = req.method() == http::verb::head;
+    res->body() = std::move(response.body);
+    res->prepare_payload();
+    if (head) res->body().clear();
+    write(res, !req.keep_alive());
+  }
+
+  void write_error(int status) {
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(11);
+    res->result(static_cast<unsigned>(status));
+    res->set(http::field::server, "boundwise");
+    res->set(http::field::content_type, "application/json");
+    res->set(http::field::connection, "close");
+    res->body() = std::string("{\"error\":\"") + reason_text(status) + "\"}\n";
+    res->prepare_payload();
+    write(res, true);
+  }
+
+  void write(std::shared_ptr<http::response<http::string_body>> res, bool close_after) {
+    stream_.expires_after(std::chrono::milliseconds(server_.limits.read_timeout_ms));
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res, close_after](beast::error_code ec,
+                                                                    std::size_t) {
+                        if (ec || close_after) {
+                          self->close();
+                          return;
+                        }
+                        self->read();
+                      });
+  }
+
+  Impl& server_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_{64 * 1024};
+  std::optional<http::request_parser<http::string_body>> parser_;
+};
+
+void HttpServer::Impl::accept() {
+  acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
+    if (stopped) return;
+    if (ec) {
+      if (ec != asio::error::operation_aborted) log()->warn("accept: {}", ec.message());
+      if (ec == asio::error::operation_aborted) return;
+      accept();
+      return;
+    }
+    sessions.remove_if([](const auto& w) { return w.expired(); });
+    auto session = std::make_shared<Session>(*this, std::move(socket));
+    sessions.push_back(session);
+    if (active > limits.max_connections) {
+      session->reject(503);
+    } else {
+      session->start();
+    }
+    accept();
+  });
+}
+
+HttpServer::HttpServer(asio::io_context& io, Handler handler, HttpLimits limits)
+    : impl_(std::make_unique<Impl>(io, std::move(handler), limits)) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+Status HttpServer::listen(const std::string& host, std::uint16_t port) {
+  std::string where = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+                      std::to_string(port);
+  beast::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) return Error{"listen " + where + ": bad address: " + ec.message()};
+  tcp::endpoint endpoint(address, port);
+  auto& acceptor = impl_->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    beast::error_code ignored;
+    acceptor.close(ignored);
+    return Error{"listen " + where + ": " + ec.message()};
+  }
+  impl_->stopped = false;
+  impl_->accept();
+  return Ok{};
+}
+
+std::uint16_t HttpServer::port() const {
+  beast::error_code ec;
+  auto endpoint = impl_->acceptor.local_endpoint(ec);
+  return ec ? 0 : endpoint.port();
+}
+
+void HttpServer::stop() {
+  if (!impl_ || impl_->stopped) return;
+  impl_->stopped = true;
+  beast::error_code ec;
+  impl_->acceptor.close(ec);
+  for (auto& weak : impl_->sessions) {
+    if (auto s = weak.lock()) s->close();
+  }
+  impl_->sessions.clear();
+}
+
+}  // namespace boundwise

@@ -1,1 +1,236 @@
-// placeholder: being written
+// Prometheus publishing with prometheus-cpp's core registry and text serializer.
+// Counters add each window's deltas; gauges are set; every series carries its
+// workload so that a workload's series can all be removed when it disappears.
+#include "daemon/metrics.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <cmath>
+#include <functional>
+#include <map>
+#include <set>
+
+namespace boundwise {
+
+namespace {
+
+using prometheus::Counter;
+using prometheus::Family;
+using prometheus::Gauge;
+using prometheus::Labels;
+
+double finite(double v) { return std::isfinite(v) && v > 0 ? v : 0.0; }
+
+}  // namespace
+
+struct MetricsPublisher::State {
+  prometheus::Registry registry;
+
+  Family<Counter>& thread_seconds = prometheus::BuildCounter()
+      .Name("boundwise_thread_seconds_total")
+      .Help("Thread time of the workload by wait reason (on_cpu, runqueue, gil, lock, net, disk, ipc, sleep, idle, paging, other)")
+      .Register(registry);
+  Family<Counter>& cpu_seconds = prometheus::BuildCounter()
+      .Name("boundwise_cpu_seconds_total")
+      .Help("CPU time (user + system) used by the workload's processes")
+      .Register(registry);
+  Family<Gauge>& cores_used = prometheus::BuildGauge()
+      .Name("boundwise_cpu_cores_used")
+      .Help("Cores the workload used on average over the last window")
+      .Register(registry);
+  Family<Counter>& dependency_wait = prometheus::BuildCounter()
+      .Name("boundwise_dependency_wait_seconds_total")
+      .Help("Thread time the workload spent blocked on a dependency")
+      .Register(registry);
+  Family<Gauge>& dependency_latency = prometheus::BuildGauge()
+      .Name("boundwise_dependency_latency_seconds")
+      .Help("Blocked-interval quantiles per dependency over the last window (procfs estimate: resolution is the sampling interval)")
+      .Register(registry);
+  Family<Gauge>& bottleneck = prometheus::BuildGauge()
+      .Name("boundwise_bottleneck")
+      .Help("1 for the workload's current bottleneck class, 0 for the others")
+      .Register(registry);
+  Family<Gauge>& recommendation = prometheus::BuildGauge()
+      .Name("boundwise_recommendation")
+      .Help("1 for the concurrency model recommended for the workload, 0 for the others")
+      .Register(registry);
+  Family<Gauge>& workers = prometheus::BuildGauge()
+      .Name("boundwise_recommended_workers")
+      .Help("Worker count recommended for the workload (0: no change)")
+      .Register(registry);
+  Family<Gauge>& confidence = prometheus::BuildGauge()
+      .Name("boundwise_verdict_confidence")
+      .Help("Confidence of the current verdict, 0 to 1")
+      .Register(registry);
+  Family<Gauge>& threads = prometheus::BuildGauge()
+      .Name("boundwise_workload_threads")
+      .Help("Threads in the workload at the end of the last window")
+      .Register(registry);
+  Family<Gauge>& processes = prometheus::BuildGauge()
+      .Name("boundwise_workload_processes")
+      .Help("Processes in the workload at the end of the last window")
+      .Register(registry);
+  Family<Gauge>& memory = prometheus::BuildGauge()
+      .Name("boundwise_workload_memory_bytes")
+      .Help("Memory of the workload's processes by kind (rss, pss, uss)")
+      .Register(registry);
+  Family<Gauge>& node_busy = prometheus::BuildGauge()
+      .Name("boundwise_node_cpu_busy_ratio")
+      .Help("Share of the node's CPU time that was busy over the last window")
+      .Register(registry);
+  Family<Gauge>& node_cores = prometheus::BuildGauge()
+      .Name("boundwise_node_cpu_cores")
+      .Help("CPUs of the node")
+      .Register(registry);
+  Family<Gauge>& node_load1 = prometheus::BuildGauge()
+      .Name("boundwise_node_load1")
+      .Help("One-minute load average of the node")
+      .Register(registry);
+  Family<Counter>& node_pressure = prometheus::BuildCounter()
+      .Name("boundwise_node_pressure_seconds_total")
+      .Help("Time some (or all) tasks of the node stalled on a resource (/proc/pressure)")
+      .Register(registry);
+  Family<Gauge>& collector_up = prometheus::BuildGauge()
+      .Name("boundwise_collector_up")
+      .Help("1 if the collector is working, 0 if it is down (see the agent's log for why)")
+      .Register(registry);
+  Family<Gauge>& collector_duration = prometheus::BuildGauge()
+      .Name("boundwise_collector_duration_seconds")
+      .Help("Duration of the collector's last sampling round")
+      .Register(registry);
+  Family<Counter>& windows = prometheus::BuildCounter()
+      .Name("boundwise_windows_total")
+      .Help("Classification windows completed")
+      .Register(registry);
+  Family<Gauge>& build_info = prometheus::BuildGauge()
+      .Name("boundwise_build_info")
+      .Help("Build of the agent; always 1")
+      .Register(registry);
+
+  // Removers of every series that belongs to a workload.
+  std::map<std::string, std::map<void*, std::function<void()>>> workload_series;
+  std::map<std::string, std::map<void*, std::function<void()>>> latency_series;
+  std::map<std::string, double> pressure_published;
+
+  template <class T>
+  T& add(Family<T>& family, const Labels& labels, const std::string& workload,
+         std::map<std::string, std::map<void*, std::function<void()>>>& registry_of) {
+    T& metric = family.Add(labels);
+    registry_of[workload].emplace(&metric, [&family, &metric] { family.Remove(&metric); });
+    return metric;
+  }
+
+  template <class T>
+  T& add(Family<T>& family, const Labels& labels, const std::string& workload) {
+    return add(family, labels, workload, workload_series);
+  }
+
+  static void remove_all(std::map<void*, std::function<void()>>& removers) {
+    for (auto& [ptr, remove] : removers) remove();
+    removers.clear();
+  }
+};
+
+MetricsPublisher::MetricsPublisher() : state_(std::make_unique<State>()) {
+  state_->build_info.Add({{"version", BOUNDWISE_VERSION}}).Set(1);
+  state_->windows.Add({});
+}
+
+MetricsPublisher::~MetricsPublisher() = default;
+
+void MetricsPublisher::publish(const Snapshot& snapshot) {
+  State& s = *state_;
+  std::set<std::string> present;
+  for (const auto& w : snapshot.workloads) present.insert(w.name);
+  for (auto it = s.workload_series.begin(); it != s.workload_series.end();) {
+    if (present.count(it->first) == 0) {
+      State::remove_all(it->second);
+      State::remove_all(s.latency_series[it->first]);
+      s.latency_series.erase(it->first);
+      it = s.workload_series.erase(it);
+    } else {
+      ++it;
+    }
+  }
+
+  for (const auto& report : snapshot.workloads) {
+    const std::string& name = report.name;
+    s.add(s.threads, {{"workload", name}}, name).Set(report.threads);
+    s.add(s.processes, {{"workload", name}}, name)
+        .Set(report.window ? report.window->processes : static_cast<double>(report.pids.size()));
+    if (!report.window || !report.verdict || !report.recommendation) continue;
+    const WorkloadWindow& win = *report.window;
+    const Verdict& v = *report.verdict;
+    for (Reason r : kAllReasons) {
+      s.add(s.thread_seconds, {{"workload", name}, {"reason", std::string(to_string(r))}}, name)
+          .Increment(finite(win.thread_seconds[index_of(r)]));
+    }
+    s.add(s.cpu_seconds, {{"workload", name}}, name).Increment(finite(win.cpu_seconds));
+    s.add(s.cores_used, {{"workload", name}}, name).Set(finite(v.cpu_cores_used));
+    State::remove_all(s.latency_series[name]);
+    for (const auto& d : win.dependencies) {
+      s.add(s.dependency_wait, {{"workload", name}, {"dependency", d.name}}, name)
+          .Increment(finite(d.wait_seconds));
+      if (!d.latency) continue;
+      const std::pair<const char*, double> quantiles[] = {
+          {"0.5", d.latency->p50}, {"0.95", d.latency->p95}, {"0.99", d.latency->p99}};
+      for (const auto& [q, value] : quantiles) {
+        s.add(s.dependency_latency, {{"workload", name}, {"dependency", d.name}, {"quantile", q}},
+              name, s.latency_series)
+            .Set(finite(value));
+      }
+    }
+    for (std::size_t i = 0; i < kBottleneckCount; ++i) {
+      auto cls = static_cast<Bottleneck>(i);
+      s.add(s.bottleneck, {{"workload", name}, {"class", std::string(to_string(cls))}}, name)
+          .Set(cls == v.bottleneck ? 1 : 0);
+    }
+    for (std::size_t i = 0; i < kModelCount; ++i) {
+      auto model = static_cast<Model>(i);
+      s.add(s.recommendation, {{"workload", name}, {"model", std::string(to_string(model))}}, name)
+          .Set(model == report.recommendation->model ? 1 : 0);
+    }
+    s.add(s.workers, {{"workload", name}}, name).Set(report.recommendation->workers);
+    s.add(s.confidence, {{"workload", name}}, name).Set(finite(v.confidence));
+    const std::pair<const char*, std::uint64_t> memory[] = {{"rss", win.memory.rss_bytes},
+                                                            {"pss", win.memory.pss_bytes},
+                                                            {"uss", win.memory.uss_bytes}};
+    for (const auto& [kind, bytes] : memory) {
+      s.add(s.memory, {{"workload", name}, {"kind", kind}}, name).Set(static_cast<double>(bytes));
+    }
+  }
+
+  const NodeWindow& node = snapshot.node;
+  s.node_busy.Add({}).Set(finite(node.cpu_busy_ratio));
+  s.node_cores.Add({}).Set(node.cores);
+  s.node_load1.Add({}).Set(finite(node.load1));
+  for (const auto& [resource, totals] : node.pressure_totals) {
+    const std::pair<const char*, double> kinds[] = {{"some", totals.some_seconds},
+                                                    {"full", totals.full_seconds}};
+    for (const auto& [kind, value] : kinds) {
+      std::string key = resource + "/" + kind;
+      double& published = s.pressure_published[key];
+      if (value > published) {
+        s.node_pressure.Add({{"resource", resource}, {"kind", kind}}).Increment(value - published);
+        published = value;
+      } else {
+        s.node_pressure.Add({{"resource", resource}, {"kind", kind}});
+      }
+    }
+  }
+  for (const auto& c : snapshot.collectors) {
+    s.collector_up.Add({{"collector", c.name}}).Set(c.up ? 1 : 0);
+    s.collector_duration.Add({{"collector", c.name}}).Set(finite(c.last_duration_seconds));
+  }
+  s.windows.Add({}).Increment();
+}
+
+std::string MetricsPublisher::render() const {
+  return prometheus::TextSerializer().Serialize(state_->registry.Collect());
+}
+
+}  // namespace boundwise

@@ -1,1 +1,123 @@
-// placeholder: being written
+// The /recommend document. Numbers are rounded to what a person reads (shares to
+// 4 decimals) and never NaN or infinite: JSON has no spelling for those.
+#include "daemon/recommend_json.hpp"
+
+#include <cmath>
+#include <ctime>
+
+namespace boundwise {
+
+namespace {
+
+using nlohmann::json;
+
+double round_to(double v, double scale) {
+  if (!std::isfinite(v)) return 0.0;
+  return std::round(v * scale) / scale;
+}
+double share(double v) { return round_to(v, 1e4); }
+double seconds(double v) { return round_to(v, 1e6); }
+
+std::string iso8601(std::chrono::system_clock::time_point t) {
+  std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+json shares_json(const PerReason<double>& shares) {
+  json out = json::object();
+  for (Reason r : kAllReasons) out[std::string(to_string(r))] = share(shares[index_of(r)]);
+  return out;
+}
+
+json latency_json(const std::optional<LatencyQuantiles>& q) {
+  if (!q) return nullptr;
+  return json{{"p50", seconds(q->p50)}, {"p95", seconds(q->p95)}, {"p99", seconds(q->p99)}};
+}
+
+json verdict_json(const Verdict& v) {
+  json deps = json::array();
+  for (const auto& d : v.dependencies) {
+    deps.push_back({{"name", d.name},
+                    {"endpoint", d.endpoint},
+                    {"wait_share", share(d.wait_share)},
+                    {"latency_seconds", latency_json(d.latency)}});
+  }
+  return json{{"class", std::string(to_string(v.bottleneck))},
+              {"confidence", share(v.confidence)},
+              {"cpu_cores_used", round_to(v.cpu_cores_used, 1e3)},
+              {"shares", shares_json(v.shares)},
+              {"busy_shares", shares_json(v.busy_shares)},
+              {"dependencies", deps},
+              {"rationale", v.rationale}};
+}
+
+json recommendation_json(const Recommendation& r) {
+  return json{{"model", std::string(to_string(r.model))},
+              {"workers", r.workers},
+              {"summary", r.summary},
+              {"evidence", r.evidence},
+              {"risks", r.risks}};
+}
+
+json workload_json(const Snapshot& s, const WorkloadReport& w) {
+  json out{{"workload", w.name},
+           {"pids", w.pids},
+           {"threads", w.threads},
+           {"verdict", w.verdict ? verdict_json(*w.verdict) : json(nullptr)},
+           {"node", {{"cores", s.node.cores}, {"cpu_busy_ratio", share(s.node.cpu_busy_ratio)}}},
+           {"recommendation",
+            w.recommendation ? recommendation_json(*w.recommendation) : json(nullptr)}};
+  if (w.window) {
+    const auto& win = *w.window;
+    out["processes"] = win.processes;
+    out["parked_threads"] = win.parked_threads;
+    out["event_loop"] = win.event_loop;
+    out["established_connections"] = win.established_connections;
+    out["memory_bytes"] = {{"rss", win.memory.rss_bytes},
+                           {"pss", win.memory.pss_bytes},
+                           {"uss", win.memory.uss_bytes}};
+    out["window"] = {{"duration_seconds", round_to(win.duration_seconds, 1e3)},
+                     {"sample_rounds", win.sample_rounds},
+                     {"cpu_seconds", seconds(win.cpu_seconds)},
+                     {"runqueue_seconds", seconds(win.runqueue_seconds)},
+                     {"voluntary_switches", win.voluntary_switches},
+                     {"involuntary_switches", win.involuntary_switches},
+                     {"major_faults", win.major_faults},
+                     {"read_bytes", win.read_bytes},
+                     {"write_bytes", win.write_bytes}};
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json recommend_document(const Snapshot& s, const std::optional<std::string>& only) {
+  json workloads = json::array();
+  for (const auto& w : s.workloads) {
+    if (only && w.name != *only) continue;
+    workloads.push_back(workload_json(s, w));
+  }
+  json collectors = json::array();
+  for (const auto& c : s.collectors) {
+    collectors.push_back({{"name", c.name}, {"up", c.up}, {"error", c.error}});
+  }
+  return json{{"host", s.host},
+              {"generated_at", iso8601(s.generated_at)},
+              {"window_seconds", round_to(s.window_seconds, 1e3)},
+              {"windows_completed", s.windows_completed},
+              {"node",
+               {{"cores", s.node.cores},
+                {"cpu_busy_ratio", share(s.node.cpu_busy_ratio)},
+                {"load1", round_to(s.node.load1, 1e2)},
+                {"cpu_pressure_some", share(s.node.cpu_pressure_some)},
+                {"io_pressure_some", share(s.node.io_pressure_some)},
+                {"memory_pressure_some", share(s.node.memory_pressure_some)}}},
+              {"collectors", collectors},
+              {"workloads", workloads}};
+}
+
+}  // namespace boundwise

@@ -1,0 +1,31 @@
+// The agent: one io_context thread that runs discovery, the collectors' sampling
+// timers, the window close (classify + recommend + publish) and the HTTP server.
+// State read by the HTTP handlers is an immutable Snapshot replaced once per window.
+#pragma once
+
+#include <memory>
+
+#include "classifier/result.hpp"
+#include "config/config.hpp"
+
+namespace boundwise {
+
+class Agent {
+ public:
+  explicit Agent(Config config);
+  ~Agent();
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  // Binds the listener and starts the collectors. Error: the listener could not bind.
+  Status start();
+  // Runs until SIGINT/SIGTERM (or stop()). Returns the process exit code.
+  int run();
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace boundwise

@@ -1,0 +1,71 @@
+// Workload discovery: scans /proc, builds the process tree, and groups processes into
+// workloads — the processes a configured selector matches plus all their
+// descendants, or, with no selectors, the busiest process trees (docs/DISCOVERY.md).
+// Processes are identified by (pid, start time), so a reused PID is a new process.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "collectors/targets.hpp"
+#include "config/config.hpp"
+
+namespace boundwise {
+
+// One row of the process table.
+struct ProcessInfo {
+  ProcessKey key;
+  int ppid = 0;
+  std::string comm;
+  std::string cmdline;  // arguments joined by spaces; empty unless a selector needs it
+  std::uint64_t cpu_ticks = 0;  // utime + stime
+  int threads = 0;
+};
+
+// Reads the process table under proc_root (kernel threads excluded). Processes that
+// vanish mid-scan are skipped.
+std::vector<ProcessInfo> read_process_table(const std::string& proc_root, bool with_cmdline);
+
+class Discovery {
+ public:
+  // self_pid is never part of a workload.
+  Discovery(const Config& config, int self_pid);
+
+  // One scan of config.proc_root.
+  TargetSet scan();
+
+  // The grouping step alone, on a given table (tests call it with fixture tables).
+  TargetSet group(const std::vector<ProcessInfo>& table);
+
+  // Thread counts per workload from the last scan.
+  const std::map<std::string, int>& threads() const { return threads_; }
+
+ private:
+  struct Selector {
+    TargetSelector config;
+    std::optional<std::regex> regex;
+    std::optional<ProcessKey> pinned;  // pid selectors: the process seen at the first scan
+    bool pin_checked = false;
+  };
+  struct AutoTree {
+    std::string name;
+    double score = 0;  // CPU ticks, halved every scan (recent use weighs most)
+  };
+
+  TargetSet group_selected(const std::vector<ProcessInfo>& table);
+  TargetSet group_auto(const std::vector<ProcessInfo>& table);
+
+  std::string proc_root_;
+  int self_pid_;
+  int max_workloads_;
+  std::vector<Selector> selectors_;
+  std::map<ProcessKey, std::uint64_t> last_cpu_;
+  std::map<ProcessKey, AutoTree> auto_trees_;  // by root
+  std::map<std::string, int> threads_;
+};
+
+}  // namespace boundwise
