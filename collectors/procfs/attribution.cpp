@@ -139,6 +139,7 @@ Attribution attribute(char state, const SyscallState& s, bool major_fault_rose,
     case kFutex:
     case kFutexWaitv:
       a.reason = (gil && nr == kFutex && gil->contains(s.args[0])) ? Reason::gil : Reason::lock;
+      if (a.reason == Reason::lock && nr == kFutex) a.futex_address = s.args[0];
       return a;
     case kNanosleep:
     case kClockNanosleep:

@@ -31,6 +31,10 @@ struct Attribution {
   // process has outbound connections) and idle, since no single fd is known.
   bool multiplexed = false;
   bool event_loop = false;  // epoll_wait family
+  // futex waits: the futex word's address. The caller turns a lone waiter into idle
+  // (waiting for a signal: a condition, an event, a queue) and keeps lock only when two
+  // or more threads queue on the same word in one sampling round (contention).
+  std::uint64_t futex_address = 0;
 };
 
 using FdResolver = std::function<FdInfo(int fd)>;

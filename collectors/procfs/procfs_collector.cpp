@@ -7,7 +7,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -234,9 +236,11 @@ class ProcfsCollector final : public Collector {
       if (round_ % kRelistEvery == 0) refresh_threads(p, now, true);
       if (!p.alive) continue;
       int& busy = busy_now[p.workload];
+      futex_waiters_.clear();
       for (auto& [tid, t] : p.threads) {
         if (t.alive) sample_thread(p, t, busy);
       }
+      settle_futex_waits();
     }
     for (const auto& [workload, busy] : busy_now) {
       auto& acc = acc_[workload];
@@ -366,6 +370,7 @@ class ProcfsCollector final : public Collector {
                                       [&](int fd) { return resolve_fd(p, fd); });
     ++t.blocked_samples;
     if (a.event_loop) acc_[p.workload].event_loop = true;
+    if (a.multiplexed && !a.event_loop) narrow_poll(p, sys, a);
     if (a.multiplexed) {
       const auto& outbound = outbound_connections(p);
       if (!outbound.empty()) {
@@ -376,8 +381,57 @@ class ProcfsCollector final : public Collector {
     } else if (a.reason == Reason::net && a.endpoint) {
       t.endpoint_samples[*a.endpoint] += 1.0;
     }
-    ++t.reason_samples[index_of(a.reason)];
+    if (a.reason == Reason::lock && a.futex_address != 0) {
+      futex_waiters_.emplace_back(&t, a.futex_address);  // lock or idle: see settle_futex_waits
+    } else {
+      ++t.reason_samples[index_of(a.reason)];
+    }
     track_interval(p, t, a);
+  }
+
+  // Futex waits of one process in one round: two or more threads on the same word form
+  // a queue (lock contention); a lone waiter waits for a signal (idle).
+  void settle_futex_waits() {
+    std::unordered_map<std::uint64_t, int> waiters;
+    for (const auto& [t, address] : futex_waiters_) ++waiters[address];
+    for (const auto& [t, address] : futex_waiters_) {
+      Reason r = waiters[address] >= 2 ? Reason::lock : Reason::idle;
+      ++t->reason_samples[index_of(r)];
+    }
+    futex_waiters_.clear();
+  }
+
+  // poll()/ppoll() over a few fds: read the pollfd array (a read-only memory read, the
+  // same privilege as task/TID/syscall) and, when every fd is one socket, attribute the
+  // wait to it as if it were a recv. This is how Python sockets with a timeout and
+  // libpq wait, so it is what gives them endpoints and latency intervals.
+  void narrow_poll(ProcessState& p, const procfs::SyscallState& sys, Attribution& a) {
+    constexpr long kPoll = 7, kPpoll = 271;
+    if (sys.number != kPoll && sys.number != kPpoll) return;
+    std::uint64_t nfds = sys.args[1];
+    if (nfds == 0 || nfds > 8) return;
+    pollfd fds[8];
+    iovec local{fds, nfds * sizeof(pollfd)};
+    iovec remote{reinterpret_cast<void*>(sys.args[0]), nfds * sizeof(pollfd)};
+    if (::process_vm_readv(p.key.pid, &local, 1, &remote, 1, 0) !=
+        static_cast<ssize_t>(nfds * sizeof(pollfd))) {
+      return;
+    }
+    std::optional<FdInfo> only;
+    for (std::uint64_t i = 0; i < nfds; ++i) {
+      if (fds[i].fd < 0) continue;
+      FdInfo info = resolve_fd(p, fds[i].fd);
+      if (only && only->inode != info.inode) return;  // several objects: stay multiplexed
+      only = info;
+    }
+    if (!only) return;
+    procfs::SyscallState as_recv;
+    as_recv.number = 45;  // recvfrom
+    as_recv.args[0] = 0;
+    Attribution narrowed = procfs::attribute('S', as_recv, false, std::nullopt,
+                                             [&](int) { return *only; });
+    narrowed.event_loop = a.event_loop;
+    a = narrowed;
   }
 
   // Consecutive samples of one wait on one socket form an interval; a wake-up in
@@ -749,6 +803,7 @@ class ProcfsCollector final : public Collector {
   SteadyTime window_start_{};
   std::string buf_;
   bool syscall_warned_ = false;
+  std::vector<std::pair<ThreadState*, std::uint64_t>> futex_waiters_;
 };
 
 }  // namespace

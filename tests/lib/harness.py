@@ -1,0 +1,195 @@
+"""Shared helpers for the integration and e2e tests: start real processes (workloads,
+PostgreSQL, Prometheus, the agent) and always clean them up, find free ports, and
+query the agent. Standard library only.
+
+A test that cannot run here (no PostgreSQL, no Prometheus, not root) calls skip(),
+which exits with 77: ctest reports it as skipped, with the reason printed.
+"""
+import atexit
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+WORKLOADS = os.path.join(REPO, "tests", "workloads")
+PYTHON = "/usr/bin/python3"
+SKIP = 77
+
+_processes = []
+_tempdirs = []
+
+
+def skip(reason):
+    print(f"SKIP: {reason}", flush=True)
+    sys.exit(SKIP)
+
+
+def fail(message):
+    print(f"FAIL: {message}", flush=True)
+    sys.exit(1)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tempdir(prefix="boundwise-test-"):
+    # Under the build tree, not /tmp: some tests need a real disk (fsync).
+    base = os.environ.get("BOUNDWISE_TEST_TMP") or os.getcwd()
+    d = tempfile.mkdtemp(prefix=prefix, dir=base)
+    _tempdirs.append(d)
+    return d
+
+
+def start(args, **kwargs):
+    """Starts a process in its own session so that cleanup kills its whole group."""
+    kwargs.setdefault("stdin", subprocess.DEVNULL)
+    p = subprocess.Popen(args, start_new_session=True, **kwargs)
+    _processes.append(p)
+    return p
+
+
+def start_workload(name, *args):
+    return start([PYTHON, os.path.join(WORKLOADS, name), *map(str, args)])
+
+
+def stop(p, timeout=5):
+    if p.poll() is not None:
+        return p.returncode
+    try:
+        os.killpg(p.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        return p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        return p.wait()
+
+
+@atexit.register
+def _cleanup():
+    for p in reversed(_processes):
+        try:
+            stop(p)
+        except Exception:  # noqa: BLE001 - cleanup must go on
+            pass
+    for d in _tempdirs:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def http_get(url, timeout=5):
+    """Returns (status, body text); status 0 when the connection failed."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except (urllib.error.URLError, ConnectionError, socket.timeout):
+        return 0, ""
+
+
+class Agent:
+    """The boundwise binary on a temp config, listening on a free loopback port."""
+
+    def __init__(self, binary, targets, window="2s", sample_rate=20, dependencies=None,
+                 extra=""):
+        self.port = free_port()
+        self.dir = tempdir("boundwise-agent-")
+        self.config = os.path.join(self.dir, "boundwise.yaml")
+        lines = [f'listen: "127.0.0.1:{self.port}"', f"window: {window}",
+                 f"sample_rate: {sample_rate}", "discovery_interval: 1s", "targets:"]
+        for t in targets:
+            key = next(k for k in ("pid", "comm", "cmdline") if k in t)
+            value = t[key] if key == "pid" else json.dumps(t[key])
+            lines.append(f"  - name: {t['name']}\n    {key}: {value}")
+        if not targets:
+            lines[-1] = "targets: []"
+        if dependencies:
+            lines.append("dependencies:")
+            for name, endpoint in dependencies:
+                lines.append(f'  - name: {name}\n    endpoint: "{endpoint}"')
+        if extra:
+            lines.append(extra)
+        with open(self.config, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.log_path = os.path.join(self.dir, "agent.log")
+        self.log = open(self.log_path, "w")
+        self.process = start([binary, "--config", self.config], stdout=self.log,
+                             stderr=subprocess.STDOUT)
+        self.base = f"http://127.0.0.1:{self.port}"
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                fail(f"agent exited with {self.process.returncode}:\n{self.read_log()}")
+            if http_get(self.base + "/healthz", timeout=1)[0] == 200:
+                return
+            time.sleep(0.1)
+        fail("agent did not answer /healthz within 10 s:\n" + self.read_log())
+
+    def read_log(self):
+        self.log.flush()
+        with open(self.log_path) as f:
+            return f.read()
+
+    def recommend(self, workload=None):
+        url = self.base + "/recommend" + (f"?workload={workload}" if workload else "")
+        status, body = http_get(url)
+        if status != 200:
+            return None
+        return json.loads(body)
+
+    def workload(self, name):
+        doc = self.recommend()
+        if doc is None:
+            return None, None
+        for w in doc["workloads"]:
+            if w["workload"] == name:
+                return doc, w
+        return doc, None
+
+    def stop(self):
+        return stop(self.process)
+
+
+def wait_for_verdict(agent, name, accept, windows=3, grace=3.0):
+    """Polls /recommend until `accept(workload_json)` holds, for at most `windows`
+    classified windows of the workload (plus the agent's first, partial window) and
+    a grace period. Returns the last workload JSON and whether it was accepted."""
+    window_seconds = None
+    seen_windows = set()
+    last = None
+    start_time = time.time()
+    while True:
+        doc, w = agent.workload(name)
+        if doc is not None:
+            window_seconds = doc["window_seconds"]
+            if w is not None and w.get("verdict") is not None:
+                last = w
+                seen_windows.add(doc["windows_completed"])
+                if accept(w):
+                    return w, True
+        if len(seen_windows) >= windows:
+            return last, False
+        limit = (windows + 1) * (window_seconds or 2) + grace
+        if time.time() - start_time > limit:
+            return last, False
+        time.sleep(0.25)
+
+
+def describe(w):
+    return json.dumps(w, indent=2, sort_keys=True) if w is not None else "(no verdict)"
