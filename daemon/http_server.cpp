@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <list>
@@ -64,7 +65,8 @@ struct HttpServer::Impl {
 
 class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Impl& server, tcp::socket socket) : server_(server), stream_(std::move(socket)) {
+  Session(Impl& server, tcp::socket socket)
+      : server_(server), stream_(std::move(socket)), read_timer_(server.io) {
     ++server_.active;
   }
   ~Session() { --server_.active; }
@@ -74,6 +76,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   void reject(int status) { write_error(status); }
 
   void close() {
+    read_timer_.cancel();
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.close();
@@ -84,7 +87,18 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_.limits.max_header_bytes));
     parser_->body_limit(server_.limits.max_body_bytes);
-    stream_.expires_after(std::chrono::milliseconds(server_.limits.read_timeout_ms));
+    // Our own timer rather than tcp_stream's expiry: the stream's expiry closes the
+    // socket, and a stalled client should still get its 408.
+    stream_.expires_never();
+    timed_out_ = false;
+    read_timer_.expires_after(std::chrono::milliseconds(server_.limits.read_timeout_ms));
+    read_timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self) return;
+      self->timed_out_ = true;
+      beast::error_code ignored;
+      self->stream_.socket().cancel(ignored);
+    });
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
                        self->on_read(ec);
@@ -92,12 +106,8 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_read(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
-        ec == asio::error::operation_aborted) {
-      close();
-      return;
-    }
-    if (ec == beast::error::timeout) {
+    read_timer_.cancel();
+    if (timed_out_) {
       // A connection that sent nothing at all after a response is an idle keep-alive:
       // close it quietly; one that stalled mid-request gets a 408.
       if (buffer_.size() == 0 && !parser_->got_some()) {
@@ -105,6 +115,11 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
       } else {
         write_error(408);
       }
+      return;
+    }
+    if (ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
+        ec == asio::error::operation_aborted) {
+      close();
       return;
     }
     if (ec == http::error::body_limit) {
@@ -165,6 +180,8 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
 
   Impl& server_;
   beast::tcp_stream stream_;
+  asio::steady_timer read_timer_;
+  bool timed_out_ = false;
   beast::flat_buffer buffer_{64 * 1024};
   std::optional<http::request_parser<http::string_body>> parser_;
 };

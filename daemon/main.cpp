@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
     }
     config.window = *d;
   }
-  if (sample_rate != 0) {
+  if (app.count("--sample-rate") > 0) {
     if (sample_rate < 1 || sample_rate > 1000) {
       std::cerr << "--sample-rate: must be between 1 and 1000\n";
       return 2;
