@@ -1,0 +1,219 @@
+// The procfs collector against real child processes of the test: each child blocks
+// in one known way, and after a window the collector must account its time to the
+// right reason (and endpoint). No privilege needed: the children are ours.
+#include "collectors/procfs/procfs_collector.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "collectors/procfs/parse.hpp"
+
+namespace boundwise {
+namespace {
+
+using namespace std::chrono_literals;
+
+ProcessKey key_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::ostringstream s;
+  s << in.rdbuf();
+  auto stat = procfs::parse_stat(s.str());
+  return ProcessKey{pid, stat ? stat->start_time_ticks : 0};
+}
+
+// A child process running `body`; killed when the Child goes out of scope.
+class Child {
+ public:
+  explicit Child(const std::function<void()>& body) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      body();
+      ::_exit(0);
+    }
+  }
+  ~Child() { stop(); }
+  void stop() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+  }
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+struct Run {
+  WindowSet windows;
+  const WorkloadWindow& w(const std::string& name) const { return windows.workloads.at(name); }
+};
+
+// Samples the given workloads for `duration` at 50 Hz and closes one window.
+Run observe(const std::vector<std::pair<std::string, pid_t>>& targets,
+            std::chrono::milliseconds duration, std::vector<DependencyRule> rules = {}) {
+  CollectorSettings settings;
+  settings.sample_rate_hz = 50;
+  settings.dependencies = std::move(rules);
+  auto collector = make_procfs_collector(settings);
+  EXPECT_TRUE(collector->start().ok());
+  TargetSet set;
+  Run run;
+  for (const auto& [name, pid] : targets) {
+    set.workloads.push_back(TargetWorkload{name, {key_of(pid)}});
+    run.windows.workloads[name].workload = name;
+  }
+  collector->set_targets(set);
+  auto start = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - start < duration) {
+    EXPECT_TRUE(collector->sample(std::chrono::steady_clock::now()).ok());
+    std::this_thread::sleep_for(collector->period());
+  }
+  auto end = std::chrono::steady_clock::now();
+  collector->contribute(end, run.windows);
+  for (auto& [name, w] : run.windows.workloads) {
+    w.duration_seconds = std::chrono::duration<double>(end - start).count();
+    finalize_window(w);
+  }
+  return run;
+}
+
+double share(const WorkloadWindow& w, Reason r) {
+  double total = w.total_thread_seconds();
+  return total > 0 ? w.thread_seconds[index_of(r)] / total : 0;
+}
+
+TEST(ProcfsCollector, EachChildIsAttributedToWhatItWaitsOn) {
+  Child sleeper([] {
+    while (true) std::this_thread::sleep_for(10ms);
+  });
+  Child spinner([] {
+    volatile unsigned long x = 0;
+    while (true) x = x + 1;
+  });
+  int pipefd[2];
+  ASSERT_EQ(::pipe(pipefd), 0);
+  Child reader([&] {
+    char c;
+    while (true) (void)!::read(pipefd[0], &c, 1);
+  });
+  Child locker([] {
+    std::mutex m;
+    std::vector<std::thread> waiters;
+    m.lock();  // never released: every waiter queues on the same futex word
+    for (int i = 0; i < 3; ++i) waiters.emplace_back([&] { std::lock_guard<std::mutex> g(m); });
+    while (true) std::this_thread::sleep_for(1s);
+  });
+  std::this_thread::sleep_for(200ms);
+  auto run = observe({{"sleeper", sleeper.pid()},
+                      {"spinner", spinner.pid()},
+                      {"reader", reader.pid()},
+                      {"locker", locker.pid()}},
+                     1500ms);
+  EXPECT_GT(share(run.w("sleeper"), Reason::sleep), 0.8);
+  EXPECT_GT(share(run.w("spinner"), Reason::on_cpu) + share(run.w("spinner"), Reason::runqueue),
+            0.9);
+  EXPECT_GT(run.w("spinner").cpu_seconds, 0.5);
+  // A reader that never wakes is parked: idle, whatever it waits on.
+  EXPECT_GT(share(run.w("reader"), Reason::idle) + share(run.w("reader"), Reason::ipc), 0.9);
+  const auto& locker_w = run.w("locker");
+  EXPECT_EQ(locker_w.threads, 4);
+  // Three threads queue on one mutex (lock, or idle if parked) and one sleeps.
+  EXPECT_GT(share(locker_w, Reason::lock) + share(locker_w, Reason::idle), 0.7);
+  for (const auto& name : {"sleeper", "spinner", "reader", "locker"}) {
+    const auto& w = run.w(name);
+    // Every thread-second of the window is accounted once.
+    EXPECT_NEAR(w.total_thread_seconds() / (w.threads * w.duration_seconds), 1.0, 0.1) << name;
+  }
+}
+
+TEST(ProcfsCollector, SocketWaitHasEndpointAndIntervals) {
+  int server = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(server, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(server, 8), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(server, reinterpret_cast<sockaddr*>(&addr), &len);
+  int port = ntohs(addr.sin_port);
+  // The server answers every request after 100 ms.
+  std::thread responder([&] {
+    int c = ::accept(server, nullptr, nullptr);
+    char buf[16];
+    while (::read(c, buf, sizeof buf) > 0) {
+      std::this_thread::sleep_for(100ms);
+      if (::write(c, "x", 1) != 1) break;
+    }
+    ::close(c);
+  });
+  Child client([&] {
+    int s = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (::connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) ::_exit(1);
+    char c;
+    while (::write(s, "q", 1) == 1 && ::read(s, &c, 1) == 1) {
+    }
+  });
+  auto rule = DependencyRule::parse("test-server", "127.0.0.1:" + std::to_string(port));
+  ASSERT_TRUE(rule);
+  auto run = observe({{"client", client.pid()}}, 1500ms, {*rule});
+  const auto& w = run.w("client");
+  EXPECT_GT(share(w, Reason::net), 0.8);
+  ASSERT_EQ(w.dependencies.size(), 1u);
+  const auto& d = w.dependencies[0];
+  EXPECT_EQ(d.name, "test-server");
+  EXPECT_EQ(d.endpoint, "127.0.0.1:" + std::to_string(port));
+  EXPECT_GT(d.wait_seconds, 1.0);
+  ASSERT_TRUE(d.latency);
+  EXPECT_NEAR(d.latency->p50, 0.1, 0.045);  // resolution: the 20 ms sampling interval
+  EXPECT_EQ(w.established_connections, 1);
+  client.stop();
+  ::shutdown(server, SHUT_RDWR);
+  ::close(server);
+  responder.join();
+}
+
+TEST(ProcfsCollector, TargetExitingMidWindowAndReusedPid) {
+  auto collector_settings = CollectorSettings{};
+  auto collector = make_procfs_collector(collector_settings);
+  ASSERT_TRUE(collector->start().ok());
+  Child doomed([] {
+    while (true) std::this_thread::sleep_for(10ms);
+  });
+  ProcessKey key = key_of(doomed.pid());
+  // A key with the right pid but another start time is a different process.
+  ProcessKey stale{doomed.pid(), key.start_time_ticks + 1};
+  WindowSet windows;
+  windows.workloads["doomed"].workload = "doomed";
+  windows.workloads["stale"].workload = "stale";
+  collector->set_targets(TargetSet{{TargetWorkload{"doomed", {key}}, TargetWorkload{"stale", {stale}}}});
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(collector->sample(std::chrono::steady_clock::now()).ok());
+    std::this_thread::sleep_for(10ms);
+  }
+  doomed.stop();
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(collector->sample(std::chrono::steady_clock::now()).ok());
+  }
+  collector->contribute(std::chrono::steady_clock::now(), windows);
+  EXPECT_EQ(windows.workloads["doomed"].processes, 0);  // gone at window end
+  EXPECT_GT(windows.workloads["doomed"].thread_seconds[index_of(Reason::sleep)], 0.0);
+  EXPECT_EQ(windows.workloads["stale"].total_thread_seconds(), 0.0);
+  EXPECT_EQ(windows.workloads["stale"].processes, 0);
+}
+
+}  // namespace
+}  // namespace boundwise
