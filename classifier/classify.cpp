@@ -140,7 +140,7 @@ Verdict classify(const WorkloadWindow& w) {
                 top.share * 100, second.name, second.share * 100);
   std::string why = buf;
 
-  if (top.share >= kDominant) {
+  if (top.share >= kDominant && top.share > second.share) {
     std::string_view name = top.name;
     if (name == "cpu") {
       if (v.cpu_cores_used >= kParallelCores) {

@@ -1,0 +1,143 @@
+// Config loading: every key, the defaults, and every error kind with its position.
+#include "config/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+namespace boundwise {
+namespace {
+
+// Expects parse_config to fail at line:col with a message containing `phrase`.
+void expect_error(const std::string& yaml, int line, int col, const std::string& phrase) {
+  try {
+    parse_config(yaml, "test.yaml");
+    FAIL() << "no error for:\n" << yaml;
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.file(), "test.yaml");
+    EXPECT_EQ(e.line(), line) << e.what();
+    EXPECT_EQ(e.column(), col) << e.what();
+    EXPECT_NE(std::string(e.what()).find(phrase), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).rfind("test.yaml:" + std::to_string(line) + ":", 0), 0u);
+  }
+}
+
+TEST(Config, EmbeddedDefaultEqualsStructDefaults) {
+  Config parsed = parse_config(default_config_yaml(), "<default>");
+  Config defaults;
+  EXPECT_EQ(parsed.listen_host, defaults.listen_host);
+  EXPECT_EQ(parsed.listen_port, defaults.listen_port);
+  EXPECT_EQ(parsed.window, defaults.window);
+  EXPECT_EQ(parsed.sample_rate_hz, defaults.sample_rate_hz);
+  EXPECT_EQ(parsed.discovery_interval, defaults.discovery_interval);
+  EXPECT_EQ(parsed.max_workloads, 20);
+  EXPECT_EQ(parsed.max_dependencies_per_workload, 10);
+  EXPECT_TRUE(parsed.targets.empty());
+  EXPECT_EQ(parsed.listen_host, "127.0.0.1");  // loopback by default
+}
+
+TEST(Config, EveryKey) {
+  Config c = parse_config(R"(
+listen: "[::1]:9100"
+window: 30s
+sample_rate: 50
+discovery_interval: 500ms
+max_workloads: 5
+max_dependencies: 3
+proc_root: /host/proc
+log_level: debug
+targets:
+  - name: api
+    pid: 1234
+  - name: workers
+    comm: "^gunicorn"
+  - name: jobs
+    cmdline: "celery .* worker"
+dependencies:
+  - name: orders-db
+    endpoint: "10.0.0.5:5432"
+  - name: cache
+    endpoint: "10.1.0.0/16:6379"
+collectors:
+  procfs: {enabled: true}
+  node: {enabled: false}
+)", "x.yaml");
+  EXPECT_EQ(c.listen_host, "::1");
+  EXPECT_EQ(c.listen_port, 9100);
+  EXPECT_EQ(c.window, std::chrono::seconds(30));
+  EXPECT_EQ(c.sample_rate_hz, 50);
+  EXPECT_EQ(c.discovery_interval, std::chrono::milliseconds(500));
+  EXPECT_EQ(c.max_workloads, 5);
+  EXPECT_EQ(c.max_dependencies_per_workload, 3);
+  EXPECT_EQ(c.proc_root, "/host/proc");
+  EXPECT_EQ(c.log_level, "debug");
+  ASSERT_EQ(c.targets.size(), 3u);
+  EXPECT_EQ(c.targets[0].pid, 1234);
+  EXPECT_EQ(c.targets[1].comm_regex, "^gunicorn");
+  EXPECT_EQ(c.targets[2].cmdline_regex, "celery .* worker");
+  ASSERT_EQ(c.dependencies.size(), 2u);
+  EXPECT_EQ(c.dependencies[1].name, "cache");
+  EXPECT_EQ(c.dependencies[1].prefix_length, 16);
+  EXPECT_FALSE(c.collectors_enabled.at("node"));
+  EXPECT_TRUE(c.collectors_enabled.at("procfs"));
+}
+
+TEST(Config, EmptyFileIsTheDefaults) {
+  Config c = parse_config("", "empty.yaml");
+  EXPECT_EQ(c.listen_port, 9977);
+}
+
+TEST(Config, Errors) {
+  expect_error("listen: \"127.0.0.1:9977\"\nwindoww: 10s\n", 2, 1, "unknown key \"windoww\"");
+  expect_error("sample_rate: fast\n", 1, 14, "must be an integer");
+  expect_error("sample_rate: 0\n", 1, 14, "between 1 and 1000");
+  expect_error("sample_rate: [1]\n", 1, 14, "scalar");
+  expect_error("window: 10 parsecs\n", 1, 9, "bad duration");
+  expect_error("window: 0s\n", 1, 9, "bad duration");
+  expect_error("listen: somewhere\n", 1, 9, "bad address");
+  expect_error("targets:\n  - name: api\n    comm: \"([a-z\"\n", 3, 11, "bad regex");
+  expect_error("targets:\n  - name: api\n", 2, 5, "needs one of pid, comm or cmdline");
+  expect_error("targets:\n  - pid: 3\n", 2, 5, "no \"name\"");
+  expect_error("targets:\n  - name: a b\n    pid: 3\n", 2, 11, "must be 1-64 characters");
+  expect_error("targets:\n  - name: a\n    pid: 1\n    comm: x\n", 2, 5, "more than one");
+  expect_error("targets:\n  - name: a\n    pid: 1\n  - name: a\n    pid: 2\n", 4, 11,
+               "duplicate target");
+  expect_error("targets:\n  - name: a\n    pid: 1\n    colour: red\n", 4, 5, "unknown key \"colour\"");
+  expect_error("targets: 3\n", 1, 10, "must be a list");
+  expect_error("dependencies:\n  - name: db\n    endpoint: \"10.0.0.5:99999\"\n", 3, 15, "bad port");
+  expect_error("dependencies:\n  - name: db\n    endpoint: \"db.local:5432\"\n", 3, 15,
+               "not an IP address");
+  expect_error("dependencies:\n  - name: db\n", 2, 5, "no \"endpoint\"");
+  expect_error("log_level: chatty\n", 1, 12, "log_level");
+  expect_error("- a\n- b\n", 1, 1, "top level must be a map");
+  expect_error("targets: [1, 2\nwindow: 10s\n", 2, 7, "YAML syntax");
+  expect_error("collectors:\n  procfs: {enabled: maybe}\n", 2, 21, "true or false");
+  expect_error("window: 1s\ndiscovery_interval: 5s\n", 2, 21, "must not be longer");
+}
+
+TEST(Config, UnreadableFile) {
+  try {
+    load_config_file("/nonexistent/boundwise.yaml");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), "/nonexistent/boundwise.yaml:1:1: cannot read the file");
+  }
+}
+
+TEST(Config, DurationsAndListenAddresses) {
+  EXPECT_EQ(parse_duration("10s"), std::chrono::seconds(10));
+  EXPECT_EQ(parse_duration("250ms"), std::chrono::milliseconds(250));
+  EXPECT_EQ(parse_duration("2m"), std::chrono::minutes(2));
+  EXPECT_EQ(parse_duration("1h"), std::chrono::hours(1));
+  for (const char* bad : {"", "s", "10", "1.5s", "-1s", "10S", "10 s", "99999999999s"}) {
+    EXPECT_FALSE(parse_duration(bad)) << bad;
+  }
+  EXPECT_EQ(parse_listen_address("0.0.0.0:9977")->second, 9977);
+  EXPECT_EQ(parse_listen_address("[::]:80")->first, "::");
+  EXPECT_EQ(parse_listen_address("127.0.0.1:0")->second, 0);
+  EXPECT_FALSE(parse_listen_address("localhost:9977"));
+  EXPECT_FALSE(parse_listen_address("127.0.0.1"));
+}
+
+}  // namespace
+}  // namespace boundwise
