@@ -7,6 +7,7 @@
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
+#include <prometheus/summary.h>
 #include <prometheus/text_serializer.h>
 
 #include <cmath>
@@ -22,6 +23,7 @@ using prometheus::Counter;
 using prometheus::Family;
 using prometheus::Gauge;
 using prometheus::Labels;
+using prometheus::Summary;
 
 double finite(double v) { return std::isfinite(v) && v > 0 ? v : 0.0; }
 
@@ -46,9 +48,9 @@ struct MetricsPublisher::State {
       .Name("boundwise_dependency_wait_seconds_total")
       .Help("Thread time the workload spent blocked on a dependency")
       .Register(registry);
-  Family<Gauge>& dependency_latency = prometheus::BuildGauge()
+  Family<Summary>& dependency_latency = prometheus::BuildSummary()
       .Name("boundwise_dependency_latency_seconds")
-      .Help("Blocked-interval quantiles per dependency over the last window (procfs estimate: resolution is the sampling interval)")
+      .Help("Length of blocked waits on a dependency, quantiles over the last 60 s (procfs estimate: resolution is the sampling interval)")
       .Register(registry);
   Family<Gauge>& bottleneck = prometheus::BuildGauge()
       .Name("boundwise_bottleneck")
@@ -113,7 +115,6 @@ struct MetricsPublisher::State {
 
   // Removers of every series that belongs to a workload.
   std::map<std::string, std::map<void*, std::function<void()>>> workload_series;
-  std::map<std::string, std::map<void*, std::function<void()>>> latency_series;
   std::map<std::string, double> pressure_published;
 
   template <class T>
@@ -149,8 +150,6 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
   for (auto it = s.workload_series.begin(); it != s.workload_series.end();) {
     if (present.count(it->first) == 0) {
       State::remove_all(it->second);
-      State::remove_all(s.latency_series[it->first]);
-      s.latency_series.erase(it->first);
       it = s.workload_series.erase(it);
     } else {
       ++it;
@@ -171,18 +170,17 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
     }
     s.add(s.cpu_seconds, {{"workload", name}}, name).Increment(finite(win.cpu_seconds));
     s.add(s.cores_used, {{"workload", name}}, name).Set(finite(v.cpu_cores_used));
-    State::remove_all(s.latency_series[name]);
     for (const auto& d : win.dependencies) {
-      s.add(s.dependency_wait, {{"workload", name}, {"dependency", d.name}}, name)
-          .Increment(finite(d.wait_seconds));
-      if (!d.latency) continue;
-      const std::pair<const char*, double> quantiles[] = {
-          {"0.5", d.latency->p50}, {"0.95", d.latency->p95}, {"0.99", d.latency->p99}};
-      for (const auto& [q, value] : quantiles) {
-        s.add(s.dependency_latency, {{"workload", name}, {"dependency", d.name}, {"quantile", q}},
-              name, s.latency_series)
-            .Set(finite(value));
-      }
+      Labels labels{{"workload", name}, {"dependency", d.name}};
+      s.add(s.dependency_wait, labels, name).Increment(finite(d.wait_seconds));
+      if (d.blocked_intervals_seconds.empty()) continue;
+      auto& summary = s.dependency_latency.Add(
+          labels, Summary::Quantiles{{0.5, 0.01}, {0.95, 0.005}, {0.99, 0.001}},
+          std::chrono::seconds(60), 5);
+      s.workload_series[name].emplace(&summary, [&family = s.dependency_latency, &summary] {
+        family.Remove(&summary);
+      });
+      for (double v : d.blocked_intervals_seconds) summary.Observe(finite(v));
     }
     for (std::size_t i = 0; i < kBottleneckCount; ++i) {
       auto cls = static_cast<Bottleneck>(i);

@@ -1,0 +1,211 @@
+// Discovery and grouping on fixture process tables (and fixture /proc trees), and once
+// against a real process tree of this test.
+#include "daemon/discovery.hpp"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+namespace boundwise {
+namespace {
+
+ProcessInfo proc(int pid, int ppid, const std::string& comm, std::uint64_t cpu = 0,
+                 const std::string& cmdline = "", std::uint64_t start = 0) {
+  ProcessInfo p;
+  p.key = ProcessKey{pid, start ? start : static_cast<std::uint64_t>(pid) * 10};
+  p.ppid = ppid;
+  p.comm = comm;
+  p.cmdline = cmdline.empty() ? comm : cmdline;
+  p.cpu_ticks = cpu;
+  p.threads = 1;
+  return p;
+}
+
+std::vector<int> pids(const TargetWorkload& w) {
+  std::vector<int> out;
+  for (const auto& k : w.processes) out.push_back(k.pid);
+  return out;
+}
+
+const TargetWorkload* find(const TargetSet& s, const std::string& name) {
+  for (const auto& w : s.workloads) {
+    if (w.name == name) return &w;
+  }
+  return nullptr;
+}
+
+Config with_targets(std::vector<TargetSelector> targets) {
+  Config c;
+  c.targets = std::move(targets);
+  return c;
+}
+
+TargetSelector by_comm(const std::string& name, const std::string& re) {
+  TargetSelector t;
+  t.name = name;
+  t.comm_regex = re;
+  return t;
+}
+
+TEST(Discovery, CommSelectorTakesRootsAndDescendants) {
+  Discovery d(with_targets({by_comm("web", "^gunicorn")}), 999);
+  auto set = d.group({proc(1, 0, "init"), proc(100, 1, "gunicorn"), proc(101, 100, "gunicorn"),
+                      proc(102, 100, "gunicorn"), proc(103, 102, "sh"), proc(200, 1, "redis")});
+  ASSERT_EQ(set.workloads.size(), 1u);
+  EXPECT_EQ(pids(set.workloads[0]), (std::vector<int>{100, 101, 102, 103}));
+  EXPECT_EQ(d.threads().at("web"), 4);
+}
+
+TEST(Discovery, CmdlineSelectorGroupsAMultiprocessingTree) {
+  TargetSelector t;
+  t.name = "jobs";
+  t.cmdline_regex = "app\\.py";
+  Discovery d(with_targets({t}), 999);
+  auto set = d.group(
+      {proc(1, 0, "init"), proc(50, 1, "python3", 0, "python3 app.py"),
+       proc(51, 50, "python3", 0,
+            "python3 -c from multiprocessing.resource_tracker import main;main(5)"),
+       proc(52, 50, "python3", 0, "python3 -c from multiprocessing.forkserver import main; main()"),
+       proc(53, 52, "python3", 0, "python3 -c from multiprocessing.forkserver import main; main()"),
+       proc(60, 1, "python3", 0, "python3 other.py")});
+  ASSERT_EQ(set.workloads.size(), 1u);
+  EXPECT_EQ(pids(set.workloads[0]), (std::vector<int>{50, 51, 52, 53}));
+}
+
+TEST(Discovery, FirstSelectorWinsAndSelfIsExcluded) {
+  Discovery d(with_targets({by_comm("a", "^python"), by_comm("b", "python3")}), 11);
+  auto set = d.group({proc(1, 0, "init"), proc(10, 1, "python3"), proc(11, 10, "python3")});
+  ASSERT_EQ(set.workloads.size(), 1u);
+  EXPECT_EQ(set.workloads[0].name, "a");
+  EXPECT_EQ(pids(set.workloads[0]), (std::vector<int>{10}));  // 11 is the agent
+}
+
+TEST(Discovery, PidSelectorIsPinnedToItsStartTime) {
+  TargetSelector t;
+  t.name = "api";
+  t.pid = 42;
+  Discovery d(with_targets({t}), 999);
+  auto first = d.group({proc(1, 0, "init"), proc(42, 1, "api", 0, "", 1000)});
+  ASSERT_EQ(first.workloads.size(), 1u);
+  // The process exits and an unrelated one gets PID 42: another start time.
+  auto reused = d.group({proc(1, 0, "init"), proc(42, 1, "bash", 0, "", 5000)});
+  EXPECT_TRUE(reused.workloads.empty());
+}
+
+TEST(Discovery, PidSelectorForAnAbsentPidNeverAdoptsALaterProcess) {
+  TargetSelector t;
+  t.name = "api";
+  t.pid = 42;
+  Discovery d(with_targets({t}), 999);
+  EXPECT_TRUE(d.group({proc(1, 0, "init")}).workloads.empty());
+  EXPECT_TRUE(d.group({proc(1, 0, "init"), proc(42, 1, "new")}).workloads.empty());
+}
+
+TEST(Discovery, AutoGroupsTreesBelowLaunchersAndRanksByCpu) {
+  Config c;
+  c.max_workloads = 2;
+  Discovery d(c, 999);
+  std::vector<ProcessInfo> t0 = {proc(1, 0, "init"),        proc(5, 1, "bash"),
+                                 proc(10, 5, "python3", 0), proc(11, 10, "python3", 0),
+                                 proc(20, 1, "postgres", 0), proc(21, 20, "postgres", 0),
+                                 proc(30, 5, "python3", 0), proc(40, 1, "cron", 0)};
+  EXPECT_TRUE(d.group(t0).workloads.empty());  // no CPU used yet
+  std::vector<ProcessInfo> t1 = {proc(1, 0, "init"),          proc(5, 1, "bash"),
+                                 proc(10, 5, "python3", 50),  proc(11, 10, "python3", 50),
+                                 proc(20, 1, "postgres", 10), proc(21, 20, "postgres", 30),
+                                 proc(30, 5, "python3", 5),   proc(40, 1, "cron", 0)};
+  auto set = d.group(t1);
+  ASSERT_EQ(set.workloads.size(), 2u);  // capped: the two busiest trees
+  auto* py = find(set, "python3");
+  auto* pg = find(set, "postgres");
+  ASSERT_NE(py, nullptr);
+  ASSERT_NE(pg, nullptr);
+  EXPECT_EQ(pids(*py), (std::vector<int>{10, 11}));
+  EXPECT_EQ(pids(*pg), (std::vector<int>{20, 21}));
+  // Later the second python tree becomes the busiest: it gets a distinct name, and the
+  // known trees keep theirs.
+  std::vector<ProcessInfo> t2 = t1;
+  t2[6].cpu_ticks = 500;
+  t2[2].cpu_ticks = 51;
+  auto next = d.group(t2);
+  ASSERT_NE(find(next, "python3#2"), nullptr);
+  EXPECT_EQ(pids(*find(next, "python3#2")), (std::vector<int>{30}));
+}
+
+TEST(Discovery, AutoDropsTreesThatExit) {
+  Discovery d(Config{}, 999);
+  d.group({proc(1, 0, "init"), proc(10, 1, "java", 0)});
+  auto busy = d.group({proc(1, 0, "init"), proc(10, 1, "java", 100)});
+  ASSERT_EQ(busy.workloads.size(), 1u);
+  auto gone = d.group({proc(1, 0, "init")});
+  EXPECT_TRUE(gone.workloads.empty());
+}
+
+TEST(Discovery, ReadsAFixtureProcTree) {
+  namespace fs = std::filesystem;
+  fs::path root = fs::temp_directory_path() / ("boundwise-proc-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  auto add = [&](int pid, int ppid, const std::string& comm) {
+    fs::create_directories(root / std::to_string(pid));
+    std::ofstream(root / std::to_string(pid) / "stat")
+        << pid << " (" << comm << ") S " << ppid
+        << " 1 1 0 -1 0 0 0 0 0 7 3 0 0 20 0 2 0 " << pid * 100 << " 1 1 0 0 0 0 0\n";
+    std::ofstream(root / std::to_string(pid) / "cmdline") << comm << '\0' << "--flag" << '\0';
+  };
+  add(1, 0, "init");
+  add(2, 0, "kthreadd");
+  add(3, 2, "kworker/0:1");
+  add(70, 1, "my server");
+  add(71, 70, "my server");
+  fs::create_directories(root / "self");
+  auto table = read_process_table(root.string(), true);
+  ASSERT_EQ(table.size(), 3u);  // kernel threads skipped
+  EXPECT_EQ(table[1].comm, "my server");
+  EXPECT_EQ(table[1].cmdline, "my server --flag");
+  EXPECT_EQ(table[1].cpu_ticks, 10u);
+  EXPECT_EQ(table[1].threads, 2);
+  Config c;
+  c.proc_root = root.string();
+  c.targets = {by_comm("srv", "^my ")};
+  Discovery d(c, 999);
+  auto set = d.scan();
+  ASSERT_EQ(set.workloads.size(), 1u);
+  EXPECT_EQ(pids(set.workloads[0]), (std::vector<int>{70, 71}));
+  fs::remove_all(root);
+}
+
+TEST(Discovery, RealProcessTree) {
+  pid_t parent = ::fork();
+  if (parent == 0) {
+    ::setpgid(0, 0);  // so the test can kill the whole tree
+    for (int i = 0; i < 2; ++i) {
+      if (::fork() == 0) {
+        ::pause();
+        ::_exit(0);
+      }
+    }
+    ::pause();
+    ::_exit(0);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  TargetSelector t;
+  t.name = "tree";
+  t.pid = parent;
+  Discovery d(with_targets({t}), ::getpid());
+  auto set = d.scan();
+  ::kill(-parent, SIGKILL);
+  ::kill(parent, SIGKILL);
+  ::waitpid(parent, nullptr, 0);
+  ASSERT_EQ(set.workloads.size(), 1u);
+  EXPECT_EQ(set.workloads[0].processes.size(), 3u);
+  EXPECT_EQ(set.workloads[0].processes[0].pid, parent);
+}
+
+}  // namespace
+}  // namespace boundwise
