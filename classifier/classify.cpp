@@ -88,8 +88,9 @@ Verdict classify(const WorkloadWindow& w) {
   double runnable = at(b, Reason::on_cpu) + at(b, Reason::runqueue);
   double queue_ratio = runnable > 0 ? at(b, Reason::runqueue) / runnable : 0;
   bool node_known = w.node.cores > 0;
-  bool saturated = node_known ? (w.node.cpu_busy_ratio >= kNodeBusy && queue_ratio >= kRunqueueRatio)
-                              : queue_ratio >= kRunqueueRatioNoNode;
+  bool saturated = node_known
+                       ? (w.node.cpu_busy_ratio >= kNodeBusy && queue_ratio >= kRunqueueRatio)
+                       : queue_ratio >= kRunqueueRatioNoNode;
   if (saturated && runnable >= kDominant) {
     set(Bottleneck::cpu_saturated, 0.5 + queue_ratio,
         fmt("runnable threads wait for a CPU %.0f%% of the time; node CPU busy %.0f%%",

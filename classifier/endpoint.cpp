@@ -78,8 +78,7 @@ bool parse_v6(std::string_view s, std::array<std::uint8_t, 16>& bytes) {
 bool parse_port(std::string_view s, std::uint16_t& port) {
   unsigned value = 0;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (s.empty() || ec != std::errc() || ptr != s.data() + s.size() || value == 0 ||
-      value > 65535) {
+  if (s.empty() || ec != std::errc() || ptr != s.data() + s.size() || value == 0 || value > 65535) {
     return false;
   }
   port = static_cast<std::uint16_t>(value);
@@ -197,7 +196,8 @@ Result<Endpoint> Endpoint::parse(std::string_view text) {
 Result<DependencyRule> DependencyRule::parse(std::string_view name, std::string_view text) {
   std::string_view host, port_text;
   if (!split_host_port(text, host, port_text)) {
-    return Error{"endpoint \"" + std::string(text) + "\": expected HOST:PORT, CIDR:PORT or [V6]:PORT"};
+    return Error{"endpoint \"" + std::string(text) +
+                 "\": expected HOST:PORT, CIDR:PORT or [V6]:PORT"};
   }
   DependencyRule rule;
   rule.name = std::string(name);
@@ -217,8 +217,8 @@ Result<DependencyRule> DependencyRule::parse(std::string_view name, std::string_
     int prefix = -1;
     auto [ptr, ec] =
         std::from_chars(prefix_text.data(), prefix_text.data() + prefix_text.size(), prefix);
-    if (prefix_text.empty() || ec != std::errc() || ptr != prefix_text.data() + prefix_text.size() ||
-        prefix < 0 || prefix > max_prefix) {
+    if (prefix_text.empty() || ec != std::errc() ||
+        ptr != prefix_text.data() + prefix_text.size() || prefix < 0 || prefix > max_prefix) {
       return Error{"endpoint \"" + std::string(text) + "\": bad prefix length \"" +
                    std::string(prefix_text) + "\" (0-" + std::to_string(max_prefix) + ")"};
     }

@@ -49,8 +49,8 @@ struct Endpoint {
 // A configured dependency: a name and the endpoints it covers.
 struct DependencyRule {
   std::string name;
-  IpAddress network;     // network address (host bits ignored)
-  int prefix_length = 0; // 32 / 128 for a single host
+  IpAddress network;      // network address (host bits ignored)
+  int prefix_length = 0;  // 32 / 128 for a single host
   std::uint16_t port = 0;
 
   // "10.0.0.5:5432", "10.0.0.0/24:5432", "[2001:db8::/32]:443". Errors say what is

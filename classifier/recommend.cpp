@@ -1,8 +1,8 @@
 // recommend(): the model column of docs/CLASSIFIER.md's decision table, with worker
 // counts, evidence sentences carrying numbers, and concrete risks.
 #include <algorithm>
-#include <cstdarg>
 #include <cmath>
+#include <cstdarg>
 #include <cstdio>
 #include <string>
 
@@ -54,21 +54,20 @@ void add_common_evidence(const Verdict& v, const WorkloadWindow& w, Recommendati
       pct(at(v.shares, Reason::idle))));
   if (w.node.cores > 0) {
     r.evidence.push_back(printf_string("%.2f cores used of %d; node CPU busy %d%%",
-                                       v.cpu_cores_used, w.node.cores,
-                                       pct(w.node.cpu_busy_ratio)));
+                                       v.cpu_cores_used, w.node.cores, pct(w.node.cpu_busy_ratio)));
   } else {
     r.evidence.push_back(printf_string("%.2f cores used", v.cpu_cores_used));
   }
-  r.evidence.push_back(printf_string("%d threads in %d processes over a %.0f s window",
-                                     w.threads, w.processes, w.duration_seconds));
+  r.evidence.push_back(printf_string("%d threads in %d processes over a %.0f s window", w.threads,
+                                     w.processes, w.duration_seconds));
 }
 
 void add_process_risks(const WorkloadWindow& w, int workers, Recommendation& r) {
   std::uint64_t per = memory_per_process(w);
   if (per > 0) {
-    r.risks.push_back(printf_string("memory: ~%s per worker process, ~%s for %d workers",
-                                    mib(per).c_str(), mib(per * static_cast<std::uint64_t>(workers)).c_str(),
-                                    workers));
+    r.risks.push_back(
+        printf_string("memory: ~%s per worker process, ~%s for %d workers", mib(per).c_str(),
+                      mib(per * static_cast<std::uint64_t>(workers)).c_str(), workers));
   }
   r.risks.push_back(
       "arguments and results cross process boundaries by pickling: large payloads cost CPU "
@@ -196,14 +195,14 @@ Recommendation recommend(const Verdict& v, const WorkloadWindow& w) {
         what = top.name;
         latency = latency_text(top.latency);
       }
-      r.summary = printf_string(
-          "I/O-bound: %d%% of busy thread time waits on %s%s; %s overlap the waits",
-          pct(wait), what.c_str(), latency.c_str(),
-          loop ? "asyncio (already an event loop) or threads" : "threads or asyncio");
+      r.summary =
+          printf_string("I/O-bound: %d%% of busy thread time waits on %s%s; %s overlap the waits",
+                        pct(wait), what.c_str(), latency.c_str(),
+                        loop ? "asyncio (already an event loop) or threads" : "threads or asyncio");
       for (const auto& d : v.dependencies) {
         r.evidence.push_back(printf_string("waits on %s %s: %d%% of all thread time%s",
-                                           d.name.c_str(), d.endpoint.c_str(),
-                                           pct(d.wait_share), latency_text(d.latency).c_str()));
+                                           d.name.c_str(), d.endpoint.c_str(), pct(d.wait_share),
+                                           latency_text(d.latency).c_str()));
       }
       if (w.established_connections > 0) {
         r.evidence.push_back(printf_string("%d established TCP connections%s",

@@ -43,7 +43,7 @@ struct DependencyShare {
 
 struct Verdict {
   Bottleneck bottleneck = Bottleneck::idle;
-  double confidence = 0;  // [0,1]
+  double confidence = 0;            // [0,1]
   PerReason<double> shares{};       // of all thread time; sums to 1 (or all 0 if no time)
   PerReason<double> busy_shares{};  // of non-idle thread time; sums to 1 (or all 0)
   double cpu_cores_used = 0;
@@ -54,7 +54,8 @@ struct Verdict {
 
 struct Recommendation {
   Model model = Model::none;
-  int workers = 0;  // suggested worker count (threads, processes or concurrent tasks); 0 = no change
+  int workers =
+      0;  // suggested worker count (threads, processes or concurrent tasks); 0 = no change
   std::string summary;                // one sentence with numbers, for a person mid-incident
   std::vector<std::string> evidence;  // sentences with numbers
   std::vector<std::string> risks;

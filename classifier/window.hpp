@@ -27,8 +27,8 @@ struct LatencyQuantiles {
 std::optional<LatencyQuantiles> quantiles_of(std::vector<double> samples);
 
 struct DependencyWindow {
-  std::string name;      // "orders-db", "postgres 127.0.0.1:5432", or "other"
-  std::string endpoint;  // "10.0.0.5:5432"; empty for the "other" bucket
+  std::string name;         // "orders-db", "postgres 127.0.0.1:5432", or "other"
+  std::string endpoint;     // "10.0.0.5:5432"; empty for the "other" bucket
   double wait_seconds = 0;  // thread-seconds blocked on this dependency in the window
   // Lengths of observed blocked intervals (one per completed wait; resolution =
   // the sampling interval for the procfs collector, exact for eBPF).
@@ -75,7 +75,7 @@ struct RuntimeInfo {
 
 struct WorkloadWindow {
   std::string workload;
-  double duration_seconds = 0;  // wall-clock length of the window
+  double duration_seconds = 0;      // wall-clock length of the window
   std::uint64_t sample_rounds = 0;  // thread-state sampling rounds in the window
 
   // Thread time by reason. Sums to the total thread lifetime inside the window
@@ -84,22 +84,22 @@ struct WorkloadWindow {
   PerReason<double> thread_seconds{};
   int parked_threads = 0;
 
-  double cpu_seconds = 0;        // utime+stime delta of all threads
-  double runqueue_seconds = 0;   // schedstat run-queue wait delta
+  double cpu_seconds = 0;       // utime+stime delta of all threads
+  double runqueue_seconds = 0;  // schedstat run-queue wait delta
   std::uint64_t voluntary_switches = 0;
   std::uint64_t involuntary_switches = 0;
   std::uint64_t major_faults = 0;
   std::uint64_t read_bytes = 0;   // /proc/PID/io read_bytes delta (storage layer)
   std::uint64_t write_bytes = 0;  // /proc/PID/io write_bytes delta
 
-  int threads = 0;    // at window end
-  int processes = 0;  // at window end
+  int threads = 0;        // at window end
+  int processes = 0;      // at window end
   std::vector<int> pids;  // at window end, ascending
 
   // Evidence about the concurrency model already in use.
   bool event_loop = false;          // a thread waits in epoll_wait/poll/select over many fds
   int established_connections = 0;  // TCP connections in ESTABLISHED state at window end
-  int busy_threads_max = 0;  // most threads seen on CPU or runnable in one sampling round
+  int busy_threads_max = 0;         // most threads seen on CPU or runnable in one sampling round
 
   std::vector<DependencyWindow> dependencies;
   MemoryUsage memory;

@@ -21,7 +21,8 @@ ConfigError::ConfigError(std::string file, int line, int column, const std::stri
 
 namespace {
 
-constexpr std::string_view kDefaultConfig = R"yaml(# boundwise embedded default configuration (boundwise --print-default-config).
+constexpr std::string_view kDefaultConfig =
+    R"yaml(# boundwise embedded default configuration (boundwise --print-default-config).
 # Listen on loopback only; put a TLS/auth proxy in front to expose it.
 listen: "127.0.0.1:9977"
 # Length of a classification window.
@@ -40,9 +41,9 @@ dependencies: []
 )yaml";
 
 const std::set<std::string> kTopKeys = {
-    "listen",         "window",           "sample_rate", "discovery_interval",
-    "max_workloads",  "max_dependencies", "proc_root",   "log_level",
-    "targets",        "dependencies",     "collectors"};
+    "listen",        "window",           "sample_rate", "discovery_interval",
+    "max_workloads", "max_dependencies", "proc_root",   "log_level",
+    "targets",       "dependencies",     "collectors"};
 
 class Loader {
  public:
@@ -108,7 +109,8 @@ class Loader {
       fail(node["name"], "target name \"" + t.name +
                              "\" must be 1-64 characters of letters, digits, '_', '.', ':' or '-'");
     }
-    if (!names.insert(t.name).second) fail(node["name"], "duplicate target name \"" + t.name + "\"");
+    if (!names.insert(t.name).second)
+      fail(node["name"], "duplicate target name \"" + t.name + "\"");
     int selectors = 0;
     if (node["pid"]) {
       t.pid = static_cast<int>(integer(node["pid"], "pid", 1, 4194304));
@@ -138,8 +140,10 @@ class Loader {
     if (!node["name"]) fail(node, "dependency has no \"name\"");
     if (!node["endpoint"]) fail(node, "dependency has no \"endpoint\"");
     std::string name = scalar(node["name"], "name");
-    if (name.empty() || name.size() > 64) fail(node["name"], "dependency name must be 1-64 characters");
-    if (!names.insert(name).second) fail(node["name"], "duplicate dependency name \"" + name + "\"");
+    if (name.empty() || name.size() > 64)
+      fail(node["name"], "dependency name must be 1-64 characters");
+    if (!names.insert(name).second)
+      fail(node["name"], "duplicate dependency name \"" + name + "\"");
     auto rule = DependencyRule::parse(name, scalar(node["endpoint"], "endpoint"));
     if (!rule) fail(node["endpoint"], rule.error().message);
     return *rule;
@@ -158,9 +162,12 @@ class Loader {
       c.listen_port = parsed->second;
     }
     if (auto n = root["window"]) c.window = duration(n, "window");
-    if (auto n = root["discovery_interval"]) c.discovery_interval = duration(n, "discovery_interval");
-    if (auto n = root["sample_rate"]) c.sample_rate_hz = static_cast<int>(integer(n, "sample_rate", 1, 1000));
-    if (auto n = root["max_workloads"]) c.max_workloads = static_cast<int>(integer(n, "max_workloads", 1, 10000));
+    if (auto n = root["discovery_interval"])
+      c.discovery_interval = duration(n, "discovery_interval");
+    if (auto n = root["sample_rate"])
+      c.sample_rate_hz = static_cast<int>(integer(n, "sample_rate", 1, 1000));
+    if (auto n = root["max_workloads"])
+      c.max_workloads = static_cast<int>(integer(n, "max_workloads", 1, 10000));
     if (auto n = root["max_dependencies"]) {
       c.max_dependencies_per_workload = static_cast<int>(integer(n, "max_dependencies", 1, 1000));
     }

@@ -1,8 +1,6 @@
 // The agent's schedule on one io_context thread. Nothing here blocks for long: each
 // collector's sample() is bounded by the number of target threads, and HTTP handlers
 // only render the current snapshot.
-#include <utility>  // before Asio: Boost 1.74 + GCC 12 need std::exchange declared
-
 #include "daemon/agent.hpp"
 
 #include <spdlog/spdlog.h>
@@ -14,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <map>
+#include <utility>  // before Asio: Boost 1.74 + GCC 12 need std::exchange declared
 
 #include "classifier/classify.hpp"
 #include "daemon/collectors.hpp"
@@ -57,10 +56,11 @@ struct Agent::Impl {
         discovery_timer(io),
         window_timer(io),
         signals(io, SIGINT, SIGTERM),
-        server(io, [this](const HttpRequest& r) {
-          EndpointContext context{*snapshot, metrics, ready};
-          return handle_request(r, context);
-        }),
+        server(io,
+               [this](const HttpRequest& r) {
+                 EndpointContext context{*snapshot, metrics, ready};
+                 return handle_request(r, context);
+               }),
         log(logger("agent")) {
     snapshot = std::make_shared<const Snapshot>(initial_snapshot());
   }
@@ -81,9 +81,9 @@ struct Agent::Impl {
               server.port());
     log->info("window {} ms, {} samples/s, discovery every {} ms, {}", config.window.count(),
               config.sample_rate_hz, config.discovery_interval.count(),
-              config.targets.empty()
-                  ? fmt::format("auto-discovery of the {} busiest process trees", config.max_workloads)
-                  : fmt::format("{} configured targets", config.targets.size()));
+              config.targets.empty() ? fmt::format("auto-discovery of the {} busiest process trees",
+                                                   config.max_workloads)
+                                     : fmt::format("{} configured targets", config.targets.size()));
 
     CollectorSettings settings;
     settings.proc_root = config.proc_root;

@@ -27,11 +27,22 @@ std::optional<std::string> read_small(const std::string& path) {
 // Parents whose children start separate services: init systems, shells, terminal
 // multiplexers, container shims, privilege switchers.
 bool is_launcher(const std::string& comm) {
-  static const std::set<std::string> kLaunchers = {
-      "init",    "systemd", "bash",   "sh",      "dash",     "zsh",      "fish",  "ksh",
-      "sshd",    "su",      "sudo",   "runuser", "login",    "tmux",     "screen", "tini",
-      "dumb-init", "s6-supervise", "runsv", "supervisord", "process_api", "containerd-shim",
-      "make", "ctest", "cron", "xargs", "env", "timeout", "nohup", "setsid", "catatonit"};
+  static const std::set<std::string> kLaunchers = {"init",        "systemd",
+                                                   "bash",        "sh",
+                                                   "dash",        "zsh",
+                                                   "fish",        "ksh",
+                                                   "sshd",        "su",
+                                                   "sudo",        "runuser",
+                                                   "login",       "tmux",
+                                                   "screen",      "tini",
+                                                   "dumb-init",   "s6-supervise",
+                                                   "runsv",       "supervisord",
+                                                   "process_api", "containerd-shim",
+                                                   "make",        "ctest",
+                                                   "cron",        "xargs",
+                                                   "env",         "timeout",
+                                                   "nohup",       "setsid",
+                                                   "catatonit"};
   if (kLaunchers.count(comm) != 0) return true;
   return comm.rfind("containerd-shim", 0) == 0 || comm.rfind("tmux", 0) == 0;
 }
@@ -83,8 +94,9 @@ Discovery::Discovery(const Config& config, int self_pid)
 }
 
 TargetSet Discovery::scan() {
-  bool need_cmdline = std::any_of(selectors_.begin(), selectors_.end(),
-                                  [](const Selector& s) { return s.config.cmdline_regex.has_value(); });
+  bool need_cmdline = std::any_of(selectors_.begin(), selectors_.end(), [](const Selector& s) {
+    return s.config.cmdline_regex.has_value();
+  });
   return group(read_process_table(proc_root_, need_cmdline));
 }
 

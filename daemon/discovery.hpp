@@ -21,7 +21,7 @@ struct ProcessInfo {
   ProcessKey key;
   int ppid = 0;
   std::string comm;
-  std::string cmdline;  // arguments joined by spaces; empty unless a selector needs it
+  std::string cmdline;          // arguments joined by spaces; empty unless a selector needs it
   std::uint64_t cpu_ticks = 0;  // utime + stime
   int threads = 0;
 };

@@ -118,8 +118,8 @@ HttpResponse handle_request(const HttpRequest& request, const EndpointContext& c
       found = found || w.name == *only;
     }
     if (!found) {
-      return json_response(404, json{{"error", "unknown workload \"" + *only + "\""},
-                                     {"workloads", names}});
+      return json_response(
+          404, json{{"error", "unknown workload \"" + *only + "\""}, {"workloads", names}});
     }
   }
   return json_response(200, recommend_document(context.snapshot, only));

@@ -1,7 +1,5 @@
 // The Beast HTTP server. The only translation unit that includes Beast (it is slow to
 // compile). Sessions are callback-driven on the agent's single io_context thread.
-#include <utility>  // before Asio: Boost 1.74 + GCC 12 need std::exchange declared
-
 #include "daemon/http_server.hpp"
 
 #include <spdlog/spdlog.h>
@@ -12,6 +10,7 @@
 #include <boost/beast/http.hpp>
 #include <list>
 #include <optional>
+#include <utility>  // before Asio: Boost 1.74 + GCC 12 need std::exchange declared
 
 namespace boundwise {
 
@@ -99,10 +98,9 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
       beast::error_code ignored;
       self->stream_.socket().cancel(ignored);
     });
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->on_read(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
@@ -167,15 +165,15 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
 
   void write(std::shared_ptr<http::response<http::string_body>> res, bool close_after) {
     stream_.expires_after(std::chrono::milliseconds(server_.limits.read_timeout_ms));
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res, close_after](beast::error_code ec,
-                                                                    std::size_t) {
-                        if (ec || close_after) {
-                          self->close();
-                          return;
-                        }
-                        self->read();
-                      });
+    http::async_write(
+        stream_, *res,
+        [self = shared_from_this(), res, close_after](beast::error_code ec, std::size_t) {
+          if (ec || close_after) {
+            self->close();
+            return;
+          }
+          self->read();
+        });
   }
 
   Impl& server_;
@@ -213,8 +211,8 @@ HttpServer::HttpServer(asio::io_context& io, Handler handler, HttpLimits limits)
 HttpServer::~HttpServer() { stop(); }
 
 Status HttpServer::listen(const std::string& host, std::uint16_t port) {
-  std::string where = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
-                      std::to_string(port);
+  std::string where =
+      (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
   beast::error_code ec;
   auto address = asio::ip::make_address(host, ec);
   if (ec) return Error{"listen " + where + ": bad address: " + ec.message()};

@@ -4,12 +4,11 @@
 // connection is then closed.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
-
-#include <boost/asio/io_context.hpp>
 
 #include "classifier/result.hpp"
 #include "daemon/http_handler.hpp"

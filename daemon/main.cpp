@@ -43,7 +43,8 @@ int main(int argc, char** argv) {
                  "validate FILE and exit: 0 if valid, 2 with FILE:LINE:COL: error if not");
   app.add_option("--listen", listen, "HOST:PORT to serve on (overrides the file)");
   app.add_option("--window", window, "classification window, e.g. 10s (overrides the file)");
-  app.add_option("--sample-rate", sample_rate, "thread-state samples per second (overrides the file)");
+  app.add_option("--sample-rate", sample_rate,
+                 "thread-state samples per second (overrides the file)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error");
   app.add_flag("--print-default-config", print_default, "print the embedded default config");
   app.add_flag("--version", version, "print the version");

@@ -32,86 +32,99 @@ double finite(double v) { return std::isfinite(v) && v > 0 ? v : 0.0; }
 struct MetricsPublisher::State {
   prometheus::Registry registry;
 
-  Family<Counter>& thread_seconds = prometheus::BuildCounter()
-      .Name("boundwise_thread_seconds_total")
-      .Help("Thread time of the workload by wait reason (on_cpu, runqueue, gil, lock, net, disk, ipc, sleep, idle, paging, other)")
-      .Register(registry);
-  Family<Counter>& cpu_seconds = prometheus::BuildCounter()
-      .Name("boundwise_cpu_seconds_total")
-      .Help("CPU time (user + system) used by the workload's processes")
-      .Register(registry);
+  Family<Counter>& thread_seconds =
+      prometheus::BuildCounter()
+          .Name("boundwise_thread_seconds_total")
+          .Help(
+              "Thread time of the workload by wait reason (on_cpu, runqueue, gil, lock, net, disk, "
+              "ipc, sleep, idle, paging, other)")
+          .Register(registry);
+  Family<Counter>& cpu_seconds =
+      prometheus::BuildCounter()
+          .Name("boundwise_cpu_seconds_total")
+          .Help("CPU time (user + system) used by the workload's processes")
+          .Register(registry);
   Family<Gauge>& cores_used = prometheus::BuildGauge()
-      .Name("boundwise_cpu_cores_used")
-      .Help("Cores the workload used on average over the last window")
-      .Register(registry);
-  Family<Counter>& dependency_wait = prometheus::BuildCounter()
-      .Name("boundwise_dependency_wait_seconds_total")
-      .Help("Thread time the workload spent blocked on a dependency")
-      .Register(registry);
-  Family<Summary>& dependency_latency = prometheus::BuildSummary()
-      .Name("boundwise_dependency_latency_seconds")
-      .Help("Length of blocked waits on a dependency, quantiles over the last 60 s (procfs estimate: resolution is the sampling interval)")
-      .Register(registry);
-  Family<Gauge>& bottleneck = prometheus::BuildGauge()
-      .Name("boundwise_bottleneck")
-      .Help("1 for the workload's current bottleneck class, 0 for the others")
-      .Register(registry);
-  Family<Gauge>& recommendation = prometheus::BuildGauge()
-      .Name("boundwise_recommendation")
-      .Help("1 for the concurrency model recommended for the workload, 0 for the others")
-      .Register(registry);
+                                  .Name("boundwise_cpu_cores_used")
+                                  .Help("Cores the workload used on average over the last window")
+                                  .Register(registry);
+  Family<Counter>& dependency_wait =
+      prometheus::BuildCounter()
+          .Name("boundwise_dependency_wait_seconds_total")
+          .Help("Thread time the workload spent blocked on a dependency")
+          .Register(registry);
+  Family<Summary>& dependency_latency =
+      prometheus::BuildSummary()
+          .Name("boundwise_dependency_latency_seconds")
+          .Help(
+              "Length of blocked waits on a dependency, quantiles over the last 60 s (procfs "
+              "estimate: resolution is the sampling interval)")
+          .Register(registry);
+  Family<Gauge>& bottleneck =
+      prometheus::BuildGauge()
+          .Name("boundwise_bottleneck")
+          .Help("1 for the workload's current bottleneck class, 0 for the others")
+          .Register(registry);
+  Family<Gauge>& recommendation =
+      prometheus::BuildGauge()
+          .Name("boundwise_recommendation")
+          .Help("1 for the concurrency model recommended for the workload, 0 for the others")
+          .Register(registry);
   Family<Gauge>& workers = prometheus::BuildGauge()
-      .Name("boundwise_recommended_workers")
-      .Help("Worker count recommended for the workload (0: no change)")
-      .Register(registry);
+                               .Name("boundwise_recommended_workers")
+                               .Help("Worker count recommended for the workload (0: no change)")
+                               .Register(registry);
   Family<Gauge>& confidence = prometheus::BuildGauge()
-      .Name("boundwise_verdict_confidence")
-      .Help("Confidence of the current verdict, 0 to 1")
-      .Register(registry);
+                                  .Name("boundwise_verdict_confidence")
+                                  .Help("Confidence of the current verdict, 0 to 1")
+                                  .Register(registry);
   Family<Gauge>& threads = prometheus::BuildGauge()
-      .Name("boundwise_workload_threads")
-      .Help("Threads in the workload at the end of the last window")
-      .Register(registry);
+                               .Name("boundwise_workload_threads")
+                               .Help("Threads in the workload at the end of the last window")
+                               .Register(registry);
   Family<Gauge>& processes = prometheus::BuildGauge()
-      .Name("boundwise_workload_processes")
-      .Help("Processes in the workload at the end of the last window")
-      .Register(registry);
+                                 .Name("boundwise_workload_processes")
+                                 .Help("Processes in the workload at the end of the last window")
+                                 .Register(registry);
   Family<Gauge>& memory = prometheus::BuildGauge()
-      .Name("boundwise_workload_memory_bytes")
-      .Help("Memory of the workload's processes by kind (rss, pss, uss)")
-      .Register(registry);
-  Family<Gauge>& node_busy = prometheus::BuildGauge()
-      .Name("boundwise_node_cpu_busy_ratio")
-      .Help("Share of the node's CPU time that was busy over the last window")
-      .Register(registry);
+                              .Name("boundwise_workload_memory_bytes")
+                              .Help("Memory of the workload's processes by kind (rss, pss, uss)")
+                              .Register(registry);
+  Family<Gauge>& node_busy =
+      prometheus::BuildGauge()
+          .Name("boundwise_node_cpu_busy_ratio")
+          .Help("Share of the node's CPU time that was busy over the last window")
+          .Register(registry);
   Family<Gauge>& node_cores = prometheus::BuildGauge()
-      .Name("boundwise_node_cpu_cores")
-      .Help("CPUs of the node")
-      .Register(registry);
+                                  .Name("boundwise_node_cpu_cores")
+                                  .Help("CPUs of the node")
+                                  .Register(registry);
   Family<Gauge>& node_load1 = prometheus::BuildGauge()
-      .Name("boundwise_node_load1")
-      .Help("One-minute load average of the node")
-      .Register(registry);
-  Family<Counter>& node_pressure = prometheus::BuildCounter()
-      .Name("boundwise_node_pressure_seconds_total")
-      .Help("Time some (or all) tasks of the node stalled on a resource (/proc/pressure)")
-      .Register(registry);
-  Family<Gauge>& collector_up = prometheus::BuildGauge()
-      .Name("boundwise_collector_up")
-      .Help("1 if the collector is working, 0 if it is down (see the agent's log for why)")
-      .Register(registry);
+                                  .Name("boundwise_node_load1")
+                                  .Help("One-minute load average of the node")
+                                  .Register(registry);
+  Family<Counter>& node_pressure =
+      prometheus::BuildCounter()
+          .Name("boundwise_node_pressure_seconds_total")
+          .Help("Time some (or all) tasks of the node stalled on a resource (/proc/pressure)")
+          .Register(registry);
+  Family<Gauge>& collector_up =
+      prometheus::BuildGauge()
+          .Name("boundwise_collector_up")
+          .Help("1 if the collector is working, 0 if it is down (see the agent's log for why)")
+          .Register(registry);
   Family<Gauge>& collector_duration = prometheus::BuildGauge()
-      .Name("boundwise_collector_duration_seconds")
-      .Help("Duration of the collector's last sampling round")
-      .Register(registry);
+                                          .Name("boundwise_collector_duration_seconds")
+                                          .Help("Duration of the collector's last sampling round")
+                                          .Register(registry);
   Family<Counter>& windows = prometheus::BuildCounter()
-      .Name("boundwise_windows_total")
-      .Help("Classification windows completed")
-      .Register(registry);
+                                 .Name("boundwise_windows_total")
+                                 .Help("Classification windows completed")
+                                 .Register(registry);
   Family<Gauge>& build_info = prometheus::BuildGauge()
-      .Name("boundwise_build_info")
-      .Help("Build of the agent; always 1")
-      .Register(registry);
+                                  .Name("boundwise_build_info")
+                                  .Help("Build of the agent; always 1")
+                                  .Register(registry);
 
   // Removers of every series that belongs to a workload.
   std::map<std::string, std::map<void*, std::function<void()>>> workload_series;
@@ -177,10 +190,9 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
       auto& summary = s.dependency_latency.Add(
           labels, Summary::Quantiles{{0.5, 0.01}, {0.95, 0.005}, {0.99, 0.001}},
           std::chrono::seconds(60), 5);
-      s.workload_series[name].emplace(&summary, [&family = s.dependency_latency, &summary] {
-        family.Remove(&summary);
-      });
-      for (double v : d.blocked_intervals_seconds) summary.Observe(finite(v));
+      s.workload_series[name].emplace(
+          &summary, [&family = s.dependency_latency, &summary] { family.Remove(&summary); });
+      for (double seconds : d.blocked_intervals_seconds) summary.Observe(finite(seconds));
     }
     for (std::size_t i = 0; i < kBottleneckCount; ++i) {
       auto cls = static_cast<Bottleneck>(i);

@@ -1,10 +1,9 @@
 // The /recommend document (docs/API.md): JSON rendering of a Snapshot.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "daemon/snapshot.hpp"
 

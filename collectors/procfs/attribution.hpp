@@ -16,10 +16,19 @@ namespace boundwise::procfs {
 
 // What an fd refers to, as far as the sampler resolved it.
 struct FdInfo {
-  enum class Kind { unknown, inet_connected, inet_listening, inet_other, unix_socket, pipe, file, other };
+  enum class Kind {
+    unknown,
+    inet_connected,
+    inet_listening,
+    inet_other,
+    unix_socket,
+    pipe,
+    file,
+    other
+  };
   Kind kind = Kind::unknown;
-  std::uint64_t inode = 0;          // sockets and pipes
-  std::optional<Endpoint> remote;   // inet_connected
+  std::uint64_t inode = 0;         // sockets and pipes
+  std::optional<Endpoint> remote;  // inet_connected
 };
 
 // One blocked (or running) sample, attributed.

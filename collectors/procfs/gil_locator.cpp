@@ -71,7 +71,7 @@ void scan_symbols(const File& f, const Elf64_Shdr& symtab, const Elf64_Shdr& str
 }
 
 struct ElfFacts {
-  bool exec = false;           // ET_EXEC: no load bias
+  bool exec = false;  // ET_EXEC: no load bias
   std::uint64_t first_load_vaddr = 0;
   Symbols symbols;
   std::optional<std::uint32_t> py_version;  // 0xMMmmppLS
@@ -214,7 +214,8 @@ Result<std::optional<GilLocation>> locate_gil(const std::string& proc_root, int 
     major = static_cast<int>(v >> 24);
     minor = static_cast<int>((v >> 16) & 0xff);
     int micro = static_cast<int>((v >> 8) & 0xff);
-    location.version = std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(micro);
+    location.version =
+        std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(micro);
   } else if (minor >= 0) {
     location.version = "3." + std::to_string(minor);
   }

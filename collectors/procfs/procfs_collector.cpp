@@ -6,8 +6,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <spdlog/spdlog.h>
 #include <poll.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -428,8 +428,8 @@ class ProcfsCollector final : public Collector {
     procfs::SyscallState as_recv;
     as_recv.number = 45;  // recvfrom
     as_recv.args[0] = 0;
-    Attribution narrowed = procfs::attribute('S', as_recv, false, std::nullopt,
-                                             [&](int) { return *only; });
+    Attribution narrowed =
+        procfs::attribute('S', as_recv, false, std::nullopt, [&](int) { return *only; });
     narrowed.event_loop = a.event_loop;
     a = narrowed;
   }
@@ -458,8 +458,8 @@ class ProcfsCollector final : public Collector {
 
   void close_interval(ProcessState& p, ThreadState& t) {
     if (t.interval_samples > 0 && t.interval_endpoint) {
-      double seconds = static_cast<double>(t.interval_samples) *
-                       std::chrono::duration<double>(period_).count();
+      double seconds =
+          static_cast<double>(t.interval_samples) * std::chrono::duration<double>(period_).count();
       acc_[p.workload].intervals[*t.interval_endpoint].push_back(seconds);
     }
     t.interval_object = 0;
@@ -544,8 +544,9 @@ class ProcfsCollector final : public Collector {
       const char* path;
       IpAddress::Family family;
     };
-    for (Table t : {Table{"net/tcp", IpAddress::Family::v4}, Table{"net/tcp6", IpAddress::Family::v6},
-                    Table{"net/udp", IpAddress::Family::v4}, Table{"net/udp6", IpAddress::Family::v6}}) {
+    for (Table t :
+         {Table{"net/tcp", IpAddress::Family::v4}, Table{"net/tcp6", IpAddress::Family::v6},
+          Table{"net/udp", IpAddress::Family::v4}, Table{"net/udp6", IpAddress::Family::v6}}) {
       auto text = read_at(p.dir.get(), t.path);
       if (!text) continue;
       auto rows = procfs::parse_net_sockets(*text, t.family);
@@ -570,7 +571,8 @@ class ProcfsCollector final : public Collector {
   // listening ports: connections it opened to dependencies. Refreshed at most once a
   // second.
   const std::vector<Endpoint>& outbound_connections(ProcessState& p) {
-    std::uint64_t rounds_per_second = static_cast<std::uint64_t>(std::max(1, settings_.sample_rate_hz));
+    std::uint64_t rounds_per_second =
+        static_cast<std::uint64_t>(std::max(1, settings_.sample_rate_hz));
     if (p.outbound_round != ~std::uint64_t{0} && round_ - p.outbound_round < rounds_per_second) {
       return p.outbound;
     }
@@ -657,8 +659,8 @@ class ProcfsCollector final : public Collector {
       w.runqueue_seconds += wait;
       off_cpu = std::max(0.0, lifetime - run - wait);
       auto switches = thread_switches(p, tid);
-      bool parked = t.full_window && t.running_samples == 0 && t.blocked_samples > 0 &&
-                    switches && t.base_switches && *switches == *t.base_switches;
+      bool parked = t.full_window && t.running_samples == 0 && t.blocked_samples > 0 && switches &&
+                    t.base_switches && *switches == *t.base_switches;
       if (switches && t.base_switches && switches->voluntary >= t.base_switches->voluntary &&
           switches->involuntary >= t.base_switches->involuntary) {
         w.voluntary_switches += switches->voluntary - t.base_switches->voluntary;

@@ -60,9 +60,9 @@ TEST(Classify, GilContendedAtItsThreshold) {
   EXPECT_EQ(cls(window({{Reason::on_cpu, 0.71}, {Reason::gil, kGilShare - 0.01}}, 2, 1.4)),
             Bottleneck::cpu_bound);
   // GIL share above the floor but small next to running: native work dominates.
-  EXPECT_EQ(cls(window({{Reason::on_cpu, 0.65}, {Reason::gil, 0.31}, {Reason::other, 0.04}}, 4,
-                       2.0)),
-            Bottleneck::cpu_parallel);
+  EXPECT_EQ(
+      cls(window({{Reason::on_cpu, 0.65}, {Reason::gil, 0.31}, {Reason::other, 0.04}}, 4, 2.0)),
+      Bottleneck::cpu_parallel);
 }
 
 TEST(Classify, IoAndLockClassesAtTheMajority) {

@@ -45,7 +45,7 @@ TEST(Attribution, FutexOnGilIsGilElseLock) {
   EXPECT_EQ(other.reason, Reason::lock);
   EXPECT_EQ(other.futex_address, 0x2000u);
   EXPECT_EQ(blocked(call(202, 0x1000 + 208), {}, gil).reason, Reason::lock);  // end is exclusive
-  EXPECT_EQ(blocked(call(202, 0x1048)).reason, Reason::lock);                  // no GIL known
+  EXPECT_EQ(blocked(call(202, 0x1048)).reason, Reason::lock);                 // no GIL known
 }
 
 TEST(Attribution, SocketReadsAreNetWithEndpoint) {
@@ -71,7 +71,7 @@ TEST(Attribution, FdKindsDecideTheReason) {
 TEST(Attribution, SleepsAndMultiplexedWaits) {
   EXPECT_EQ(blocked(call(35)).reason, Reason::sleep);
   EXPECT_EQ(blocked(call(230)).reason, Reason::sleep);
-  EXPECT_EQ(blocked(call(270, 0)).reason, Reason::sleep);     // pselect6 with nfds = 0 (3.9 sleep)
+  EXPECT_EQ(blocked(call(270, 0)).reason, Reason::sleep);  // pselect6 with nfds = 0 (3.9 sleep)
   EXPECT_EQ(blocked(call(7, 0x7ff0, 0)).reason, Reason::sleep);  // poll with nfds = 0
   auto poll = blocked(call(7, 0x7ff0, 3));
   EXPECT_TRUE(poll.multiplexed);
@@ -87,7 +87,7 @@ TEST(Attribution, DiskPagingChildrenAndOther) {
   EXPECT_EQ(blocked(call(75, 3)).reason, Reason::disk);  // fdatasync
   EXPECT_EQ(attribute('D', call(-1), false, {}, nullptr).reason, Reason::disk);
   EXPECT_EQ(attribute('D', call(0, 3), true, {}, nullptr).reason, Reason::paging);
-  EXPECT_EQ(blocked(call(61)).reason, Reason::idle);   // wait4
+  EXPECT_EQ(blocked(call(61)).reason, Reason::idle);  // wait4
   EXPECT_EQ(blocked(call(999)).reason, Reason::other);
   EXPECT_EQ(blocked(call(-1)).reason, Reason::other);
 }

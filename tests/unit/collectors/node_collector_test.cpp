@@ -21,7 +21,9 @@ void write(const fs::path& p, const std::string& text) {
 TEST(NodeCollector, RatiosFromDeltasOnAFixtureRoot) {
   fs::path root = fs::temp_directory_path() / ("boundwise-node-" + std::to_string(::getpid()));
   fs::remove_all(root);
-  write(root / "stat", "cpu  100 0 100 800 0 0 0 0 0 0\ncpu0 50 0 50 400 0 0 0 0 0 0\ncpu1 50 0 50 400 0 0 0 0 0 0\n");
+  write(root / "stat",
+        "cpu  100 0 100 800 0 0 0 0 0 0\ncpu0 50 0 50 400 0 0 0 0 0 0\ncpu1 50 0 50 400 0 0 0 0 0 "
+        "0\n");
   write(root / "loadavg", "1.50 1.00 0.50 3/200 4242\n");
   write(root / "pressure" / "cpu", "some avg10=0.00 avg60=0.00 avg300=0.00 total=1000000\n");
   CollectorSettings settings;
@@ -29,7 +31,8 @@ TEST(NodeCollector, RatiosFromDeltasOnAFixtureRoot) {
   auto c = make_node_collector(settings);
   ASSERT_TRUE(c->start().ok());
   // 300 more busy ticks out of 400: 75% busy.
-  write(root / "stat", "cpu  250 0 250 900 0 0 0 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\ncpu1 0 0 0 0 0 0 0 0 0 0\n");
+  write(root / "stat",
+        "cpu  250 0 250 900 0 0 0 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\ncpu1 0 0 0 0 0 0 0 0 0 0\n");
   write(root / "pressure" / "cpu", "some avg10=0.00 avg60=0.00 avg300=0.00 total=1500000\n");
   WindowSet windows;
   c->contribute(std::chrono::steady_clock::now() + std::chrono::seconds(1), windows);

@@ -78,7 +78,8 @@ TEST(ParseStatus, RealText) {
   EXPECT_GT(s->vm_rss_bytes, 0u);
   EXPECT_EQ(s->vm_rss_bytes % 1024, 0u);
   EXPECT_FALSE(parse_status("Name:\tx\n"));
-  EXPECT_FALSE(parse_status("Name: x\nTgid: q\nvoluntary_ctxt_switches: 1\nnonvoluntary_ctxt_switches: 2\n"));
+  EXPECT_FALSE(parse_status(
+      "Name: x\nTgid: q\nvoluntary_ctxt_switches: 1\nnonvoluntary_ctxt_switches: 2\n"));
 }
 
 TEST(ParseIo, RealText) {
@@ -127,7 +128,9 @@ TEST(ParseNetSockets, V6Loopback) {
 }
 
 TEST(ParseNetSockets, RejectsBadRows) {
-  std::string header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
+  std::string header =
+      "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout "
+      "inode\n";
   EXPECT_FALSE(parse_net_sockets(header + "   0: 0100007F:GGGG 00000000:0000 0A 0:0 0 0 0 0 0 1\n",
                                  IpAddress::Family::v4));
   EXPECT_FALSE(parse_net_sockets("garbage\n", IpAddress::Family::v4));

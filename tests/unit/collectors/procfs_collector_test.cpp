@@ -199,7 +199,8 @@ TEST(ProcfsCollector, TargetExitingMidWindowAndReusedPid) {
   WindowSet windows;
   windows.workloads["doomed"].workload = "doomed";
   windows.workloads["stale"].workload = "stale";
-  collector->set_targets(TargetSet{{TargetWorkload{"doomed", {key}}, TargetWorkload{"stale", {stale}}}});
+  collector->set_targets(
+      TargetSet{{TargetWorkload{"doomed", {key}}, TargetWorkload{"stale", {stale}}}});
   for (int i = 0; i < 10; ++i) {
     ASSERT_TRUE(collector->sample(std::chrono::steady_clock::now()).ok());
     std::this_thread::sleep_for(10ms);

@@ -61,7 +61,8 @@ dependencies:
 collectors:
   procfs: {enabled: true}
   node: {enabled: false}
-)", "x.yaml");
+)",
+                          "x.yaml");
   EXPECT_EQ(c.listen_host, "::1");
   EXPECT_EQ(c.listen_port, 9100);
   EXPECT_EQ(c.window, std::chrono::seconds(30));
@@ -102,9 +103,11 @@ TEST(Config, Errors) {
   expect_error("targets:\n  - name: a\n    pid: 1\n    comm: x\n", 2, 5, "more than one");
   expect_error("targets:\n  - name: a\n    pid: 1\n  - name: a\n    pid: 2\n", 4, 11,
                "duplicate target");
-  expect_error("targets:\n  - name: a\n    pid: 1\n    colour: red\n", 4, 5, "unknown key \"colour\"");
+  expect_error("targets:\n  - name: a\n    pid: 1\n    colour: red\n", 4, 5,
+               "unknown key \"colour\"");
   expect_error("targets: 3\n", 1, 10, "must be a list");
-  expect_error("dependencies:\n  - name: db\n    endpoint: \"10.0.0.5:99999\"\n", 3, 15, "bad port");
+  expect_error("dependencies:\n  - name: db\n    endpoint: \"10.0.0.5:99999\"\n", 3, 15,
+               "bad port");
   expect_error("dependencies:\n  - name: db\n    endpoint: \"db.local:5432\"\n", 3, 15,
                "not an IP address");
   expect_error("dependencies:\n  - name: db\n", 2, 5, "no \"endpoint\"");

@@ -111,10 +111,10 @@ TEST(Discovery, AutoGroupsTreesBelowLaunchersAndRanksByCpu) {
   Config c;
   c.max_workloads = 2;
   Discovery d(c, 999);
-  std::vector<ProcessInfo> t0 = {proc(1, 0, "init"),        proc(5, 1, "bash"),
-                                 proc(10, 5, "python3", 0), proc(11, 10, "python3", 0),
+  std::vector<ProcessInfo> t0 = {proc(1, 0, "init"),         proc(5, 1, "bash"),
+                                 proc(10, 5, "python3", 0),  proc(11, 10, "python3", 0),
                                  proc(20, 1, "postgres", 0), proc(21, 20, "postgres", 0),
-                                 proc(30, 5, "python3", 0), proc(40, 1, "cron", 0)};
+                                 proc(30, 5, "python3", 0),  proc(40, 1, "cron", 0)};
   EXPECT_TRUE(d.group(t0).workloads.empty());  // no CPU used yet
   std::vector<ProcessInfo> t1 = {proc(1, 0, "init"),          proc(5, 1, "bash"),
                                  proc(10, 5, "python3", 50),  proc(11, 10, "python3", 50),
@@ -154,8 +154,8 @@ TEST(Discovery, ReadsAFixtureProcTree) {
   auto add = [&](int pid, int ppid, const std::string& comm) {
     fs::create_directories(root / std::to_string(pid));
     std::ofstream(root / std::to_string(pid) / "stat")
-        << pid << " (" << comm << ") S " << ppid
-        << " 1 1 0 -1 0 0 0 0 0 7 3 0 0 20 0 2 0 " << pid * 100 << " 1 1 0 0 0 0 0\n";
+        << pid << " (" << comm << ") S " << ppid << " 1 1 0 -1 0 0 0 0 0 7 3 0 0 20 0 2 0 "
+        << pid * 100 << " 1 1 0 0 0 0 0\n";
     std::ofstream(root / std::to_string(pid) / "cmdline") << comm << '\0' << "--flag" << '\0';
   };
   add(1, 0, "init");

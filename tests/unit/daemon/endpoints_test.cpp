@@ -167,12 +167,15 @@ TEST(Metrics, SeriesCountersAndRemoval) {
   EXPECT_NE(text.find("boundwise_recommendation{model=\"threads\",workload=\"api\"} 1"),
             std::string::npos);
   // A summary: CKMS quantiles within their error bound of the observed 0.2-0.22 s.
-  auto q95 = text.find("boundwise_dependency_latency_seconds{dependency=\"orders-db\",workload=\"api\",quantile=\"0.95\"} ");
+  auto q95 = text.find(
+      "boundwise_dependency_latency_seconds{dependency=\"orders-db\",workload=\"api\",quantile=\"0."
+      "95\"} ");
   ASSERT_NE(q95, std::string::npos) << text;
   double p95 = std::stod(text.substr(text.find("} ", q95) + 2));
   EXPECT_GE(p95, 0.2);
   EXPECT_LE(p95, 0.22);
-  EXPECT_NE(text.find("boundwise_dependency_latency_seconds_count{dependency=\"orders-db\",workload=\"api\"} 6"),
+  EXPECT_NE(text.find("boundwise_dependency_latency_seconds_count{dependency=\"orders-db\","
+                      "workload=\"api\"} 6"),
             std::string::npos);
   EXPECT_NE(text.find("boundwise_node_pressure_seconds_total{kind=\"some\",resource=\"cpu\"} 12.5"),
             std::string::npos);
