@@ -27,8 +27,12 @@ run_ctest() {
     passed=$((passed + BASH_REMATCH[2] - BASH_REMATCH[1]))
   fi
   rm -f "$log"
-  return "$status"
+  if ((status != 0)); then
+    failed_steps+=("ctest $*")
+  fi
+  return 0
 }
+failed_steps=()
 
 if [[ -z ${SKIP_INSTALL:-} ]]; then
   step "install dependencies"
@@ -64,4 +68,8 @@ cmake --build build-fuzz -j"$jobs"
 BOUNDWISE_FUZZ_SECONDS=${FUZZ_SECONDS:-10} run_ctest --test-dir build-fuzz -L fuzz --output-on-failure
 
 step "summary"
+if ((${#failed_steps[@]})); then
+  printf 'failed: %s\n' "${failed_steps[@]}"
+fi
 echo "${passed} passed, ${failed} failed"
+((${#failed_steps[@]} == 0))

@@ -131,6 +131,16 @@ def case_garbage_http(binary):
         harness.fail(f"slow request: status {status}, closed={closed}, "
                      f"after {time.time() - start:.1f} s")
     print(f"ok: slow request: 408 after {time.time() - start:.1f} s")
+    # Connection cap: 64 idle connections are held open; the next one gets 503.
+    idle = [socket.create_connection(("127.0.0.1", agent.port)) for _ in range(64)]
+    time.sleep(0.3)
+    status, closed = raw_request(agent.port, b"GET /healthz HTTP/1.1\r\n\r\n")
+    for s in idle:
+        s.close()
+    if status != 503 or not closed:
+        harness.fail(f"65th connection: status {status} (want 503), closed={closed}")
+    print("ok: connection cap: 503 beyond 64 connections")
+    time.sleep(0.3)
     if harness.http_get(agent.base + "/healthz")[0] != 200:
         harness.fail("the agent stopped answering after garbage input")
     if agent.process.poll() is not None:
