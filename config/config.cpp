@@ -197,7 +197,7 @@ class Loader {
       if (!n.IsMap()) fail(n, "\"collectors\" must be a map of collector name to {enabled: bool}");
       for (auto it = n.begin(); it != n.end(); ++it) {
         std::string name = scalar(it->first, "collector name");
-        const YAML::Node& body = it->second;
+        YAML::Node body = it->second;  // a copy: `it->second` lives in a temporary
         if (!body.IsMap()) fail(body, "collector \"" + name + "\" must be a map");
         check_keys(body, {"enabled"}, "collector \"" + name + "\"");
         bool enabled = true;
