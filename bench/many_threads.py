@@ -1,7 +1,7 @@
 """Benchmark target: N threads, most blocked, a few busy — the shape of a thread-pool
-service. Of every 10 threads: 6 wait on a condition that is signalled every 100 ms
-(a work queue), 3 sleep in short naps (timers, polling), 1 spins for 1 ms out of 10
-(request work).
+service. Of every 10 threads: 7 wait on a condition that is signalled every 100 ms
+(a work queue), 2 sleep in 50 ms naps (timers, polling), 1 spins for 1 ms every
+100 ms (request work).
 
 usage: many_threads.py N
 """
@@ -26,13 +26,13 @@ def worker():
         end = time.perf_counter() + 0.001
         while time.perf_counter() < end:
             pass
-        time.sleep(0.009)
+        time.sleep(0.099)
 
 
 def main():
     n = int(sys.argv[1])
     cond = threading.Condition()
-    kinds = [queue_waiter] * 6 + [napper] * 3 + [worker]
+    kinds = [queue_waiter] * 7 + [napper] * 2 + [worker]
     for i in range(n - 1):
         kind = kinds[i % 10]
         args = (cond,) if kind is queue_waiter else ()

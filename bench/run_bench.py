@@ -53,7 +53,7 @@ def overhead(binary, threads, rate, seconds):
 
 
 def wrk(url, seconds=10):
-    out = subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", url],
+    out = subprocess.run(["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency", url],
                          capture_output=True, text=True).stdout
     pct = dict(re.findall(r"^\s+(50|90|99)%\s+(\S+)$", out, re.M))
     rps = re.search(r"Requests/sec:\s+(\S+)", out)
@@ -64,7 +64,7 @@ def http_latency(binary):
     targets = []
     for i in range(10):
         p = harness.start_workload("idle_service.py") if i % 2 else harness.start(
-            [harness.PYTHON, os.path.join(HERE, "many_threads.py"), "20"])
+            [harness.PYTHON, os.path.join(HERE, "many_threads.py"), "10"])
         targets.append({"name": f"w{i}", "pid": p.pid})
     agent = harness.Agent(binary, targets, window="2s")
     time.sleep(5)
@@ -94,29 +94,50 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--agent", required=True)
     parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--only", choices=["overhead", "rates", "http", "ttv"])
     args = parser.parse_args()
     binary = os.path.abspath(args.agent)
     print(f"machine: {os.cpu_count()} cores, kernel {os.uname().release}, "
           f"{time.strftime('%Y-%m-%d')}\n")
+    only = args.only
+    if only in (None, "overhead"):
+        report_overhead(binary, args.seconds)
+    if only in (None, "rates"):
+        report_rates(binary, args.seconds)
+    if only in (None, "http") and shutil.which("wrk"):
+        report_http(binary)
+    if only in (None, "ttv"):
+        report_ttv(binary)
+
+
+def report_overhead(binary, seconds):
     print("### Agent overhead at the default rate (20/s)\n")
     print("| target threads | threads seen | agent CPU (% of one core) | RSS (MiB) | peak RSS (MiB) |")
     print("|---|---|---|---|---|")
     for n in (10, 100, 1000):
-        share, rss, hwm, seen = overhead(binary, n, 20, args.seconds)
+        share, rss, hwm, seen = overhead(binary, n, 20, seconds)
         print(f"| {n} | {seen} | {share * 100:.2f} | {rss / 1024:.1f} | {hwm / 1024:.1f} |", flush=True)
+
+
+def report_rates(binary, seconds):
     print("\n### Agent CPU by sample rate, 100 threads\n")
     print("| sample rate (/s) | agent CPU (% of one core) |")
     print("|---|---|")
     for rate in (5, 10, 20, 50):
-        share, _, _, _ = overhead(binary, 100, rate, args.seconds)
+        share, _, _, _ = overhead(binary, 100, rate, seconds)
         print(f"| {rate} | {share * 100:.2f} |", flush=True)
-    if shutil.which("wrk"):
-        print("\n### HTTP latency under wrk (32 connections, 10 workloads watched)\n")
-        print("| endpoint | p50 | p90 | p99 | requests/s |")
-        print("|---|---|---|---|---|")
-        for path, (pct, rps) in http_latency(binary).items():
-            print(f"| {path} | {pct.get('50')} | {pct.get('90')} | {pct.get('99')} | {rps} |",
-                  flush=True)
+
+
+def report_http(binary):
+    print("\n### HTTP latency under wrk (1 thread, 32 connections, 10 workloads watched)\n")
+    print("| endpoint | p50 | p90 | p99 | requests/s |")
+    print("|---|---|---|---|---|")
+    for path, (pct, rps) in http_latency(binary).items():
+        print(f"| {path} | {pct.get('50')} | {pct.get('90')} | {pct.get('99')} | {rps} |",
+              flush=True)
+
+
+def report_ttv(binary):
     print("\n### Time to the right verdict (cpu_single.py, window 10 s)\n")
     elapsed, windows = time_to_verdict(binary)
     if elapsed is None:

@@ -22,6 +22,7 @@ std::string_view trim(std::string_view s) {
 // Splits on runs of spaces/tabs/newlines.
 std::vector<std::string_view> fields(std::string_view s) {
   std::vector<std::string_view> out;
+  out.reserve(64);  // /proc/PID/stat has 52 fields: one allocation
   std::size_t i = 0;
   while (i < s.size()) {
     while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n')) ++i;

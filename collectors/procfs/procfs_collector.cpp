@@ -127,6 +127,9 @@ struct ThreadState {
   std::optional<Endpoint> interval_endpoint;
   std::uint32_t interval_samples = 0;
   std::uint64_t interval_timeslices = 0;
+  // The previous sample, for the unchanged-wait shortcut in sample_thread().
+  std::optional<procfs::SchedStat> last_sched;
+  std::optional<Attribution> last_attribution;  // empty unless blocked at the last sample
 };
 
 struct FdCacheEntry {
@@ -336,7 +339,26 @@ class ProcfsCollector final : public Collector {
     return Switches{s->voluntary_ctxt_switches, s->nonvoluntary_ctxt_switches};
   }
 
+  // One sample of one thread. schedstat is read first: a thread that was blocked at the
+  // previous sample and has not run since (run time, queue time and timeslice count all
+  // unchanged) is still in the same wait, so its previous attribution is reused without
+  // reading stat or syscall. Parked and idle pool threads — most threads of most
+  // services — then cost one pread.
   void sample_thread(ProcessState& p, ThreadState& t, int& busy) {
+    std::optional<procfs::SchedStat> sched;
+    if (auto text = pread_text(t.schedstat.get(), buf_)) {
+      if (auto parsed = procfs::parse_schedstat(*text)) sched = *parsed;
+    }
+    bool unchanged = sched && t.last_sched && t.last_attribution &&
+                     sched->run_ns == t.last_sched->run_ns &&
+                     sched->wait_ns == t.last_sched->wait_ns &&
+                     sched->timeslices == t.last_sched->timeslices;
+    if (sched) t.last_sched = sched;
+    std::uint64_t slices = sched ? sched->timeslices : 0;
+    if (unchanged) {
+      record_blocked(p, t, *t.last_attribution, slices);
+      return;
+    }
     auto text = pread_text(t.stat.get(), buf_);
     if (!text) {
       t.alive = false;
@@ -350,27 +372,34 @@ class ProcfsCollector final : public Collector {
       t.alive = false;
       return;
     }
-    if (stat->state == 'R') {
-      ++busy;
-      ++t.running_samples;
-      close_interval(p, t);
-      return;
-    }
     procfs::SyscallState sys;
-    if (auto sys_text = pread_text(t.syscall.get(), buf_)) {
-      if (auto parsed = procfs::parse_syscall(*sys_text)) sys = *parsed;
+    if (stat->state != 'R') {
+      if (auto sys_text = pread_text(t.syscall.get(), buf_)) {
+        if (auto parsed = procfs::parse_syscall(*sys_text)) sys = *parsed;
+      }
     }
-    if (sys.running) {  // it woke between the two reads
+    if (stat->state == 'R' || sys.running) {  // running (or woke between the two reads)
       ++busy;
       ++t.running_samples;
+      t.last_attribution.reset();
       close_interval(p, t);
       return;
     }
     Attribution a = procfs::attribute(stat->state, sys, fault_rose, p.gil,
                                       [&](int fd) { return resolve_fd(p, fd); });
+    if (a.multiplexed && !a.event_loop) narrow_poll(p, sys, a);
+    // Paging is a per-sample fact (the fault count rose), not a property of the wait.
+    if (a.reason == Reason::paging) {
+      t.last_attribution.reset();
+    } else {
+      t.last_attribution = a;
+    }
+    record_blocked(p, t, a, slices);
+  }
+
+  void record_blocked(ProcessState& p, ThreadState& t, Attribution a, std::uint64_t slices) {
     ++t.blocked_samples;
     if (a.event_loop) acc_[p.workload].event_loop = true;
-    if (a.multiplexed && !a.event_loop) narrow_poll(p, sys, a);
     if (a.multiplexed) {
       const auto& outbound = outbound_connections(p);
       if (!outbound.empty()) {
@@ -386,17 +415,20 @@ class ProcfsCollector final : public Collector {
     } else {
       ++t.reason_samples[index_of(a.reason)];
     }
-    track_interval(p, t, a);
+    track_interval(p, t, a, slices);
   }
 
   // Futex waits of one process in one round: two or more threads on the same word form
   // a queue (lock contention); a lone waiter waits for a signal (idle).
   void settle_futex_waits() {
-    std::unordered_map<std::uint64_t, int> waiters;
-    for (const auto& [t, address] : futex_waiters_) ++waiters[address];
-    for (const auto& [t, address] : futex_waiters_) {
-      Reason r = waiters[address] >= 2 ? Reason::lock : Reason::idle;
-      ++t->reason_samples[index_of(r)];
+    std::sort(futex_waiters_.begin(), futex_waiters_.end(),
+              [](const auto& a, const auto& b) { return a.second < b.second; });
+    for (std::size_t i = 0; i < futex_waiters_.size();) {
+      std::size_t j = i;
+      while (j < futex_waiters_.size() && futex_waiters_[j].second == futex_waiters_[i].second) ++j;
+      Reason r = j - i >= 2 ? Reason::lock : Reason::idle;
+      for (std::size_t k = i; k < j; ++k) ++futex_waiters_[k].first->reason_samples[index_of(r)];
+      i = j;
     }
     futex_waiters_.clear();
   }
@@ -436,14 +468,11 @@ class ProcfsCollector final : public Collector {
 
   // Consecutive samples of one wait on one socket form an interval; a wake-up in
   // between (the schedstat timeslice count moved) starts a new one.
-  void track_interval(ProcessState& p, ThreadState& t, const Attribution& a) {
+  void track_interval(ProcessState& p, ThreadState& t, const Attribution& a,
+                      std::uint64_t slices) {
     if (a.wait_object == 0 || !a.endpoint) {
       close_interval(p, t);
       return;
-    }
-    std::uint64_t slices = 0;
-    if (auto text = pread_text(t.schedstat.get(), buf_)) {
-      if (auto s = procfs::parse_schedstat(*text)) slices = s->timeslices;
     }
     if (t.interval_object == a.wait_object && t.interval_timeslices == slices) {
       ++t.interval_samples;

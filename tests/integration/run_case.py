@@ -174,6 +174,31 @@ def case_cpu_saturated(binary):
     expect(agent, "hog", {"cpu_saturated"}, {"scale_out"})
 
 
+def case_auto_discovery(binary):
+    # No targets: the agent must find the busy tree by itself and name it by its
+    # executable. The workload is started detached (its parent exits), so it is the
+    # root of its own tree, as a service started by an init system would be.
+    launcher = harness.start(["sh", "-c", f"{harness.PYTHON} "
+                              f"{os.path.join(harness.WORKLOADS, 'cpu_single.py')} & echo $!"],
+                             stdout=subprocess.PIPE, text=True)
+    pid = int(launcher.stdout.readline())
+    agent = harness.Agent(binary, [])
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        doc = agent.recommend() or {"workloads": []}
+        for w in doc["workloads"]:
+            if pid in w["pids"] and w.get("verdict") and w["verdict"]["class"] == "cpu_bound":
+                if not w["workload"].startswith("python3"):
+                    harness.fail(f"auto-discovered workload named {w['workload']!r}, "
+                                 "want the executable name")
+                print(f"ok: auto-discovered {w['workload']} (pids {w['pids']}): "
+                      f"{w['verdict']['class']}")
+                return
+        time.sleep(0.5)
+    harness.fail(f"pid {pid} not auto-discovered as cpu_bound:\n"
+                 f"{harness.describe(agent.recommend())}")
+
+
 CASES = {name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
