@@ -66,7 +66,7 @@ def http_latency(binary):
         p = harness.start_workload("idle_service.py") if i % 2 else harness.start(
             [harness.PYTHON, os.path.join(HERE, "many_threads.py"), "10"])
         targets.append({"name": f"w{i}", "pid": p.pid})
-    agent = harness.Agent(binary, targets, window="2s")
+    agent = harness.Agent(binary, targets, window="2s", sample_rate=5)
     time.sleep(5)
     results = {}
     for path in ("/metrics", "/recommend"):
@@ -78,7 +78,8 @@ def http_latency(binary):
 def time_to_verdict(binary, window_s=10):
     p = harness.start_workload("cpu_single.py")
     start = time.time()
-    agent = harness.Agent(binary, [{"name": "ttv", "pid": p.pid}], window=f"{window_s}s")
+    agent = harness.Agent(binary, [{"name": "ttv", "pid": p.pid}], window=f"{window_s}s",
+                          sample_rate=5)
     while time.time() - start < 5 * window_s:
         doc, w = agent.workload("ttv")
         if w and w.get("verdict") and w["verdict"]["class"] == "cpu_bound":
@@ -111,11 +112,11 @@ def main():
 
 
 def report_overhead(binary, seconds):
-    print("### Agent overhead at the default rate (20/s)\n")
+    print("### Agent overhead at the default rate (5/s)\n")
     print("| target threads | threads seen | agent CPU (% of one core) | RSS (MiB) | peak RSS (MiB) |")
     print("|---|---|---|---|---|")
     for n in (10, 100, 1000):
-        share, rss, hwm, seen = overhead(binary, n, 20, seconds)
+        share, rss, hwm, seen = overhead(binary, n, 5, seconds)
         print(f"| {n} | {seen} | {share * 100:.2f} | {rss / 1024:.1f} | {hwm / 1024:.1f} |", flush=True)
 
 

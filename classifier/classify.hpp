@@ -38,7 +38,7 @@ inline constexpr int kAsyncioConnections = 64;
 // Worker-count bounds for I/O-bound recommendations.
 inline constexpr int kMinIoWorkers = 2;
 inline constexpr int kMaxIoWorkers = 256;
-// Sampling rounds for full confidence (1 s at the default 20 Hz).
+// Sampling rounds for full confidence (4 s at the default 5 Hz, 1 s at 20 Hz).
 inline constexpr double kFullEvidenceRounds = 20;
 }  // namespace thresholds
 

@@ -27,7 +27,7 @@ struct Config {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 9977;
   std::chrono::milliseconds window{10'000};
-  int sample_rate_hz = 20;
+  int sample_rate_hz = 5;
   std::chrono::milliseconds discovery_interval{2'000};
   // With no targets, the busiest process trees are discovered automatically.
   std::vector<TargetSelector> targets;

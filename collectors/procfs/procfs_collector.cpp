@@ -130,6 +130,8 @@ struct ThreadState {
   // The previous sample, for the unchanged-wait shortcut in sample_thread().
   std::optional<procfs::SchedStat> last_sched;
   std::optional<Attribution> last_attribution;  // empty unless blocked at the last sample
+  std::uint32_t unchanged_reads = 0;            // consecutive reads that found it unchanged
+  std::uint64_t next_read_round = 0;            // backoff: skip reads before this round
 };
 
 struct FdCacheEntry {
@@ -241,7 +243,13 @@ class ProcfsCollector final : public Collector {
       int& busy = busy_now[p.workload];
       futex_waiters_.clear();
       for (auto& [tid, t] : p.threads) {
-        if (t.alive) sample_thread(p, t, busy);
+        if (!t.alive) continue;
+        if (round_ < t.next_read_round && t.last_attribution && t.last_sched) {
+          // Backed off: a thread long unchanged is read less often (below).
+          record_blocked(p, t, *t.last_attribution, t.last_sched->timeslices);
+          continue;
+        }
+        sample_thread(p, t, busy);
       }
       settle_futex_waits();
     }
@@ -280,6 +288,10 @@ class ProcfsCollector final : public Collector {
 
  private:
   static constexpr std::uint64_t kRelistEvery = 4;
+
+  std::uint32_t max_backoff_rounds() const {
+    return static_cast<std::uint32_t>(std::max(1, settings_.sample_rate_hz));
+  }
 
   void retire(ProcessState& p) {
     p.alive = false;
@@ -356,9 +368,18 @@ class ProcfsCollector final : public Collector {
     if (sched) t.last_sched = sched;
     std::uint64_t slices = sched ? sched->timeslices : 0;
     if (unchanged) {
+      // The longer a thread stays in one wait without running, the less often it is
+      // read: after n unchanged reads, the next is n rounds later (at most one second).
+      // The skipped rounds count as samples of the same wait; a wake-up is seen at the
+      // next read, and exact run and queue time come from schedstat at the window
+      // close regardless.
+      t.unchanged_reads = std::min<std::uint32_t>(t.unchanged_reads + 1, max_backoff_rounds());
+      t.next_read_round = round_ + t.unchanged_reads;
       record_blocked(p, t, *t.last_attribution, slices);
       return;
     }
+    t.unchanged_reads = 0;
+    t.next_read_round = 0;
     auto text = pread_text(t.stat.get(), buf_);
     if (!text) {
       t.alive = false;
