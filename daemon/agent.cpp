@@ -58,11 +58,19 @@ struct Agent::Impl {
         signals(io, SIGINT, SIGTERM),
         server(io,
                [this](const HttpRequest& r) {
-                 EndpointContext context{*snapshot, metrics, ready};
+                 EndpointContext context{*snapshot, metrics, ready, &metrics_body, &recommend_body};
                  return handle_request(r, context);
                }),
         log(logger("agent")) {
     snapshot = std::make_shared<const Snapshot>(initial_snapshot());
+    render_bodies();
+  }
+
+  // /metrics and /recommend change only when a snapshot is published: render them
+  // once here, so a request costs a copy, not a serialisation.
+  void render_bodies() {
+    metrics_body = metrics.render();
+    recommend_body = render_recommend(*snapshot);
   }
 
   Snapshot initial_snapshot() const {
@@ -246,6 +254,7 @@ struct Agent::Impl {
               [](const auto& a, const auto& b) { return a.name < b.name; });
     metrics.publish(*next);
     snapshot = std::move(next);
+    render_bodies();
     ready = true;
     window_start = now;
   }
@@ -273,6 +282,8 @@ struct Agent::Impl {
   std::map<std::string, Clock::time_point> first_seen;
   std::map<std::string, Bottleneck> last_class;
   std::shared_ptr<const Snapshot> snapshot;
+  std::string metrics_body;
+  std::string recommend_body;
   Clock::time_point window_start{};
   std::uint64_t windows_completed = 0;
   bool ready = false;

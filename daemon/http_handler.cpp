@@ -12,12 +12,16 @@ namespace {
 
 using nlohmann::json;
 
+std::string dump(const json& body) {
+  // Replace invalid UTF-8 (a workload name from a weird comm) instead of throwing.
+  return body.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
 HttpResponse json_response(int status, const json& body) {
   HttpResponse r;
   r.status = status;
   r.content_type = "application/json";
-  // Replace invalid UTF-8 (a workload name from a weird comm) instead of throwing.
-  r.body = body.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+  r.body = dump(body);
   return r;
 }
 
@@ -54,6 +58,10 @@ std::optional<std::string> url_decode(std::string_view s) {
 
 }  // namespace
 
+std::string render_recommend(const Snapshot& snapshot) {
+  return dump(recommend_document(snapshot));
+}
+
 HttpResponse handle_request(const HttpRequest& request, const EndpointContext& context) {
   std::string_view target = request.target;
   std::string_view path = target.substr(0, target.find('?'));
@@ -72,7 +80,7 @@ HttpResponse handle_request(const HttpRequest& request, const EndpointContext& c
   if (path == "/metrics") {
     HttpResponse r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    r.body = context.metrics.render();
+    r.body = context.metrics_body != nullptr ? *context.metrics_body : context.metrics.render();
     return r;
   }
   if (path == "/healthz") {
@@ -121,6 +129,12 @@ HttpResponse handle_request(const HttpRequest& request, const EndpointContext& c
       return json_response(
           404, json{{"error", "unknown workload \"" + *only + "\""}, {"workloads", names}});
     }
+  }
+  if (!only && context.recommend_body != nullptr) {
+    HttpResponse r;
+    r.content_type = "application/json";
+    r.body = *context.recommend_body;
+    return r;
   }
   return json_response(200, recommend_document(context.snapshot, only));
 }

@@ -28,7 +28,14 @@ struct EndpointContext {
   const Snapshot& snapshot;
   const MetricsPublisher& metrics;
   bool ready = false;  // first window classified
+  // Bodies rendered once per snapshot (they change only at a window close), served
+  // as they are; null = render per request.
+  const std::string* metrics_body = nullptr;
+  const std::string* recommend_body = nullptr;
 };
+
+// The /recommend body for the whole snapshot, as handle_request serves it.
+std::string render_recommend(const Snapshot& snapshot);
 
 // GET /metrics, /recommend[?workload=NAME], /healthz, /readyz, / (a short index).
 // Unknown path → 404, other methods → 405, both with a JSON error body.

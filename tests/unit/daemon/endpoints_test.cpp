@@ -147,6 +147,22 @@ TEST(Endpoints, RoutingProbesAndMethods) {
   EXPECT_EQ(get(s, "/metrics", true, "HEAD").status, 200);
 }
 
+TEST(Endpoints, PreRenderedBodiesAreServedAsTheyAre) {
+  auto s = snapshot_with({report("api", 0.85)});
+  MetricsPublisher metrics;
+  metrics.publish(s);
+  std::string metrics_body = "# pre-rendered metrics\n";
+  std::string recommend_body = render_recommend(s);
+  EndpointContext context{s, metrics, true, &metrics_body, &recommend_body};
+  EXPECT_EQ(handle_request({"GET", "/metrics"}, context).body, metrics_body);
+  auto all = handle_request({"GET", "/recommend"}, context);
+  EXPECT_EQ(all.body, recommend_body);
+  EXPECT_EQ(all.body, get(s, "/recommend").body);  // the same document as rendered per request
+  // A single workload is rendered on demand.
+  auto one = json::parse(handle_request({"GET", "/recommend?workload=api"}, context).body);
+  EXPECT_EQ(one["workloads"].size(), 1u);
+}
+
 std::string metrics_text(const std::vector<Snapshot>& snapshots) {
   MetricsPublisher m;
   for (const auto& s : snapshots) m.publish(s);
