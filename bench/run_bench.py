@@ -37,7 +37,7 @@ def overhead(binary, threads, rate, seconds):
     target = harness.start([harness.PYTHON, os.path.join(HERE, "many_threads.py"), str(threads)])
     time.sleep(1.0)
     agent = harness.Agent(binary, [{"name": "bench", "pid": target.pid}], window="10s",
-                          sample_rate=rate)
+                          sample_rate=rate, discovery_interval=None)  # the default
     time.sleep(3.0)  # past start-up: fds opened, first discovery done
     t0, c0 = time.time(), cpu_ticks(agent.process.pid)
     time.sleep(seconds)

@@ -31,7 +31,7 @@ window: 10s
 # threads (docs/BENCHMARKS.md); raise it for finer procfs latency estimates.
 sample_rate: 5
 # How often /proc is re-scanned for new and exited processes.
-discovery_interval: 2s
+discovery_interval: 5s
 # No targets: the busiest process trees are discovered automatically, at most this many.
 max_workloads: 20
 # Dependencies per workload before the rest are summed into "other".

@@ -28,7 +28,7 @@ struct Config {
   std::uint16_t listen_port = 9977;
   std::chrono::milliseconds window{10'000};
   int sample_rate_hz = 5;
-  std::chrono::milliseconds discovery_interval{2'000};
+  std::chrono::milliseconds discovery_interval{5'000};
   // With no targets, the busiest process trees are discovered automatically.
   std::vector<TargetSelector> targets;
   int max_workloads = 20;

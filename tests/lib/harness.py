@@ -107,12 +107,14 @@ class Agent:
     """The boundwise binary on a temp config, listening on a free loopback port."""
 
     def __init__(self, binary, targets, window="2s", sample_rate=20, dependencies=None,
-                 extra=""):
+                 extra="", discovery_interval="1s"):
         self.port = free_port()
         self.dir = tempdir("boundwise-agent-")
         self.config = os.path.join(self.dir, "boundwise.yaml")
         lines = [f'listen: "127.0.0.1:{self.port}"', f"window: {window}",
-                 f"sample_rate: {sample_rate}", "discovery_interval: 1s", "targets:"]
+                 f"sample_rate: {sample_rate}", "targets:"]
+        if discovery_interval:
+            lines.insert(3, f"discovery_interval: {discovery_interval}")
         for t in targets:
             key = next(k for k in ("pid", "comm", "cmdline") if k in t)
             value = t[key] if key == "pid" else json.dumps(t[key])
