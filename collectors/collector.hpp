@@ -40,7 +40,7 @@ struct WindowSet {
 // Settings every collector may read; the daemon fills them from the config.
 struct CollectorSettings {
   std::string proc_root = "/proc";           // tests point this at fixture trees
-  int sample_rate_hz = 5;                   // thread-state samples per second
+  int sample_rate_hz = 5;                    // thread-state samples per second
   std::vector<DependencyRule> dependencies;  // configured dependency names
   int max_dependencies_per_workload = 10;    // the rest are summed into "other"
 };

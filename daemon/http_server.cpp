@@ -10,7 +10,7 @@
 #include <boost/beast/http.hpp>
 #include <list>
 #include <optional>
-#include <utility>  // before Asio: Boost 1.74 + GCC 12 need std::exchange declared
+#include <utility>
 
 namespace boundwise {
 
@@ -38,37 +38,41 @@ const char* reason_text(int status) {
       return "request header too large";
     case 503:
       return "too many connections";
+    case 500:
+      return "internal error";
     default:
       return "error";
   }
 }
 
-}  // namespace
+// State shared by the server and its pending operations. Sessions and the accept
+// handler hold it by shared_ptr: in the agent the HttpServer is destroyed before the
+// io_context, whose queued completion handlers still reference it until they are
+// destroyed; a plain reference would be a use-after-free at shutdown.
+class Session;
 
-struct HttpServer::Impl {
-  class Session;
-
-  Impl(asio::io_context& context, Handler h, HttpLimits l)
+struct Shared {
+  Shared(asio::io_context& context, HttpServer::Handler h, HttpLimits l)
       : io(context), acceptor(context), handler(std::move(h)), limits(l) {}
-
-  void accept();
 
   asio::io_context& io;
   tcp::acceptor acceptor;
-  Handler handler;
+  HttpServer::Handler handler;
   HttpLimits limits;
   std::list<std::weak_ptr<Session>> sessions;
   int active = 0;
-  bool stopped = false;
+  bool stopped = true;
 };
 
-class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
+class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Impl& server, tcp::socket socket)
-      : server_(server), stream_(std::move(socket)), read_timer_(server.io) {
-    ++server_.active;
+  Session(std::shared_ptr<Shared> server, tcp::socket socket)
+      : server_(std::move(server)), stream_(std::move(socket)), read_timer_(server_->io) {
+    ++server_->active;
   }
-  ~Session() { --server_.active; }
+  ~Session() { --server_->active; }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   void start() { read(); }
 
@@ -84,13 +88,13 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
  private:
   void read() {
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(server_.limits.max_header_bytes));
-    parser_->body_limit(server_.limits.max_body_bytes);
+    parser_->header_limit(static_cast<std::uint32_t>(server_->limits.max_header_bytes));
+    parser_->body_limit(server_->limits.max_body_bytes);
     // Our own timer rather than tcp_stream's expiry: the stream's expiry closes the
     // socket, and a stalled client should still get its 408.
     stream_.expires_never();
     timed_out_ = false;
-    read_timer_.expires_after(std::chrono::milliseconds(server_.limits.read_timeout_ms));
+    read_timer_.expires_after(std::chrono::milliseconds(server_->limits.read_timeout_ms));
     read_timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
       auto self = weak.lock();
       if (ec || !self) return;
@@ -105,6 +109,11 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
 
   void on_read(beast::error_code ec) {
     read_timer_.cancel();
+    if (server_->stopped) {
+      // A read that completed just before stop(): the handler's state may be gone.
+      close();
+      return;
+    }
     if (timed_out_) {
       // A connection that sent nothing at all after a response is an idle keep-alive:
       // close it quietly; one that stalled mid-request gets a 408.
@@ -136,7 +145,15 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     HttpRequest request;
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
-    HttpResponse response = server_.handler(request);
+    HttpResponse response;
+    try {
+      response = server_->handler(request);
+    } catch (const std::exception& e) {
+      // A handler bug must cost one request, not the agent.
+      log()->error("handler for {} {}: {}", request.method, request.target, e.what());
+      write_error(500);
+      return;
+    }
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(req.version());
     res->result(static_cast<unsigned>(response.status));
@@ -147,6 +164,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     bool head = req.method() == http::verb::head;
     res->body() = std::move(response.body);
     res->prepare_payload();
+    // HEAD: the Content-Length of the GET answer, no body.
     if (head) res->body().clear();
     write(res, !req.keep_alive());
   }
@@ -164,11 +182,11 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   }
 
   void write(std::shared_ptr<http::response<http::string_body>> res, bool close_after) {
-    stream_.expires_after(std::chrono::milliseconds(server_.limits.read_timeout_ms));
+    stream_.expires_after(std::chrono::milliseconds(server_->limits.read_timeout_ms));
     http::async_write(
         stream_, *res,
         [self = shared_from_this(), res, close_after](beast::error_code ec, std::size_t) {
-          if (ec || close_after) {
+          if (ec || close_after || self->server_->stopped) {
             self->close();
             return;
           }
@@ -176,7 +194,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
         });
   }
 
-  Impl& server_;
+  std::shared_ptr<Shared> server_;
   beast::tcp_stream stream_;
   asio::steady_timer read_timer_;
   bool timed_out_ = false;
@@ -184,31 +202,53 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
 };
 
-void HttpServer::Impl::accept() {
-  acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
-    if (stopped) return;
+void accept(const std::shared_ptr<Shared>& server) {
+  server->acceptor.async_accept([server](beast::error_code ec, tcp::socket socket) {
+    if (server->stopped) return;
     if (ec) {
-      if (ec != asio::error::operation_aborted) log()->warn("accept: {}", ec.message());
       if (ec == asio::error::operation_aborted) return;
-      accept();
+      log()->warn("accept: {}", ec.message());
+      if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
+        // Out of file descriptors: retrying at once would spin; back off briefly.
+        auto timer =
+            std::make_shared<asio::steady_timer>(server->io, std::chrono::milliseconds(100));
+        timer->async_wait([server, timer](beast::error_code) {
+          if (!server->stopped) accept(server);
+        });
+        return;
+      }
+      accept(server);
       return;
     }
-    sessions.remove_if([](const auto& w) { return w.expired(); });
-    auto session = std::make_shared<Session>(*this, std::move(socket));
-    sessions.push_back(session);
-    if (active > limits.max_connections) {
+    server->sessions.remove_if([](const auto& w) { return w.expired(); });
+    auto session = std::make_shared<Session>(server, std::move(socket));
+    server->sessions.push_back(session);
+    // `active` counts this session too: the cap is on connections being served.
+    if (server->active > server->limits.max_connections) {
       session->reject(503);
     } else {
       session->start();
     }
-    accept();
+    accept(server);
   });
 }
 
-HttpServer::HttpServer(asio::io_context& io, Handler handler, HttpLimits limits)
-    : impl_(std::make_unique<Impl>(io, std::move(handler), limits)) {}
+}  // namespace
 
-HttpServer::~HttpServer() { stop(); }
+struct HttpServer::Impl {
+  std::shared_ptr<Shared> shared;
+};
+
+HttpServer::HttpServer(asio::io_context& io, Handler handler, HttpLimits limits)
+    : impl_(
+          std::make_unique<Impl>(Impl{std::make_shared<Shared>(io, std::move(handler), limits)})) {}
+
+HttpServer::~HttpServer() {
+  stop();
+  // Pending handlers may keep the shared state alive past us; what the handler
+  // captured (the agent's state) may not be.
+  impl_->shared->handler = nullptr;
+}
 
 Status HttpServer::listen(const std::string& host, std::uint16_t port) {
   std::string where =
@@ -217,7 +257,8 @@ Status HttpServer::listen(const std::string& host, std::uint16_t port) {
   auto address = asio::ip::make_address(host, ec);
   if (ec) return Error{"listen " + where + ": bad address: " + ec.message()};
   tcp::endpoint endpoint(address, port);
-  auto& acceptor = impl_->acceptor;
+  auto& acceptor = impl_->shared->acceptor;
+  if (acceptor.is_open()) return Error{"listen " + where + ": already listening"};
   acceptor.open(endpoint.protocol(), ec);
   if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor.bind(endpoint, ec);
@@ -227,26 +268,27 @@ Status HttpServer::listen(const std::string& host, std::uint16_t port) {
     acceptor.close(ignored);
     return Error{"listen " + where + ": " + ec.message()};
   }
-  impl_->stopped = false;
-  impl_->accept();
+  impl_->shared->stopped = false;
+  accept(impl_->shared);
   return Ok{};
 }
 
 std::uint16_t HttpServer::port() const {
   beast::error_code ec;
-  auto endpoint = impl_->acceptor.local_endpoint(ec);
+  auto endpoint = impl_->shared->acceptor.local_endpoint(ec);
   return ec ? 0 : endpoint.port();
 }
 
 void HttpServer::stop() {
-  if (!impl_ || impl_->stopped) return;
-  impl_->stopped = true;
+  Shared& s = *impl_->shared;
+  if (s.stopped) return;
+  s.stopped = true;
   beast::error_code ec;
-  impl_->acceptor.close(ec);
-  for (auto& weak : impl_->sessions) {
-    if (auto s = weak.lock()) s->close();
+  s.acceptor.close(ec);
+  for (auto& weak : s.sessions) {
+    if (auto session = weak.lock()) session->close();
   }
-  impl_->sessions.clear();
+  s.sessions.clear();
 }
 
 }  // namespace boundwise

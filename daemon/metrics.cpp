@@ -14,6 +14,8 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <string_view>
+#include <utility>
 
 namespace boundwise {
 
@@ -26,6 +28,46 @@ using prometheus::Labels;
 using prometheus::Summary;
 
 double finite(double v) { return std::isfinite(v) && v > 0 ? v : 0.0; }
+
+// A dependency that has not been waited on for this many windows loses its series
+// (5 minutes at the default 10 s window): auto-named dependencies churn, and the cap
+// upstream bounds them per window, not over the agent's lifetime.
+constexpr std::uint64_t kStaleDependencyWindows = 30;
+
+// Label values must be UTF-8 (promtool and Prometheus reject anything else), but a
+// workload named after a process comm can hold any byte: replace invalid sequences
+// with U+FFFD, as the JSON encoder of /recommend does.
+std::string utf8(const std::string& in) {
+  std::string out;
+  out.reserve(in.size());
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+  std::size_t n = in.size();
+  for (std::size_t i = 0; i < n;) {
+    unsigned char c = p[i];
+    std::size_t len = c < 0x80           ? 1
+                      : (c >> 5) == 0x6  ? 2
+                      : (c >> 4) == 0xE  ? 3
+                      : (c >> 3) == 0x1E ? 4
+                                         : 0;
+    bool ok = len != 0 && i + len <= n;
+    for (std::size_t k = 1; ok && k < len; ++k) ok = (p[i + k] & 0xC0) == 0x80;
+    if (ok && len > 1) {
+      // Reject overlong forms, surrogates and code points above U+10FFFF.
+      std::uint32_t cp = c & (0xFF >> (len + 1));
+      for (std::size_t k = 1; k < len; ++k) cp = (cp << 6) | (p[i + k] & 0x3Fu);
+      static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+      ok = cp >= kMin[len] && cp <= 0x10FFFF && (cp < 0xD800 || cp > 0xDFFF);
+    }
+    if (ok) {
+      out.append(in, i, len);
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -126,24 +168,32 @@ struct MetricsPublisher::State {
                                   .Help("Build of the agent; always 1")
                                   .Register(registry);
 
+  using Removers = std::map<void*, std::function<void()>>;
+  struct DependencySeries {
+    std::uint64_t last_seen = 0;  // publish number
+    Removers removers;
+  };
+
   // Removers of every series that belongs to a workload.
-  std::map<std::string, std::map<void*, std::function<void()>>> workload_series;
+  std::map<std::string, Removers> workload_series;
+  // Per (workload, dependency), kept apart so that a stale dependency can leave alone.
+  std::map<std::pair<std::string, std::string>, DependencySeries> dependency_series;
+  std::uint64_t publishes = 0;
   std::map<std::string, double> pressure_published;
 
   template <class T>
-  T& add(Family<T>& family, const Labels& labels, const std::string& workload,
-         std::map<std::string, std::map<void*, std::function<void()>>>& registry_of) {
+  static T& add(Family<T>& family, const Labels& labels, Removers& removers) {
     T& metric = family.Add(labels);
-    registry_of[workload].emplace(&metric, [&family, &metric] { family.Remove(&metric); });
+    removers.emplace(&metric, [&family, &metric] { family.Remove(&metric); });
     return metric;
   }
 
   template <class T>
   T& add(Family<T>& family, const Labels& labels, const std::string& workload) {
-    return add(family, labels, workload, workload_series);
+    return add(family, labels, workload_series[workload]);
   }
 
-  static void remove_all(std::map<void*, std::function<void()>>& removers) {
+  static void remove_all(Removers& removers) {
     for (auto& [ptr, remove] : removers) remove();
     removers.clear();
   }
@@ -158,8 +208,9 @@ MetricsPublisher::~MetricsPublisher() = default;
 
 void MetricsPublisher::publish(const Snapshot& snapshot) {
   State& s = *state_;
+  ++s.publishes;
   std::set<std::string> present;
-  for (const auto& w : snapshot.workloads) present.insert(w.name);
+  for (const auto& w : snapshot.workloads) present.insert(utf8(w.name));
   for (auto it = s.workload_series.begin(); it != s.workload_series.end();) {
     if (present.count(it->first) == 0) {
       State::remove_all(it->second);
@@ -170,7 +221,7 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
   }
 
   for (const auto& report : snapshot.workloads) {
-    const std::string& name = report.name;
+    const std::string name = utf8(report.name);
     s.add(s.threads, {{"workload", name}}, name).Set(report.threads);
     s.add(s.processes, {{"workload", name}}, name)
         .Set(report.window ? report.window->processes : static_cast<double>(report.pids.size()));
@@ -184,13 +235,16 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
     s.add(s.cpu_seconds, {{"workload", name}}, name).Increment(finite(win.cpu_seconds));
     s.add(s.cores_used, {{"workload", name}}, name).Set(finite(v.cpu_cores_used));
     for (const auto& d : win.dependencies) {
-      Labels labels{{"workload", name}, {"dependency", d.name}};
-      s.add(s.dependency_wait, labels, name).Increment(finite(d.wait_seconds));
+      const std::string dependency = utf8(d.name);
+      auto& series = s.dependency_series[{name, dependency}];
+      series.last_seen = s.publishes;
+      Labels labels{{"workload", name}, {"dependency", dependency}};
+      State::add(s.dependency_wait, labels, series.removers).Increment(finite(d.wait_seconds));
       if (d.blocked_intervals_seconds.empty()) continue;
       auto& summary = s.dependency_latency.Add(
           labels, Summary::Quantiles{{0.5, 0.01}, {0.95, 0.005}, {0.99, 0.001}},
           std::chrono::seconds(60), 5);
-      s.workload_series[name].emplace(
+      series.removers.emplace(
           &summary, [&family = s.dependency_latency, &summary] { family.Remove(&summary); });
       for (double seconds : d.blocked_intervals_seconds) summary.Observe(finite(seconds));
     }
@@ -206,11 +260,32 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
     }
     s.add(s.workers, {{"workload", name}}, name).Set(report.recommendation->workers);
     s.add(s.confidence, {{"workload", name}}, name).Set(finite(v.confidence));
+    // pss and uss are 0 when smaps_rollup was unreadable: absent beats a wrong 0.
     const std::pair<const char*, std::uint64_t> memory[] = {{"rss", win.memory.rss_bytes},
                                                             {"pss", win.memory.pss_bytes},
                                                             {"uss", win.memory.uss_bytes}};
     for (const auto& [kind, bytes] : memory) {
-      s.add(s.memory, {{"workload", name}, {"kind", kind}}, name).Set(static_cast<double>(bytes));
+      Labels labels{{"workload", name}, {"kind", kind}};
+      if (bytes == 0 && std::string_view(kind) != "rss") {
+        if (s.memory.Has(labels)) {
+          auto& stale = s.memory.Add(labels);
+          s.workload_series[name].erase(&stale);
+          s.memory.Remove(&stale);
+        }
+        continue;
+      }
+      s.add(s.memory, labels, name).Set(static_cast<double>(bytes));
+    }
+  }
+
+  for (auto it = s.dependency_series.begin(); it != s.dependency_series.end();) {
+    bool gone = present.count(it->first.first) == 0 ||
+                s.publishes - it->second.last_seen >= kStaleDependencyWindows;
+    if (gone) {
+      State::remove_all(it->second.removers);
+      it = s.dependency_series.erase(it);
+    } else {
+      ++it;
     }
   }
 
@@ -233,8 +308,8 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
     }
   }
   for (const auto& c : snapshot.collectors) {
-    s.collector_up.Add({{"collector", c.name}}).Set(c.up ? 1 : 0);
-    s.collector_duration.Add({{"collector", c.name}}).Set(finite(c.last_duration_seconds));
+    s.collector_up.Add({{"collector", utf8(c.name)}}).Set(c.up ? 1 : 0);
+    s.collector_duration.Add({{"collector", utf8(c.name)}}).Set(finite(c.last_duration_seconds));
   }
   s.windows.Add({}).Increment();
 }

@@ -3,6 +3,7 @@
 #include "daemon/recommend_json.hpp"
 
 #include <cmath>
+#include <cstdint>
 #include <ctime>
 
 namespace boundwise {
@@ -13,8 +14,13 @@ using nlohmann::json;
 
 double round_to(double v, double scale) {
   if (!std::isfinite(v)) return 0.0;
-  return std::round(v * scale) / scale;
+  double r = std::round(v * scale) / scale;
+  // v * scale overflows for huge v: such a value needs no rounding.
+  return std::isfinite(r) ? r : v;
 }
+
+// smaps_rollup figures are 0 when it was unreadable: say unknown, not 0.
+json bytes_or_null(std::uint64_t bytes) { return bytes == 0 ? json(nullptr) : json(bytes); }
 double share(double v) { return round_to(v, 1e4); }
 double seconds(double v) { return round_to(v, 1e6); }
 
@@ -77,9 +83,14 @@ json workload_json(const Snapshot& s, const WorkloadReport& w) {
     out["parked_threads"] = win.parked_threads;
     out["event_loop"] = win.event_loop;
     out["established_connections"] = win.established_connections;
+    out["busy_threads_max"] = win.busy_threads_max;
     out["memory_bytes"] = {{"rss", win.memory.rss_bytes},
-                           {"pss", win.memory.pss_bytes},
-                           {"uss", win.memory.uss_bytes}};
+                           {"pss", bytes_or_null(win.memory.pss_bytes)},
+                           {"uss", bytes_or_null(win.memory.uss_bytes)}};
+    out["runtime"] = {{"kind", win.runtime.kind.empty() ? json(nullptr) : json(win.runtime.kind)},
+                      {"version", win.runtime.version},
+                      {"free_threaded", win.runtime.free_threaded},
+                      {"gil_readable", win.runtime.gil_readable}};
     out["window"] = {{"duration_seconds", round_to(win.duration_seconds, 1e3)},
                      {"sample_rounds", win.sample_rounds},
                      {"cpu_seconds", seconds(win.cpu_seconds)},

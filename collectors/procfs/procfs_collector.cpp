@@ -186,7 +186,6 @@ class ProcfsCollector final : public Collector {
     if (::fstatat(root_.get(), "self/stat", &st, 0) != 0) {
       return Error{settings_.proc_root + " does not look like procfs (no self/stat)"};
     }
-    window_start_ = std::chrono::steady_clock::now();
     return Ok{};
   }
 
@@ -280,7 +279,6 @@ class ProcfsCollector final : public Collector {
     acc_.clear();
     dependency_seconds_.clear();
     rounds_in_window_ = 0;
-    window_start_ = now;
     for (auto it = processes_.begin(); it != processes_.end();) {
       it = it->second.alive ? std::next(it) : processes_.erase(it);
     }
@@ -361,10 +359,9 @@ class ProcfsCollector final : public Collector {
     if (auto text = pread_text(t.schedstat.get(), buf_)) {
       if (auto parsed = procfs::parse_schedstat(*text)) sched = *parsed;
     }
-    bool unchanged = sched && t.last_sched && t.last_attribution &&
-                     sched->run_ns == t.last_sched->run_ns &&
-                     sched->wait_ns == t.last_sched->wait_ns &&
-                     sched->timeslices == t.last_sched->timeslices;
+    bool unchanged =
+        sched && t.last_sched && t.last_attribution && sched->run_ns == t.last_sched->run_ns &&
+        sched->wait_ns == t.last_sched->wait_ns && sched->timeslices == t.last_sched->timeslices;
     if (sched) t.last_sched = sched;
     std::uint64_t slices = sched ? sched->timeslices : 0;
     if (unchanged) {
@@ -489,8 +486,7 @@ class ProcfsCollector final : public Collector {
 
   // Consecutive samples of one wait on one socket form an interval; a wake-up in
   // between (the schedstat timeslice count moved) starts a new one.
-  void track_interval(ProcessState& p, ThreadState& t, const Attribution& a,
-                      std::uint64_t slices) {
+  void track_interval(ProcessState& p, ThreadState& t, const Attribution& a, std::uint64_t slices) {
     if (a.wait_object == 0 || !a.endpoint) {
       close_interval(p, t);
       return;
@@ -852,7 +848,6 @@ class ProcfsCollector final : public Collector {
   std::map<std::string, std::map<Endpoint, double>> dependency_seconds_;
   std::uint64_t round_ = 0;
   std::uint64_t rounds_in_window_ = 0;
-  SteadyTime window_start_{};
   std::string buf_;
   bool syscall_warned_ = false;
   std::vector<std::pair<ThreadState*, std::uint64_t>> futex_waiters_;

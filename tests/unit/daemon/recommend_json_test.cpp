@@ -1,0 +1,248 @@
+// The /recommend document against its contract in docs/API.md: every required field
+// with its type, null verdicts before the first window, finite numbers whatever the
+// input, the timestamp format, extras, and the single-workload form.
+#include "daemon/recommend_json.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "classifier/classify.hpp"
+#include "daemon/http_handler.hpp"
+
+namespace boundwise {
+namespace {
+
+using nlohmann::json;
+
+WorkloadReport io_bound(const std::string& name) {
+  WorkloadReport r;
+  r.name = name;
+  r.pids = {4242, 4250};
+  r.threads = 9;
+  WorkloadWindow w;
+  w.workload = name;
+  w.duration_seconds = 10;
+  w.sample_rounds = 50;
+  w.threads = 9;
+  w.processes = 2;
+  w.node.cores = 2;
+  w.thread_seconds[index_of(Reason::net)] = 76.5;
+  w.thread_seconds[index_of(Reason::on_cpu)] = 4.5;
+  w.thread_seconds[index_of(Reason::idle)] = 9;
+  w.cpu_seconds = 4.5;
+  w.established_connections = 8;
+  w.memory.rss_bytes = 100u << 20;
+  w.memory.pss_bytes = 70u << 20;
+  w.memory.uss_bytes = 0;  // smaps_rollup unreadable
+  w.runtime.kind = "python";
+  w.runtime.version = "3.12.1";
+  DependencyWindow db;
+  db.name = "orders-db";
+  db.endpoint = "10.0.0.5:5432";
+  db.wait_seconds = 72;
+  db.blocked_intervals_seconds = {0.2, 0.21, 0.22, 0.2};
+  DependencyWindow other;
+  other.name = "other";
+  other.wait_seconds = 4.5;  // no complete wait seen: latency unknown
+  w.dependencies = {db, other};
+  finalize_window(w);
+  r.verdict = classify(w);
+  r.recommendation = recommend(*r.verdict, w);
+  r.window = w;
+  return r;
+}
+
+Snapshot snapshot_with(std::vector<WorkloadReport> workloads) {
+  Snapshot s;
+  s.host = "web-3";
+  using namespace std::chrono;
+  s.generated_at = sys_days{year{2026} / 11 / 24} + hours{22} + minutes{10} + seconds{2};
+  s.window_seconds = 10;
+  s.windows_completed = 42;
+  s.node.cores = 2;
+  s.node.cpu_busy_ratio = 0.3;
+  s.node.load1 = 0.8;
+  s.collectors = {CollectorStatus{"procfs", true, 0.002, ""},
+                  CollectorStatus{"ebpf", false, 0, "bpf(): Operation not permitted"}};
+  s.workloads = std::move(workloads);
+  return s;
+}
+
+void expect_number(const json& j, const std::string& where) {
+  EXPECT_TRUE(j.is_number()) << where << " = " << j.dump();
+  if (j.is_number()) {
+    EXPECT_TRUE(std::isfinite(j.get<double>())) << where;
+  }
+}
+
+TEST(RecommendJson, TopLevelContract) {
+  auto doc = recommend_document(snapshot_with({io_bound("api")}));
+  EXPECT_EQ(doc["host"], "web-3");
+  EXPECT_EQ(doc["generated_at"], "2026-11-24T22:10:02Z");
+  EXPECT_EQ(doc["window_seconds"], 10);
+  EXPECT_EQ(doc["windows_completed"], 42);
+  ASSERT_TRUE(doc["workloads"].is_array());
+  ASSERT_EQ(doc["workloads"].size(), 1u);
+  ASSERT_TRUE(doc["collectors"].is_array());
+  ASSERT_EQ(doc["collectors"].size(), 2u);
+  EXPECT_EQ(doc["collectors"][1]["name"], "ebpf");
+  EXPECT_EQ(doc["collectors"][1]["up"], false);
+  EXPECT_EQ(doc["collectors"][1]["error"], "bpf(): Operation not permitted");
+  EXPECT_EQ(doc["node"]["cores"], 2);
+  expect_number(doc["node"]["load1"], "node.load1");
+}
+
+TEST(RecommendJson, WorkloadContract) {
+  auto doc = recommend_document(snapshot_with({io_bound("api")}));
+  const json& w = doc["workloads"][0];
+  EXPECT_EQ(w["workload"], "api");
+  EXPECT_EQ(w["pids"], json({4242, 4250}));
+  EXPECT_TRUE(w["threads"].is_number_integer());
+  EXPECT_EQ(w["threads"], 9);
+
+  const json& v = w["verdict"];
+  ASSERT_TRUE(v.is_object());
+  EXPECT_TRUE(v["class"].is_string());
+  EXPECT_TRUE(bottleneck_from_string(v["class"].get<std::string>()).has_value());
+  expect_number(v["confidence"], "confidence");
+  EXPECT_GE(v["confidence"].get<double>(), 0.0);
+  EXPECT_LE(v["confidence"].get<double>(), 1.0);
+  expect_number(v["cpu_cores_used"], "cpu_cores_used");
+  ASSERT_TRUE(v["shares"].is_object());
+  EXPECT_EQ(v["shares"].size(), kReasonCount);
+  double sum = 0;
+  for (Reason r : kAllReasons) {
+    const json& share = v["shares"][std::string(to_string(r))];
+    expect_number(share, std::string(to_string(r)));
+    sum += share.get<double>();
+  }
+  EXPECT_NEAR(sum, 1.0, 1e-3);
+  EXPECT_NEAR(v["shares"]["net"].get<double>(), 76.5 / 90, 1e-4);
+  EXPECT_TRUE(v["busy_shares"].is_object());
+  EXPECT_TRUE(v["rationale"].is_array());
+
+  ASSERT_TRUE(v["dependencies"].is_array());
+  ASSERT_EQ(v["dependencies"].size(), 2u);
+  const json& db = v["dependencies"][0];  // by wait_share, descending
+  EXPECT_EQ(db["name"], "orders-db");
+  EXPECT_EQ(db["endpoint"], "10.0.0.5:5432");
+  EXPECT_NEAR(db["wait_share"].get<double>(), 72.0 / 90, 1e-4);
+  for (const char* q : {"p50", "p95", "p99"}) expect_number(db["latency_seconds"][q], q);
+  EXPECT_LE(db["latency_seconds"]["p50"].get<double>(), db["latency_seconds"]["p99"].get<double>());
+  EXPECT_GE(db["latency_seconds"]["p50"].get<double>(), 0.2);
+  EXPECT_TRUE(v["dependencies"][1]["latency_seconds"].is_null());
+
+  EXPECT_EQ(w["node"]["cores"], 2);
+  EXPECT_NEAR(w["node"]["cpu_busy_ratio"].get<double>(), 0.3, 1e-9);
+
+  const json& rec = w["recommendation"];
+  ASSERT_TRUE(rec.is_object());
+  EXPECT_TRUE(model_from_string(rec["model"].get<std::string>()).has_value());
+  EXPECT_TRUE(rec["workers"].is_number_integer());
+  EXPECT_TRUE(rec["summary"].is_string());
+  EXPECT_FALSE(rec["summary"].get<std::string>().empty());
+  EXPECT_TRUE(rec["evidence"].is_array());
+  EXPECT_TRUE(rec["risks"].is_array());
+  // The document agrees with what the classifier said.
+  EXPECT_EQ(v["class"], std::string(to_string(io_bound("api").verdict->bottleneck)));
+  EXPECT_EQ(rec["model"], std::string(to_string(io_bound("api").recommendation->model)));
+}
+
+TEST(RecommendJson, Extras) {
+  auto doc = recommend_document(snapshot_with({io_bound("api")}));
+  const json& w = doc["workloads"][0];
+  EXPECT_EQ(w["processes"], 2);
+  EXPECT_EQ(w["established_connections"], 8);
+  EXPECT_EQ(w["event_loop"], false);
+  EXPECT_EQ(w["memory_bytes"]["rss"], 100u << 20);
+  EXPECT_EQ(w["memory_bytes"]["pss"], 70u << 20);
+  EXPECT_TRUE(w["memory_bytes"]["uss"].is_null());  // unknown, not 0
+  EXPECT_EQ(w["runtime"]["kind"], "python");
+  EXPECT_EQ(w["runtime"]["version"], "3.12.1");
+  EXPECT_EQ(w["window"]["sample_rounds"], 50);
+  expect_number(w["window"]["cpu_seconds"], "window.cpu_seconds");
+}
+
+TEST(RecommendJson, NullVerdictBeforeTheFirstWindow) {
+  WorkloadReport fresh;
+  fresh.name = "new";
+  fresh.pids = {7};
+  fresh.threads = 1;
+  auto doc = recommend_document(snapshot_with({fresh}));
+  const json& w = doc["workloads"][0];
+  EXPECT_EQ(w["workload"], "new");
+  EXPECT_EQ(w["pids"], json({7}));
+  ASSERT_TRUE(w.contains("verdict"));
+  ASSERT_TRUE(w.contains("recommendation"));
+  EXPECT_TRUE(w["verdict"].is_null());
+  EXPECT_TRUE(w["recommendation"].is_null());
+  EXPECT_FALSE(w.contains("window"));
+  EXPECT_TRUE(w["node"].is_object());
+}
+
+TEST(RecommendJson, NoNaNOrInfinityEverReachesTheDocument) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  auto w = io_bound("api");
+  w.verdict->confidence = nan;
+  w.verdict->cpu_cores_used = inf;
+  for (double& share : w.verdict->shares) share = nan;
+  w.verdict->busy_shares[0] = -inf;
+  ASSERT_TRUE(w.verdict->dependencies[0].latency.has_value());
+  w.verdict->dependencies[0].wait_share = nan;
+  w.verdict->dependencies[0].latency->p99 = inf;
+  w.window->cpu_seconds = nan;
+  w.window->duration_seconds = 1e308;  // overflows when scaled for rounding
+  Snapshot s = snapshot_with({w});
+  s.window_seconds = nan;
+  s.node.cpu_busy_ratio = inf;
+  s.node.load1 = nan;
+  std::string text = render_recommend(s);
+  auto doc = json::parse(text);
+  const json& v = doc["workloads"][0]["verdict"];
+  expect_number(doc["window_seconds"], "window_seconds");
+  expect_number(doc["node"]["cpu_busy_ratio"], "node.cpu_busy_ratio");
+  expect_number(doc["node"]["load1"], "node.load1");
+  expect_number(v["confidence"], "confidence");
+  expect_number(v["cpu_cores_used"], "cpu_cores_used");
+  for (auto& [reason, share] : v["shares"].items()) expect_number(share, reason);
+  for (auto& [reason, share] : v["busy_shares"].items()) expect_number(share, reason);
+  expect_number(v["dependencies"][0]["wait_share"], "wait_share");
+  expect_number(v["dependencies"][0]["latency_seconds"]["p99"], "p99");
+  expect_number(doc["workloads"][0]["window"]["cpu_seconds"], "window.cpu_seconds");
+  expect_number(doc["workloads"][0]["window"]["duration_seconds"], "window.duration_seconds");
+  EXPECT_EQ(doc["workloads"][0]["window"]["duration_seconds"].get<double>(), 1e308);
+}
+
+TEST(RecommendJson, NumbersAreRoundedForPeople) {
+  auto w = io_bound("api");
+  w.verdict->shares[index_of(Reason::net)] = 0.123456789;
+  auto doc = recommend_document(snapshot_with({w}));
+  EXPECT_EQ(doc["workloads"][0]["verdict"]["shares"]["net"].get<double>(), 0.1235);
+}
+
+TEST(RecommendJson, OnlyOneWorkload) {
+  auto s = snapshot_with({io_bound("api"), io_bound("batch"), io_bound("cron")});
+  auto doc = recommend_document(s, std::string("batch"));
+  ASSERT_EQ(doc["workloads"].size(), 1u);
+  EXPECT_EQ(doc["workloads"][0]["workload"], "batch");
+  EXPECT_EQ(doc["host"], "web-3");  // the rest of the document is unchanged
+  EXPECT_EQ(recommend_document(s)["workloads"].size(), 3u);
+}
+
+TEST(RecommendJson, InvalidUtf8NamesStillRenderValidJson) {
+  auto w = io_bound(std::string("py\xFF\xFEthon", 8));
+  std::string text;
+  ASSERT_NO_THROW(text = render_recommend(snapshot_with({w})));
+  json doc;
+  ASSERT_NO_THROW(doc = json::parse(text));
+  EXPECT_TRUE(doc["workloads"][0]["workload"].is_string());
+}
+
+}  // namespace
+}  // namespace boundwise
