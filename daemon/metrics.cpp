@@ -3,16 +3,18 @@
 // workload so that a workload's series can all be removed when it disappears.
 #include "daemon/metrics.hpp"
 
+#include <prometheus/client_metric.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
+#include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
-#include <prometheus/summary.h>
 #include <prometheus/text_serializer.h>
 
 #include <cmath>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string_view>
 #include <utility>
@@ -25,7 +27,6 @@ using prometheus::Counter;
 using prometheus::Family;
 using prometheus::Gauge;
 using prometheus::Labels;
-using prometheus::Summary;
 
 double finite(double v) { return std::isfinite(v) && v > 0 ? v : 0.0; }
 
@@ -94,13 +95,6 @@ struct MetricsPublisher::State {
       prometheus::BuildCounter()
           .Name("boundwise_dependency_wait_seconds_total")
           .Help("Thread time the workload spent blocked on a dependency")
-          .Register(registry);
-  Family<Summary>& dependency_latency =
-      prometheus::BuildSummary()
-          .Name("boundwise_dependency_latency_seconds")
-          .Help(
-              "Length of blocked waits on a dependency, quantiles over the last 60 s (procfs "
-              "estimate: resolution is the sampling interval)")
           .Register(registry);
   Family<Gauge>& bottleneck =
       prometheus::BuildGauge()
@@ -172,6 +166,10 @@ struct MetricsPublisher::State {
   struct DependencySeries {
     std::uint64_t last_seen = 0;  // publish number
     Removers removers;
+    // boundwise_dependency_latency_seconds, rendered by hand (see render()).
+    std::uint64_t waits = 0;
+    double wait_sum = 0;
+    std::optional<LatencyQuantiles> latency;  // of the last window; nullopt: unknown
   };
 
   // Removers of every series that belongs to a workload.
@@ -240,13 +238,9 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
       series.last_seen = s.publishes;
       Labels labels{{"workload", name}, {"dependency", dependency}};
       State::add(s.dependency_wait, labels, series.removers).Increment(finite(d.wait_seconds));
-      if (d.blocked_intervals_seconds.empty()) continue;
-      auto& summary = s.dependency_latency.Add(
-          labels, Summary::Quantiles{{0.5, 0.01}, {0.95, 0.005}, {0.99, 0.001}},
-          std::chrono::seconds(60), 5);
-      series.removers.emplace(
-          &summary, [&family = s.dependency_latency, &summary] { family.Remove(&summary); });
-      for (double seconds : d.blocked_intervals_seconds) summary.Observe(finite(seconds));
+      series.waits += d.blocked_intervals_seconds.size();
+      for (double seconds : d.blocked_intervals_seconds) series.wait_sum += finite(seconds);
+      series.latency = d.latency;
     }
     for (std::size_t i = 0; i < kBottleneckCount; ++i) {
       auto cls = static_cast<Bottleneck>(i);
@@ -285,6 +279,8 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
       State::remove_all(it->second.removers);
       it = s.dependency_series.erase(it);
     } else {
+      // Not waited on in this window: its quantiles are no longer known.
+      if (it->second.last_seen != s.publishes) it->second.latency.reset();
       ++it;
     }
   }
@@ -315,7 +311,33 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
 }
 
 std::string MetricsPublisher::render() const {
-  return prometheus::TextSerializer().Serialize(state_->registry.Collect());
+  // The latency summary is built here rather than with prometheus::Summary: its CKMS
+  // estimator is far off on the few waits of a window (p99 of {0.1, 0.1, 0.3} came
+  // out 0.1), and its quantiles would disagree with /recommend's. These are the
+  // classifier's nearest-rank quantiles of the last window, absent when unknown.
+  prometheus::MetricFamily latency{
+      "boundwise_dependency_latency_seconds",
+      "Length of completed blocked waits on a dependency: quantiles over the last window "
+      "(absent when none completed), sum and count since the agent started (procfs "
+      "estimate: resolution is the sampling interval)",
+      prometheus::MetricType::Summary,
+      {}};
+  for (const auto& [key, series] : state_->dependency_series) {
+    if (series.waits == 0) continue;
+    prometheus::ClientMetric metric;
+    metric.label = {{"dependency", key.second}, {"workload", key.first}};
+    metric.summary.sample_count = series.waits;
+    metric.summary.sample_sum = series.wait_sum;
+    if (series.latency) {
+      metric.summary.quantile = {{0.5, finite(series.latency->p50)},
+                                 {0.95, finite(series.latency->p95)},
+                                 {0.99, finite(series.latency->p99)}};
+    }
+    latency.metric.push_back(std::move(metric));
+  }
+  auto families = state_->registry.Collect();
+  families.push_back(std::move(latency));
+  return prometheus::TextSerializer().Serialize(families);
 }
 
 }  // namespace boundwise

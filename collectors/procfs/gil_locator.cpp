@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <regex>
@@ -105,9 +106,14 @@ Result<ElfFacts> read_elf(const std::string& path) {
   if (!f.read(eh.e_shoff, sh.data(), sh.size() * sizeof(Elf64_Shdr))) {
     return Error{path + ": truncated section headers"};
   }
-  for (const auto& s : sh) {
-    if ((s.sh_type == SHT_DYNSYM || s.sh_type == SHT_SYMTAB) && s.sh_link < sh.size()) {
-      scan_symbols(f, s, sh[s.sh_link], facts.symbols);
+  // .dynsym first: both symbols are exported, and pyenv's .symtab is ~20x larger
+  // (hundreds of ms to scan on a busy machine), so it is read only as a fallback.
+  for (auto type : {SHT_DYNSYM, SHT_SYMTAB}) {
+    if (facts.symbols.py_runtime) break;
+    for (const auto& s : sh) {
+      if (s.sh_type == type && s.sh_link < sh.size()) {
+        scan_symbols(f, s, sh[s.sh_link], facts.symbols);
+      }
     }
   }
   if (facts.symbols.py_version_vaddr) {
@@ -125,6 +131,15 @@ Result<ElfFacts> read_elf(const std::string& path) {
   return facts;
 }
 
+// Hex or decimal text to a number; nullopt on anything else (a fixture or a
+// corrupted file must not throw out of the collector).
+std::optional<std::uint64_t> to_number(std::string_view text, int base) {
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
+  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
 std::vector<Mapping> read_maps(const std::string& path) {
   std::vector<Mapping> out;
   std::ifstream in(path);
@@ -136,9 +151,13 @@ std::vector<Mapping> read_maps(const std::string& path) {
     if (!(s >> range >> perms >> offset >> dev >> inode)) continue;
     std::getline(s >> std::ws, file);
     if (file.empty() || file[0] != '/') continue;
+    auto dash = range.find('-');
+    auto start = to_number(std::string_view(range).substr(0, dash), 16);
+    auto off = to_number(offset, 16);
+    if (dash == std::string::npos || !start || !off) continue;
     Mapping m;
-    m.start = std::stoull(range.substr(0, range.find('-')), nullptr, 16);
-    m.offset = std::stoull(offset, nullptr, 16);
+    m.start = *start;
+    m.offset = *off;
     m.path = file;
     out.push_back(std::move(m));
   }
@@ -205,8 +224,10 @@ Result<std::optional<GilLocation>> locate_gil(const std::string& proc_root, int 
   std::smatch match;
   bool name_free_threaded = false;
   if (std::regex_search(object->path, match, kName)) {
-    major = 3;
-    minor = std::stoi(match[1].str());
+    if (auto m = to_number(match[1].str(), 10); m && *m < 1000) {
+      major = 3;
+      minor = static_cast<int>(*m);
+    }
     name_free_threaded = match[2].length() > 0;
   }
   if (facts->py_version) {
@@ -220,9 +241,14 @@ Result<std::optional<GilLocation>> locate_gil(const std::string& proc_root, int 
     location.version = "3." + std::to_string(minor);
   }
   location.free_threaded = name_free_threaded;
+  // A free-threaded build has no GIL at these offsets (and usually none at all): an
+  // empty range says "CPython, free-threaded" while matching no futex address.
+  if (location.free_threaded) return std::optional<GilLocation>{location};
   auto offset = gil_offset_from_runtime(major, minor);
-  // Free-threaded builds have no process-wide GIL at these offsets.
-  if (!offset || location.free_threaded) return std::optional<GilLocation>{};
+  if (!offset) return std::optional<GilLocation>{};
+  if (!facts->exec && object->start < facts->first_load_vaddr) {
+    return Error{base + "/maps: " + object->path + " mapped below its first PT_LOAD vaddr"};
+  }
   std::uint64_t bias = facts->exec ? 0 : object->start - facts->first_load_vaddr;
   location.begin = *facts->symbols.py_runtime + bias + *offset;
   location.end = location.begin + kGilStructSize;

@@ -28,7 +28,9 @@ std::optional<std::uint64_t> gil_offset_from_runtime(int major, int minor);
 
 // For process `pid` under `proc_root`: Ok(nullopt) when it is not a CPython
 // process (no _PyRuntime), Ok(location) when it is and the version is known, an
-// Error when files cannot be read. Reads /proc/PID/maps and the ELF file through
+// Error when files cannot be read. A free-threaded build (`t` ABI flag in the file
+// name) yields a location with free_threaded = true and an empty range (begin == end
+// == 0), which contains no address. Reads /proc/PID/maps and the ELF file through
 // /proc/PID/root/<path> (so containers work).
 Result<std::optional<GilLocation>> locate_gil(const std::string& proc_root, int pid);
 

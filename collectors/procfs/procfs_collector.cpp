@@ -6,10 +6,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,84 +19,19 @@
 
 #include "collectors/procfs/attribution.hpp"
 #include "collectors/procfs/parse.hpp"
+#include "collectors/procfs/proc_io.hpp"
+#include "collectors/procfs/process_sockets.hpp"
 
 namespace boundwise {
 
 namespace {
 
 using procfs::Attribution;
+using procfs::Fd;
 using procfs::FdInfo;
-
-// An fd that closes itself.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = o.fd_;
-      o.fd_ = -1;
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  int get() const { return fd_; }
-  bool ok() const { return fd_ >= 0; }
-
- private:
-  int fd_ = -1;
-};
-
-// Reads a whole small procfs file from a kept fd into buf; returns the text or
-// nullopt (the task is gone or the read was refused).
-std::optional<std::string_view> pread_text(int fd, std::string& buf) {
-  if (fd < 0) return std::nullopt;
-  if (buf.size() < 4096) buf.resize(4096);
-  ssize_t n = ::pread(fd, buf.data(), buf.size(), 0);
-  if (n < 0) return std::nullopt;
-  return std::string_view(buf.data(), static_cast<std::size_t>(n));
-}
-
-std::optional<std::string> read_at(int dirfd, const char* path) {
-  Fd fd(::openat(dirfd, path, O_RDONLY | O_CLOEXEC));
-  if (!fd.ok()) return std::nullopt;
-  std::string out;
-  char buf[8192];
-  while (true) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0) return std::nullopt;
-    if (n == 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-    if (out.size() > (64u << 20)) break;
-  }
-  return out;
-}
-
-std::vector<int> list_numeric(int dirfd, const char* path) {
-  std::vector<int> out;
-  int fd = ::openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return out;
-  DIR* dir = ::fdopendir(fd);
-  if (dir == nullptr) {
-    ::close(fd);
-    return out;
-  }
-  while (dirent* e = ::readdir(dir)) {
-    char* end = nullptr;
-    long v = std::strtol(e->d_name, &end, 10);
-    if (end != e->d_name && *end == '\0' && v >= 0) out.push_back(static_cast<int>(v));
-  }
-  ::closedir(dir);
-  return out;
-}
+using procfs::list_numeric;
+using procfs::pread_text;
+using procfs::read_at;
 
 struct Switches {
   std::uint64_t voluntary = 0;
@@ -134,11 +67,6 @@ struct ThreadState {
   std::uint64_t next_read_round = 0;            // backoff: skip reads before this round
 };
 
-struct FdCacheEntry {
-  std::string link;
-  FdInfo info;
-};
-
 struct ProcessState {
   ProcessKey key;
   std::string workload;
@@ -147,13 +75,7 @@ struct ProcessState {
   bool alive = true;
   std::map<int, ThreadState> threads;
   std::optional<procfs::GilLocation> gil;
-  std::unordered_map<int, FdCacheEntry> fds;
-  // Socket tables of the process's network namespace, by inode.
-  std::unordered_map<std::uint64_t, procfs::SocketEntry> sockets;
-  std::set<std::uint64_t> unix_inodes;
-  std::uint64_t sockets_round = ~std::uint64_t{0};
-  std::vector<Endpoint> outbound;  // established connections this process opened
-  std::uint64_t outbound_round = ~std::uint64_t{0};
+  std::unique_ptr<procfs::ProcessSockets> sockets;  // what its fds are
   // Process-level counter baselines.
   std::optional<std::uint64_t> base_cpu_ticks;
   std::optional<std::uint64_t> base_major_faults;
@@ -213,6 +135,7 @@ class ProcfsCollector final : public Collector {
       p.dir = Fd(::openat(root_.get(), std::to_string(key.pid).c_str(),
                           O_RDONLY | O_DIRECTORY | O_CLOEXEC));
       if (!p.dir.ok()) continue;  // already gone
+      p.sockets = std::make_unique<procfs::ProcessSockets>(key.pid, p.dir.get());
       auto stat_text = read_at(p.dir.get(), "stat");
       auto stat = stat_text ? procfs::parse_stat(*stat_text) : Result<procfs::TaskStat>(Error{""});
       if (!stat || stat->start_time_ticks != key.start_time_ticks) continue;  // reused PID
@@ -404,7 +327,7 @@ class ProcfsCollector final : public Collector {
       return;
     }
     Attribution a = procfs::attribute(stat->state, sys, fault_rose, p.gil,
-                                      [&](int fd) { return resolve_fd(p, fd); });
+                                      [&](int fd) { return p.sockets->resolve(fd, round_); });
     if (a.multiplexed && !a.event_loop) narrow_poll(p, sys, a);
     // Paging is a per-sample fact (the fault count rose), not a property of the wait.
     if (a.reason == Reason::paging) {
@@ -419,7 +342,7 @@ class ProcfsCollector final : public Collector {
     ++t.blocked_samples;
     if (a.event_loop) acc_[p.workload].event_loop = true;
     if (a.multiplexed) {
-      const auto& outbound = outbound_connections(p);
+      const auto& outbound = p.sockets->outbound(round_, max_backoff_rounds());
       if (!outbound.empty()) {
         a.reason = Reason::net;
         double each = 1.0 / static_cast<double>(outbound.size());
@@ -451,33 +374,11 @@ class ProcfsCollector final : public Collector {
     futex_waiters_.clear();
   }
 
-  // poll()/ppoll() over a few fds: read the pollfd array (a read-only memory read, the
-  // same privilege as task/TID/syscall) and, when every fd is one socket, attribute the
-  // wait to it as if it were a recv. This is how Python sockets with a timeout and
-  // libpq wait, so it is what gives them endpoints and latency intervals.
   void narrow_poll(ProcessState& p, const procfs::SyscallState& sys, Attribution& a) {
-    constexpr long kPoll = 7, kPpoll = 271;
-    if (sys.number != kPoll && sys.number != kPpoll) return;
-    std::uint64_t nfds = sys.args[1];
-    if (nfds == 0 || nfds > 8) return;
-    pollfd fds[8];
-    iovec local{fds, nfds * sizeof(pollfd)};
-    iovec remote{reinterpret_cast<void*>(sys.args[0]), nfds * sizeof(pollfd)};
-    if (::process_vm_readv(p.key.pid, &local, 1, &remote, 1, 0) !=
-        static_cast<ssize_t>(nfds * sizeof(pollfd))) {
-      return;
-    }
-    std::optional<FdInfo> only;
-    for (std::uint64_t i = 0; i < nfds; ++i) {
-      if (fds[i].fd < 0) continue;
-      FdInfo info = resolve_fd(p, fds[i].fd);
-      if (only && only->inode != info.inode) return;  // several objects: stay multiplexed
-      only = info;
-    }
+    auto only = p.sockets->poll_target(sys, round_);
     if (!only) return;
     procfs::SyscallState as_recv;
     as_recv.number = 45;  // recvfrom
-    as_recv.args[0] = 0;
     Attribution narrowed =
         procfs::attribute('S', as_recv, false, std::nullopt, [&](int) { return *only; });
     narrowed.event_loop = a.event_loop;
@@ -511,148 +412,6 @@ class ProcfsCollector final : public Collector {
     t.interval_object = 0;
     t.interval_endpoint.reset();
     t.interval_samples = 0;
-  }
-
-  FdInfo resolve_fd(ProcessState& p, int fd) {
-    char link[512];
-    std::string path = "fd/" + std::to_string(fd);
-    ssize_t n = ::readlinkat(p.dir.get(), path.c_str(), link, sizeof link - 1);
-    if (n <= 0) return {};
-    std::string_view text(link, static_cast<std::size_t>(n));
-    auto cached = p.fds.find(fd);
-    if (cached != p.fds.end() && cached->second.link == text &&
-        cached->second.info.kind != FdInfo::Kind::unknown) {
-      return cached->second.info;
-    }
-    procfs::FdTarget target = procfs::parse_fd_link(text);
-    FdInfo info;
-    info.inode = target.inode;
-    switch (target.kind) {
-      case procfs::FdTarget::Kind::pipe:
-        info.kind = FdInfo::Kind::pipe;
-        break;
-      case procfs::FdTarget::Kind::file:
-        info.kind = FdInfo::Kind::file;
-        break;
-      case procfs::FdTarget::Kind::anon_inode:
-      case procfs::FdTarget::Kind::other:
-        info.kind = FdInfo::Kind::other;
-        break;
-      case procfs::FdTarget::Kind::socket:
-        info = classify_socket(p, target.inode);
-        break;
-    }
-    p.fds[fd] = FdCacheEntry{std::string(text), info};
-    return info;
-  }
-
-  FdInfo classify_socket(ProcessState& p, std::uint64_t inode) {
-    auto lookup = [&]() -> std::optional<FdInfo> {
-      auto it = p.sockets.find(inode);
-      if (it != p.sockets.end()) {
-        FdInfo info;
-        info.inode = inode;
-        const auto& e = it->second;
-        if (e.state == procfs::kTcpListen) {
-          info.kind = FdInfo::Kind::inet_listening;
-        } else if (e.remote.port != 0) {
-          info.kind = FdInfo::Kind::inet_connected;
-          info.remote = e.remote;
-        } else {
-          info.kind = FdInfo::Kind::inet_other;
-        }
-        return info;
-      }
-      if (p.unix_inodes.count(inode) != 0) {
-        FdInfo info;
-        info.kind = FdInfo::Kind::unix_socket;
-        info.inode = inode;
-        return info;
-      }
-      return std::nullopt;
-    };
-    if (auto found = lookup()) return *found;
-    if (p.sockets_round != round_) {
-      load_socket_tables(p);
-      if (auto found = lookup()) return *found;
-    }
-    FdInfo info;
-    info.kind = FdInfo::Kind::unknown;  // e.g. netlink; retried next time
-    info.inode = inode;
-    return info;
-  }
-
-  void load_socket_tables(ProcessState& p) {
-    p.sockets_round = round_;
-    p.sockets.clear();
-    p.unix_inodes.clear();
-    struct Table {
-      const char* path;
-      IpAddress::Family family;
-    };
-    for (Table t :
-         {Table{"net/tcp", IpAddress::Family::v4}, Table{"net/tcp6", IpAddress::Family::v6},
-          Table{"net/udp", IpAddress::Family::v4}, Table{"net/udp6", IpAddress::Family::v6}}) {
-      auto text = read_at(p.dir.get(), t.path);
-      if (!text) continue;
-      auto rows = procfs::parse_net_sockets(*text, t.family);
-      if (!rows) {
-        log_->debug("{}/{}/{}: {}", settings_.proc_root, p.key.pid, t.path, rows.error().message);
-        continue;
-      }
-      bool udp = std::string_view(t.path).find("udp") != std::string_view::npos;
-      for (auto& e : *rows) {
-        if (udp && e.state == 7) e.state = 0;  // UDP "closed" = unconnected; not a listener
-        p.sockets[e.inode] = e;
-      }
-    }
-    if (auto text = read_at(p.dir.get(), "net/unix")) {
-      if (auto inodes = procfs::parse_net_unix_inodes(*text)) {
-        p.unix_inodes.insert(inodes->begin(), inodes->end());
-      }
-    }
-  }
-
-  // The process's ESTABLISHED TCP connections whose local port is not one of its
-  // listening ports: connections it opened to dependencies. Refreshed at most once a
-  // second.
-  const std::vector<Endpoint>& outbound_connections(ProcessState& p) {
-    std::uint64_t rounds_per_second =
-        static_cast<std::uint64_t>(std::max(1, settings_.sample_rate_hz));
-    if (p.outbound_round != ~std::uint64_t{0} && round_ - p.outbound_round < rounds_per_second) {
-      return p.outbound;
-    }
-    p.outbound_round = round_;
-    p.outbound.clear();
-    auto conns = connections(p);
-    std::set<std::uint16_t> listening;
-    for (const auto& e : conns) {
-      if (e.state == procfs::kTcpListen) listening.insert(e.local.port);
-    }
-    std::set<Endpoint> seen;
-    for (const auto& e : conns) {
-      if (e.state == procfs::kTcpEstablished && listening.count(e.local.port) == 0) {
-        if (seen.insert(e.remote).second) p.outbound.push_back(e.remote);
-      }
-    }
-    return p.outbound;
-  }
-
-  // The TCP sockets this process holds (via its fds).
-  std::vector<procfs::SocketEntry> connections(ProcessState& p) {
-    std::vector<procfs::SocketEntry> out;
-    if (p.sockets_round != round_) load_socket_tables(p);
-    for (int fd : list_numeric(p.dir.get(), "fd")) {
-      char link[128];
-      std::string path = "fd/" + std::to_string(fd);
-      ssize_t n = ::readlinkat(p.dir.get(), path.c_str(), link, sizeof link - 1);
-      if (n <= 0) continue;
-      auto target = procfs::parse_fd_link(std::string_view(link, static_cast<std::size_t>(n)));
-      if (target.kind != procfs::FdTarget::Kind::socket) continue;
-      auto it = p.sockets.find(target.inode);
-      if (it != p.sockets.end()) out.push_back(it->second);
-    }
-    return out;
   }
 
   void account_process(ProcessState& p, SteadyTime now, WindowSet& windows) {
@@ -780,10 +539,7 @@ class ProcfsCollector final : public Collector {
         w.memory.processes_measured += 1;
       }
     }
-    p.sockets_round = ~std::uint64_t{0};  // fresh tables for the connection count
-    for (const auto& e : connections(p)) {
-      if (e.state == procfs::kTcpEstablished) ++w.established_connections;
-    }
+    w.established_connections += p.sockets->established(round_);
   }
 
   void finish_dependencies(WorkloadWindow& w, const WorkloadAcc* acc) {

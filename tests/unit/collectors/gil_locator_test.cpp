@@ -1,5 +1,7 @@
 // The GIL locator against real interpreters: for every CPython found on this machine,
-// threads waiting for the GIL are seen blocked in futex inside the located range.
+// threads waiting for the GIL are seen blocked in futex inside the located range. Fixture
+// proc roots (a maps file, an exe link and a root/ tree of links to real interpreter
+// libraries) cover the load bias, version-from-name, free-threaded and bad-input paths.
 #include "collectors/procfs/gil_locator.hpp"
 
 #include <gtest/gtest.h>
@@ -8,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -36,21 +39,210 @@ TEST(LocateGil, NotPythonAndVanished) {
   EXPECT_FALSE(locate_gil("/proc", 0x3fffffff));  // no such process: an Error, not a crash
 }
 
-std::vector<std::string> interpreters() {
-  std::vector<std::string> out;
-  if (::access("/usr/bin/python3", X_OK) == 0) out.push_back("/usr/bin/python3");
+// `pyenv root`, else $PYENV_ROOT, else ~/.pyenv; empty when there is no pyenv.
+std::filesystem::path pyenv_root() {
+  if (FILE* p = ::popen("pyenv root 2>/dev/null", "r")) {
+    char buf[4096] = {};
+    bool got = std::fgets(buf, sizeof buf, p) != nullptr;
+    ::pclose(p);
+    std::string root = got ? buf : "";
+    while (!root.empty() && (root.back() == '\n' || root.back() == ' ')) root.pop_back();
+    if (!root.empty()) return root;
+  }
+  if (const char* env = std::getenv("PYENV_ROOT")) return env;
   const char* home = std::getenv("HOME");
-  std::filesystem::path versions = std::string(home ? home : "/root") + "/.pyenv/versions";
+  return std::string(home ? home : "/root") + "/.pyenv";
+}
+
+// The minor version in a name such as python3.12 or libpython3.12.so.1.0; -1 if none.
+int minor_in_name(const std::string& name) {
+  auto at = name.find("python3.");
+  if (at == std::string::npos) return -1;
+  return std::atoi(name.c_str() + at + 8);
+}
+
+struct Interpreter {
+  std::string binary;
+  int minor = -1;  // from the file name; -1 when the name has none (/usr/bin/python3)
+};
+
+std::vector<Interpreter> interpreters() {
+  std::vector<Interpreter> out;
+  if (::access("/usr/bin/python3", X_OK) == 0) out.push_back({"/usr/bin/python3", -1});
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(versions, ec)) {
+  for (const auto& entry : std::filesystem::directory_iterator(pyenv_root() / "versions", ec)) {
     auto v = entry.path().filename().string();
     if (v.rfind("3.", 0) != 0) continue;
-    auto minor = std::stoi(v.substr(2));
+    auto minor = std::atoi(v.c_str() + 2);
     if (minor < 9 || minor > 13) continue;
     auto bin = entry.path() / "bin" / ("python3." + std::to_string(minor));
-    if (::access(bin.c_str(), X_OK) == 0) out.push_back(bin);
+    if (::access(bin.c_str(), X_OK) == 0) out.push_back({bin.string(), minor});
   }
   return out;
+}
+
+// pyenv's shared libpython3.<minor>, or empty.
+std::string libpython(int minor) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(pyenv_root() / "versions", ec)) {
+    auto lib = entry.path() / "lib" / ("libpython3." + std::to_string(minor) + ".so.1.0");
+    if (entry.path().filename().string().rfind("3." + std::to_string(minor) + ".", 0) == 0 &&
+        std::filesystem::exists(lib)) {
+      return lib.string();
+    }
+  }
+  return {};
+}
+
+// A fake proc root holding one process (pid 4242): its maps text, an exe link and a
+// root/ tree in which `links` maps target paths to real files.
+class FixtureRoot {
+ public:
+  static constexpr int kPid = 4242;
+  FixtureRoot() {
+    char tmpl[] = "/tmp/gil_locator_test_XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    std::filesystem::create_directories(dir_ / std::to_string(kPid) / "root");
+  }
+  ~FixtureRoot() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  FixtureRoot(const FixtureRoot&) = delete;
+  FixtureRoot& operator=(const FixtureRoot&) = delete;
+  void maps(const std::string& text) { std::ofstream(proc() / "maps") << text; }
+  void exe(const std::string& path) { std::filesystem::create_symlink(path, proc() / "exe"); }
+  // Makes `path` inside the process's root a link to the real file `target`.
+  void file(const std::string& path, const std::string& target) {
+    auto at = proc() / "root" / std::filesystem::path(path).relative_path();
+    std::filesystem::create_directories(at.parent_path());
+    std::filesystem::create_symlink(target, at);
+  }
+  // Writes `bytes` as the file `path` inside the process's root.
+  void write(const std::string& path, const std::string& bytes) {
+    auto at = proc() / "root" / std::filesystem::path(path).relative_path();
+    std::filesystem::create_directories(at.parent_path());
+    std::ofstream(at, std::ios::binary) << bytes;
+  }
+  std::string root() const { return dir_.string(); }
+
+ private:
+  std::filesystem::path proc() const { return dir_ / std::to_string(kPid); }
+  std::filesystem::path dir_;
+};
+
+std::string lib_line(std::uint64_t start, const std::string& path) {
+  char line[512];
+  std::snprintf(line, sizeof line, "%lx-%lx r--p 00000000 08:01 1234 %s\n",
+                static_cast<unsigned long>(start), static_cast<unsigned long>(start + 0x1000),
+                path.c_str());
+  return line;
+}
+
+TEST(LocateGilFixture, BiasFollowsTheMappingAndVersionComesFromTheName) {
+  auto lib = libpython(10);  // 3.10 has no Py_Version: the version comes from the name
+  if (lib.empty()) GTEST_SKIP() << "no pyenv libpython3.10.so.1.0 on this machine";
+  const std::string path = "/opt/py/lib/libpython3.10.so.1.0";
+  std::optional<GilLocation> at[2];
+  const std::uint64_t starts[2] = {0x7f0000000000, 0x7f0012340000};
+  for (int i = 0; i < 2; ++i) {
+    FixtureRoot fx;
+    fx.exe("/opt/py/bin/python3.10");
+    fx.file(path, lib);
+    fx.maps("55d000000000-55d000001000 r--p 00000000 08:01 1 /opt/py/bin/python3.10\n" +
+            lib_line(starts[i], path));
+    auto r = locate_gil(fx.root(), FixtureRoot::kPid);
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_TRUE(r->has_value());
+    at[i] = **r;
+  }
+  EXPECT_EQ(at[0]->version, "3.10");
+  EXPECT_FALSE(at[0]->free_threaded);
+  EXPECT_EQ(at[0]->end - at[0]->begin, 208u);
+  EXPECT_GT(at[0]->begin, starts[0]);
+  // Moving the mapping moves the GIL by the same amount: the bias is the mapping start.
+  EXPECT_EQ(at[1]->begin - at[0]->begin, starts[1] - starts[0]);
+}
+
+TEST(LocateGilFixture, FreeThreadedNameGivesAnEmptyRange) {
+  auto lib = libpython(13);
+  if (lib.empty()) GTEST_SKIP() << "no pyenv libpython3.13.so.1.0 on this machine";
+  FixtureRoot fx;
+  fx.exe("/usr/bin/python3.13t");
+  fx.file("/usr/lib/libpython3.13t.so.1.0", lib);
+  fx.maps(lib_line(0x7f0000000000, "/usr/lib/libpython3.13t.so.1.0"));
+  auto r = locate_gil(fx.root(), FixtureRoot::kPid);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_TRUE(r->has_value());
+  EXPECT_TRUE((*r)->free_threaded);
+  EXPECT_EQ((*r)->begin, (*r)->end);
+  EXPECT_FALSE((*r)->contains(0x7f0000000000 + 96104 + 72));
+  EXPECT_EQ((*r)->version.rfind("3.13", 0), 0u) << (*r)->version;  // from Py_Version
+}
+
+TEST(LocateGilFixture, UnmeasuredVersionIsNotLocated) {
+  auto lib = libpython(8);
+  if (lib.empty()) GTEST_SKIP() << "no pyenv libpython3.8.so.1.0 on this machine";
+  FixtureRoot fx;
+  fx.exe("/usr/bin/python3.8");
+  fx.file("/usr/lib/libpython3.8.so.1.0", lib);
+  fx.maps(lib_line(0x7f0000000000, "/usr/lib/libpython3.8.so.1.0"));
+  auto r = locate_gil(fx.root(), FixtureRoot::kPid);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_FALSE(r->has_value());
+}
+
+TEST(LocateGilFixture, BadInputIsAnErrorOrNothingNeverACrash) {
+  {  // garbage and overflowing numbers in maps; the exe is not Python
+    FixtureRoot fx;
+    fx.exe("/bin/sh");
+    fx.maps(
+        "garbage\n"
+        "zzzz-yyyy r--p 00000000 08:01 1 /usr/lib/libpython3.11.so.1.0\n"
+        "fffffffffffffffffffffffff-1 r--p 00000000 08:01 1 /usr/lib/libpython3.11.so.1.0\n"
+        "1000-2000 r--p 99999999999999999999999 08:01 1 /usr/lib/libpython3.11.so.1.0\n"
+        "1000-2000 r--p\n" +
+        lib_line(0x400000, "/bin/sh"));
+    fx.file("/bin/sh", "/bin/sh");
+    auto r = locate_gil(fx.root(), FixtureRoot::kPid);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_FALSE(r->has_value());
+  }
+  {  // the mapped interpreter is not an ELF file
+    FixtureRoot fx;
+    fx.exe("/usr/bin/python3.11");
+    fx.write("/usr/bin/python3.11", "#!/bin/sh\necho not an interpreter\n");
+    fx.maps(lib_line(0x400000, "/usr/bin/python3.11"));
+    EXPECT_FALSE(locate_gil(fx.root(), FixtureRoot::kPid));
+  }
+  {  // a truncated ELF: a real header whose section table lies past the end
+    std::ifstream in("/bin/sh", std::ios::binary);
+    std::string head(64, '\0');
+    in.read(head.data(), 64);
+    FixtureRoot fx;
+    fx.exe("/usr/bin/python3.11");
+    fx.write("/usr/bin/python3.11", head);
+    fx.maps(lib_line(0x400000, "/usr/bin/python3.11"));
+    EXPECT_FALSE(locate_gil(fx.root(), FixtureRoot::kPid));
+  }
+  {  // a minor version too large for any integer in the file name
+    auto lib = libpython(12);
+    if (!lib.empty()) {
+      const std::string path = "/usr/lib/libpython3.99999999999999999999999.so";
+      FixtureRoot fx;
+      fx.exe("/usr/bin/python3");
+      fx.file(path, lib);
+      fx.maps(lib_line(0x7f0000000000, path));
+      auto r = locate_gil(fx.root(), FixtureRoot::kPid);
+      ASSERT_TRUE(r) << r.error().message;
+      ASSERT_TRUE(r->has_value());  // Py_Version in the file wins over the name
+      EXPECT_EQ((*r)->version.rfind("3.12", 0), 0u) << (*r)->version;
+    }
+  }
+  {  // the maps file cannot be read
+    FixtureRoot fx;
+    EXPECT_FALSE(locate_gil(fx.root(), FixtureRoot::kPid));
+  }
 }
 
 std::string read(const std::string& path) {
@@ -63,7 +255,7 @@ std::string read(const std::string& path) {
 TEST(LocateGil, WaitersBlockInsideTheRangeOnEveryInterpreter) {
   auto found = interpreters();
   if (found.empty()) GTEST_SKIP() << "no CPython 3.9-3.13 on this machine";
-  for (const auto& python : found) {
+  for (const auto& [python, minor] : found) {
     pid_t pid = ::fork();
     if (pid == 0) {
       const char* code =
@@ -98,6 +290,10 @@ TEST(LocateGil, WaitersBlockInsideTheRangeOnEveryInterpreter) {
     ::waitpid(pid, nullptr, 0);
     ASSERT_TRUE(gil) << python << ": GIL not located";
     EXPECT_FALSE(gil->version.empty()) << python;
+    EXPECT_FALSE(gil->free_threaded) << python;
+    if (minor >= 0) {
+      EXPECT_EQ(minor_in_name("python" + gil->version), minor) << python << " " << gil->version;
+    }
     EXPECT_TRUE(waiter_inside) << python << ": no thread seen waiting inside [" << std::hex
                                << gil->begin << ", " << gil->end << ")";
   }

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -154,6 +155,13 @@ TEST(PrometheusMetrics, EverySeriesWithItsValue) {
   EXPECT_EQ(value(text, "boundwise_dependency_latency_seconds_count",
                   {{"workload", "api"}, {"dependency", "orders-db"}}),
             3);
+  EXPECT_NEAR(*value(text, "boundwise_dependency_latency_seconds_sum",
+                     {{"workload", "api"}, {"dependency", "orders-db"}}),
+              0.5, 1e-9);
+  // The same quantiles as /recommend's.
+  EXPECT_EQ(value(text, "boundwise_dependency_latency_seconds",
+                  {{"workload", "api"}, {"dependency", "orders-db"}, {"quantile", "0.5"}}),
+            api.window->dependencies[0].latency->p50);
   EXPECT_EQ(value(text, "boundwise_recommended_workers", {{"workload", "api"}}),
             api.recommendation->workers);
   EXPECT_EQ(value(text, "boundwise_verdict_confidence", {{"workload", "api"}}),
@@ -290,6 +298,28 @@ TEST(PrometheusMetrics, UnknownMemoryKindsAreAbsentNotZero) {
   // And the workload's later removal does not trip over the series already gone.
   m.publish(snapshot_with({}));
   EXPECT_EQ(m.render().find("workload=\"api\""), std::string::npos);
+}
+
+TEST(PrometheusMetrics, LatencyQuantilesAreOnlyPublishedWhenKnown) {
+  MetricsPublisher m;
+  m.publish(snapshot_with({report("api", 10, 50)}));
+  m.publish(snapshot_with({report("api", 10, 50)}));
+  const Labels p50{{"workload", "api"}, {"dependency", "orders-db"}, {"quantile", "0.5"}};
+  const Labels dep{{"workload", "api"}, {"dependency", "orders-db"}};
+  EXPECT_TRUE(value(m.render(), "boundwise_dependency_latency_seconds", p50));
+  EXPECT_EQ(value(m.render(), "boundwise_dependency_latency_seconds_count", dep), 6);
+  // A window with waits on it but none completed: count and sum stay, quantiles go.
+  auto no_complete = report("api", 10, 50);
+  no_complete.window->dependencies[0].blocked_intervals_seconds.clear();
+  no_complete.window->dependencies[0].latency.reset();
+  m.publish(snapshot_with({no_complete}));
+  EXPECT_FALSE(value(m.render(), "boundwise_dependency_latency_seconds", p50));
+  EXPECT_EQ(value(m.render(), "boundwise_dependency_latency_seconds_count", dep), 6);
+  // A window without the dependency at all: the same.
+  m.publish(snapshot_with({report("api", 10, 50)}));
+  m.publish(snapshot_with({report("api", 60, 0)}));
+  EXPECT_FALSE(value(m.render(), "boundwise_dependency_latency_seconds", p50));
+  EXPECT_EQ(value(m.render(), "boundwise_dependency_latency_seconds_count", dep), 9);
 }
 
 TEST(PrometheusMetrics, AStaleDependencyLeavesAfterThirtyWindows) {
