@@ -108,7 +108,7 @@ Result<ElfFacts> read_elf(const std::string& path) {
   }
   // .dynsym first: both symbols are exported, and pyenv's .symtab is ~20x larger
   // (hundreds of ms to scan on a busy machine), so it is read only as a fallback.
-  for (auto type : {SHT_DYNSYM, SHT_SYMTAB}) {
+  for (Elf64_Word type : {SHT_DYNSYM, SHT_SYMTAB}) {
     if (facts.symbols.py_runtime) break;
     for (const auto& s : sh) {
       if (s.sh_type == type && s.sh_link < sh.size()) {
