@@ -179,7 +179,8 @@ def case_auto_discovery(binary):
     # executable. The workload is started detached (its parent exits), so it is the
     # root of its own tree, as a service started by an init system would be.
     launcher = harness.start(["sh", "-c", f"{harness.PYTHON} "
-                              f"{os.path.join(harness.WORKLOADS, 'cpu_single.py')} & echo $!"],
+                              f"{os.path.join(harness.WORKLOADS, 'cpu_single.py')} </dev/null >/dev/null 2>&1 & "
+                              "echo $!"],
                              stdout=subprocess.PIPE, text=True)
     pid = int(launcher.stdout.readline())
     agent = harness.Agent(binary, [])
