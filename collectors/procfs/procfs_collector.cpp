@@ -126,7 +126,6 @@ class ProcfsCollector final : public Collector {
         ++it;
       }
     }
-    auto now = std::chrono::steady_clock::now();
     for (const auto& [key, workload] : wanted) {
       if (processes_.count(key) != 0) continue;
       ProcessState p;
@@ -150,7 +149,9 @@ class ProcfsCollector final : public Collector {
       } else {
         log_->debug("pid {}: GIL not located: {}", key.pid, gil.error().message);
       }
-      refresh_threads(p, now, false);
+      // The thread baselines start now, after locate_gil: its ELF reads must not count
+      // as this process's off-CPU time.
+      refresh_threads(p, std::chrono::steady_clock::now(), false);
       processes_.emplace(key, std::move(p));
     }
   }
