@@ -14,6 +14,8 @@ namespace {
 using namespace thresholds;
 
 double finite_or_zero(double v) { return std::isfinite(v) && v > 0 ? v : 0.0; }
+// A ratio from a collector, trusted only inside [0, 1].
+double ratio(double v) { return std::min(finite_or_zero(v), 1.0); }
 
 std::string fmt(const char* format, double a, double b = 0) {
   char buf[160];
@@ -24,11 +26,13 @@ std::string fmt(const char* format, double a, double b = 0) {
 double at(const PerReason<double>& p, Reason r) { return p[index_of(r)]; }
 
 // How much evidence the window holds: full after kFullEvidenceRounds sampling rounds
-// (or, for collectors that do not sample, one thread-second of observed time).
-double evidence_weight(const WorkloadWindow& w, double total_thread_seconds) {
-  double by_rounds = static_cast<double>(w.sample_rounds) / kFullEvidenceRounds;
-  double by_time = total_thread_seconds;
-  return std::clamp(w.sample_rounds > 0 ? by_rounds : by_time, 0.0, 1.0);
+// and kFullEvidenceThreadSeconds of judged thread time; collectors that do not sample
+// (sample_rounds 0) are judged on thread time alone.
+double evidence_weight(const WorkloadWindow& w, double judged_thread_seconds) {
+  double by_rounds =
+      w.sample_rounds > 0 ? static_cast<double>(w.sample_rounds) / kFullEvidenceRounds : 1.0;
+  double by_time = judged_thread_seconds / kFullEvidenceThreadSeconds;
+  return std::clamp(by_rounds, 0.0, 1.0) * std::clamp(by_time, 0.0, 1.0);
 }
 
 }  // namespace
@@ -44,13 +48,21 @@ Verdict classify(const WorkloadWindow& w) {
   double duration = finite_or_zero(w.duration_seconds);
   if (duration > 0) {
     double cpu = w.cpu_seconds > 0 ? finite_or_zero(w.cpu_seconds) : at(seconds, Reason::on_cpu);
-    v.cpu_cores_used = cpu / duration;
+    v.cpu_cores_used = finite_or_zero(cpu / duration);
   }
 
   if (total <= 0 || duration <= 0) {
     v.bottleneck = Bottleneck::idle;
     v.confidence = 0;
     v.rationale.push_back("no thread time observed in the window");
+    return v;
+  }
+  // Thread-seconds that overflow a double are not a measurement: say so, guess nothing.
+  if (!std::isfinite(total)) {
+    v.bottleneck = Bottleneck::idle;
+    v.confidence = 0;
+    v.cpu_cores_used = 0;
+    v.rationale.push_back("thread time in the window is not finite; no verdict");
     return v;
   }
 
@@ -68,8 +80,8 @@ Verdict classify(const WorkloadWindow& w) {
   std::stable_sort(v.dependencies.begin(), v.dependencies.end(),
                    [](const auto& a, const auto& b) { return a.wait_share > b.wait_share; });
 
-  const double evidence = evidence_weight(w, total);
   const auto& b = v.busy_shares;
+  double evidence = evidence_weight(w, busy);
   auto set = [&](Bottleneck cls, double strength, std::string why) {
     v.bottleneck = cls;
     v.confidence = std::clamp(strength, 0.0, 1.0) * evidence;
@@ -77,8 +89,10 @@ Verdict classify(const WorkloadWindow& w) {
   };
 
   // 1. Idle: almost no thread time doing anything but waiting for work or sleeping.
+  // Its evidence is all observed time (idle time is what it is judged on).
   double active_threads = (busy - at(seconds, Reason::sleep)) / duration;
   if (active_threads < kIdleActiveThreads) {
+    evidence = evidence_weight(w, total);
     set(Bottleneck::idle, 1.0 - active_threads / kIdleActiveThreads * 0.5,
         fmt("active thread-time %.3f threads < %.2f", active_threads, kIdleActiveThreads));
     return v;
@@ -88,30 +102,40 @@ Verdict classify(const WorkloadWindow& w) {
   double runnable = at(b, Reason::on_cpu) + at(b, Reason::runqueue);
   double queue_ratio = runnable > 0 ? at(b, Reason::runqueue) / runnable : 0;
   bool node_known = w.node.cores > 0;
-  bool saturated = node_known
-                       ? (w.node.cpu_busy_ratio >= kNodeBusy && queue_ratio >= kRunqueueRatio)
-                       : queue_ratio >= kRunqueueRatioNoNode;
+  bool saturated =
+      node_known ? (ratio(w.node.cpu_busy_ratio) >= kNodeBusy && queue_ratio >= kRunqueueRatio)
+                 : queue_ratio >= kRunqueueRatioNoNode;
   if (saturated && runnable >= kDominant) {
-    set(Bottleneck::cpu_saturated, 0.5 + queue_ratio,
+    std::string why =
         fmt("runnable threads wait for a CPU %.0f%% of the time; node CPU busy %.0f%%",
-            queue_ratio * 100, w.node.cpu_busy_ratio * 100));
+            queue_ratio * 100, ratio(w.node.cpu_busy_ratio) * 100);
+    double strength = 0.5 + queue_ratio;
+    // PSI is supporting evidence only: it is node-wide and absent on some kernels.
+    if (w.node.pressure_available) {
+      double some = ratio(w.node.cpu_pressure_some);
+      why += fmt("; PSI cpu some %.0f%%", some * 100);
+      if (some < kCpuPressureSupport) strength *= 0.5;
+    }
+    set(Bottleneck::cpu_saturated, strength, why);
     return v;
   }
 
   // 3. Memory: major faults, or the node stalls on memory.
   double paging = at(b, Reason::paging);
   if (paging >= kPagingShare ||
-      (w.node.memory_pressure_full >= kMemoryFullPressure && paging > 0)) {
+      (ratio(w.node.memory_pressure_full) >= kMemoryFullPressure && paging > 0)) {
     set(Bottleneck::memory_bound, 0.5 + paging,
         fmt("paging %.0f%% of busy time; node memory full-pressure %.0f%%", paging * 100,
-            w.node.memory_pressure_full * 100));
+            ratio(w.node.memory_pressure_full) * 100));
     return v;
   }
 
   // 4. The GIL: Python threads queue for the interpreter lock.
   double gil = at(b, Reason::gil);
   double on_cpu = at(b, Reason::on_cpu);
-  if (gil >= kGilShare && gil >= 0.5 * on_cpu) {
+  bool gil_share = gil >= kGilShare && gil >= 0.5 * on_cpu;
+  bool gil_over_cpu = gil > 0 && gil >= on_cpu && gil + on_cpu >= kDominant;
+  if (gil_share || gil_over_cpu) {
     set(Bottleneck::gil_contended, 0.5 + gil,
         fmt("GIL wait %.0f%% of busy time (on CPU %.0f%%)", gil * 100, on_cpu * 100));
     return v;
@@ -147,6 +171,10 @@ Verdict classify(const WorkloadWindow& w) {
       if (v.cpu_cores_used >= kParallelCores) {
         set(Bottleneck::cpu_parallel, strength,
             why + fmt("; %.2f cores in use >= %.2f", v.cpu_cores_used, kParallelCores));
+      } else if (w.busy_threads_max >= 2 && v.cpu_cores_used >= kParallelCoresWithThreads) {
+        set(Bottleneck::cpu_parallel, strength,
+            why + fmt("; %.2f cores in use >= %.2f", v.cpu_cores_used, kParallelCoresWithThreads) +
+                " with " + std::to_string(w.busy_threads_max) + " threads on CPU at once");
       } else {
         set(Bottleneck::cpu_bound, strength,
             why + fmt("; %.2f cores in use < %.2f", v.cpu_cores_used, kParallelCores));

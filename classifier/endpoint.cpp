@@ -15,6 +15,8 @@ bool parse_v4(std::string_view s, std::array<std::uint8_t, 16>& bytes, std::size
     if (dot == std::string_view::npos || dot == 0 || dot > 3) return false;
     unsigned value = 0;
     auto piece = s.substr(0, dot);
+    // "010" is octal to inet_aton and decimal to others: refuse the ambiguity.
+    if (piece.size() > 1 && piece.front() == '0') return false;
     auto [ptr, ec] = std::from_chars(piece.data(), piece.data() + piece.size(), value);
     if (ec != std::errc() || ptr != piece.data() + piece.size() || value > 255) return false;
     bytes[at + static_cast<std::size_t>(part)] = static_cast<std::uint8_t>(value);
@@ -199,6 +201,9 @@ Result<DependencyRule> DependencyRule::parse(std::string_view name, std::string_
     return Error{"endpoint \"" + std::string(text) +
                  "\": expected HOST:PORT, CIDR:PORT or [V6]:PORT"};
   }
+  if (name.empty()) {
+    return Error{"endpoint \"" + std::string(text) + "\": the dependency has no name"};
+  }
   DependencyRule rule;
   rule.name = std::string(name);
   std::string_view address_text = host;
@@ -210,20 +215,33 @@ Result<DependencyRule> DependencyRule::parse(std::string_view name, std::string_
                  "\" is not an IP address (names are not resolved)"};
   }
   rule.network = address->unmapped();
-  int max_prefix = rule.network.family == IpAddress::Family::v4 ? 32 : 128;
-  rule.prefix_length = max_prefix;
+  const bool mapped =
+      address->family == IpAddress::Family::v6 && rule.network.family == IpAddress::Family::v4;
+  const int max_prefix = address->family == IpAddress::Family::v4 ? 32 : 128;
+  int prefix = max_prefix;
   if (slash != std::string_view::npos) {
     auto prefix_text = host.substr(slash + 1);
-    int prefix = -1;
+    unsigned value = 0;
     auto [ptr, ec] =
-        std::from_chars(prefix_text.data(), prefix_text.data() + prefix_text.size(), prefix);
+        std::from_chars(prefix_text.data(), prefix_text.data() + prefix_text.size(), value);
     if (prefix_text.empty() || ec != std::errc() ||
-        ptr != prefix_text.data() + prefix_text.size() || prefix < 0 || prefix > max_prefix) {
+        ptr != prefix_text.data() + prefix_text.size() ||
+        value > static_cast<unsigned>(max_prefix)) {
       return Error{"endpoint \"" + std::string(text) + "\": bad prefix length \"" +
                    std::string(prefix_text) + "\" (0-" + std::to_string(max_prefix) + ")"};
     }
-    rule.prefix_length = prefix;
+    prefix = static_cast<int>(value);
   }
+  // An IPv4-mapped network (::ffff:10.0.0.0/104) is kept as the IPv4 network it maps
+  // (10.0.0.0/8), so it matches v4 and mapped endpoints alike.
+  if (mapped) {
+    if (prefix < 96) {
+      return Error{"endpoint \"" + std::string(text) + "\": prefix length " +
+                   std::to_string(prefix) + " < 96 on an IPv4-mapped address spans more than IPv4"};
+    }
+    prefix -= 96;
+  }
+  rule.prefix_length = prefix;
   if (!parse_port(port_text, rule.port)) {
     return Error{"endpoint \"" + std::string(text) + "\": bad port \"" + std::string(port_text) +
                  "\" (1-65535)"};

@@ -25,11 +25,17 @@ std::string printf_string(const char* format, ...) {
 }
 
 double at(const PerReason<double>& p, Reason r) { return p[index_of(r)]; }
-int pct(double share) { return static_cast<int>(std::lround(share * 100)); }
+// Window fields come from collectors; a non-finite one prints as 0, never "nan".
+double finite(double v) { return std::isfinite(v) ? v : 0.0; }
+int pct(double share) {
+  return static_cast<int>(std::lround(std::clamp(finite(share), -10.0, 10.0) * 100));
+}
 
 std::string latency_text(const std::optional<LatencyQuantiles>& q) {
   if (!q) return "";
-  return printf_string(" (p95 %.0f ms)", q->p95 * 1000);
+  double ms = q->p95 * 1000;
+  if (!std::isfinite(ms) || ms < 0) return "";
+  return printf_string(" (p95 %.0f ms)", ms);
 }
 
 std::string mib(std::uint64_t bytes) {
@@ -54,12 +60,13 @@ void add_common_evidence(const Verdict& v, const WorkloadWindow& w, Recommendati
       pct(at(v.shares, Reason::idle))));
   if (w.node.cores > 0) {
     r.evidence.push_back(printf_string("%.2f cores used of %d; node CPU busy %d%%",
-                                       v.cpu_cores_used, w.node.cores, pct(w.node.cpu_busy_ratio)));
+                                       finite(v.cpu_cores_used), w.node.cores,
+                                       pct(w.node.cpu_busy_ratio)));
   } else {
-    r.evidence.push_back(printf_string("%.2f cores used", v.cpu_cores_used));
+    r.evidence.push_back(printf_string("%.2f cores used", finite(v.cpu_cores_used)));
   }
   r.evidence.push_back(printf_string("%d threads in %d processes over a %.0f s window", w.threads,
-                                     w.processes, w.duration_seconds));
+                                     w.processes, finite(w.duration_seconds)));
 }
 
 void add_process_risks(const WorkloadWindow& w, int workers, Recommendation& r) {
@@ -77,6 +84,18 @@ void add_process_risks(const WorkloadWindow& w, int workers, Recommendation& r) 
         "the fork start method with threads alive in the parent can deadlock children; "
         "prefer forkserver or spawn");
   }
+}
+
+// For thread recommendations in Python: the waits overlap, the Python work between them
+// does not.
+void add_gil_risk(const Verdict& v, const WorkloadWindow& w, Recommendation& r) {
+  double gil = at(v.busy_shares, Reason::gil);
+  if (w.runtime.kind != "python" && gil <= 0) return;
+  if (w.runtime.free_threaded) return;
+  r.risks.push_back(printf_string(
+      "Python threads still share one GIL (GIL wait %d%% of busy time now): the CPU part "
+      "of each request stays on one core however many threads wait",
+      pct(gil)));
 }
 
 // Threads (or concurrent tasks) that keep `cores` CPUs busy when each unit of CPU work
@@ -104,7 +123,7 @@ Recommendation recommend(const Verdict& v, const WorkloadWindow& w) {
       r.model = Model::none;
       r.summary = printf_string(
           "idle: %d%% of thread time waits for work and %.2f cores are used; no change needed",
-          pct(at(v.shares, Reason::idle) + at(v.shares, Reason::sleep)), v.cpu_cores_used);
+          pct(at(v.shares, Reason::idle) + at(v.shares, Reason::sleep)), finite(v.cpu_cores_used));
       break;
     }
     case Bottleneck::cpu_saturated: {
@@ -115,6 +134,11 @@ Recommendation recommend(const Verdict& v, const WorkloadWindow& w) {
           "node CPU saturated: busy %d%% of %d cores and runnable threads wait for a CPU %d%% "
           "of the time; no local model helps, scale out or move work off this node",
           pct(w.node.cpu_busy_ratio), cores, pct(queue));
+      if (w.node.pressure_available) {
+        r.evidence.push_back(
+            printf_string("node CPU pressure: some task waited for a CPU %d%% of the window (PSI)",
+                          pct(w.node.cpu_pressure_some)));
+      }
       r.risks.push_back("more workers on this node add run-queue wait and latency");
       break;
     }
@@ -124,6 +148,18 @@ Recommendation recommend(const Verdict& v, const WorkloadWindow& w) {
           "memory-bound: %d%% of busy thread time waits on major faults; more workers need "
           "more memory this node does not have: reduce memory use or scale out",
           pct(at(b, Reason::paging)));
+      r.evidence.push_back(printf_string("%llu major faults in the window",
+                                         static_cast<unsigned long long>(w.major_faults)));
+      if (w.node.pressure_available) {
+        r.evidence.push_back(
+            printf_string("node memory pressure: some %d%%, full %d%% of the window (PSI)",
+                          pct(w.node.memory_pressure_some), pct(w.node.memory_pressure_full)));
+      }
+      if (w.memory.rss_bytes > 0) {
+        r.evidence.push_back(printf_string("workload memory: RSS %s, PSS %s",
+                                           mib(w.memory.rss_bytes).c_str(),
+                                           mib(w.memory.pss_bytes).c_str()));
+      }
       r.risks.push_back("adding processes multiplies memory and deepens paging");
       break;
     }
@@ -133,7 +169,7 @@ Recommendation recommend(const Verdict& v, const WorkloadWindow& w) {
       r.summary = printf_string(
           "GIL-bound: threads wait for the GIL %d%% of busy time and the workload uses %.2f "
           "cores of %d; %s run Python in parallel",
-          pct(at(b, Reason::gil)), v.cpu_cores_used, cores,
+          pct(at(b, Reason::gil)), finite(v.cpu_cores_used), cores,
           w.runtime.free_threaded ? "this free-threaded interpreter's threads"
                                   : "processes (one per core)");
       if (!w.runtime.free_threaded) add_process_risks(w, r.workers, r);
@@ -154,7 +190,7 @@ Recommendation recommend(const Verdict& v, const WorkloadWindow& w) {
         r.summary = printf_string(
             "CPU-bound: on CPU %d%% of busy thread time using %.2f cores of %d; more threads "
             "won't help%s, %d processes use every core",
-            pct(at(b, Reason::on_cpu) + at(b, Reason::runqueue)), v.cpu_cores_used, cores,
+            pct(at(b, Reason::on_cpu) + at(b, Reason::runqueue)), finite(v.cpu_cores_used), cores,
             python ? " under the GIL" : "", cores);
         add_process_risks(w, r.workers, r);
         if (!python) {
@@ -169,16 +205,25 @@ Recommendation recommend(const Verdict& v, const WorkloadWindow& w) {
       if (w.processes <= 1) {
         r.model = Model::threads;
         r.summary = printf_string(
-            "CPU-parallel: %d threads keep %.2f cores of %d busy in one process (native code "
-            "running outside the GIL); threads are fine, size them to the cores",
-            w.busy_threads_max > 0 ? w.busy_threads_max : w.threads, v.cpu_cores_used, cores);
-        r.risks.push_back("pure-Python code added to these threads would serialise on the GIL");
+            "CPU-parallel: %d threads keep %.2f cores of %d busy in one process%s; threads "
+            "are fine, size them to the cores",
+            w.busy_threads_max > 0 ? w.busy_threads_max : w.threads, finite(v.cpu_cores_used),
+            cores, python ? " (native code running outside the GIL)" : "");
+        if (python) {
+          r.risks.push_back("pure-Python code added to these threads would serialise on the GIL");
+        }
+        if (finite(v.cpu_cores_used) >= 0.9 * cores) {
+          r.risks.push_back(printf_string(
+              "the workload already uses %.2f of %d cores: more threads only queue; beyond "
+              "this, scale out",
+              finite(v.cpu_cores_used), cores));
+        }
       } else {
         r.model = Model::processes;
         r.summary = printf_string(
             "CPU-parallel across %d processes using %.2f cores of %d; processes already run "
             "in parallel, keep one per core",
-            w.processes, v.cpu_cores_used, cores);
+            w.processes, finite(v.cpu_cores_used), cores);
         add_process_risks(w, r.workers, r);
       }
       break;
@@ -212,6 +257,7 @@ Recommendation recommend(const Verdict& v, const WorkloadWindow& w) {
       r.risks.push_back(
           "more concurrency moves load to the dependency: check its capacity and connection "
           "limits; if its latency is the problem, fix the dependency");
+      add_gil_risk(v, w, r);
       break;
     }
     case Bottleneck::io_disk: {
@@ -224,6 +270,7 @@ Recommendation recommend(const Verdict& v, const WorkloadWindow& w) {
       r.risks.push_back(
           "the device may be the limit (check its utilisation); fsync-heavy writers gain "
           "little from concurrency");
+      add_gil_risk(v, w, r);
       break;
     }
     case Bottleneck::lock_contended: {

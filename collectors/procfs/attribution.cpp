@@ -1,6 +1,10 @@
 // Attribution rules. Syscall numbers are x86_64 (arch/x86/entry/syscalls/syscall_64.tbl).
 #include "collectors/procfs/attribution.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <string>
+
 namespace boundwise::procfs {
 
 namespace {
@@ -186,6 +190,84 @@ Attribution attribute(char state, const SyscallState& s, bool major_fault_rose,
       a.reason = state == 'D' ? Reason::disk : Reason::other;
       return a;
   }
+}
+
+namespace {
+
+double non_negative(double v) { return std::isfinite(v) && v > 0 ? v : 0.0; }
+
+}  // namespace
+
+ThreadSeconds split_thread_time(const ThreadWindow& t) {
+  ThreadSeconds out;
+  const double lifetime = non_negative(t.lifetime_seconds);
+  const double period = non_negative(t.period_seconds);
+  if (t.run_seconds && t.queue_seconds) {
+    const double run = non_negative(*t.run_seconds);
+    const double queue = non_negative(*t.queue_seconds);
+    if (t.parked) {
+      out.seconds[index_of(Reason::idle)] = lifetime;
+      return out;
+    }
+    out.seconds[index_of(Reason::on_cpu)] = run;
+    out.seconds[index_of(Reason::runqueue)] = queue;
+    out.off_cpu = std::max(0.0, lifetime - run - queue);
+    if (t.blocked_samples == 0) {
+      out.seconds[index_of(Reason::other)] += out.off_cpu;
+      out.off_cpu = 0;  // nothing to split over dependencies
+      return out;
+    }
+  } else {
+    out.seconds[index_of(Reason::on_cpu)] = t.running_samples * period;
+    out.off_cpu = t.blocked_samples * period;
+    if (t.blocked_samples == 0) return out;
+  }
+  std::uint64_t counted = 0;
+  for (auto n : t.reason_samples) counted += n;
+  // reason_samples may lag blocked_samples (never exceed it in the collector); the
+  // divisor is the larger so that shares never sum above one.
+  const double total = static_cast<double>(std::max<std::uint64_t>(counted, t.blocked_samples));
+  for (std::size_t i = 0; i < kReasonCount; ++i) {
+    out.seconds[i] += out.off_cpu * static_cast<double>(t.reason_samples[i]) / total;
+  }
+  return out;
+}
+
+std::vector<DependencyWindow> name_dependencies(
+    const std::map<Endpoint, DependencyWindow>& by_endpoint,
+    const std::vector<DependencyRule>& rules, int max_names) {
+  std::map<std::string, DependencyWindow> by_name;
+  for (const auto& [endpoint, d] : by_endpoint) {
+    std::string name = dependency_name(endpoint, rules);
+    auto& merged = by_name[name];
+    if (merged.name.empty()) {
+      merged.name = name;
+      merged.endpoint = endpoint.to_string();
+    }
+    merged.wait_seconds += d.wait_seconds;
+    merged.blocked_intervals_seconds.insert(merged.blocked_intervals_seconds.end(),
+                                            d.blocked_intervals_seconds.begin(),
+                                            d.blocked_intervals_seconds.end());
+  }
+  std::vector<DependencyWindow> list;
+  list.reserve(by_name.size());
+  for (auto& [name, d] : by_name) list.push_back(std::move(d));
+  std::stable_sort(list.begin(), list.end(),
+                   [](const auto& a, const auto& b) { return a.wait_seconds > b.wait_seconds; });
+  const auto cap = static_cast<std::size_t>(std::max(1, max_names));
+  if (list.size() > cap) {
+    DependencyWindow other;
+    other.name = "other";
+    for (std::size_t i = cap; i < list.size(); ++i) {
+      other.wait_seconds += list[i].wait_seconds;
+      other.blocked_intervals_seconds.insert(other.blocked_intervals_seconds.end(),
+                                             list[i].blocked_intervals_seconds.begin(),
+                                             list[i].blocked_intervals_seconds.end());
+    }
+    list.resize(cap);
+    list.push_back(std::move(other));
+  }
+  return list;
 }
 
 }  // namespace boundwise::procfs

@@ -5,10 +5,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
+#include <vector>
 
 #include "classifier/endpoint.hpp"
 #include "classifier/reason.hpp"
+#include "classifier/window.hpp"
 #include "collectors/procfs/gil_locator.hpp"
 #include "collectors/procfs/parse.hpp"
 
@@ -53,5 +56,42 @@ using FdResolver = std::function<FdInfo(int fd)>;
 // at most once, only for syscalls that name an fd.
 Attribution attribute(char state, const SyscallState& syscall, bool major_fault_rose,
                       const std::optional<GilLocation>& gil, const FdResolver& resolve);
+
+// One thread's evidence for one window (or for the part of it the thread lived).
+struct ThreadWindow {
+  double lifetime_seconds = 0;  // time the thread existed inside the window
+  // schedstat deltas (run time, run-queue time); nullopt when unknown, e.g. the thread
+  // exited before the window closed. Then the samples alone are used.
+  std::optional<double> run_seconds;
+  std::optional<double> queue_seconds;
+  // Existed the whole window, never seen running, context switches unchanged.
+  bool parked = false;
+  std::uint32_t running_samples = 0;
+  std::uint32_t blocked_samples = 0;
+  PerReason<std::uint32_t> reason_samples{};  // blocked samples by reason
+  double period_seconds = 0;                  // the sampling interval
+};
+
+struct ThreadSeconds {
+  PerReason<double> seconds{};
+  // The off-CPU time that was split over the blocked reasons in proportion to the
+  // blocked samples; a dependency's wait is off_cpu × its samples / blocked_samples.
+  double off_cpu = 0;
+};
+
+// Seconds per reason for one thread. With schedstat: on_cpu = run, runqueue = queue,
+// off-CPU = lifetime − run − queue (never negative) split over the blocked samples'
+// reasons (no blocked sample → other); a parked thread's whole lifetime is idle.
+// Without schedstat: on_cpu = running samples × period, off-CPU = blocked samples ×
+// period. Negative or non-finite inputs count as zero.
+ThreadSeconds split_thread_time(const ThreadWindow& t);
+
+// Names a workload's per-endpoint dependencies (dependency_name with `rules`; endpoints
+// that share a name are merged, keeping the first endpoint), sorts them by wait
+// (largest first) and keeps at most max(1, max_names); the rest are summed into one
+// entry named "other" with an empty endpoint.
+std::vector<DependencyWindow> name_dependencies(
+    const std::map<Endpoint, DependencyWindow>& by_endpoint,
+    const std::vector<DependencyRule>& rules, int max_names);
 
 }  // namespace boundwise::procfs

@@ -157,6 +157,12 @@ class ProcfsCollector final : public Collector {
   }
 
   Status sample(SteadyTime now) override {
+    // The one round-level failure: proc_root itself is gone (or was never opened).
+    // One fstatat per round; vanished targets are skipped below, never an error.
+    struct stat st {};
+    if (!root_.ok() || ::fstatat(root_.get(), "self", &st, 0) != 0) {
+      return Error{"cannot read " + settings_.proc_root + "/self: " + errno_text()};
+    }
     ++round_;
     std::map<std::string, int> busy_now;
     for (auto& [key, p] : processes_) {
@@ -442,62 +448,43 @@ class ProcfsCollector final : public Collector {
 
   void account_thread(ProcessState& p, int tid, ThreadState& t, SteadyTime now, double period,
                       WorkloadWindow& w) {
-    PerReason<double> seconds{};
+    procfs::ThreadWindow in;
+    in.lifetime_seconds = std::chrono::duration<double>(now - t.base_time).count();
+    in.running_samples = t.running_samples;
+    in.blocked_samples = t.blocked_samples;
+    in.reason_samples = t.reason_samples;
+    in.period_seconds = period;
     std::optional<procfs::SchedStat> sched;
     if (t.alive) {
       if (auto text = pread_text(t.schedstat.get(), buf_)) {
         if (auto s = procfs::parse_schedstat(*text)) sched = *s;
       }
     }
-    auto blocked_share = [&](Reason r) {
-      return t.blocked_samples > 0
-                 ? static_cast<double>(t.reason_samples[index_of(r)]) / t.blocked_samples
-                 : 0.0;
-    };
-    double off_cpu = 0;
     if (sched && t.base_sched && sched->run_ns >= t.base_sched->run_ns &&
         sched->wait_ns >= t.base_sched->wait_ns) {
-      // Exact: run and run-queue time from schedstat, the rest of the thread's
-      // lifetime in the window split over what its blocked samples showed.
-      double lifetime = std::chrono::duration<double>(now - t.base_time).count();
-      double run = static_cast<double>(sched->run_ns - t.base_sched->run_ns) / 1e9;
-      double wait = static_cast<double>(sched->wait_ns - t.base_sched->wait_ns) / 1e9;
-      w.runqueue_seconds += wait;
-      off_cpu = std::max(0.0, lifetime - run - wait);
+      // Exact run and run-queue time; without them (the thread exited, schedstat is
+      // unreadable or went backwards) the samples are all we have.
+      in.run_seconds = static_cast<double>(sched->run_ns - t.base_sched->run_ns) / 1e9;
+      in.queue_seconds = static_cast<double>(sched->wait_ns - t.base_sched->wait_ns) / 1e9;
+      w.runqueue_seconds += *in.queue_seconds;
       auto switches = thread_switches(p, tid);
-      bool parked = t.full_window && t.running_samples == 0 && t.blocked_samples > 0 && switches &&
-                    t.base_switches && *switches == *t.base_switches;
+      in.parked = t.full_window && t.running_samples == 0 && t.blocked_samples > 0 && switches &&
+                  t.base_switches && *switches == *t.base_switches;
       if (switches && t.base_switches && switches->voluntary >= t.base_switches->voluntary &&
           switches->involuntary >= t.base_switches->involuntary) {
         w.voluntary_switches += switches->voluntary - t.base_switches->voluntary;
         w.involuntary_switches += switches->involuntary - t.base_switches->involuntary;
       }
-      if (parked) {
-        seconds[index_of(Reason::idle)] = lifetime;
-        ++w.parked_threads;
-        off_cpu = 0;
-      } else {
-        seconds[index_of(Reason::on_cpu)] = run;
-        seconds[index_of(Reason::runqueue)] = wait;
-        if (t.blocked_samples == 0) {
-          seconds[index_of(Reason::other)] += off_cpu;
-        } else {
-          for (Reason r : kAllReasons) seconds[index_of(r)] += off_cpu * blocked_share(r);
-        }
-      }
+      if (in.parked) ++w.parked_threads;
       t.base_sched = sched;
       t.base_switches = switches;
-    } else {
-      // The thread exited (or schedstat is unreadable): its samples are all we have.
-      seconds[index_of(Reason::on_cpu)] = t.running_samples * period;
-      off_cpu = t.blocked_samples * period;
-      for (Reason r : kAllReasons) seconds[index_of(r)] += off_cpu * blocked_share(r);
     }
-    for (std::size_t i = 0; i < kReasonCount; ++i) w.thread_seconds[i] += seconds[i];
-    if (t.blocked_samples > 0 && off_cpu > 0) {
+    const procfs::ThreadSeconds out = procfs::split_thread_time(in);
+    for (std::size_t i = 0; i < kReasonCount; ++i) w.thread_seconds[i] += out.seconds[i];
+    if (t.blocked_samples > 0 && out.off_cpu > 0) {
       auto& deps = dependency_seconds_[p.workload];
       for (const auto& [endpoint, n] : t.endpoint_samples) {
-        deps[endpoint] += off_cpu * n / t.blocked_samples;
+        deps[endpoint] += out.off_cpu * n / t.blocked_samples;
       }
     }
     t.running_samples = 0;
@@ -559,39 +546,10 @@ class ProcfsCollector final : public Collector {
                                            intervals.end());
       }
     }
-    // Merge endpoints that map to the same name (a CIDR rule), keep the biggest
-    // max_dependencies names, and sum the rest into "other".
-    std::map<std::string, DependencyWindow> by_name;
-    for (auto& [endpoint, d] : by_endpoint) {
-      std::string name = dependency_name(endpoint, settings_.dependencies);
-      auto& merged = by_name[name];
-      if (merged.name.empty()) {
-        merged.name = name;
-        merged.endpoint = endpoint.to_string();
-      }
-      merged.wait_seconds += d.wait_seconds;
-      merged.blocked_intervals_seconds.insert(merged.blocked_intervals_seconds.end(),
-                                              d.blocked_intervals_seconds.begin(),
-                                              d.blocked_intervals_seconds.end());
+    for (auto& d : procfs::name_dependencies(by_endpoint, settings_.dependencies,
+                                             settings_.max_dependencies_per_workload)) {
+      w.dependencies.push_back(std::move(d));
     }
-    std::vector<DependencyWindow> list;
-    for (auto& [name, d] : by_name) list.push_back(std::move(d));
-    std::stable_sort(list.begin(), list.end(),
-                     [](const auto& a, const auto& b) { return a.wait_seconds > b.wait_seconds; });
-    auto cap = static_cast<std::size_t>(std::max(1, settings_.max_dependencies_per_workload));
-    if (list.size() > cap) {
-      DependencyWindow other;
-      other.name = "other";
-      for (std::size_t i = cap; i < list.size(); ++i) {
-        other.wait_seconds += list[i].wait_seconds;
-        other.blocked_intervals_seconds.insert(other.blocked_intervals_seconds.end(),
-                                               list[i].blocked_intervals_seconds.begin(),
-                                               list[i].blocked_intervals_seconds.end());
-      }
-      list.resize(cap);
-      list.push_back(std::move(other));
-    }
-    for (auto& d : list) w.dependencies.push_back(std::move(d));
   }
 
   CollectorSettings settings_;

@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
+#include <set>
+#include <string>
 
 namespace boundwise {
 namespace {
@@ -79,6 +82,81 @@ TEST(Classify, IoAndLockClassesAtTheMajority) {
   EXPECT_EQ(cls(window({{Reason::lock, 0.8}, {Reason::on_cpu, 0.2}})), Bottleneck::lock_contended);
 }
 
+TEST(Classify, GilWaitAboveRunningWithAMajority) {
+  // Below kGilShare, but threads wait for the GIL longer than they run and the two
+  // hold a majority of busy time.
+  EXPECT_EQ(cls(window({{Reason::gil, 0.27}, {Reason::on_cpu, 0.25}, {Reason::net, 0.48}})),
+            Bottleneck::gil_contended);
+  // Same GIL wait, but running and waiting for it are a minority: network dominates.
+  EXPECT_EQ(cls(window({{Reason::gil, 0.27}, {Reason::on_cpu, 0.2}, {Reason::net, 0.53}})),
+            Bottleneck::io_network);
+  // GIL wait just under running: not contention, and nothing holds a majority.
+  EXPECT_EQ(cls(window({{Reason::gil, 0.27}, {Reason::on_cpu, 0.28}, {Reason::net, 0.45}})),
+            Bottleneck::mixed);
+}
+
+TEST(Classify, ParallelFromBusyThreadsAboveOnePointTwoCores) {
+  auto w = window({{Reason::on_cpu, 1.0}}, 4, kParallelCoresWithThreads + 0.01);
+  w.busy_threads_max = 2;
+  EXPECT_EQ(cls(w), Bottleneck::cpu_parallel);
+  w.busy_threads_max = 1;  // one thread on CPU at a time: the extra is helpers
+  EXPECT_EQ(cls(w), Bottleneck::cpu_bound);
+  auto near_one = window({{Reason::on_cpu, 1.0}}, 4, kParallelCoresWithThreads - 0.01);
+  near_one.busy_threads_max = 3;
+  EXPECT_EQ(cls(near_one), Bottleneck::cpu_bound);
+}
+
+TEST(Classify, RunQueueAtTheRatioBoundary) {
+  // queue / (on_cpu + queue) just above and just below 0.3 on a busy node.
+  auto above = window({{Reason::on_cpu, 0.69}, {Reason::runqueue, 0.31}}, 4, 2.0);
+  above.node.cpu_busy_ratio = 0.95;
+  EXPECT_EQ(cls(above), Bottleneck::cpu_saturated);
+  auto below = window({{Reason::on_cpu, 0.71}, {Reason::runqueue, 0.29}}, 4, 2.0);
+  below.node.cpu_busy_ratio = 0.95;
+  EXPECT_EQ(cls(below), Bottleneck::cpu_parallel);
+  // Queueing on a busy node, but runnable time is a minority: not the node's CPUs.
+  auto minority = window({{Reason::on_cpu, 0.2}, {Reason::runqueue, 0.2}, {Reason::net, 0.6}});
+  minority.node.cpu_busy_ratio = 1.0;
+  EXPECT_EQ(cls(minority), Bottleneck::io_network);
+}
+
+TEST(Classify, PressureSupportsOrWeakensSaturation) {
+  auto w = window({{Reason::on_cpu, 0.5}, {Reason::runqueue, 0.5}}, 4, 2.0);
+  w.node.cpu_busy_ratio = 1.0;
+  w.node.pressure_available = true;
+  w.node.cpu_pressure_some = 0.6;
+  auto supported = classify(w);
+  w.node.cpu_pressure_some = 0.02;  // the node says nothing waited: contradicting
+  auto contradicted = classify(w);
+  EXPECT_EQ(supported.bottleneck, Bottleneck::cpu_saturated);
+  EXPECT_EQ(contradicted.bottleneck, Bottleneck::cpu_saturated);
+  EXPECT_LT(contradicted.confidence, supported.confidence);
+  EXPECT_NE(supported.rationale.back().find("PSI cpu some 60%"), std::string::npos);
+}
+
+TEST(Classify, SleepDominatedWorkIsTimerPaced) {
+  auto v = classify(window({{Reason::sleep, 0.6}, {Reason::on_cpu, 0.4}}, 4, 1.0));
+  EXPECT_EQ(v.bottleneck, Bottleneck::idle);
+  EXPECT_NE(v.rationale.back().find("timer-paced"), std::string::npos);
+  // Sleep short of a majority: whatever else happens decides.
+  EXPECT_EQ(cls(window({{Reason::sleep, 0.45}, {Reason::net, 0.55}})), Bottleneck::io_network);
+}
+
+TEST(Classify, DependenciesSortedByShareOfAllThreadTime) {
+  auto w = window({{Reason::net, 0.8}, {Reason::on_cpu, 0.2}});
+  DependencyWindow small, big;
+  small.name = "cache";
+  small.wait_seconds = 4;  // of 40 thread-seconds
+  big.name = "db";
+  big.wait_seconds = 28;
+  w.dependencies = {small, big};
+  auto v = classify(w);
+  ASSERT_EQ(v.dependencies.size(), 2u);
+  EXPECT_EQ(v.dependencies[0].name, "db");
+  EXPECT_NEAR(v.dependencies[0].wait_share, 0.7, 1e-9);
+  EXPECT_NEAR(v.dependencies[1].wait_share, 0.1, 1e-9);
+}
+
 TEST(Classify, SaturationNeedsABusyNodeAndQueueing) {
   auto w = window({{Reason::on_cpu, 0.5}, {Reason::runqueue, 0.5}}, 4, 2.0);
   w.node.cpu_busy_ratio = kNodeBusy;
@@ -144,6 +222,53 @@ TEST(Classify, DegenerateWindows) {
   EXPECT_FALSE(recommend(ve, exited).summary.empty());
 }
 
+TEST(Classify, NonFiniteInputsNeverReachTheText) {
+  const double inf = std::numeric_limits<double>::infinity();
+  auto huge = window({{Reason::net, 0.5}, {Reason::on_cpu, 0.5}});
+  huge.thread_seconds[index_of(Reason::net)] = 1e308;
+  huge.thread_seconds[index_of(Reason::disk)] = 1e308;  // the sum overflows
+  auto v = classify(huge);
+  EXPECT_EQ(v.bottleneck, Bottleneck::idle);
+  EXPECT_EQ(v.confidence, 0.0);
+  for (double s : v.shares) EXPECT_TRUE(std::isfinite(s));
+
+  auto bad_node = window({{Reason::paging, 0.05}, {Reason::on_cpu, 0.95}}, 1, 0.95);
+  bad_node.node.memory_pressure_full = inf;  // not a ratio: ignored
+  bad_node.node.cpu_busy_ratio = std::nan("");
+  bad_node.duration_seconds = 10;
+  auto vb = classify(bad_node);
+  EXPECT_EQ(vb.bottleneck, Bottleneck::cpu_bound);
+  auto net = window({{Reason::net, 0.9}, {Reason::on_cpu, 0.1}});
+  DependencyWindow d;
+  d.name = "db";
+  d.wait_seconds = 30;
+  d.latency = LatencyQuantiles{1e308, 1e308, 1e308};  // ×1000 overflows to inf ms
+  net.dependencies.push_back(d);
+  for (const auto& w : {bad_node, net}) {
+    auto r = recommend(classify(w), w);
+    std::string all = r.summary;
+    for (const auto& e : r.evidence) all += "\n" + e;
+    EXPECT_EQ(all.find("nan"), std::string::npos) << all;
+    EXPECT_EQ(all.find("inf"), std::string::npos) << all;
+  }
+}
+
+TEST(Classify, ConfidenceFallsWithThinEvidence) {
+  auto full = classify(window({{Reason::net, 0.9}, {Reason::on_cpu, 0.1}}));
+  auto few_rounds = window({{Reason::net, 0.9}, {Reason::on_cpu, 0.1}});
+  few_rounds.sample_rounds = 5;  // a quarter of kFullEvidenceRounds
+  auto little_time = window({{Reason::net, 0.9}, {Reason::on_cpu, 0.1}}, 1);
+  little_time.duration_seconds = 0.5;  // half a thread-second observed
+  for (double& s : little_time.thread_seconds) s /= 20;
+  EXPECT_EQ(classify(few_rounds).bottleneck, Bottleneck::io_network);
+  EXPECT_NEAR(classify(few_rounds).confidence, full.confidence / 4, 1e-9);
+  EXPECT_NEAR(classify(little_time).confidence, full.confidence / 2, 1e-9);
+  // No sampling (an exact collector): thread time alone decides.
+  auto exact = window({{Reason::net, 0.9}, {Reason::on_cpu, 0.1}});
+  exact.sample_rounds = 0;
+  EXPECT_NEAR(classify(exact).confidence, full.confidence, 1e-9);
+}
+
 TEST(Classify, ConfidenceGrowsWithMargin) {
   auto clear = classify(window({{Reason::net, 0.95}, {Reason::on_cpu, 0.05}}));
   auto narrow = classify(window({{Reason::net, 0.55}, {Reason::on_cpu, 0.45}}));
@@ -194,6 +319,117 @@ TEST(Recommend, ModelForEveryClass) {
     EXPECT_FALSE(r.summary.empty());
     EXPECT_FALSE(r.evidence.empty());
   }
+}
+
+TEST(Recommend, EveryClassGivesFiniteNumberedText) {
+  std::vector<WorkloadWindow> windows = {
+      WorkloadWindow{},
+      window({{Reason::on_cpu, 1.0}}, 1, 1.0),
+      window({{Reason::on_cpu, 0.3}, {Reason::gil, 0.7}}, 4, 1.0),
+      window({{Reason::on_cpu, 1.0}}, 2, 1.9),
+      window({{Reason::net, 0.9}, {Reason::on_cpu, 0.1}}, 8, 0.8),
+      window({{Reason::disk, 0.8}, {Reason::on_cpu, 0.2}}),
+      window({{Reason::lock, 0.8}, {Reason::on_cpu, 0.2}}),
+      window({{Reason::paging, 0.5}, {Reason::on_cpu, 0.5}}),
+      window({{Reason::net, 0.4}, {Reason::on_cpu, 0.3}, {Reason::disk, 0.3}}),
+  };
+  auto sat = window({{Reason::on_cpu, 0.5}, {Reason::runqueue, 0.5}}, 4, 2.0);
+  sat.node.cpu_busy_ratio = 1.0;
+  windows.push_back(sat);
+  WorkloadWindow exited;  // threads exited before the end: no threads, no processes
+  exited.duration_seconds = 5;
+  exited.sample_rounds = 25;
+  exited.thread_seconds[index_of(Reason::net)] = 2;
+  windows.push_back(exited);
+  std::set<Bottleneck> seen;
+  for (const auto& w : windows) {
+    auto v = classify(w);
+    seen.insert(v.bottleneck);
+    EXPECT_GE(v.confidence, 0.0);
+    EXPECT_LE(v.confidence, 1.0);
+    EXPECT_TRUE(std::isfinite(v.cpu_cores_used));
+    auto r = recommend(v, w);
+    EXPECT_GE(r.workers, 0);
+    std::string all = r.summary;
+    for (const auto& e : r.evidence) all += "\n" + e;
+    for (const auto& e : r.risks) all += "\n" + e;
+    for (const char* bad : {"nan", "inf"}) {  // printf of a non-finite number
+      EXPECT_EQ(all.find(bad), std::string::npos) << to_string(v.bottleneck) << ": " << all;
+    }
+    EXPECT_NE(r.summary.find_first_of("0123456789"), std::string::npos)
+        << "summary carries a number: " << r.summary;
+  }
+  EXPECT_EQ(seen.size(), kBottleneckCount);  // the list covers every class
+}
+
+TEST(Recommend, MixedNamesTheTopTwo) {
+  auto w = window({{Reason::net, 0.4}, {Reason::disk, 0.35}, {Reason::on_cpu, 0.25}});
+  auto r = recommend(classify(w), w);
+  EXPECT_EQ(r.model, Model::none);
+  EXPECT_NE(r.summary.find("net 40%"), std::string::npos) << r.summary;
+  EXPECT_NE(r.summary.find("disk 35%"), std::string::npos) << r.summary;
+}
+
+TEST(Recommend, GilRiskOnlyForPythonThreads) {
+  auto has = [](const Recommendation& r, const char* text) {
+    for (const auto& risk : r.risks) {
+      if (risk.find(text) != std::string::npos) return true;
+    }
+    return false;
+  };
+  auto native = window({{Reason::net, 0.9}, {Reason::on_cpu, 0.1}}, 8, 0.8);
+  native.runtime.kind = "native";
+  EXPECT_FALSE(has(recommend(classify(native), native), "GIL"));
+  auto python = native;
+  python.runtime.kind = "python";
+  python.thread_seconds[index_of(Reason::gil)] = 2;
+  auto r = recommend(classify(python), python);
+  EXPECT_EQ(r.model, Model::threads);
+  EXPECT_TRUE(has(r, "share one GIL (GIL wait 2% of busy time"));  // 2 of 82 thread-s
+  EXPECT_TRUE(has(r, "capacity"));                                 // the dependency's own limits
+  // Native threads in parallel: no GIL talk; a full node says where the ceiling is.
+  auto par = window({{Reason::on_cpu, 1.0}}, 2, 1.95);
+  par.runtime.kind = "native";
+  auto rp = recommend(classify(par), par);
+  EXPECT_EQ(rp.model, Model::threads);
+  EXPECT_EQ(rp.summary.find("GIL"), std::string::npos) << rp.summary;
+  EXPECT_TRUE(has(rp, "1.95 of 2 cores"));
+}
+
+TEST(Recommend, EvidenceCarriesTheNumbers) {
+  auto w = window({{Reason::on_cpu, 1.0}}, 1, 1.0);
+  w.node.cpu_busy_ratio = 0.5;
+  auto r = recommend(classify(w), w);
+  std::string all;
+  for (const auto& e : r.evidence) all += e + "\n";
+  EXPECT_NE(all.find("on CPU 100%"), std::string::npos) << all;
+  EXPECT_NE(all.find("1.00 cores used of 2; node CPU busy 50%"), std::string::npos) << all;
+  EXPECT_NE(all.find("1 threads in 1 processes over a 10 s window"), std::string::npos) << all;
+  auto mem = window({{Reason::paging, 0.5}, {Reason::on_cpu, 0.5}});
+  mem.major_faults = 12345;
+  mem.node.pressure_available = true;
+  mem.node.memory_pressure_full = 0.25;
+  auto rm = recommend(classify(mem), mem);
+  all.clear();
+  for (const auto& e : rm.evidence) all += e + "\n";
+  EXPECT_NE(all.find("12345 major faults"), std::string::npos) << all;
+  EXPECT_NE(all.find("full 25%"), std::string::npos) << all;
+}
+
+TEST(Verdict, NamesRoundTrip) {
+  for (std::size_t i = 0; i < kBottleneckCount; ++i) {
+    auto b = static_cast<Bottleneck>(i);
+    EXPECT_EQ(bottleneck_from_string(to_string(b)), b);
+  }
+  for (std::size_t i = 0; i < kModelCount; ++i) {
+    auto m = static_cast<Model>(i);
+    EXPECT_EQ(model_from_string(to_string(m)), m);
+  }
+  EXPECT_EQ(to_string(Bottleneck::gil_contended), "gil_contended");
+  EXPECT_EQ(to_string(Model::free_threaded), "free_threaded");
+  EXPECT_FALSE(bottleneck_from_string("CPU_BOUND"));
+  EXPECT_FALSE(bottleneck_from_string(""));
+  EXPECT_FALSE(model_from_string("thread"));
 }
 
 TEST(Recommend, IoWorkersFollowWaitOverCompute) {

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 namespace boundwise::procfs {
 namespace {
 
@@ -100,6 +103,139 @@ TEST(Attribution, AbsurdFdIsNotResolved) {
   });
   EXPECT_FALSE(called);
   EXPECT_EQ(a.reason, Reason::other);
+}
+
+double sum(const PerReason<double>& s) {
+  double total = 0;
+  for (double v : s) total += v;
+  return total;
+}
+
+double at(const ThreadSeconds& t, Reason r) { return t.seconds[index_of(r)]; }
+
+ThreadWindow exact(double lifetime, double run, double queue) {
+  ThreadWindow t;
+  t.lifetime_seconds = lifetime;
+  t.run_seconds = run;
+  t.queue_seconds = queue;
+  t.period_seconds = 0.2;
+  return t;
+}
+
+TEST(SplitThreadTime, OffCpuIsSplitOverBlockedSamples) {
+  ThreadWindow t = exact(1.0, 0.2, 0.1);
+  t.blocked_samples = 4;
+  t.reason_samples[index_of(Reason::net)] = 3;
+  t.reason_samples[index_of(Reason::disk)] = 1;
+  auto out = split_thread_time(t);
+  EXPECT_DOUBLE_EQ(at(out, Reason::on_cpu), 0.2);
+  EXPECT_DOUBLE_EQ(at(out, Reason::runqueue), 0.1);
+  EXPECT_NEAR(out.off_cpu, 0.7, 1e-12);
+  EXPECT_NEAR(at(out, Reason::net), 0.525, 1e-12);
+  EXPECT_NEAR(at(out, Reason::disk), 0.175, 1e-12);
+  EXPECT_NEAR(sum(out.seconds), 1.0, 1e-12);  // the lifetime, accounted once
+}
+
+TEST(SplitThreadTime, OffCpuWithoutBlockedSamplesIsOther) {
+  ThreadWindow t = exact(2.0, 0.5, 0.0);
+  t.running_samples = 3;
+  auto out = split_thread_time(t);
+  EXPECT_DOUBLE_EQ(at(out, Reason::on_cpu), 0.5);
+  EXPECT_DOUBLE_EQ(at(out, Reason::other), 1.5);
+  EXPECT_EQ(out.off_cpu, 0.0);  // nothing for dependencies
+}
+
+TEST(SplitThreadTime, ParkedThreadIsIdleForItsLifetime) {
+  ThreadWindow t = exact(1.0, 0.0, 0.0);
+  t.parked = true;
+  t.blocked_samples = 5;
+  t.reason_samples[index_of(Reason::ipc)] = 5;
+  auto out = split_thread_time(t);
+  EXPECT_DOUBLE_EQ(at(out, Reason::idle), 1.0);
+  EXPECT_EQ(at(out, Reason::ipc), 0.0);
+  EXPECT_DOUBLE_EQ(sum(out.seconds), 1.0);
+  EXPECT_EQ(out.off_cpu, 0.0);
+}
+
+TEST(SplitThreadTime, RunAboveLifetimeGivesNoNegativeOffCpu) {
+  // schedstat and the wall clock are read at slightly different instants.
+  ThreadWindow t = exact(1.0, 0.98, 0.05);
+  t.blocked_samples = 1;
+  t.reason_samples[index_of(Reason::lock)] = 1;
+  auto out = split_thread_time(t);
+  EXPECT_EQ(out.off_cpu, 0.0);
+  for (double v : out.seconds) EXPECT_GE(v, 0.0);
+}
+
+TEST(SplitThreadTime, WithoutSchedstatSamplesTimesPeriod) {
+  ThreadWindow t;
+  t.lifetime_seconds = 5;  // not used: the thread exited, only its samples count
+  t.period_seconds = 0.2;
+  t.running_samples = 2;
+  t.blocked_samples = 3;
+  t.reason_samples[index_of(Reason::sleep)] = 3;
+  auto out = split_thread_time(t);
+  EXPECT_NEAR(at(out, Reason::on_cpu), 0.4, 1e-12);
+  EXPECT_NEAR(at(out, Reason::sleep), 0.6, 1e-12);
+  EXPECT_NEAR(sum(out.seconds), 1.0, 1e-12);
+}
+
+TEST(SplitThreadTime, BadInputsCountAsZero) {
+  ThreadWindow t = exact(std::numeric_limits<double>::quiet_NaN(), -1.0,
+                         std::numeric_limits<double>::infinity());
+  t.blocked_samples = 2;
+  t.reason_samples[index_of(Reason::net)] = 2;
+  auto out = split_thread_time(t);
+  for (double v : out.seconds) {
+    EXPECT_TRUE(std::isfinite(v));
+    EXPECT_GE(v, 0.0);
+  }
+  EXPECT_EQ(sum(out.seconds), 0.0);
+}
+
+std::map<Endpoint, DependencyWindow> waits(
+    const std::vector<std::pair<const char*, double>>& list) {
+  std::map<Endpoint, DependencyWindow> out;
+  for (const auto& [text, seconds] : list) {
+    auto& d = out[*Endpoint::parse(text)];
+    d.wait_seconds = seconds;
+    d.blocked_intervals_seconds = {seconds / 2};
+  }
+  return out;
+}
+
+TEST(NameDependencies, KeepsTheLargestAndSumsTheRestIntoOther) {
+  auto list = name_dependencies(
+      waits({{"10.0.0.1:7000", 0.5}, {"10.0.0.2:7000", 3.0}, {"10.0.0.3:7000", 1.0}}), {}, 2);
+  ASSERT_EQ(list.size(), 3u);
+  EXPECT_EQ(list[0].name, "10.0.0.2:7000");
+  EXPECT_EQ(list[0].endpoint, "10.0.0.2:7000");
+  EXPECT_EQ(list[1].name, "10.0.0.3:7000");
+  EXPECT_EQ(list[2].name, "other");
+  EXPECT_EQ(list[2].endpoint, "");
+  EXPECT_DOUBLE_EQ(list[2].wait_seconds, 0.5);
+  EXPECT_EQ(list[2].blocked_intervals_seconds.size(), 1u);
+}
+
+TEST(NameDependencies, RulesMergeEndpointsUnderOneName) {
+  auto rule = DependencyRule::parse("orders-db", "10.0.0.0/24:5432");
+  ASSERT_TRUE(rule);
+  auto list = name_dependencies(
+      waits({{"10.0.0.5:5432", 1.0}, {"10.0.0.6:5432", 2.0}, {"10.0.1.5:5432", 0.25}}), {*rule},
+      10);
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].name, "orders-db");
+  EXPECT_DOUBLE_EQ(list[0].wait_seconds, 3.0);
+  EXPECT_EQ(list[0].blocked_intervals_seconds.size(), 2u);
+  EXPECT_EQ(list[1].name, "postgres 10.0.1.5:5432");  // well-known port, no rule
+}
+
+TEST(NameDependencies, CapBelowOneKeepsOne) {
+  auto list = name_dependencies(waits({{"10.0.0.1:7000", 1.0}, {"10.0.0.2:7000", 2.0}}), {}, 0);
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].name, "10.0.0.2:7000");
+  EXPECT_EQ(list[1].name, "other");
+  EXPECT_TRUE(name_dependencies({}, {}, 5).empty());
 }
 
 }  // namespace

@@ -283,5 +283,26 @@ TEST(ProcfsCollector, TargetExitingMidWindowAndReusedPid) {
   EXPECT_EQ(windows.workloads["stale"].processes, 0);
 }
 
+TEST(ProcfsCollector, RoundFailsOnlyWhenProcRootIsGone) {
+  namespace fs = std::filesystem;
+  fs::path root = fs::temp_directory_path() / ("procfs-root-" + std::to_string(::getpid()));
+  fs::create_directories(root / "self");
+  std::ofstream(root / "self" / "stat") << "1 (x) S 0 0 0 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 1\n";
+  CollectorSettings settings;
+  settings.proc_root = root.string();
+  auto collector = make_procfs_collector(settings);
+  EXPECT_FALSE(collector->sample(std::chrono::steady_clock::now()).ok());  // not started
+  ASSERT_TRUE(collector->start().ok());
+  // A target that is not in the tree is skipped, not an error.
+  collector->set_targets(TargetSet{{TargetWorkload{"w", {ProcessKey{4242, 1}}}}});
+  EXPECT_TRUE(collector->sample(std::chrono::steady_clock::now()).ok());
+  fs::remove_all(root);
+  EXPECT_FALSE(collector->sample(std::chrono::steady_clock::now()).ok());
+  WindowSet windows;
+  windows.workloads["w"].workload = "w";
+  collector->contribute(std::chrono::steady_clock::now(), windows);
+  EXPECT_EQ(windows.workloads["w"].processes, 0);
+}
+
 }  // namespace
 }  // namespace boundwise
