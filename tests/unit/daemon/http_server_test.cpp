@@ -156,8 +156,10 @@ class Server {
     thread_ = std::thread([this] { io_.run(); });
   }
   ~Server() {
-    work_.reset();
+    // stop() before releasing the work guard: once the guard is gone, an io_context
+    // with nothing pending returns from run() and a posted stop() would never run.
     stop();
+    work_.reset();
     io_.stop();
     thread_.join();
   }
@@ -364,7 +366,7 @@ TEST(HttpServer, ConnectionsOverTheCapGet503) {
 // passed in a developer build; the race between stop() on the test thread and the
 // server's io thread is not understood yet. The shutdown path is exercised by the
 // integration tests (SIGTERM of the agent).
-TEST(HttpServer, DISABLED_StopClosesConnectionsAndTheListener) {
+TEST(HttpServer, StopClosesConnectionsAndTheListener) {
   Server server;
   std::uint16_t port = server.port();
   Client c(port);
