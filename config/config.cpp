@@ -4,7 +4,10 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -44,7 +47,7 @@ dependencies: []
 const std::set<std::string> kTopKeys = {
     "listen",        "window",           "sample_rate", "discovery_interval",
     "max_workloads", "max_dependencies", "proc_root",   "log_level",
-    "targets",       "dependencies",     "collectors"};
+    "targets",       "dependencies",     "collectors",  "web"};
 
 class Loader {
  public:
@@ -150,6 +153,84 @@ class Loader {
     return *rule;
   }
 
+  // A file the agent must be able to read at start-up; its content.
+  std::string readable_file(const YAML::Node& node, const std::string& key) const {
+    std::string path = scalar(node, key);
+    if (path.empty()) fail(node, "\"" + key + "\" must be a file path");
+    std::ifstream in(path, std::ios::binary);
+    if (!in) fail(node, "\"" + key + "\": cannot read " + path + ": " + std::strerror(errno));
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+  WebConfig web(const YAML::Node& node) const {
+    if (!node.IsMap()) fail(node, "\"web\" must be a map");
+    check_keys(node, {"tls", "bearer_token_file", "basic_auth_users", "protected_endpoints"},
+               "\"web\"");
+    WebConfig w;
+    if (auto tls = node["tls"]) {
+      if (!tls.IsMap()) fail(tls, "\"tls\" must be a map with cert_file and key_file");
+      check_keys(tls, {"cert_file", "key_file"}, "\"tls\"");
+      if (!tls["cert_file"] || !tls["key_file"]) {
+        fail(tls, "\"tls\" needs both cert_file and key_file");
+      }
+      readable_file(tls["cert_file"], "cert_file");
+      readable_file(tls["key_file"], "key_file");
+      w.tls_cert_file = tls["cert_file"].Scalar();
+      w.tls_key_file = tls["key_file"].Scalar();
+    }
+    if (auto n = node["bearer_token_file"]) {
+      std::string token = readable_file(n, "bearer_token_file");
+      auto first = token.find_first_not_of(" \t\r\n");
+      auto last = token.find_last_not_of(" \t\r\n");
+      token = first == std::string::npos ? "" : token.substr(first, last - first + 1);
+      if (token.empty()) fail(n, "\"bearer_token_file\": " + n.Scalar() + " is empty");
+      if (token.find_first_of(" \t\r\n") != std::string::npos) {
+        fail(n, "\"bearer_token_file\": the token must be one word without whitespace");
+      }
+      w.bearer_token_file = n.Scalar();
+      w.bearer_token = token;
+    }
+    if (auto users = node["basic_auth_users"]) {
+      if (!users.IsMap()) fail(users, "\"basic_auth_users\" must be a map of user: bcrypt hash");
+      static const std::regex kBcrypt(R"(^\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}$)");
+      for (auto it = users.begin(); it != users.end(); ++it) {
+        std::string user = scalar(it->first, "user name");
+        YAML::Node hash_node = it->second;
+        std::string hash = scalar(hash_node, "password hash");
+        if (user.empty() || user.find(':') != std::string::npos) {
+          fail(it->first, "basic auth user names must be non-empty and contain no ':'");
+        }
+        if (!std::regex_match(hash, kBcrypt)) {
+          fail(hash_node, "the password of \"" + user +
+                              "\" must be a bcrypt hash ($2b$12$ and 53 more characters; "
+                              "make one with: htpasswd -nBC 12 \"\" | tr -d ':')");
+        }
+        w.basic_auth_users[user] = hash;
+      }
+    }
+    if (auto list = node["protected_endpoints"]) {
+      if (!list.IsSequence()) fail(list, "\"protected_endpoints\" must be a list of paths");
+      w.protected_endpoints.clear();
+      const auto& known = known_endpoints();
+      for (const auto& p : list) {
+        std::string path = scalar(p, "endpoint");
+        if (std::find(known.begin(), known.end(), path) == known.end()) {
+          fail(p, "unknown endpoint \"" + path +
+                      "\" (known: /, /metrics, /recommend, /healthz, "
+                      "/readyz)");
+        }
+        w.protected_endpoints.push_back(path);
+      }
+    }
+    if (!w.protected_endpoints.empty() && node["protected_endpoints"] && !w.auth()) {
+      fail(node["protected_endpoints"],
+           "\"protected_endpoints\" needs bearer_token_file or basic_auth_users");
+    }
+    return w;
+  }
+
   Config load(const YAML::Node& root) const {
     Config c;
     if (!root || root.IsNull()) return c;
@@ -215,6 +296,7 @@ class Loader {
         c.collectors_enabled[name] = enabled;
       }
     }
+    if (auto n = root["web"]) c.web = web(n);
     if (c.discovery_interval > c.window) {
       fail(root["discovery_interval"] ? root["discovery_interval"] : root,
            "\"discovery_interval\" must not be longer than \"window\"");

@@ -23,6 +23,22 @@ struct TargetSelector {
   std::optional<std::string> cmdline_regex;  // searched in the NUL→space joined cmdline
 };
 
+// The `web:` section: TLS and authentication of the HTTP endpoints.
+struct WebConfig {
+  std::string tls_cert_file;  // both set, or neither (plain HTTP)
+  std::string tls_key_file;
+  std::string bearer_token_file;
+  std::string bearer_token;  // the file's content without surrounding whitespace
+  // user → bcrypt hash ("$2b$12$..."), as in Prometheus' exporter-toolkit web config.
+  std::map<std::string, std::string> basic_auth_users;
+  // Paths that need credentials once any are configured. Default: every endpoint
+  // but the ones scrapers and probes use (/metrics, /healthz, /readyz).
+  std::vector<std::string> protected_endpoints = {"/", "/recommend"};
+
+  bool tls() const { return !tls_cert_file.empty(); }
+  bool auth() const { return !bearer_token.empty() || !basic_auth_users.empty(); }
+};
+
 struct Config {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 9977;
@@ -38,7 +54,15 @@ struct Config {
   std::string log_level = "info";
   // `collectors:` section: collector name → enabled. Absent names are enabled.
   std::map<std::string, bool> collectors_enabled;
+  WebConfig web;
 };
+
+// Every path the HTTP server answers (what `protected_endpoints` may name).
+inline const std::vector<std::string>& known_endpoints() {
+  static const std::vector<std::string> paths = {"/", "/metrics", "/recommend", "/healthz",
+                                                 "/readyz"};
+  return paths;
+}
 
 // A config that cannot be used. what() is "FILE:LINE:COL: message" (LINE and COL are
 // 1-based), ready to print.

@@ -11,10 +11,12 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
+#include <ctime>
 #include <map>
 #include <utility>  // before Asio: Boost 1.74 + GCC 12 need std::exchange declared
 
 #include "classifier/classify.hpp"
+#include "daemon/auth.hpp"
 #include "daemon/collectors.hpp"
 #include "daemon/discovery.hpp"
 #include "daemon/http_handler.hpp"
@@ -50,15 +52,19 @@ struct Agent::Impl {
     std::uint64_t failures = 0;
   };
 
-  explicit Impl(Config c)
+  Impl(Config c, ConfigLoader l)
       : config(std::move(c)),
+        loader(std::move(l)),
         discovery(config, ::getpid()),
         discovery_timer(io),
         window_timer(io),
         signals(io, SIGINT, SIGTERM),
+        reload_signal(io, SIGHUP),
+        auth(config.web),
         server(io,
                [this](const HttpRequest& r) {
-                 EndpointContext context{*snapshot, metrics, ready, &metrics_body, &recommend_body};
+                 EndpointContext context{*snapshot,     metrics,         ready,
+                                         &metrics_body, &recommend_body, &auth};
                  return handle_request(r, context);
                }),
         log(logger("agent")) {
@@ -82,11 +88,95 @@ struct Agent::Impl {
   }
 
   Status start() {
+    if (config.web.tls()) {
+      if (auto st = server.enable_tls(config.web.tls_cert_file, config.web.tls_key_file); !st) {
+        return st;
+      }
+    }
     if (auto st = server.listen(config.listen_host, config.listen_port); !st) return st;
-    log->info("listening on http://{}:{} (endpoints /metrics /recommend /healthz /readyz)",
+    log->info("listening on {}://{}:{} (endpoints /metrics /recommend /healthz /readyz)",
+              config.web.tls() ? "https" : "http",
               config.listen_host.find(':') != std::string::npos ? "[" + config.listen_host + "]"
                                                                 : config.listen_host,
               server.port());
+    log_web_settings();
+
+    signals.async_wait([this](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      log->info("received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
+      shutdown();
+    });
+    wait_for_reload_signal();
+    start_collection();
+    return Ok{};
+  }
+
+  void log_web_settings() {
+    if (!auth.enabled()) {
+      if (config.listen_host != "127.0.0.1" && config.listen_host != "::1") {
+        log->warn(
+            "listening on {} without authentication: anyone who can reach the port "
+            "reads /recommend (set web.bearer_token_file or web.basic_auth_users)",
+            config.listen_host);
+      }
+      return;
+    }
+    std::string paths;
+    for (const auto& p : config.web.protected_endpoints) paths += (paths.empty() ? "" : " ") + p;
+    log->info("authentication ({}) required on: {}",
+              config.web.basic_auth_users.empty() ? "bearer token" : "basic auth",
+              paths.empty() ? "(no endpoint)" : paths);
+  }
+
+  void wait_for_reload_signal() {
+    reload_signal.async_wait([this](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      reload();
+      wait_for_reload_signal();
+    });
+  }
+
+  // SIGHUP: load the configuration again. An invalid one changes nothing (the agent
+  // goes on with the old one and says why); a valid one restarts collection with it,
+  // which discards the window in progress. The listen address and TLS files are bound
+  // at start-up and need a restart.
+  void reload() {
+    if (!loader) {
+      log->info("received SIGHUP; running on the embedded default config, nothing to reload");
+      return;
+    }
+    Config next;
+    try {
+      next = loader();
+    } catch (const ConfigError& e) {
+      log->error("SIGHUP: configuration not reloaded, keeping the running one: {}", e.what());
+      metrics.set_config_reload(false, 0);
+      render_bodies();
+      return;
+    }
+    if (next.listen_host != config.listen_host || next.listen_port != config.listen_port ||
+        next.web.tls_cert_file != config.web.tls_cert_file ||
+        next.web.tls_key_file != config.web.tls_key_file) {
+      log->warn("SIGHUP: listen address and TLS files changes take effect at the next restart");
+      next.listen_host = config.listen_host;
+      next.listen_port = config.listen_port;
+      next.web.tls_cert_file = config.web.tls_cert_file;
+      next.web.tls_key_file = config.web.tls_key_file;
+    }
+    stop_collection();
+    config = std::move(next);
+    spdlog::set_level(spdlog::level::from_str(config.log_level));
+    auth = Authenticator(config.web);
+    discovery = Discovery(config, ::getpid());
+    first_seen.clear();
+    metrics.set_config_reload(true, static_cast<double>(std::time(nullptr)));
+    log->info("SIGHUP: configuration reloaded; collection restarted");
+    log_web_settings();
+    start_collection();
+    render_bodies();
+  }
+
+  void start_collection() {
     log->info("window {} ms, {} samples/s, discovery every {} ms, {}", config.window.count(),
               config.sample_rate_hz, config.discovery_interval.count(),
               config.targets.empty() ? fmt::format("auto-discovery of the {} busiest process trees",
@@ -122,12 +212,6 @@ struct Agent::Impl {
       slots.push_back(std::move(slot));
     }
 
-    signals.async_wait([this](const boost::system::error_code& ec, int signal) {
-      if (ec) return;
-      log->info("received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
-      shutdown();
-    });
-
     window_start = Clock::now();
     discover();
     for (auto& slot : slots) {
@@ -138,7 +222,15 @@ struct Agent::Impl {
     }
     window_timer.expires_at(window_start + config.window);
     window_timer.async_wait([this](const boost::system::error_code& ec) { on_window(ec); });
-    return Ok{};
+  }
+
+  // Cancels every timer and destroys the collectors (their handlers, already queued
+  // with operation_aborted, touch nothing but the error code).
+  void stop_collection() {
+    discovery_timer.cancel();
+    window_timer.cancel();
+    for (auto& slot : slots) slot.timer->cancel();
+    slots.clear();
   }
 
   void schedule_discovery() {
@@ -260,21 +352,23 @@ struct Agent::Impl {
   }
 
   void shutdown() {
-    discovery_timer.cancel();
-    window_timer.cancel();
-    for (auto& slot : slots) slot.timer->cancel();
+    stop_collection();
     signals.cancel();
+    reload_signal.cancel();
     server.stop();
     io.stop();
   }
 
   Config config;
+  ConfigLoader loader;
   asio::io_context io{1};
   Discovery discovery;
   asio::steady_timer discovery_timer;
   asio::steady_timer window_timer;
   asio::signal_set signals;
+  asio::signal_set reload_signal;
   MetricsPublisher metrics;
+  Authenticator auth;
   HttpServer server;
   std::shared_ptr<spdlog::logger> log;
   std::vector<CollectorSlot> slots;
@@ -289,7 +383,8 @@ struct Agent::Impl {
   bool ready = false;
 };
 
-Agent::Agent(Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+Agent::Agent(Config config, ConfigLoader loader)
+    : impl_(std::make_unique<Impl>(std::move(config), std::move(loader))) {}
 Agent::~Agent() = default;
 
 Status Agent::start() { return impl_->start(); }

@@ -3,6 +3,7 @@
 // State read by the HTTP handlers is an immutable Snapshot replaced once per window.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "classifier/result.hpp"
@@ -10,16 +11,21 @@
 
 namespace boundwise {
 
+// Loads the configuration again on SIGHUP (the file plus command-line overrides).
+// Throws ConfigError. Empty: nothing to reload (embedded default).
+using ConfigLoader = std::function<Config()>;
+
 class Agent {
  public:
-  explicit Agent(Config config);
+  explicit Agent(Config config, ConfigLoader loader = {});
   ~Agent();
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
 
   // Binds the listener and starts the collectors. Error: the listener could not bind.
   Status start();
-  // Runs until SIGINT/SIGTERM (or stop()). Returns the process exit code.
+  // Runs until SIGINT/SIGTERM (or stop()); SIGHUP reloads the configuration. Returns the process
+  // exit code.
   int run();
   void stop();
 

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "daemon/auth.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/recommend_json.hpp"
 
@@ -71,6 +72,13 @@ HttpResponse handle_request(const HttpRequest& request, const EndpointContext& c
   bool known = path == "/" || path == "/metrics" || path == "/recommend" || path == "/healthz" ||
                path == "/readyz";
   if (!known) return error(404, "no such endpoint; try /, /metrics, /recommend, /healthz, /readyz");
+  if (context.auth != nullptr && context.auth->protects(path) &&
+      !context.auth->check(request.authorization)) {
+    HttpResponse r =
+        error(401, request.authorization.empty() ? "credentials required" : "wrong credentials");
+    r.www_authenticate = context.auth->challenge();
+    return r;
+  }
   if (request.method != "GET" && request.method != "HEAD") {
     HttpResponse r = error(405, "method " + request.method + " not allowed; use GET");
     r.allow = "GET, HEAD";

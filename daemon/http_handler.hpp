@@ -9,18 +9,21 @@
 
 namespace boundwise {
 
+class Authenticator;
 class MetricsPublisher;
 
 struct HttpRequest {
-  std::string method;  // "GET", "HEAD", ...
-  std::string target;  // "/recommend?workload=api"
+  std::string method;         // "GET", "HEAD", ...
+  std::string target;         // "/recommend?workload=api"
+  std::string authorization;  // the Authorization header; empty if absent
 };
 
 struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
-  std::string allow;  // the Allow header, for 405
+  std::string allow;             // the Allow header, for 405
+  std::string www_authenticate;  // the WWW-Authenticate header, for 401
 };
 
 // State the endpoints read. All references outlive the call.
@@ -32,13 +35,16 @@ struct EndpointContext {
   // as they are; null = render per request.
   const std::string* metrics_body = nullptr;
   const std::string* recommend_body = nullptr;
+  // Credentials check for protected paths; null = no authentication.
+  Authenticator* auth = nullptr;
 };
 
 // The /recommend body for the whole snapshot, as handle_request serves it.
 std::string render_recommend(const Snapshot& snapshot);
 
 // GET /metrics, /recommend[?workload=NAME], /healthz, /readyz, / (a short index).
-// Unknown path → 404, other methods → 405, both with a JSON error body.
+// Unknown path → 404, other methods → 405, missing or wrong credentials on a
+// protected path → 401, all with a JSON error body.
 HttpResponse handle_request(const HttpRequest& request, const EndpointContext& context);
 
 }  // namespace boundwise

@@ -8,8 +8,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <list>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 namespace boundwise {
@@ -17,6 +19,7 @@ namespace boundwise {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
 namespace {
@@ -49,7 +52,11 @@ const char* reason_text(int status) {
 // handler hold it by shared_ptr: in the agent the HttpServer is destroyed before the
 // io_context, whose queued completion handlers still reference it until they are
 // destroyed; a plain reference would be a use-after-free at shutdown.
-class Session;
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void close() = 0;
+};
 
 struct Shared {
   Shared(asio::io_context& context, HttpServer::Handler h, HttpLimits l)
@@ -59,52 +66,87 @@ struct Shared {
   tcp::acceptor acceptor;
   HttpServer::Handler handler;
   HttpLimits limits;
-  std::list<std::weak_ptr<Session>> sessions;
+  std::optional<ssl::context> tls;  // set: every connection speaks TLS
+  std::list<std::weak_ptr<SessionBase>> sessions;
   int active = 0;
   bool stopped = true;
 };
 
-class Session : public std::enable_shared_from_this<Session> {
+// One connection. Stream is beast::tcp_stream (plain HTTP) or an ssl_stream over it.
+template <class Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
  public:
-  Session(std::shared_ptr<Shared> server, tcp::socket socket)
-      : server_(std::move(server)), stream_(std::move(socket)), read_timer_(server_->io) {
+  template <class... StreamArgs>
+  Session(std::shared_ptr<Shared> server, StreamArgs&&... args)
+      : server_(std::move(server)),
+        stream_(std::forward<StreamArgs>(args)...),
+        read_timer_(server_->io) {
     ++server_->active;
   }
-  ~Session() { --server_->active; }
+  ~Session() override { --server_->active; }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
-  void start() { read(); }
+  void start() {
+    if constexpr (kTls) {
+      // The handshake is bounded by the read timeout too: a client that connects and
+      // says nothing must not hold a connection slot.
+      arm_read_timer();
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                self->read_timer_.cancel();
+                                if (ec || self->server_->stopped) {
+                                  log()->debug("TLS handshake: {}", ec.message());
+                                  self->close();
+                                  return;
+                                }
+                                self->read();
+                              });
+    } else {
+      read();
+    }
+  }
 
   void reject(int status) { write_error(status); }
 
-  void close() {
+  void close() override {
     read_timer_.cancel();
+    // No TLS close_notify: the connection is going away either because the client
+    // misbehaved or because the agent stops; the socket is closed either way.
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    socket().shutdown(tcp::socket::shutdown_both, ec);
+    beast::get_lowest_layer(stream_).close();
   }
 
  private:
-  void read() {
-    parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(server_->limits.max_header_bytes));
-    parser_->body_limit(server_->limits.max_body_bytes);
+  tcp::socket& socket() { return beast::get_lowest_layer(stream_).socket(); }
+
+  void arm_read_timer() {
     // Our own timer rather than tcp_stream's expiry: the stream's expiry closes the
     // socket, and a stalled client should still get its 408.
-    stream_.expires_never();
+    beast::get_lowest_layer(stream_).expires_never();
     timed_out_ = false;
     read_timer_.expires_after(std::chrono::milliseconds(server_->limits.read_timeout_ms));
-    read_timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+    read_timer_.async_wait([weak = this->weak_from_this()](beast::error_code ec) {
       auto self = weak.lock();
       if (ec || !self) return;
       self->timed_out_ = true;
       beast::error_code ignored;
-      self->stream_.socket().cancel(ignored);
+      self->socket().cancel(ignored);
     });
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_->limits.max_header_bytes));
+    parser_->body_limit(server_->limits.max_body_bytes);
+    arm_read_timer();
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->on_read(ec);
+                     });
   }
 
   void on_read(beast::error_code ec) {
@@ -125,7 +167,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
-        ec == asio::error::operation_aborted) {
+        ec == asio::error::operation_aborted || ec == asio::ssl::error::stream_truncated) {
       close();
       return;
     }
@@ -145,6 +187,7 @@ class Session : public std::enable_shared_from_this<Session> {
     HttpRequest request;
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
+    request.authorization = std::string(req[http::field::authorization]);
     HttpResponse response;
     try {
       response = server_->handler(request);
@@ -160,6 +203,9 @@ class Session : public std::enable_shared_from_this<Session> {
     res->set(http::field::server, "boundwise");
     res->set(http::field::content_type, response.content_type);
     if (!response.allow.empty()) res->set(http::field::allow, response.allow);
+    if (!response.www_authenticate.empty()) {
+      res->set(http::field::www_authenticate, response.www_authenticate);
+    }
     res->keep_alive(req.keep_alive());
     bool head = req.method() == http::verb::head;
     res->body() = std::move(response.body);
@@ -182,10 +228,11 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void write(std::shared_ptr<http::response<http::string_body>> res, bool close_after) {
-    stream_.expires_after(std::chrono::milliseconds(server_->limits.read_timeout_ms));
+    beast::get_lowest_layer(stream_).expires_after(
+        std::chrono::milliseconds(server_->limits.read_timeout_ms));
     http::async_write(
         stream_, *res,
-        [self = shared_from_this(), res, close_after](beast::error_code ec, std::size_t) {
+        [self = this->shared_from_this(), res, close_after](beast::error_code ec, std::size_t) {
           if (ec || close_after || self->server_->stopped) {
             self->close();
             return;
@@ -195,12 +242,23 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   std::shared_ptr<Shared> server_;
-  beast::tcp_stream stream_;
+  Stream stream_;
   asio::steady_timer read_timer_;
   bool timed_out_ = false;
   beast::flat_buffer buffer_{64 * 1024};
   std::optional<http::request_parser<http::string_body>> parser_;
 };
+
+template <class S>
+void serve(const std::shared_ptr<Shared>& server, const std::shared_ptr<S>& session) {
+  server->sessions.push_back(session);
+  // `active` counts this session too: the cap is on connections being served.
+  if (server->active > server->limits.max_connections) {
+    session->reject(503);
+  } else {
+    session->start();
+  }
+}
 
 void accept(const std::shared_ptr<Shared>& server) {
   server->acceptor.async_accept([server](beast::error_code ec, tcp::socket socket) {
@@ -221,13 +279,11 @@ void accept(const std::shared_ptr<Shared>& server) {
       return;
     }
     server->sessions.remove_if([](const auto& w) { return w.expired(); });
-    auto session = std::make_shared<Session>(server, std::move(socket));
-    server->sessions.push_back(session);
-    // `active` counts this session too: the cap is on connections being served.
-    if (server->active > server->limits.max_connections) {
-      session->reject(503);
+    if (server->tls) {
+      serve(server, std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+                        server, std::move(socket), *server->tls));
     } else {
-      session->start();
+      serve(server, std::make_shared<Session<beast::tcp_stream>>(server, std::move(socket)));
     }
     accept(server);
   });
@@ -248,6 +304,24 @@ HttpServer::~HttpServer() {
   // Pending handlers may keep the shared state alive past us; what the handler
   // captured (the agent's state) may not be.
   impl_->shared->handler = nullptr;
+}
+
+Status HttpServer::enable_tls(const std::string& cert_file, const std::string& key_file) {
+  ssl::context context(ssl::context::tls_server);
+  // TLS 1.2 and 1.3 only; OpenSSL's default cipher list for them.
+  context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                      ssl::context::single_dh_use);
+  beast::error_code ec;
+  context.use_certificate_chain_file(cert_file, ec);
+  if (ec) return Error{"TLS certificate " + cert_file + ": " + ec.message()};
+  context.use_private_key_file(key_file, ssl::context::pem, ec);
+  if (ec) return Error{"TLS key " + key_file + ": " + ec.message()};
+  if (SSL_CTX_check_private_key(context.native_handle()) != 1) {
+    return Error{"TLS key " + key_file + " does not match the certificate " + cert_file};
+  }
+  impl_->shared->tls.emplace(std::move(context));
+  return Ok{};
 }
 
 Status HttpServer::listen(const std::string& host, std::uint16_t port) {

@@ -29,6 +29,9 @@ class HttpServer {
   HttpServer(boost::asio::io_context& io, Handler handler, HttpLimits limits = {});
   ~HttpServer();
 
+  // Serve HTTPS with this PEM certificate chain and key (call before listen()).
+  // Error: the files cannot be loaded or do not match.
+  Status enable_tls(const std::string& cert_file, const std::string& key_file);
   // Binds and starts accepting. Error: "listen 127.0.0.1:9977: Address already in use".
   Status listen(const std::string& host, std::uint16_t port);
   // The bound port (useful when listening on port 0).

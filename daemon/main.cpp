@@ -4,7 +4,10 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <iostream>
+#include <optional>
+#include <utility>
 
 #include "config/config.hpp"
 #include "daemon/agent.hpp"
@@ -74,52 +77,61 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  boundwise::Config config;
-  try {
-    config = config_file.empty()
-                 ? boundwise::parse_config(boundwise::default_config_yaml(), "<embedded default>")
-                 : boundwise::load_config_file(config_file);
-  } catch (const boundwise::ConfigError& e) {
-    std::cerr << e.what() << "\n";
-    return 2;
-  }
+  // Command-line overrides, validated once and applied to every (re)load.
+  std::optional<std::pair<std::string, std::uint16_t>> listen_override;
   if (!listen.empty()) {
-    auto parsed = boundwise::parse_listen_address(listen);
-    if (!parsed) {
+    listen_override = boundwise::parse_listen_address(listen);
+    if (!listen_override) {
       std::cerr << "--listen: bad address \"" << listen << "\" (HOST:PORT or [V6]:PORT)\n";
       return 2;
     }
-    config.listen_host = parsed->first;
-    config.listen_port = parsed->second;
   }
+  std::optional<std::chrono::milliseconds> window_override;
   if (!window.empty()) {
-    auto d = boundwise::parse_duration(window);
-    if (!d) {
+    window_override = boundwise::parse_duration(window);
+    if (!window_override) {
       std::cerr << "--window: bad duration \"" << window << "\" (e.g. 10s, 500ms, 1m)\n";
       return 2;
     }
-    config.window = *d;
   }
-  if (app.count("--sample-rate") > 0) {
-    if (sample_rate < 1 || sample_rate > 1000) {
-      std::cerr << "--sample-rate: must be between 1 and 1000\n";
-      return 2;
-    }
-    config.sample_rate_hz = sample_rate;
+  if (app.count("--sample-rate") > 0 && (sample_rate < 1 || sample_rate > 1000)) {
+    std::cerr << "--sample-rate: must be between 1 and 1000\n";
+    return 2;
   }
-  if (config.discovery_interval > config.window) config.discovery_interval = config.window;
-  if (!log_level.empty()) {
-    if (spdlog::level::from_str(log_level) == spdlog::level::off && log_level != "off") {
-      std::cerr << "--log-level: must be one of trace, debug, info, warn, error\n";
-      return 2;
+  if (!log_level.empty() && spdlog::level::from_str(log_level) == spdlog::level::off &&
+      log_level != "off") {
+    std::cerr << "--log-level: must be one of trace, debug, info, warn, error\n";
+    return 2;
+  }
+  bool sample_rate_set = app.count("--sample-rate") > 0;
+  auto load = [=]() {
+    boundwise::Config c =
+        config_file.empty()
+            ? boundwise::parse_config(boundwise::default_config_yaml(), "<embedded default>")
+            : boundwise::load_config_file(config_file);
+    if (listen_override) {
+      c.listen_host = listen_override->first;
+      c.listen_port = listen_override->second;
     }
-    config.log_level = log_level;
+    if (window_override) c.window = *window_override;
+    if (sample_rate_set) c.sample_rate_hz = sample_rate;
+    if (c.discovery_interval > c.window) c.discovery_interval = c.window;
+    if (!log_level.empty()) c.log_level = log_level;
+    return c;
+  };
+
+  boundwise::Config config;
+  try {
+    config = load();
+  } catch (const boundwise::ConfigError& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
   }
 
   setup_logging(config.log_level);
   spdlog::get("agent")->info("boundwise {} starting (config: {})", BOUNDWISE_VERSION,
                              config_file.empty() ? "embedded default" : config_file);
-  boundwise::Agent agent(std::move(config));
+  boundwise::Agent agent(std::move(config), config_file.empty() ? boundwise::ConfigLoader{} : load);
   if (auto started = agent.start(); !started) {
     spdlog::get("agent")->error("{}", started.error().message);
     return 1;

@@ -12,6 +12,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <cmath>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <optional>
@@ -157,6 +158,15 @@ struct MetricsPublisher::State {
                                  .Name("boundwise_windows_total")
                                  .Help("Classification windows completed")
                                  .Register(registry);
+  Family<Gauge>& reload_ok =
+      prometheus::BuildGauge()
+          .Name("boundwise_config_last_reload_successful")
+          .Help("1 if the last configuration (re)load succeeded, 0 if the agent kept the old one")
+          .Register(registry);
+  Family<Gauge>& reload_time = prometheus::BuildGauge()
+                                   .Name("boundwise_config_last_reload_success_timestamp_seconds")
+                                   .Help("Unix time of the last successful configuration load")
+                                   .Register(registry);
   Family<Gauge>& build_info = prometheus::BuildGauge()
                                   .Name("boundwise_build_info")
                                   .Help("Build of the agent; always 1")
@@ -199,6 +209,7 @@ struct MetricsPublisher::State {
 
 MetricsPublisher::MetricsPublisher() : state_(std::make_unique<State>()) {
   state_->build_info.Add({{"version", BOUNDWISE_VERSION}}).Set(1);
+  set_config_reload(true, static_cast<double>(std::time(nullptr)));
   state_->windows.Add({});
 }
 
@@ -308,6 +319,11 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
     s.collector_duration.Add({{"collector", utf8(c.name)}}).Set(finite(c.last_duration_seconds));
   }
   s.windows.Add({}).Increment();
+}
+
+void MetricsPublisher::set_config_reload(bool ok, double unix_time) {
+  state_->reload_ok.Add({}).Set(ok ? 1 : 0);
+  if (ok) state_->reload_time.Add({}).Set(unix_time);
 }
 
 std::string MetricsPublisher::render() const {

@@ -23,6 +23,9 @@ class MetricsPublisher {
   // gauges, and removes the series of workloads absent from the snapshot.
   void publish(const Snapshot& snapshot);
 
+  // The outcome of a configuration (re)load; a success also sets its timestamp.
+  void set_config_reload(bool ok, double unix_time);
+
   // The exposition text (`text/plain; version=0.0.4`).
   std::string render() const;
 

@@ -1,0 +1,44 @@
+// Authentication of HTTP requests from the `web:` config: a bearer token or basic
+// auth against bcrypt hashes (the Prometheus exporter-toolkit scheme). Which paths
+// need credentials is configured; unprotected paths never look at the header.
+#pragma once
+
+#include <cstddef>
+#include <list>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.hpp"
+
+namespace boundwise {
+
+class Authenticator {
+ public:
+  // No credentials configured = every request passes.
+  explicit Authenticator(const WebConfig& web = {});
+
+  bool enabled() const { return !token_.empty() || !users_.empty(); }
+  bool protects(std::string_view path) const;
+  // True if the Authorization header value grants access. A wrong password costs the
+  // same bcrypt run whether the user exists or not (no user enumeration by timing).
+  bool check(std::string_view authorization);
+  // The WWW-Authenticate header for a 401.
+  std::string challenge() const;
+
+ private:
+  bool check_basic(std::string_view encoded);
+
+  std::string token_;
+  std::map<std::string, std::string> users_;  // user → bcrypt hash
+  std::vector<std::string> protected_;
+  std::string dummy_hash_;  // same cost as the configured hashes, matches nothing
+  // Digests of recently verified user:password pairs: bcrypt is slow by design
+  // (~0.2 s at cost 12) and a dashboard polling every few seconds must not pay it
+  // each time. Bounded; oldest first out.
+  std::list<std::string> verified_;
+  static constexpr std::size_t kVerifiedCache = 32;
+};
+
+}  // namespace boundwise
