@@ -92,8 +92,11 @@ class Loader {
 
   void check_keys(const YAML::Node& map, const std::set<std::string>& allowed,
                   const std::string& where) const {
+    std::set<std::string> seen;
     for (auto it = map.begin(); it != map.end(); ++it) {
       std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
+      // yaml-cpp keeps the first of two equal keys; the user meant the last, or both.
+      if (!seen.insert(key).second) fail(it->first, "duplicate key \"" + key + "\" in " + where);
       if (allowed.count(key) == 0) {
         std::string list;
         for (const auto& k : allowed) list += (list.empty() ? "" : ", ") + k;
