@@ -47,7 +47,8 @@ dependencies: []
 const std::set<std::string> kTopKeys = {
     "listen",        "window",           "sample_rate", "discovery_interval",
     "max_workloads", "max_dependencies", "proc_root",   "log_level",
-    "targets",       "dependencies",     "collectors",  "web"};
+    "targets",       "dependencies",     "collectors",  "web",
+    "run_as_user"};
 
 class Loader {
  public:
@@ -300,9 +301,21 @@ class Loader {
       }
     }
     if (auto n = root["web"]) c.web = web(n);
+    if (auto n = root["run_as_user"]) {
+      c.run_as_user = scalar(n, "run_as_user");
+      static const std::regex kUser("^[a-z_][a-z0-9_-]{0,31}$");
+      if (!std::regex_match(c.run_as_user, kUser)) {
+        fail(n, "\"run_as_user\" must be a user name (lower-case letters, digits, '_', '-')");
+      }
+    }
     if (c.discovery_interval > c.window) {
-      fail(root["discovery_interval"] ? root["discovery_interval"] : root,
-           "\"discovery_interval\" must not be longer than \"window\"");
+      // The default interval follows a short window; an explicit one is a mistake.
+      if (!root["discovery_interval"]) {
+        c.discovery_interval = c.window;
+      } else {
+        fail(root["discovery_interval"],
+             "\"discovery_interval\" must not be longer than \"window\"");
+      }
     }
     return c;
   }

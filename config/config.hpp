@@ -55,6 +55,9 @@ struct Config {
   // `collectors:` section: collector name → enabled. Absent names are enabled.
   std::map<std::string, bool> collectors_enabled;
   WebConfig web;
+  // When started as root: the user to switch to once started (keeping only the
+  // capabilities boundwise uses). Empty: stay the user it was started as.
+  std::string run_as_user;
 };
 
 // Every path the HTTP server answers (what `protected_endpoints` may name).

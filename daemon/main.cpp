@@ -2,6 +2,7 @@
 // (0 ok, 1 runtime failure such as a port in use, 2 bad configuration or arguments).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -11,6 +12,7 @@
 
 #include "config/config.hpp"
 #include "daemon/agent.hpp"
+#include "daemon/privileges.hpp"
 
 namespace {
 
@@ -41,6 +43,7 @@ int main(int argc, char** argv) {
   std::string log_level;
   bool print_default = false;
   bool version = false;
+  bool check_privs = false;
   app.add_option("-c,--config", config_file, "YAML configuration file");
   app.add_option("--check-config", check_file,
                  "validate FILE and exit: 0 if valid, 2 with FILE:LINE:COL: error if not");
@@ -51,6 +54,9 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error");
   app.add_flag("--print-default-config", print_default, "print the embedded default config");
   app.add_flag("--version", version, "print the version");
+  app.add_flag("--check-privileges", check_privs,
+               "print which capabilities and kernel features this host grants the agent, "
+               "what each buys and what degrades without it, and exit");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -60,6 +66,10 @@ int main(int argc, char** argv) {
 
   if (version) {
     std::cout << "boundwise " << BOUNDWISE_VERSION << "\n";
+    return 0;
+  }
+  if (check_privs) {
+    std::cout << boundwise::format_privileges(boundwise::check_privileges());
     return 0;
   }
   if (print_default) {
@@ -131,11 +141,26 @@ int main(int argc, char** argv) {
   setup_logging(config.log_level);
   spdlog::get("agent")->info("boundwise {} starting (config: {})", BOUNDWISE_VERSION,
                              config_file.empty() ? "embedded default" : config_file);
+  std::string run_as_user = config.run_as_user;
   boundwise::Agent agent(std::move(config), config_file.empty() ? boundwise::ConfigLoader{} : load);
   if (auto started = agent.start(); !started) {
     spdlog::get("agent")->error("{}", started.error().message);
     return 1;
   }
+  // Everything that needs privilege beyond the kept capabilities (binding the port,
+  // loading BPF programs) is done: drop the rest.
+  for (const auto& fact : boundwise::check_privileges()) {
+    if (!fact.available) {
+      spdlog::get("agent")->warn("{} unavailable: {} (boundwise --check-privileges)", fact.name,
+                                 fact.without);
+    }
+  }
+  if (auto dropped = boundwise::drop_privileges(run_as_user); !dropped) {
+    spdlog::get("agent")->error("dropping privileges: {}", dropped.error().message);
+    return 1;
+  }
+  spdlog::get("agent")->info("running as uid {} with only the capabilities it uses{}", ::getuid(),
+                             run_as_user.empty() ? "" : " (run_as_user " + run_as_user + ")");
   int code = agent.run();
   spdlog::get("agent")->info("stopped");
   return code;

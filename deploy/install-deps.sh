@@ -15,6 +15,7 @@ build_packages=(
   build-essential cmake pkg-config
   libboost-dev libspdlog-dev libfmt-dev prometheus-cpp-dev libyaml-cpp-dev
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
+  libssl-dev libcrypt-dev libcap-dev libsystemd-dev
   libunwind-dev libbpf-dev libelf-dev bpftool clang-14 llvm-14 linux-perf
 )
 test_packages=(
