@@ -34,6 +34,8 @@ struct DependencyWindow {
   // the sampling interval for the procfs collector, exact for eBPF).
   std::vector<double> blocked_intervals_seconds;
   std::optional<LatencyQuantiles> latency;  // set by finalize_window()
+  // The "other" bucket only: how many dependencies over the cap were summed into it.
+  int folded = 0;
 };
 
 struct PressureTotals {

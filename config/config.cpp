@@ -48,7 +48,7 @@ const std::set<std::string> kTopKeys = {
     "listen",        "window",           "sample_rate", "discovery_interval",
     "max_workloads", "max_dependencies", "proc_root",   "log_level",
     "targets",       "dependencies",     "collectors",  "web",
-    "run_as_user"};
+    "run_as_user",   "max_series"};
 
 class Loader {
  public:
@@ -257,6 +257,8 @@ class Loader {
     if (auto n = root["max_dependencies"]) {
       c.max_dependencies_per_workload = static_cast<int>(integer(n, "max_dependencies", 1, 1000));
     }
+    if (auto n = root["max_series"])
+      c.max_series = static_cast<int>(integer(n, "max_series", 100, 1'000'000));
     if (auto n = root["proc_root"]) c.proc_root = scalar(n, "proc_root");
     if (auto n = root["log_level"]) {
       c.log_level = scalar(n, "log_level");

@@ -50,6 +50,9 @@ struct Config {
   int max_workloads = 20;
   std::vector<DependencyRule> dependencies;
   int max_dependencies_per_workload = 10;
+  // Prometheus series the agent exports at most; workloads beyond it are left out of
+  // /metrics (still in /recommend) and counted in boundwise_dropped_total.
+  int max_series = 10'000;
   std::string proc_root = "/proc";
   std::string log_level = "info";
   // `collectors:` section: collector name → enabled. Absent names are enabled.

@@ -69,6 +69,7 @@ struct Agent::Impl {
                }),
         log(logger("agent")) {
     snapshot = std::make_shared<const Snapshot>(initial_snapshot());
+    metrics.set_max_series(static_cast<std::size_t>(config.max_series));
     render_bodies();
   }
 
@@ -167,6 +168,7 @@ struct Agent::Impl {
     config = std::move(next);
     spdlog::set_level(spdlog::level::from_str(config.log_level));
     auth = Authenticator(config.web);
+    metrics.set_max_series(static_cast<std::size_t>(config.max_series));
     discovery = Discovery(config, ::getpid());
     first_seen.clear();
     metrics.set_config_reload(true, static_cast<double>(std::time(nullptr)));
@@ -344,6 +346,12 @@ struct Agent::Impl {
     }
     std::sort(next->workloads.begin(), next->workloads.end(),
               [](const auto& a, const auto& b) { return a.name < b.name; });
+    metrics.count_dropped("workloads", discovery.over_limit());
+    double folded = 0;
+    for (const auto& [name, win] : windows.workloads) {
+      for (const auto& d : win.dependencies) folded += d.folded;
+    }
+    metrics.count_dropped("dependencies", folded);
     metrics.publish(*next);
     snapshot = std::move(next);
     render_bodies();

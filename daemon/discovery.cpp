@@ -258,6 +258,7 @@ TargetSet Discovery::group_auto(const std::vector<ProcessInfo>& table) {
   std::sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {
     return a.score != b.score ? a.score > b.score : a.root < b.root;
   });
+  over_limit_ = std::max(0, static_cast<int>(candidates.size()) - max_workloads_);
   if (candidates.size() > static_cast<std::size_t>(max_workloads_)) {
     candidates.resize(static_cast<std::size_t>(max_workloads_));
   }

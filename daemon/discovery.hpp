@@ -44,6 +44,9 @@ class Discovery {
   // Thread counts per workload from the last scan.
   const std::map<std::string, int>& threads() const { return threads_; }
 
+  // Busy process trees the last auto-discovery scan left out (over max_workloads).
+  int over_limit() const { return over_limit_; }
+
  private:
   struct Selector {
     TargetSelector config;
@@ -66,6 +69,7 @@ class Discovery {
   std::map<ProcessKey, std::uint64_t> last_cpu_;
   std::map<ProcessKey, AutoTree> auto_trees_;  // by root
   std::map<std::string, int> threads_;
+  int over_limit_ = 0;
 };
 
 }  // namespace boundwise

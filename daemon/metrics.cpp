@@ -158,6 +158,14 @@ struct MetricsPublisher::State {
                                  .Name("boundwise_windows_total")
                                  .Help("Classification windows completed")
                                  .Register(registry);
+  Family<Counter>& dropped =
+      prometheus::BuildCounter()
+          .Name("boundwise_dropped_total")
+          .Help(
+              "What the agent's limits left out: workloads over max_workloads and dependencies "
+              "over max_dependencies (per window), series over max_series (per publish)")
+          .Register(registry);
+  std::size_t max_series = 10'000;
   Family<Gauge>& reload_ok =
       prometheus::BuildGauge()
           .Name("boundwise_config_last_reload_successful")
@@ -201,6 +209,14 @@ struct MetricsPublisher::State {
     return add(family, labels, workload_series[workload]);
   }
 
+  // Series of workloads and dependencies (the per-host ones are few and fixed).
+  std::size_t series_count() const {
+    std::size_t n = 0;
+    for (const auto& [name, removers] : workload_series) n += removers.size();
+    for (const auto& [key, d] : dependency_series) n += d.removers.size() + 4;  // + summary
+    return n;
+  }
+
   static void remove_all(Removers& removers) {
     for (auto& [ptr, remove] : removers) remove();
     removers.clear();
@@ -210,6 +226,7 @@ struct MetricsPublisher::State {
 MetricsPublisher::MetricsPublisher() : state_(std::make_unique<State>()) {
   state_->build_info.Add({{"version", BOUNDWISE_VERSION}}).Set(1);
   set_config_reload(true, static_cast<double>(std::time(nullptr)));
+  for (const char* what : {"workloads", "dependencies", "series"}) count_dropped(what, 0);
   state_->windows.Add({});
 }
 
@@ -231,6 +248,12 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
 
   for (const auto& report : snapshot.workloads) {
     const std::string name = utf8(report.name);
+    // Over the series cap, workloads already exported keep their series (no gaps in
+    // their graphs); new ones wait until there is room.
+    if (s.workload_series.count(name) == 0 && s.series_count() >= s.max_series) {
+      s.dropped.Add({{"what", "series"}}).Increment();
+      continue;
+    }
     s.add(s.threads, {{"workload", name}}, name).Set(report.threads);
     s.add(s.processes, {{"workload", name}}, name)
         .Set(report.window ? report.window->processes : static_cast<double>(report.pids.size()));
@@ -319,6 +342,13 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
     s.collector_duration.Add({{"collector", utf8(c.name)}}).Set(finite(c.last_duration_seconds));
   }
   s.windows.Add({}).Increment();
+}
+
+void MetricsPublisher::set_max_series(std::size_t max_series) { state_->max_series = max_series; }
+
+void MetricsPublisher::count_dropped(const std::string& what, double n) {
+  auto& counter = state_->dropped.Add({{"what", what}});
+  if (n > 0) counter.Increment(n);
 }
 
 void MetricsPublisher::set_config_reload(bool ok, double unix_time) {

@@ -23,6 +23,12 @@ class MetricsPublisher {
   // gauges, and removes the series of workloads absent from the snapshot.
   void publish(const Snapshot& snapshot);
 
+  // Series beyond this many are not created: a workload not yet exported is left out
+  // of /metrics once the registry holds max_series series.
+  void set_max_series(std::size_t max_series);
+  // Adds to boundwise_dropped_total{what}.
+  void count_dropped(const std::string& what, double n);
+
   // The outcome of a configuration (re)load; a success also sets its timestamp.
   void set_config_reload(bool ok, double unix_time);
 

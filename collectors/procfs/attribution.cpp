@@ -264,6 +264,7 @@ std::vector<DependencyWindow> name_dependencies(
                                              list[i].blocked_intervals_seconds.begin(),
                                              list[i].blocked_intervals_seconds.end());
     }
+    other.folded = static_cast<int>(list.size() - cap);
     list.resize(cap);
     list.push_back(std::move(other));
   }

@@ -215,6 +215,8 @@ TEST(NameDependencies, KeepsTheLargestAndSumsTheRestIntoOther) {
   EXPECT_EQ(list[2].endpoint, "");
   EXPECT_DOUBLE_EQ(list[2].wait_seconds, 0.5);
   EXPECT_EQ(list[2].blocked_intervals_seconds.size(), 1u);
+  EXPECT_EQ(list[2].folded, 1);  // counted in boundwise_dropped_total{what="dependencies"}
+  EXPECT_EQ(list[0].folded, 0);
 }
 
 TEST(NameDependencies, RulesMergeEndpointsUnderOneName) {

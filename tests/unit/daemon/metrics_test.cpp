@@ -413,5 +413,34 @@ TEST(PrometheusMetrics, PromtoolFindsNothingToSay) {
   EXPECT_EQ(promtool_check(m.render()), "");
 }
 
+TEST(PrometheusMetrics, TheSeriesCapLeavesNewWorkloadsOutAndCountsThem) {
+  MetricsPublisher m;
+  // One workload with a dependency exports ~50 series; a cap of 60 admits "a" and
+  // "b" (the second starts under the cap) and leaves "c" out.
+  m.set_max_series(60);
+  m.publish(snapshot_with({report("a", 10, 50), report("b", 10, 50), report("c", 10, 50)}));
+  std::string text = m.render();
+  EXPECT_GT(count_series(text, "boundwise_thread_seconds_total", "workload", "a"), 0u);
+  EXPECT_GT(count_series(text, "boundwise_thread_seconds_total", "workload", "b"), 0u);
+  EXPECT_EQ(count_series(text, "boundwise_thread_seconds_total", "workload", "c"), 0u);
+  EXPECT_EQ(value(text, "boundwise_dropped_total", {{"what", "series"}}), 1);
+  // Exported workloads keep their series while the cap holds; "a" leaving makes room.
+  m.publish(snapshot_with({report("b", 10, 50), report("c", 10, 50)}));
+  text = m.render();
+  EXPECT_EQ(count_series(text, "boundwise_thread_seconds_total", "workload", "a"), 0u);
+  EXPECT_GT(count_series(text, "boundwise_thread_seconds_total", "workload", "c"), 0u);
+  EXPECT_EQ(value(text, "boundwise_dropped_total", {{"what", "series"}}), 1);
+}
+
+TEST(PrometheusMetrics, DroppedCountersExistFromTheStart) {
+  MetricsPublisher m;
+  m.count_dropped("dependencies", 3);
+  m.count_dropped("dependencies", 0);
+  std::string text = m.render();
+  EXPECT_EQ(value(text, "boundwise_dropped_total", {{"what", "workloads"}}), 0);
+  EXPECT_EQ(value(text, "boundwise_dropped_total", {{"what", "dependencies"}}), 3);
+  EXPECT_EQ(value(text, "boundwise_dropped_total", {{"what", "series"}}), 0);
+}
+
 }  // namespace
 }  // namespace boundwise
