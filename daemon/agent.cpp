@@ -4,6 +4,7 @@
 #include "daemon/agent.hpp"
 
 #include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -147,6 +148,15 @@ struct Agent::Impl {
       return;
     }
     Config next;
+    sd_notify(0, "RELOADING=1");
+    // Whatever the outcome the agent goes on serving: ready again after this call (if
+    // it was ready before: readiness means a classified window).
+    struct NotifyReady {
+      bool ready;
+      ~NotifyReady() {
+        if (ready) sd_notify(0, "READY=1");
+      }
+    } notify_ready{ready};
     try {
       next = loader();
     } catch (const ConfigError& e) {
@@ -355,11 +365,17 @@ struct Agent::Impl {
     metrics.publish(*next);
     snapshot = std::move(next);
     render_bodies();
+    if (!ready) {
+      // systemd Type=notify: started means classified, not merely listening. A no-op
+      // without NOTIFY_SOCKET.
+      sd_notify(0, "READY=1\nSTATUS=first window classified");
+    }
     ready = true;
     window_start = now;
   }
 
   void shutdown() {
+    sd_notify(0, "STOPPING=1");
     stop_collection();
     signals.cancel();
     reload_signal.cancel();

@@ -1,0 +1,123 @@
+"""Lifecycle against the real binary: systemd readiness over a real NOTIFY_SOCKET
+(READY=1 only once a window is classified, RELOADING/READY on SIGHUP, STOPPING on
+SIGTERM), and SIGTERM with a stalled client connected: exit 0 within 5 s.
+
+usage: lifecycle.py --agent PATH --case sd_notify|sigterm_with_clients
+"""
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import harness  # noqa: E402
+
+
+def write_config(d, port, window="2s"):
+    path = os.path.join(d, "boundwise.yaml")
+    with open(path, "w") as f:
+        f.write(f'listen: "127.0.0.1:{port}"\nwindow: {window}\n')
+    return path
+
+
+def case_sd_notify(binary):
+    d = harness.tempdir("boundwise-notify-")
+    sock_path = os.path.join(d, "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(sock_path)
+    sock.settimeout(0.2)
+    port = harness.free_port()
+    config = write_config(d, port)
+    log = open(os.path.join(d, "agent.log"), "w")
+    t0 = time.time()
+    p = harness.start([binary, "--config", config], stdout=log, stderr=subprocess.STDOUT,
+                      env=dict(os.environ, NOTIFY_SOCKET=sock_path))
+    messages = []
+
+    def receive_until(phrase, timeout):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                messages.append(sock.recv(4096).decode())
+            except socket.timeout:
+                continue
+            if phrase in messages[-1]:
+                return time.time()
+        return None
+
+    ready_at = receive_until("READY=1", 10)
+    if ready_at is None:
+        harness.fail(f"no READY=1 within 10 s; got {messages}")
+    # Ready means classified: not before the first 2 s window closed.
+    if ready_at - t0 < 1.5:
+        harness.fail(f"READY=1 after {ready_at - t0:.2f} s, before the first window closed")
+    status = harness.http_get(f"http://127.0.0.1:{port}/readyz")[0]
+    if status != 200:
+        harness.fail(f"READY=1 sent but /readyz is {status}")
+    p.send_signal(signal.SIGHUP)
+    if receive_until("RELOADING=1", 5) is None or receive_until("READY=1", 5) is None:
+        harness.fail(f"SIGHUP: want RELOADING=1 then READY=1; got {messages}")
+    p.send_signal(signal.SIGTERM)
+    if receive_until("STOPPING=1", 5) is None:
+        harness.fail(f"SIGTERM: no STOPPING=1; got {messages}")
+    if p.wait(5) != 0:
+        harness.fail(f"exit code {p.returncode}")
+
+
+def case_sigterm_with_clients(binary):
+    d = harness.tempdir("boundwise-term-")
+    port = harness.free_port()
+    config = write_config(d, port)
+    log_path = os.path.join(d, "agent.log")
+    p = harness.start([binary, "--config", config], stdout=open(log_path, "w"),
+                      stderr=subprocess.STDOUT)
+    deadline = time.time() + 10
+    while harness.http_get(f"http://127.0.0.1:{port}/healthz", 1)[0] != 200:
+        if time.time() > deadline or p.poll() is not None:
+            harness.fail("agent did not start:\n" + open(log_path).read())
+        time.sleep(0.1)
+    # A client stalled half-way through its request, and an idle keep-alive one.
+    stalled = socket.create_connection(("127.0.0.1", port))
+    stalled.sendall(b"GET /recommend HTTP/1.1\r\nHost: x\r\n")
+    idle = socket.create_connection(("127.0.0.1", port))
+    idle.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    idle.recv(4096)
+    t0 = time.time()
+    p.send_signal(signal.SIGTERM)
+    try:
+        code = p.wait(5)
+    except subprocess.TimeoutExpired:
+        harness.fail("still running 5 s after SIGTERM:\n" + open(log_path).read())
+    if code != 0:
+        harness.fail(f"SIGTERM: exit {code}\n" + open(log_path).read())
+    # Both connections were closed by the agent, not left to the kernel's timeout.
+    for name, s in (("stalled", stalled), ("idle", idle)):
+        s.settimeout(2)
+        try:
+            data = s.recv(4096)
+        except ConnectionResetError:
+            data = b""
+        except socket.timeout:
+            harness.fail(f"the {name} client's connection is still open after exit?")
+        if data and not data.startswith(b"HTTP/1.1"):
+            harness.fail(f"the {name} client got garbage: {data[:80]!r}")
+    print(f"exited 0 in {time.time() - t0:.2f} s with 2 clients connected")
+
+
+CASES = {"sd_notify": case_sd_notify, "sigterm_with_clients": case_sigterm_with_clients}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--agent", required=True)
+    ap.add_argument("--case", required=True, choices=sorted(CASES))
+    args = ap.parse_args()
+    CASES[args.case](args.agent)
+    print(f"PASS: {args.case}")
+
+
+if __name__ == "__main__":
+    main()
