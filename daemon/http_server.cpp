@@ -140,8 +140,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void read() {
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(server_->limits.max_header_bytes));
-    parser_->body_limit(server_->limits.max_body_bytes);
+    apply_limits(*parser_, server_->limits);
     arm_read_timer();
     http::async_read(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
@@ -171,23 +170,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       close();
       return;
     }
-    if (ec == http::error::body_limit) {
-      write_error(413);
-      return;
-    }
-    if (ec == http::error::header_limit) {
-      write_error(431);
-      return;
-    }
     if (ec) {
-      write_error(400);
+      write_error(status_for_parse_error(ec));
       return;
     }
     auto& req = parser_->get();
-    HttpRequest request;
-    request.method = std::string(req.method_string());
-    request.target = std::string(req.target());
-    request.authorization = std::string(req[http::field::authorization]);
+    HttpRequest request = to_request(req);
     HttpResponse response;
     try {
       response = server_->handler(request);
@@ -246,7 +234,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   asio::steady_timer read_timer_;
   bool timed_out_ = false;
   beast::flat_buffer buffer_{64 * 1024};
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<RequestParser> parser_;
 };
 
 template <class S>

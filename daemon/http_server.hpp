@@ -12,15 +12,9 @@
 
 #include "classifier/result.hpp"
 #include "daemon/http_handler.hpp"
+#include "daemon/http_request.hpp"
 
 namespace boundwise {
-
-struct HttpLimits {
-  std::size_t max_header_bytes = 8 * 1024;
-  std::size_t max_body_bytes = 16 * 1024;
-  int read_timeout_ms = 5'000;
-  int max_connections = 64;
-};
 
 class HttpServer {
  public:
