@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs, builds and runs every test of boundwise: the command README.md gives and
-# .ci/run calls. Tiers (ctest labels): unit, fuzz (corpus replay), integration, e2e;
+# .ci/run calls. Tiers (ctest labels): unit, fuzz (corpus replay), integration, e2e, soak;
 # then the unit tests again under ASan+UBSan, and a short libFuzzer run of every fuzz
 # target built with clang. Exits non-zero if anything fails.
 #   tests/run-all.sh              everything
@@ -54,6 +54,9 @@ run_ctest --test-dir build -L 'unit|fuzz' --output-on-failure -j"$jobs"
 
 step "integration + e2e tests (real processes, PostgreSQL, Prometheus)"
 run_ctest --test-dir build -L 'integration|e2e' --output-on-failure
+
+step "churn soak (60 s; tests/soak/churn_soak.py --seconds 600 for the full one)"
+run_ctest --test-dir build -L soak --output-on-failure
 
 step "unit tests under ASan+UBSan"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBOUNDWISE_SANITIZE=ON >/dev/null
