@@ -4,7 +4,9 @@ the real agent, asserted on the class and model the agent reports within 3 windo
 usage: run_case.py --agent PATH --case NAME
 """
 import argparse
+import atexit
 import os
+import signal
 import pwd
 import shutil
 import subprocess
@@ -183,6 +185,9 @@ def case_auto_discovery(binary):
                               "echo $!"],
                              stdout=subprocess.PIPE, text=True)
     pid = int(launcher.stdout.readline())
+    # The launcher exits at once, so the harness's cleanup (which kills the process
+    # groups of processes still running) would miss the detached workload.
+    atexit.register(lambda: os.kill(pid, signal.SIGKILL) if os.path.exists(f"/proc/{pid}") else None)
     agent = harness.Agent(binary, [])
     deadline = time.time() + 15
     while time.time() < deadline:
