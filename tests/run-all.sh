@@ -55,6 +55,9 @@ run_ctest --test-dir build -L 'unit|fuzz' --output-on-failure -j"$jobs"
 step "integration + e2e tests (real processes, PostgreSQL, Prometheus)"
 run_ctest --test-dir build -L 'integration|e2e' --output-on-failure
 
+step "deploy tests (systemd unit, Prometheus rules, Grafana PromQL, Kubernetes, .deb)"
+run_ctest --test-dir build -L deploy --output-on-failure
+
 step "unit tests under ASan+UBSan"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBOUNDWISE_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs" --target classifier_test config_test collectors_test daemon_test

@@ -92,7 +92,10 @@ def metric_names(expr):
     """Names of the metrics a PromQL expression selects (identifiers followed by a
     selector, a range or an operator, that are not functions or keywords)."""
     keywords = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool",
-                "and", "or", "unless", "offset", "inf", "nan"}
+                "and", "or", "unless", "offset", "inf", "nan",
+                # aggregation operators, which may be followed by by/without
+                "sum", "min", "max", "avg", "count", "stddev", "stdvar", "topk", "bottomk",
+                "quantile", "count_values", "group"}
     names = set()
     no_strings = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
     no_groupings = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)",
