@@ -52,6 +52,9 @@ def check_unit():
         if set(deploylib.unit_values(unit, "Service", key)) & bad:
             harness.fail(f"{key}={deploylib.unit_values(unit, 'Service', key)} hides what the "
                          "agent reads")
+    # ProtectKernelTunables hides /proc/kallsyms, which the eBPF collector needs.
+    if deploylib.unit_values(unit, "Service", "ProtectKernelTunables")[-1:] == ["yes"]:
+        harness.fail("ProtectKernelTunables=yes makes /proc/kallsyms inaccessible")
     # Targets are never stopped or written: no ptrace, no process_vm_writev.
     denied = " ".join(v[1:] for v in deploylib.unit_values(unit, "Service", "SystemCallFilter")
                       if v.startswith("~"))
