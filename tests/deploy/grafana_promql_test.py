@@ -137,7 +137,8 @@ def main():
     for where, e in exprs:
         unknown = deploylib.metric_names(e) - known
         if unknown:
-            harness.fail(f"{where} uses metrics the agent does not document: {sorted(unknown)}\n{e}")
+            harness.fail(f"{where} uses metrics the agent does not document: "
+                         f"{sorted(unknown)}\n{e}")
     print("ok: every metric the dashboard queries is documented or listed as upcoming")
 
     status, out = promtool_check(exprs + [("a broken one", "sum by (workload (rate(x[5m]))")],

@@ -98,7 +98,8 @@ def check_daemonset(ds, config_port):
     volumes = {v["name"]: v for v in spec.get("volumes", [])}
     mounts = {m["name"]: m for m in c.get("volumeMounts", [])}
     host = {v["hostPath"]["path"]: name for name, v in volumes.items() if "hostPath" in v}
-    check(set(host) == HOST_PATHS, f"DaemonSet: host paths {sorted(host)}, want {sorted(HOST_PATHS)}")
+    check(set(host) == HOST_PATHS,
+          f"DaemonSet: host paths {sorted(host)}, want {sorted(HOST_PATHS)}")
     for path, name in host.items():
         m = mounts.get(name)
         check(m is not None and m["mountPath"] == path and m.get("readOnly") is True,

@@ -77,8 +77,9 @@ def main():
     deadline = time.time() + 60
     ready = False
     while time.time() < deadline and not ready:
-        doc = api(base, "query", query='count(count_over_time(boundwise_verdict_confidence[1m]) >= 8)'
-                  ' >= 3 and on() count(boundwise_dependency_wait_seconds_total) > 0')
+        doc = api(base, "query",
+                  query="count(count_over_time(boundwise_verdict_confidence[1m]) >= 8) >= 3"
+                  " and on() count(boundwise_dependency_wait_seconds_total) > 0")
         ready = bool(doc and doc["status"] == "success" and doc["data"]["result"])
         if not ready:
             time.sleep(1)
@@ -123,10 +124,16 @@ def main():
            if r.get("health") != "ok"]
     if bad or len(rules_state) < 10:
         harness.fail(f"rules not evaluated cleanly ({len(rules_state)} loaded): {bad}")
-    counts = api(base, "query", query="class:boundwise_workloads:count")["data"]["result"]
-    classes = {s["metric"]["class"]: float(s["value"][1]) for s in counts}
     # Which class the CPU loop gets depends on the machine's load; that there are three
-    # workloads does not.
+    # workloads does not. The group runs every 30 s and its first run may have come
+    # before every workload had a verdict: wait for one more run if so.
+    deadline = time.time() + 40
+    while True:
+        counts = api(base, "query", query="class:boundwise_workloads:count")["data"]["result"]
+        classes = {s["metric"]["class"]: float(s["value"][1]) for s in counts}
+        if sum(classes.values()) == 3 or time.time() > deadline:
+            break
+        time.sleep(1)
     if sum(classes.values()) != 3:
         harness.fail(f"class:boundwise_workloads:count = {classes}, want 3 workloads in all")
     print(f"ok: {len(rules_state)} rules evaluated with health ok; fleet count by class "

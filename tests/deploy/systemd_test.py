@@ -134,8 +134,8 @@ def verify(agent):
         harness.fail(f"systemd-analyze verify: exit {status}\n{output}")
     # verify exits 0 on unknown keys, only printing them: the empty output is the test.
     # Make sure it would have printed something for a broken copy.
-    status, output = run_verify(text.replace("ProtectHome=yes", "ProtectHome=yes\nProtectHomme=yes"),
-                                "broken.service")
+    broken = text.replace("ProtectHome=yes", "ProtectHome=yes\nProtectHomme=yes")
+    status, output = run_verify(broken, "broken.service")
     if "ProtectHomme" not in output:
         harness.fail(f"systemd-analyze verify did not report an unknown key: {output!r}")
     print("ok: systemd-analyze verify is clean (and reports a misspelt key in a copy)")
