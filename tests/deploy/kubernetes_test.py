@@ -10,7 +10,8 @@ what can be checked without one:
 - the ConfigMap's boundwise.yaml passes the real binary's --check-config and listens
   on 0.0.0.0 at the container's port;
 - the Service selects the DaemonSet's pods on that port, and the ServiceMonitor
-  selects the Service and scrapes its port, with job="boundwise" as the alerts expect.
+  selects the Service and scrapes its port, with job="boundwise" as the alerts expect;
+- the PrometheusRule holds exactly the rule groups of deploy/prometheus/.
 With kubectl present, `kubectl kustomize` must also render the folder (offline).
 
 usage: kubernetes_test.py --agent PATH
@@ -34,6 +35,8 @@ except ImportError:
 K8S = os.path.join(deploylib.DEPLOY, "kubernetes")
 CAPS = {"BPF", "PERFMON", "SYS_PTRACE", "DAC_READ_SEARCH"}
 HOST_PATHS = {"/sys/kernel/btf", "/sys/fs/cgroup"}
+RULE_FILES = ("boundwise-recording.rules.yaml", "boundwise-alerts.rules.yaml",
+              "boundwise-objectives.rules.yaml")
 
 
 def check(condition, message):
@@ -140,7 +143,7 @@ def main():
     args = parser.parse_args()
     files, docs = load_manifests()
     for kind in ("Namespace", "ServiceAccount", "ConfigMap", "DaemonSet", "Service",
-                 "ServiceMonitor", "Kustomization"):
+                 "ServiceMonitor", "PrometheusRule", "Kustomization"):
         check(kind in docs, f"no {kind} manifest in deploy/kubernetes")
     kustomization = docs["Kustomization"][1]
     listed = set(kustomization.get("resources", []))
@@ -176,6 +179,15 @@ def main():
     check(service["metadata"]["labels"].get(job_label) == "boundwise",
           f"ServiceMonitor jobLabel {job_label!r}: the job would not be \"boundwise\"")
     print("ok: Service selects the agents; ServiceMonitor scrapes it as job boundwise")
+
+    rule = docs["PrometheusRule"][1]
+    groups = []
+    for name in RULE_FILES:
+        with open(os.path.join(deploylib.DEPLOY, "prometheus", name)) as f:
+            groups += yaml.safe_load(f)["groups"]
+    check(rule["spec"]["groups"] == groups,
+          "prometheusrule.yaml's groups differ from deploy/prometheus/" + ", ".join(RULE_FILES))
+    print(f"ok: the PrometheusRule holds the {len(groups)} groups of deploy/prometheus")
 
     kubectl = shutil.which("kubectl")
     if kubectl is None:
