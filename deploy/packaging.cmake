@@ -8,7 +8,8 @@ set(BOUNDWISE_DEPLOY_DIR ${CMAKE_CURRENT_LIST_DIR})
 
 install(FILES ${BOUNDWISE_DEPLOY_DIR}/systemd/boundwise.service
         DESTINATION lib/systemd/system)
-# Absolute: /etc whatever the prefix (CPack's is /usr).
+# Absolute: /etc whatever the prefix (CPack's is /usr). So `cmake --install` writes
+# /etc/boundwise/boundwise.yaml too, as the package does.
 install(FILES ${BOUNDWISE_DEPLOY_DIR}/systemd/boundwise.yaml DESTINATION /etc/boundwise)
 install(FILES ${BOUNDWISE_DEPLOY_DIR}/README.md DESTINATION share/doc/boundwise)
 
