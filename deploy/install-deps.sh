@@ -22,6 +22,7 @@ test_packages=(
   clang-format-14 libclang-rt-14-dev
   python3 python3-psycopg2 python3-flask gunicorn
   postgresql postgresql-contrib prometheus redis-server stress-ng wrk curl
+  python3-yaml systemd adduser dpkg-dev
 )
 
 packages=("${build_packages[@]}")

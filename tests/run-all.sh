@@ -58,6 +58,9 @@ run_ctest --test-dir build -L 'integration|e2e' --output-on-failure
 step "churn soak (60 s; tests/soak/churn_soak.py --seconds 600 for the full one)"
 run_ctest --test-dir build -L soak --output-on-failure
 
+step "deploy tests (systemd unit, Prometheus rules, Grafana PromQL, Kubernetes, .deb)"
+run_ctest --test-dir build -L deploy --output-on-failure
+
 step "unit tests under ASan+UBSan"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBOUNDWISE_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs" --target classifier_test config_test collectors_test daemon_test

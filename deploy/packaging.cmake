@@ -1,0 +1,38 @@
+# The Debian package (CPack, DEB generator): /usr/bin/boundwise, the hardened systemd
+# unit, the default config as a conffile at /etc/boundwise/boundwise.yaml, and a
+# `boundwise` system user created by postinst. Build it from a configured build tree:
+#   cmake --build build && (cd build && cpack -G DEB)
+# The binary's install rule is in daemon/CMakeLists.txt; runtime library dependencies
+# come from dpkg-shlibdeps. Tested by tests/deploy/deb_test.py (ctest label deploy).
+set(BOUNDWISE_DEPLOY_DIR ${CMAKE_CURRENT_LIST_DIR})
+
+install(FILES ${BOUNDWISE_DEPLOY_DIR}/systemd/boundwise.service
+        DESTINATION lib/systemd/system)
+# Absolute: /etc whatever the prefix (CPack's is /usr). So `cmake --install` writes
+# /etc/boundwise/boundwise.yaml too, as the package does.
+install(FILES ${BOUNDWISE_DEPLOY_DIR}/systemd/boundwise.yaml DESTINATION /etc/boundwise)
+install(FILES ${BOUNDWISE_DEPLOY_DIR}/README.md DESTINATION share/doc/boundwise)
+
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME boundwise)
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_CONTACT "boundwise maintainers <boundwise@localhost>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
+    "profiling agent: is each workload CPU- or I/O-bound, and which concurrency model fits")
+set(CPACK_PACKAGE_DESCRIPTION
+    "boundwise samples the processes of a host, classifies each workload's bottleneck \
+(CPU, GIL, network, disk, locks, saturation) and recommends a concurrency model, \
+published on a Prometheus /metrics endpoint and a JSON /recommend endpoint.")
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_STRIP_FILES ON)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SECTION admin)
+set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# postinst creates the user with adduser (Priority important, not Essential).
+set(CPACK_DEBIAN_PACKAGE_DEPENDS adduser)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+    ${BOUNDWISE_DEPLOY_DIR}/debian/conffiles ${BOUNDWISE_DEPLOY_DIR}/debian/postinst
+    ${BOUNDWISE_DEPLOY_DIR}/debian/prerm ${BOUNDWISE_DEPLOY_DIR}/debian/postrm)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+include(CPack)
