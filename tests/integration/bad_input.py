@@ -4,7 +4,6 @@ give a clear error or a clean skip — never a crash, a hang or a wrong answer.
 
 usage: bad_input.py --agent PATH --case NAME
 """
-import argparse
 import os
 import re
 import socket
@@ -208,13 +207,5 @@ def case_port_in_use(binary):
 CASES = {name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--agent", required=True)
-    parser.add_argument("--case", required=True, choices=sorted(CASES))
-    args = parser.parse_args()
-    CASES[args.case](args.agent)
-
-
 if __name__ == "__main__":
-    main()
+    harness.run_cases(CASES)

@@ -4,7 +4,6 @@ SIGTERM), and SIGTERM with a stalled client connected: exit 0 within 5 s.
 
 usage: lifecycle.py --agent PATH --case sd_notify|sigterm_with_clients
 """
-import argparse
 import os
 import signal
 import socket
@@ -74,11 +73,7 @@ def case_sigterm_with_clients(binary):
     log_path = os.path.join(d, "agent.log")
     p = harness.start([binary, "--config", config], stdout=open(log_path, "w"),
                       stderr=subprocess.STDOUT)
-    deadline = time.time() + 10
-    while harness.http_get(f"http://127.0.0.1:{port}/healthz", 1)[0] != 200:
-        if time.time() > deadline or p.poll() is not None:
-            harness.fail("agent did not start:\n" + open(log_path).read())
-        time.sleep(0.1)
+    harness.wait_healthy(p, f"http://127.0.0.1:{port}", log_path)
     # A client stalled half-way through its request, and an idle keep-alive one.
     stalled = socket.create_connection(("127.0.0.1", port))
     stalled.sendall(b"GET /recommend HTTP/1.1\r\nHost: x\r\n")
@@ -110,14 +105,5 @@ def case_sigterm_with_clients(binary):
 CASES = {"sd_notify": case_sd_notify, "sigterm_with_clients": case_sigterm_with_clients}
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--agent", required=True)
-    ap.add_argument("--case", required=True, choices=sorted(CASES))
-    args = ap.parse_args()
-    CASES[args.case](args.agent)
-    print(f"PASS: {args.case}")
-
-
 if __name__ == "__main__":
-    main()
+    harness.run_cases(CASES)

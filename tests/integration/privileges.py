@@ -6,7 +6,6 @@ which needs CAP_SYS_PTRACE).
 
 usage: privileges.py --agent PATH --case check|run_as_user
 """
-import argparse
 import os
 import pwd
 import shutil
@@ -91,14 +90,5 @@ def case_run_as_user(binary):
 CASES = {"check": case_check, "run_as_user": case_run_as_user}
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--agent", required=True)
-    ap.add_argument("--case", required=True, choices=sorted(CASES))
-    args = ap.parse_args()
-    CASES[args.case](args.agent)
-    print(f"PASS: {args.case}")
-
-
 if __name__ == "__main__":
-    main()
+    harness.run_cases(CASES)

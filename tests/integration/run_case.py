@@ -3,7 +3,6 @@ the real agent, asserted on the class and model the agent reports within 3 windo
 
 usage: run_case.py --agent PATH --case NAME
 """
-import argparse
 import atexit
 import os
 import signal
@@ -208,13 +207,5 @@ def case_auto_discovery(binary):
 CASES = {name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--agent", required=True)
-    parser.add_argument("--case", required=True, choices=sorted(CASES))
-    args = parser.parse_args()
-    CASES[args.case](args.agent)
-
-
 if __name__ == "__main__":
-    main()
+    harness.run_cases(CASES)

@@ -5,10 +5,10 @@ nowhere the agent writes.
 
 usage: web_security.py --agent PATH --case tls_auth|sighup_reload|secrets_redacted
 """
-import argparse
 import base64
 import os
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -59,17 +59,6 @@ def start_agent(binary, config_text, scheme="http", log_level=None):
     return p, port, config, log_path, d
 
 
-def wait_healthy(p, url, log_path, context=None):
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        if p.poll() is not None:
-            harness.fail(f"agent exited {p.returncode}:\n{open(log_path).read()}")
-        if request(url + "/healthz", context=context, timeout=1)[0] == 200:
-            return
-        time.sleep(0.1)
-    harness.fail("agent did not answer /healthz in 10 s:\n" + open(log_path).read())
-
-
 def expect(cond, message, log_path=None):
     if not cond:
         harness.fail(message + ("\nagent log:\n" + open(log_path).read() if log_path else ""))
@@ -90,7 +79,7 @@ def case_tls_auth(binary):
         f"  basic_auth_users:\n{users}")
     context = ssl.create_default_context(cafile=cert)
     base = f"https://127.0.0.1:{port}"
-    wait_healthy(p, base, log_path, context)
+    harness.wait_healthy(p, base, log_path, context)
 
     status, _, _ = request(f"http://127.0.0.1:{port}/healthz")
     expect(status != 200, "plain HTTP was answered on the TLS port")
@@ -107,7 +96,6 @@ def case_tls_auth(binary):
     expect(status == 200 and '"workloads"' in body, f"right credentials: {status} {body[:200]}")
     # A TLS client that connects and never handshakes does not keep the agent from
     # serving others.
-    import socket
     idle = socket.create_connection(("127.0.0.1", port))
     expect(request(base + "/healthz", context=context)[0] == 200, "blocked by an idle client")
     idle.close()
@@ -144,7 +132,7 @@ def case_sighup_reload(binary):
     web = f"web:\n  bearer_token_file: {token_file}\n  protected_endpoints: [/recommend]\n"
     p, port, config, log_path, _ = start_agent(binary, web)
     base = f"http://127.0.0.1:{port}"
-    wait_healthy(p, base, log_path)
+    harness.wait_healthy(p, base, log_path)
     expect(request(base + "/recommend", "Bearer first-token")[0] == 200, "first token refused")
     expect(metric(base, "boundwise_config_last_reload_successful") == 1.0,
            "reload gauge is not 1 at start")
@@ -191,7 +179,7 @@ def case_secrets_redacted(binary):
         binary, 'targets:\n  - name: secretive\n    cmdline: "cpu_single"\n',
         log_level="debug")
     base = f"http://127.0.0.1:{port}"
-    wait_healthy(p, base, log_path)
+    harness.wait_healthy(p, base, log_path)
     # Wait for the target to be classified, so every output has had the chance to leak.
     deadline = time.time() + 15
     body = ""
@@ -215,14 +203,5 @@ CASES = {"tls_auth": case_tls_auth, "sighup_reload": case_sighup_reload,
          "secrets_redacted": case_secrets_redacted}
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--agent", required=True)
-    ap.add_argument("--case", required=True, choices=sorted(CASES))
-    args = ap.parse_args()
-    CASES[args.case](args.agent)
-    print(f"PASS: {args.case}")
-
-
 if __name__ == "__main__":
-    main()
+    harness.run_cases(CASES)

@@ -103,6 +103,36 @@ def http_get(url, timeout=5):
         return 0, ""
 
 
+def wait_healthy(process, base_url, log_path, context=None, timeout=10):
+    """Waits until the agent at base_url answers /healthz 200; fails with its log if it
+    exits first or does not answer within `timeout` seconds. `context`: an
+    ssl.SSLContext for https."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            fail(f"agent exited with {process.returncode}:\n{open(log_path).read()}")
+        try:
+            with urllib.request.urlopen(base_url + "/healthz", timeout=1,
+                                        context=context) as r:
+                if r.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, OSError):
+            pass
+        time.sleep(0.1)
+    fail(f"agent did not answer /healthz within {timeout} s:\n" + open(log_path).read())
+
+
+def run_cases(cases):
+    """The command line of a test script: --agent PATH --case NAME runs cases[NAME]."""
+    import argparse
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--agent", required=True)
+    parser.add_argument("--case", required=True, choices=sorted(cases))
+    args = parser.parse_args()
+    cases[args.case](args.agent)
+    print(f"PASS: {args.case}")
+
+
 class Agent:
     """The boundwise binary on a temp config, listening on a free loopback port."""
 
@@ -134,14 +164,8 @@ class Agent:
         self.process = start([binary, "--config", self.config], stdout=self.log,
                              stderr=subprocess.STDOUT)
         self.base = f"http://127.0.0.1:{self.port}"
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                fail(f"agent exited with {self.process.returncode}:\n{self.read_log()}")
-            if http_get(self.base + "/healthz", timeout=1)[0] == 200:
-                return
-            time.sleep(0.1)
-        fail("agent did not answer /healthz within 10 s:\n" + self.read_log())
+        self.log.flush()
+        wait_healthy(self.process, self.base, self.log_path)
 
     def read_log(self):
         self.log.flush()
