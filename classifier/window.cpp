@@ -33,4 +33,9 @@ void finalize_window(WorkloadWindow& w) {
   }
 }
 
+double native_cpu_seconds(const WorkloadWindow& w) {
+  if (!w.gil.measured) return 0;
+  return std::max(0.0, w.cpu_seconds - w.gil.held_seconds);
+}
+
 }  // namespace boundwise

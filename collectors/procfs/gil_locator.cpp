@@ -241,16 +241,20 @@ Result<std::optional<GilLocation>> locate_gil(const std::string& proc_root, int 
     location.version = "3." + std::to_string(minor);
   }
   location.free_threaded = name_free_threaded;
-  // A free-threaded build has no GIL at these offsets (and usually none at all): an
-  // empty range says "CPython, free-threaded" while matching no futex address.
-  if (location.free_threaded) return std::optional<GilLocation>{location};
-  auto offset = gil_offset_from_runtime(major, minor);
-  if (!offset) return std::optional<GilLocation>{};
+  location.major = major;
+  location.minor = minor;
   if (!facts->exec && object->start < facts->first_load_vaddr) {
     return Error{base + "/maps: " + object->path + " mapped below its first PT_LOAD vaddr"};
   }
   std::uint64_t bias = facts->exec ? 0 : object->start - facts->first_load_vaddr;
-  location.begin = *facts->symbols.py_runtime + bias + *offset;
+  location.runtime_address = *facts->symbols.py_runtime + bias;
+  // A free-threaded build has no GIL at these offsets (and usually none at all), and
+  // an unmeasured version has no known offset: an empty range says "CPython, this
+  // version" while matching no futex address.
+  if (location.free_threaded) return std::optional<GilLocation>{location};
+  auto offset = gil_offset_from_runtime(major, minor);
+  if (!offset) return std::optional<GilLocation>{location};
+  location.begin = location.runtime_address + *offset;
   location.end = location.begin + kGilStructSize;
   return std::optional<GilLocation>{location};
 }
