@@ -38,4 +38,13 @@ double native_cpu_seconds(const WorkloadWindow& w) {
   return std::max(0.0, w.cpu_seconds - w.gil.held_seconds);
 }
 
+std::string current_model(const WorkloadWindow& w) {
+  const int workers =
+      w.runtime.kind == "python" ? w.runtime.worker_processes : std::max(0, w.processes - 1);
+  if (workers >= 1) return w.runtime.max_worker_threads > 1 || w.event_loop ? "mixed" : "processes";
+  if (w.event_loop) return "asyncio";
+  if (w.threads > 1) return "threads";
+  return "single";
+}
+
 }  // namespace boundwise

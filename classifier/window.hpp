@@ -71,6 +71,11 @@ struct RuntimeInfo {
   std::string version;  // "3.12.1", or "3.8" when only the minor is known
   bool free_threaded = false;
   bool gil_readable = false;  // GIL state read from memory, not inferred
+  // Process topology (python collector): how workers are started and served.
+  std::string start_method;    // "fork", "spawn", "forkserver", or "" (no workers seen)
+  std::string server;          // "gunicorn", "uvicorn", "multiprocessing", or ""
+  int worker_processes = 0;    // helpers (resource tracker, forkserver) and masters excluded
+  int max_worker_threads = 0;  // most threads in one worker process
 };
 
 // The GIL read from memory by the python collector, summed over the workload's
@@ -127,6 +132,11 @@ struct WorkloadWindow {
 // On-CPU time of the workload's Python processes without the GIL (native code that
 // released it): cpu_seconds − gil.held_seconds, at least 0; 0 unless gil.measured.
 double native_cpu_seconds(const WorkloadWindow& w);
+
+// The concurrency model the workload uses now: "processes" (worker processes, one
+// thread each), "mixed" (workers with threads or an event loop), "asyncio" (one
+// process with an event loop), "threads" (one process, several threads) or "single".
+std::string current_model(const WorkloadWindow& w);
 
 // Computes derived fields (dependency latency quantiles) in place.
 void finalize_window(WorkloadWindow& w);

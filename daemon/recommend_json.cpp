@@ -88,10 +88,16 @@ json workload_json(const Snapshot& s, const WorkloadReport& w) {
                            {"pss", bytes_or_null(win.memory.pss_bytes)},
                            {"uss", bytes_or_null(win.memory.uss_bytes)},
                            {"shared", bytes_or_null(win.memory.shared_bytes)}};
-    out["runtime"] = {{"kind", win.runtime.kind.empty() ? json(nullptr) : json(win.runtime.kind)},
-                      {"version", win.runtime.version},
-                      {"free_threaded", win.runtime.free_threaded},
-                      {"gil_readable", win.runtime.gil_readable}};
+    out["runtime"] = {
+        {"kind", win.runtime.kind.empty() ? json(nullptr) : json(win.runtime.kind)},
+        {"version", win.runtime.version},
+        {"free_threaded", win.runtime.free_threaded},
+        {"gil_readable", win.runtime.gil_readable},
+        {"server", win.runtime.server.empty() ? json(nullptr) : json(win.runtime.server)},
+        {"worker_processes", win.runtime.worker_processes}};
+    out["current_model"] = current_model(win);
+    out["start_method"] =
+        win.runtime.start_method.empty() ? json(nullptr) : json(win.runtime.start_method);
     if (win.runtime.kind == "python") {
       // Wait comes from the futex signature (exact); held and native CPU need memory
       // reads: null, with source "futex signature", when the GIL was not readable.

@@ -248,6 +248,7 @@ Result<std::optional<GilLocation>> locate_gil(const std::string& proc_root, int 
   }
   std::uint64_t bias = facts->exec ? 0 : object->start - facts->first_load_vaddr;
   location.runtime_address = *facts->symbols.py_runtime + bias;
+  location.object_path = object->path;
   // A free-threaded build has no GIL at these offsets (and usually none at all), and
   // an unmeasured version has no known offset: an empty range says "CPython, this
   // version" while matching no futex address.

@@ -22,6 +22,7 @@ struct GilLocation {
   int minor = -1;           // -1 when unknown
   bool free_threaded = false;
   std::uint64_t runtime_address = 0;  // _PyRuntime in the target (load bias applied)
+  std::string object_path;            // the ELF holding _PyRuntime, as mapped in the target
   bool contains(std::uint64_t address) const { return address >= begin && address < end; }
 };
 

@@ -8,13 +8,18 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "collectors/procfs/gil_locator.hpp"
+#include "collectors/procfs/parse.hpp"
 #include "collectors/procfs/proc_io.hpp"
 #include "collectors/python/gil_reader.hpp"
 #include "collectors/python/remote_memory.hpp"
+#include "collectors/python/topology.hpp"
+#include "collectors/python/version_scan.hpp"
 
 namespace boundwise {
 
@@ -161,9 +166,19 @@ class PythonCollector final : public Collector {
       p.first_switch = p.last_switch;
       p.holders.clear();
     }
+    std::map<std::string, std::vector<python::ProcessFacts>> facts;
+    for (auto& [key, p] : processes_) {
+      if (!p.alive || windows.workloads.count(p.workload) == 0) continue;
+      if (auto f = process_facts(p)) facts[p.workload].push_back(std::move(*f));
+    }
     for (auto& [name, a] : acc) {
       WorkloadWindow& w = windows.workloads[name];
       w.gil.holder_threads = static_cast<int>(a.holders.size());
+      auto topology = python::detect_topology(facts[name]);
+      w.runtime.start_method = topology.start_method;
+      w.runtime.server = topology.server;
+      w.runtime.worker_processes = topology.workers;
+      w.runtime.max_worker_threads = topology.max_worker_threads;
       if (a.first_python != nullptr) {
         const auto& py = *a.first_python->python;
         w.runtime.kind = "python";
@@ -181,6 +196,25 @@ class PythonCollector final : public Collector {
 
  private:
   static constexpr std::uint64_t kRelistEvery = 8;
+
+  // Command line, parent and thread count, once per window (two small reads).
+  std::optional<python::ProcessFacts> process_facts(const PythonProcess& p) {
+    const std::string base = settings_.proc_root + "/" + std::to_string(p.key.pid);
+    std::ifstream stat_file(base + "/stat");
+    std::stringstream stat_text;
+    stat_text << stat_file.rdbuf();
+    auto stat = procfs::parse_stat(stat_text.str());
+    if (!stat || stat->start_time_ticks != p.key.start_time_ticks) return std::nullopt;
+    python::ProcessFacts f;
+    f.pid = p.key.pid;
+    f.ppid = stat->ppid;
+    f.threads = stat->num_threads;
+    f.python = p.python.has_value();
+    std::ifstream cmdline(base + "/cmdline", std::ios::binary);
+    std::string arg;
+    while (std::getline(cmdline, arg, '\0')) f.argv.push_back(arg);
+    return f;
+  }
 
   void detect(PythonProcess& p) {
     auto located = procfs::locate_gil(settings_.proc_root, p.key.pid);
@@ -207,6 +241,17 @@ class PythonCollector final : public Collector {
       layout = h.layout;
     } else if (!header) {
       note_unreadable(p, header.error().message);
+    }
+    if (p.python->minor >= 0 &&
+        std::count(p.python->version.begin(), p.python->version.end(), '.') < 2) {
+      // No Py_Version (3.8 and older): the version string in the interpreter's data.
+      std::ifstream maps(settings_.proc_root + "/" + std::to_string(p.key.pid) + "/maps");
+      std::stringstream text;
+      text << maps.rdbuf();
+      if (auto v =
+              python::scan_version(*p.memory, text.str(), p.python->object_path, p.python->minor)) {
+        p.python->version = *v;
+      }
     }
     if (p.python->free_threaded) return;  // no GIL to read (PYTHON_GIL=1 not handled)
     if (!layout) layout = python::table_layout(p.python->major, p.python->minor);
