@@ -134,8 +134,9 @@ struct WorkloadWindow {
 double native_cpu_seconds(const WorkloadWindow& w);
 
 // The concurrency model the workload uses now: "processes" (worker processes, one
-// thread each), "mixed" (workers with threads or an event loop), "asyncio" (one
-// process with an event loop), "threads" (one process, several threads) or "single".
+// thread each), "mixed" (workers with threads, or uvicorn's event-loop workers),
+// "asyncio" (one process with an event loop), "threads" (one process, several
+// threads) or "single".
 std::string current_model(const WorkloadWindow& w);
 
 // Computes derived fields (dependency latency quantiles) in place.

@@ -24,7 +24,12 @@ TEST(CurrentModel, FromWorkersThreadsAndTheEventLoop) {
   py.runtime.worker_processes = 3;
   py.runtime.max_worker_threads = 1;
   EXPECT_EQ(current_model(py), "processes");
+  py.event_loop = true;  // a forkserver polls: still processes
+  EXPECT_EQ(current_model(py), "processes");
   py.runtime.max_worker_threads = 4;  // gunicorn gthread workers
+  EXPECT_EQ(current_model(py), "mixed");
+  py.runtime.max_worker_threads = 1;
+  py.runtime.server = "uvicorn";
   EXPECT_EQ(current_model(py), "mixed");
   // A Python parent with only helpers (resource tracker) has no workers.
   auto helpers = window(2, 2);
