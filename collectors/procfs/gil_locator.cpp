@@ -169,6 +169,8 @@ std::vector<Mapping> read_maps(const std::string& path) {
 std::optional<std::uint64_t> gil_offset_from_runtime(int major, int minor) {
   if (major != 3) return std::nullopt;
   switch (minor) {
+    case 8:
+      return 1152;  // measured on pyenv 3.8.18 (futex waiters at +72, interval 5000)
     case 9:
     case 10:
       return 352;

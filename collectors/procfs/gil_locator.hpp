@@ -26,7 +26,8 @@ struct GilLocation {
   bool contains(std::uint64_t address) const { return address >= begin && address < end; }
 };
 
-// Pure: the GIL's offset from _PyRuntime for a CPython minor version (3.9 → 352,
+// Pure: the GIL's offset from _PyRuntime for a CPython minor version (3.8 → 1152,
+// 3.9 → 352,
 // 3.11 → 360, 3.12 → 77432, 3.13 → 96104); nullopt for versions not measured.
 std::optional<std::uint64_t> gil_offset_from_runtime(int major, int minor);
 

@@ -33,11 +33,12 @@ std::optional<PythonLayout> table_layout(int major, int minor) {
   PythonLayout l;
   l.minor = minor;
   switch (minor) {
+    case 8:  // measured on pyenv 3.8.18: as 3.9 but the GIL sits later in _PyRuntime
     case 9:
     case 10:
       l.interpreters_head = 32;
       l.gil_embedded = true;
-      l.main_gil = 352;
+      l.main_gil = minor == 8 ? 1152 : 352;
       l.threads_head = 8;
       l.tstate_thread_id = 176;
       return l;

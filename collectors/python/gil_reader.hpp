@@ -35,12 +35,12 @@ struct PythonLayout {
   std::uint64_t tstate_next = 8;
   std::uint64_t tstate_interp = 16;
   std::uint64_t tstate_thread_id = 0;  // pthread_t
-  // 3.11+; on 3.9/3.10 the tid is read from glibc's struct pthread (pthread_tid).
+  // 3.11+; on 3.8–3.10 the tid is read from glibc's struct pthread (pthread_tid).
   std::optional<std::uint64_t> tstate_native_thread_id;
   std::uint64_t pthread_tid = 0x2d0;  // glibc 2.36 x86_64 offsetof(struct pthread, tid)
 };
 
-// The table for 3.9–3.13 (x86_64); nullopt for other versions.
+// The table for 3.8–3.13 (x86_64); nullopt for other versions.
 std::optional<PythonLayout> table_layout(int major, int minor);
 
 // 3.13+: parses the `_Py_DebugOffsets` header at `runtime`. Ok(nullopt) when there is
