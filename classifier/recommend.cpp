@@ -79,10 +79,39 @@ void add_process_risks(const WorkloadWindow& w, int workers, Recommendation& r) 
   r.risks.push_back(
       "arguments and results cross process boundaries by pickling: large payloads cost CPU "
       "and memory");
-  if (w.threads > w.processes) {
+  const std::string& method = w.runtime.start_method;
+  if (method == "fork" && w.threads > w.processes) {
+    r.risks.push_back(printf_string(
+        "the fork start method is in use with %d threads in %d processes: forking while other "
+        "threads hold locks can deadlock children; prefer forkserver (Linux's default from "
+        "Python 3.14) or spawn",
+        w.threads, w.processes));
+  } else if (method.empty() && w.threads > w.processes) {
     r.risks.push_back(
-        "the fork start method with threads alive in the parent can deadlock children; "
-        "prefer forkserver or spawn");
+        w.runtime.kind == "python"
+            ? "the fork start method (multiprocessing's default on Linux up to Python 3.13; "
+              "3.14 defaults to forkserver) with threads alive in the parent can deadlock "
+              "children; prefer forkserver or spawn"
+            : "the fork start method with threads alive in the parent can deadlock children; "
+              "prefer forkserver or spawn");
+  }
+}
+
+// Where the GIL numbers come from: memory reads (exact holder, waiters) or the futex
+// signature alone (wait time only: inferred).
+void add_gil_evidence(const WorkloadWindow& w, Recommendation& r) {
+  if (w.runtime.kind != "python") return;
+  const double duration = w.duration_seconds > 0 ? w.duration_seconds : 1.0;
+  if (w.gil.measured) {
+    r.evidence.push_back(printf_string(
+        "GIL read from memory: held %d%% of the window by %d thread(s), %.1f waiters on "
+        "average, %.0f hand-overs/s; %.2f cores ran native code without it",
+        pct(w.gil.held_seconds / duration), w.gil.holder_threads, finite(w.gil.waiters_mean),
+        static_cast<double>(w.gil.switches) / duration, native_cpu_seconds(w) / duration));
+  } else {
+    r.evidence.push_back(
+        "GIL waits inferred from futex waits on the GIL's address (its state could not be "
+        "read from memory)");
   }
 }
 
@@ -172,6 +201,7 @@ Recommendation recommend(const Verdict& v, const WorkloadWindow& w) {
           pct(at(b, Reason::gil)), finite(v.cpu_cores_used), cores,
           w.runtime.free_threaded ? "this free-threaded interpreter's threads"
                                   : "processes (one per core)");
+      add_gil_evidence(w, r);
       if (!w.runtime.free_threaded) add_process_risks(w, r.workers, r);
       r.risks.push_back(
           "a free-threaded build (3.13t+) would also remove the GIL, at ~40% single-thread "
@@ -210,6 +240,7 @@ Recommendation recommend(const Verdict& v, const WorkloadWindow& w) {
             w.busy_threads_max > 0 ? w.busy_threads_max : w.threads, finite(v.cpu_cores_used),
             cores, python ? " (native code running outside the GIL)" : "");
         if (python) {
+          add_gil_evidence(w, r);
           r.risks.push_back("pure-Python code added to these threads would serialise on the GIL");
         }
         if (finite(v.cpu_cores_used) >= 0.9 * cores) {

@@ -33,4 +33,23 @@ void finalize_window(WorkloadWindow& w) {
   }
 }
 
+double native_cpu_seconds(const WorkloadWindow& w) {
+  if (!w.gil.measured) return 0;
+  return std::max(0.0, w.cpu_seconds - w.gil.held_seconds);
+}
+
+std::string current_model(const WorkloadWindow& w) {
+  const int workers =
+      w.runtime.kind == "python" ? w.runtime.worker_processes : std::max(0, w.processes - 1);
+  // The workload-wide event_loop flag does not say which process polls (the
+  // forkserver and gunicorn's master do too): uvicorn's workers are event loops.
+  if (workers >= 1) {
+    return w.runtime.max_worker_threads > 1 || w.runtime.server == "uvicorn" ? "mixed"
+                                                                             : "processes";
+  }
+  if (w.event_loop) return "asyncio";
+  if (w.threads > 1) return "threads";
+  return "single";
+}
+
 }  // namespace boundwise

@@ -60,19 +60,37 @@ struct NodeWindow {
 };
 
 struct MemoryUsage {
-  std::uint64_t rss_bytes = 0;  // sum over processes
-  std::uint64_t pss_bytes = 0;  // sum over processes (smaps_rollup); 0 if unreadable
-  std::uint64_t uss_bytes = 0;  // private clean + dirty; 0 if unreadable
+  std::uint64_t rss_bytes = 0;     // sum over processes
+  std::uint64_t pss_bytes = 0;     // sum over processes (smaps_rollup); 0 if unreadable
+  std::uint64_t uss_bytes = 0;     // private clean + dirty; 0 if unreadable
+  std::uint64_t shared_bytes = 0;  // shared clean + dirty (RSS shared with any process)
   int processes_measured = 0;
 };
 
-// What the runtime inside the workload is, as far as known (the Python collector,
-// issue 4, fills more of it).
+// What the runtime inside the workload is, as far as known (the python collector).
 struct RuntimeInfo {
-  std::string kind;  // "python", "native", or "" when unknown
-  std::string version;
+  std::string kind;     // "python", "native", or "" when unknown
+  std::string version;  // "3.12.1", or "3.8" when only the minor is known
   bool free_threaded = false;
   bool gil_readable = false;  // GIL state read from memory, not inferred
+  // Process topology (python collector): how workers are started and served.
+  std::string start_method;    // "fork", "spawn", "forkserver", or "" (no workers seen)
+  std::string server;          // "gunicorn", "uvicorn", "multiprocessing", or ""
+  int worker_processes = 0;    // helpers (resource tracker, forkserver) and masters excluded
+  int max_worker_threads = 0;  // most threads in one worker process
+};
+
+// The GIL read from memory by the python collector, summed over the workload's
+// Python processes. Waiting for the GIL is thread_seconds[gil] (the futex signature,
+// exact); on-CPU time without the GIL (native code) is cpu_seconds − held_seconds.
+struct GilWindow {
+  bool measured = false;             // at least one sample read from memory
+  std::uint64_t samples = 0;         // process-samples read
+  std::uint64_t locked_samples = 0;  // of which the GIL was locked
+  double held_seconds = 0;           // Σ over processes of locked share × observed time
+  double waiters_mean = 0;           // Σ over processes of mean waiters per sample
+  std::uint64_t switches = 0;        // switch_number delta (GIL hand-overs)
+  int holder_threads = 0;            // distinct threads seen holding it
 };
 
 struct WorkloadWindow {
@@ -106,11 +124,22 @@ struct WorkloadWindow {
   std::vector<DependencyWindow> dependencies;
   MemoryUsage memory;
   RuntimeInfo runtime;
+  GilWindow gil;
   NodeWindow node;
 
   // Sum of thread_seconds over all reasons.
   double total_thread_seconds() const;
 };
+
+// On-CPU time of the workload's Python processes without the GIL (native code that
+// released it): cpu_seconds − gil.held_seconds, at least 0; 0 unless gil.measured.
+double native_cpu_seconds(const WorkloadWindow& w);
+
+// The concurrency model the workload uses now: "processes" (worker processes, one
+// thread each), "mixed" (workers with threads, or uvicorn's event-loop workers),
+// "asyncio" (one process with an event loop), "threads" (one process, several
+// threads) or "single".
+std::string current_model(const WorkloadWindow& w);
 
 // Computes derived fields (dependency latency quantiles) in place.
 void finalize_window(WorkloadWindow& w);

@@ -3,6 +3,7 @@
 
 #include "collectors/node/node_collector.hpp"
 #include "collectors/procfs/procfs_collector.hpp"
+#include "collectors/python/python_collector.hpp"
 
 namespace boundwise {
 
@@ -10,6 +11,7 @@ std::vector<std::unique_ptr<Collector>> make_collectors(const CollectorSettings&
   std::vector<std::unique_ptr<Collector>> list;
   list.push_back(make_node_collector(settings));
   list.push_back(make_procfs_collector(settings));
+  list.push_back(make_python_collector(settings));
   return list;
 }
 

@@ -123,10 +123,32 @@ struct MetricsPublisher::State {
                                  .Name("boundwise_workload_processes")
                                  .Help("Processes in the workload at the end of the last window")
                                  .Register(registry);
-  Family<Gauge>& memory = prometheus::BuildGauge()
-                              .Name("boundwise_workload_memory_bytes")
-                              .Help("Memory of the workload's processes by kind (rss, pss, uss)")
-                              .Register(registry);
+  Family<Gauge>& memory =
+      prometheus::BuildGauge()
+          .Name("boundwise_workload_memory_bytes")
+          .Help("Memory of the workload's processes by kind (rss, pss, uss, shared)")
+          .Register(registry);
+  Family<Gauge>& runtime_info =
+      prometheus::BuildGauge()
+          .Name("boundwise_runtime_info")
+          .Help("The runtime inside the workload (kind, version, free_threaded); always 1")
+          .Register(registry);
+  Family<Counter>& gil_wait =
+      prometheus::BuildCounter()
+          .Name("boundwise_python_gil_wait_seconds_total")
+          .Help("Thread time the workload's Python threads spent waiting for the GIL")
+          .Register(registry);
+  Family<Counter>& gil_held = prometheus::BuildCounter()
+                                  .Name("boundwise_python_gil_held_seconds_total")
+                                  .Help(
+                                      "Time the GIL of the workload's Python processes was held "
+                                      "(read from memory; summed over processes)")
+                                  .Register(registry);
+  Family<Counter>& native_cpu =
+      prometheus::BuildCounter()
+          .Name("boundwise_python_native_cpu_seconds_total")
+          .Help("CPU time of the workload's Python processes spent without holding the GIL")
+          .Register(registry);
   Family<Gauge>& node_busy =
       prometheus::BuildGauge()
           .Name("boundwise_node_cpu_busy_ratio")
@@ -196,6 +218,7 @@ struct MetricsPublisher::State {
   std::map<std::pair<std::string, std::string>, DependencySeries> dependency_series;
   std::uint64_t publishes = 0;
   std::map<std::string, double> pressure_published;
+  std::map<std::string, Labels> runtime_info_labels;  // by workload
 
   template <class T>
   static T& add(Family<T>& family, const Labels& labels, Removers& removers) {
@@ -240,6 +263,7 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
   for (auto it = s.workload_series.begin(); it != s.workload_series.end();) {
     if (present.count(it->first) == 0) {
       State::remove_all(it->second);
+      s.runtime_info_labels.erase(it->first);
       it = s.workload_series.erase(it);
     } else {
       ++it;
@@ -291,7 +315,8 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
     // pss and uss are 0 when smaps_rollup was unreadable: absent beats a wrong 0.
     const std::pair<const char*, std::uint64_t> memory[] = {{"rss", win.memory.rss_bytes},
                                                             {"pss", win.memory.pss_bytes},
-                                                            {"uss", win.memory.uss_bytes}};
+                                                            {"uss", win.memory.uss_bytes},
+                                                            {"shared", win.memory.shared_bytes}};
     for (const auto& [kind, bytes] : memory) {
       Labels labels{{"workload", name}, {"kind", kind}};
       if (bytes == 0 && std::string_view(kind) != "rss") {
@@ -303,6 +328,31 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
         continue;
       }
       s.add(s.memory, labels, name).Set(static_cast<double>(bytes));
+    }
+    if (!win.runtime.kind.empty()) {
+      // One series per workload: a version change (a redeploy) replaces the old one.
+      Labels labels{{"workload", name},
+                    {"kind", win.runtime.kind},
+                    {"version", utf8(win.runtime.version)},
+                    {"free_threaded", win.runtime.free_threaded ? "true" : "false"}};
+      auto& current = s.runtime_info_labels[name];
+      if (current != labels) {
+        if (!current.empty() && s.runtime_info.Has(current)) {
+          auto& stale = s.runtime_info.Add(current);
+          s.workload_series[name].erase(&stale);
+          s.runtime_info.Remove(&stale);
+        }
+        current = labels;
+      }
+      s.add(s.runtime_info, labels, name).Set(1);
+    }
+    if (win.runtime.kind == "python") {
+      s.add(s.gil_wait, {{"workload", name}}, name)
+          .Increment(finite(win.thread_seconds[index_of(Reason::gil)]));
+      if (win.gil.measured) {
+        s.add(s.gil_held, {{"workload", name}}, name).Increment(finite(win.gil.held_seconds));
+        s.add(s.native_cpu, {{"workload", name}}, name).Increment(finite(native_cpu_seconds(win)));
+      }
     }
   }
 

@@ -86,11 +86,31 @@ json workload_json(const Snapshot& s, const WorkloadReport& w) {
     out["busy_threads_max"] = win.busy_threads_max;
     out["memory_bytes"] = {{"rss", win.memory.rss_bytes},
                            {"pss", bytes_or_null(win.memory.pss_bytes)},
-                           {"uss", bytes_or_null(win.memory.uss_bytes)}};
-    out["runtime"] = {{"kind", win.runtime.kind.empty() ? json(nullptr) : json(win.runtime.kind)},
-                      {"version", win.runtime.version},
-                      {"free_threaded", win.runtime.free_threaded},
-                      {"gil_readable", win.runtime.gil_readable}};
+                           {"uss", bytes_or_null(win.memory.uss_bytes)},
+                           {"shared", bytes_or_null(win.memory.shared_bytes)}};
+    out["runtime"] = {
+        {"kind", win.runtime.kind.empty() ? json(nullptr) : json(win.runtime.kind)},
+        {"version", win.runtime.version},
+        {"free_threaded", win.runtime.free_threaded},
+        {"gil_readable", win.runtime.gil_readable},
+        {"server", win.runtime.server.empty() ? json(nullptr) : json(win.runtime.server)},
+        {"worker_processes", win.runtime.worker_processes}};
+    out["current_model"] = current_model(win);
+    out["start_method"] =
+        win.runtime.start_method.empty() ? json(nullptr) : json(win.runtime.start_method);
+    if (win.runtime.kind == "python") {
+      // Wait comes from the futex signature (exact); held and native CPU need memory
+      // reads: null, with source "futex signature", when the GIL was not readable.
+      const bool measured = win.gil.measured;
+      out["gil"] = {
+          {"source", measured ? "memory" : "futex signature"},
+          {"wait_seconds", seconds(win.thread_seconds[index_of(Reason::gil)])},
+          {"held_seconds", measured ? json(seconds(win.gil.held_seconds)) : json(nullptr)},
+          {"native_cpu_seconds", measured ? json(seconds(native_cpu_seconds(win))) : json(nullptr)},
+          {"waiters_mean", measured ? json(round_to(win.gil.waiters_mean, 1e3)) : json(nullptr)},
+          {"switches", measured ? json(win.gil.switches) : json(nullptr)},
+          {"holder_threads", measured ? json(win.gil.holder_threads) : json(nullptr)}};
+    }
     out["window"] = {{"duration_seconds", round_to(win.duration_seconds, 1e3)},
                      {"sample_rounds", win.sample_rounds},
                      {"cpu_seconds", seconds(win.cpu_seconds)},

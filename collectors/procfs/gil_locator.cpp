@@ -169,6 +169,8 @@ std::vector<Mapping> read_maps(const std::string& path) {
 std::optional<std::uint64_t> gil_offset_from_runtime(int major, int minor) {
   if (major != 3) return std::nullopt;
   switch (minor) {
+    case 8:
+      return 1152;  // measured on pyenv 3.8.18 (futex waiters at +72, interval 5000)
     case 9:
     case 10:
       return 352;
@@ -241,16 +243,21 @@ Result<std::optional<GilLocation>> locate_gil(const std::string& proc_root, int 
     location.version = "3." + std::to_string(minor);
   }
   location.free_threaded = name_free_threaded;
-  // A free-threaded build has no GIL at these offsets (and usually none at all): an
-  // empty range says "CPython, free-threaded" while matching no futex address.
-  if (location.free_threaded) return std::optional<GilLocation>{location};
-  auto offset = gil_offset_from_runtime(major, minor);
-  if (!offset) return std::optional<GilLocation>{};
+  location.major = major;
+  location.minor = minor;
   if (!facts->exec && object->start < facts->first_load_vaddr) {
     return Error{base + "/maps: " + object->path + " mapped below its first PT_LOAD vaddr"};
   }
   std::uint64_t bias = facts->exec ? 0 : object->start - facts->first_load_vaddr;
-  location.begin = *facts->symbols.py_runtime + bias + *offset;
+  location.runtime_address = *facts->symbols.py_runtime + bias;
+  location.object_path = object->path;
+  // A free-threaded build has no GIL at these offsets (and usually none at all), and
+  // an unmeasured version has no known offset: an empty range says "CPython, this
+  // version" while matching no futex address.
+  if (location.free_threaded) return std::optional<GilLocation>{location};
+  auto offset = gil_offset_from_runtime(major, minor);
+  if (!offset) return std::optional<GilLocation>{location};
+  location.begin = location.runtime_address + *offset;
   location.end = location.begin + kGilStructSize;
   return std::optional<GilLocation>{location};
 }

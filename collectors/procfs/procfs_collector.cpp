@@ -524,6 +524,7 @@ class ProcfsCollector final : public Collector {
         w.memory.rss_bytes += m->rss;
         w.memory.pss_bytes += m->pss;
         w.memory.uss_bytes += m->private_clean + m->private_dirty;
+        w.memory.shared_bytes += m->shared_clean + m->shared_dirty;
         w.memory.processes_measured += 1;
       }
     }

@@ -396,6 +396,38 @@ TEST(Recommend, GilRiskOnlyForPythonThreads) {
   EXPECT_TRUE(has(rp, "1.95 of 2 cores"));
 }
 
+TEST(Recommend, ForkRiskFollowsTheStartMethodAndGilEvidenceItsSource) {
+  auto contains = [](const std::vector<std::string>& list, const char* text) {
+    for (const auto& s : list) {
+      if (s.find(text) != std::string::npos) return true;
+    }
+    return false;
+  };
+  // 4 pure-Python threads: GIL-bound, processes recommended.
+  auto w = window({{Reason::gil, 0.65}, {Reason::on_cpu, 0.35}}, 5, 1.0);
+  w.runtime.kind = "python";
+  ASSERT_EQ(cls(w), Bottleneck::gil_contended);
+  auto r = recommend(classify(w), w);
+  EXPECT_TRUE(contains(r.risks, "3.14 defaults to forkserver")) << "no start method seen yet";
+  EXPECT_TRUE(contains(r.evidence, "inferred from futex waits"));
+  w.runtime.start_method = "fork";
+  w.processes = 3;
+  r = recommend(classify(w), w);
+  EXPECT_TRUE(contains(r.risks, "fork start method is in use with 5 threads in 3 processes"));
+  w.runtime.start_method = "forkserver";
+  r = recommend(classify(w), w);
+  EXPECT_FALSE(contains(r.risks, "fork start method"));
+  w.gil.measured = true;
+  w.gil.held_seconds = 9.5;
+  w.gil.holder_threads = 4;
+  w.gil.waiters_mean = 2.5;
+  w.gil.switches = 2000;
+  r = recommend(classify(w), w);
+  EXPECT_TRUE(contains(r.evidence,
+                       "GIL read from memory: held 95% of the window by 4 thread(s), "
+                       "2.5 waiters on average, 200 hand-overs/s"));
+}
+
 TEST(Recommend, EvidenceCarriesTheNumbers) {
   auto w = window({{Reason::on_cpu, 1.0}}, 1, 1.0);
   w.node.cpu_busy_ratio = 0.5;

@@ -27,7 +27,8 @@ TEST(GilOffset, MeasuredVersionsOnly) {
   EXPECT_EQ(gil_offset_from_runtime(3, 11), 360u);
   EXPECT_EQ(gil_offset_from_runtime(3, 12), 77432u);
   EXPECT_EQ(gil_offset_from_runtime(3, 13), 96104u);
-  EXPECT_FALSE(gil_offset_from_runtime(3, 8));
+  EXPECT_EQ(gil_offset_from_runtime(3, 8), 1152u);
+  EXPECT_FALSE(gil_offset_from_runtime(3, 7));
   EXPECT_FALSE(gil_offset_from_runtime(3, 14));
   EXPECT_FALSE(gil_offset_from_runtime(2, 7));
 }
@@ -74,7 +75,7 @@ std::vector<Interpreter> interpreters() {
     auto v = entry.path().filename().string();
     if (v.rfind("3.", 0) != 0) continue;
     auto minor = std::atoi(v.c_str() + 2);
-    if (minor < 9 || minor > 13) continue;
+    if (minor < 8 || minor > 13) continue;
     auto bin = entry.path() / "bin" / ("python3." + std::to_string(minor));
     if (::access(bin.c_str(), X_OK) == 0) out.push_back({bin.string(), minor});
   }
@@ -180,16 +181,25 @@ TEST(LocateGilFixture, FreeThreadedNameGivesAnEmptyRange) {
   EXPECT_EQ((*r)->version.rfind("3.13", 0), 0u) << (*r)->version;  // from Py_Version
 }
 
-TEST(LocateGilFixture, UnmeasuredVersionIsNotLocated) {
-  auto lib = libpython(8);
-  if (lib.empty()) GTEST_SKIP() << "no pyenv libpython3.8.so.1.0 on this machine";
+TEST(LocateGilFixture, UnmeasuredVersionIsPythonWithAnEmptyRange) {
+  std::string lib;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(pyenv_root() / "versions", ec)) {
+    auto candidate = e.path() / "lib" / "libpython3.7m.so.1.0";
+    if (std::filesystem::exists(candidate)) lib = candidate.string();
+  }
+  if (lib.empty()) GTEST_SKIP() << "no pyenv libpython3.7m.so.1.0 on this machine";
   FixtureRoot fx;
-  fx.exe("/usr/bin/python3.8");
-  fx.file("/usr/lib/libpython3.8.so.1.0", lib);
-  fx.maps(lib_line(0x7f0000000000, "/usr/lib/libpython3.8.so.1.0"));
+  fx.exe("/usr/bin/python3.7");
+  fx.file("/usr/lib/libpython3.7m.so.1.0", lib);
+  fx.maps(lib_line(0x7f0000000000, "/usr/lib/libpython3.7m.so.1.0"));
   auto r = locate_gil(fx.root(), FixtureRoot::kPid);
   ASSERT_TRUE(r) << r.error().message;
-  EXPECT_FALSE(r->has_value());
+  ASSERT_TRUE(r->has_value());
+  EXPECT_EQ((*r)->version, "3.7");  // no Py_Version before 3.11: the minor from the name
+  EXPECT_EQ((*r)->minor, 7);
+  EXPECT_EQ((*r)->begin, (*r)->end);  // no GIL offset known for 3.7
+  EXPECT_GT((*r)->runtime_address, 0x7f0000000000u);
 }
 
 TEST(LocateGilFixture, BadInputIsAnErrorOrNothingNeverACrash) {
@@ -254,7 +264,7 @@ std::string read(const std::string& path) {
 
 TEST(LocateGil, WaitersBlockInsideTheRangeOnEveryInterpreter) {
   auto found = interpreters();
-  if (found.empty()) GTEST_SKIP() << "no CPython 3.9-3.13 on this machine";
+  if (found.empty()) GTEST_SKIP() << "no CPython 3.8-3.13 on this machine";
   for (const auto& [python, minor] : found) {
     pid_t pid = ::fork();
     if (pid == 0) {
