@@ -29,7 +29,9 @@ double WorkloadWindow::total_thread_seconds() const {
 
 void finalize_window(WorkloadWindow& w) {
   for (auto& d : w.dependencies) {
-    if (!d.latency) d.latency = quantiles_of(d.blocked_intervals_seconds);
+    if (d.latency) continue;
+    d.latency = d.request_latency ? histogram_quantiles(*d.request_latency)
+                                  : quantiles_of(d.blocked_intervals_seconds);
   }
 }
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "classifier/histogram.hpp"
 #include "classifier/reason.hpp"
 
 namespace boundwise {
@@ -33,7 +34,15 @@ struct DependencyWindow {
   // Lengths of observed blocked intervals (one per completed wait; resolution =
   // the sampling interval for the procfs collector, exact for eBPF).
   std::vector<double> blocked_intervals_seconds;
-  std::optional<LatencyQuantiles> latency;  // set by finalize_window()
+  // Measured by the ebpf collector: request → response latency (first byte sent after
+  // a response → first byte received back). When set it is the latency, and the
+  // procfs estimate above is left out.
+  std::optional<LatencyHistogram> request_latency;
+  std::uint64_t requests = 0;                       // ebpf: requests that got a response
+  std::uint64_t bytes_sent = 0;                     // ebpf
+  std::uint64_t bytes_received = 0;                 // ebpf
+  std::optional<LatencyHistogram> connect_latency;  // ebpf: SYN sent → established
+  std::optional<LatencyQuantiles> latency;          // set by finalize_window()
   // The "other" bucket only: how many dependencies over the cap were summed into it.
   int folded = 0;
 };
@@ -57,6 +66,14 @@ struct NodeWindow {
   bool pressure_available = false;
   // Cumulative (since boot), for boundwise_node_pressure_seconds_total.
   std::map<std::string, PressureTotals> pressure_totals;  // key "cpu" | "io" | "memory"
+  // Cumulative run time and runs of each BPF program of the agent (kernel run-time
+  // stats; empty when they could not be enabled), for
+  // boundwise_ebpf_program_seconds_total.
+  struct BpfProgramStats {
+    double run_seconds = 0;
+    std::uint64_t runs = 0;
+  };
+  std::map<std::string, BpfProgramStats> bpf_programs;  // key: program name
 };
 
 struct MemoryUsage {
@@ -122,6 +139,14 @@ struct WorkloadWindow {
   int busy_threads_max = 0;         // most threads seen on CPU or runnable in one sampling round
 
   std::vector<DependencyWindow> dependencies;
+
+  // Measured by the ebpf collector (empty without it). Off-CPU thread time by the
+  // state the thread was in ("interruptible", "uninterruptible", "preempted",
+  // "woken", "other"; see collectors/ebpf/sched.h), and run-queue latency (woken or
+  // preempted → on CPU) of the waits that ended in the window.
+  std::map<std::string, double> offcpu_seconds_by_state;
+  std::optional<LatencyHistogram> runqueue_latency;
+
   MemoryUsage memory;
   RuntimeInfo runtime;
   GilWindow gil;

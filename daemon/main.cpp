@@ -18,7 +18,7 @@ namespace {
 
 void setup_logging(const std::string& level) {
   auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
-  for (const char* name : {"agent", "discovery", "procfs", "node", "http"}) {
+  for (const char* name : {"agent", "discovery", "procfs", "ebpf", "node", "http"}) {
     auto l = std::make_shared<spdlog::logger>(name, sink);
     spdlog::register_logger(l);
   }

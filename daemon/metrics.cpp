@@ -7,6 +7,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 #include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
@@ -27,6 +28,7 @@ namespace {
 using prometheus::Counter;
 using prometheus::Family;
 using prometheus::Gauge;
+using prometheus::Histogram;
 using prometheus::Labels;
 
 double finite(double v) { return std::isfinite(v) && v > 0 ? v : 0.0; }
@@ -71,6 +73,31 @@ std::string utf8(const std::string& in) {
   return out;
 }
 
+// Prometheus bucket bounds on LatencyHistogram slot edges (powers of two in µs),
+// 2^lo .. 2^hi µs, so that every bucket is exact.
+Histogram::BucketBoundaries power_of_two_bounds(int lo, int hi) {
+  Histogram::BucketBoundaries b;
+  for (int e = lo; e <= hi; ++e) b.push_back(std::ldexp(1.0, e) * 1e-6);
+  return b;
+}
+
+// Run-queue waits: 4 µs .. ~1 s.
+const Histogram::BucketBoundaries kRunqueueBounds = power_of_two_bounds(2, 20);
+
+// Adds one window's histogram to a Prometheus histogram with `bounds`.
+void observe(Histogram& h, const Histogram::BucketBoundaries& bounds, const LatencyHistogram& in) {
+  std::vector<double> increments;
+  increments.reserve(bounds.size() + 1);
+  std::uint64_t below = 0;
+  for (double bound : bounds) {
+    std::uint64_t at = in.count_at_or_below(bound);
+    increments.push_back(static_cast<double>(at - below));
+    below = at;
+  }
+  increments.push_back(static_cast<double>(in.count() - below));
+  h.ObserveMultiple(increments, finite(in.sum_seconds));
+}
+
 }  // namespace
 
 struct MetricsPublisher::State {
@@ -96,6 +123,30 @@ struct MetricsPublisher::State {
       prometheus::BuildCounter()
           .Name("boundwise_dependency_wait_seconds_total")
           .Help("Thread time the workload spent blocked on a dependency")
+          .Register(registry);
+  Family<Counter>& offcpu_seconds =
+      prometheus::BuildCounter()
+          .Name("boundwise_offcpu_seconds_total")
+          .Help(
+              "Off-CPU thread time of the workload by scheduler state, measured by eBPF "
+              "(interruptible, uninterruptible, preempted, woken, other)")
+          .Register(registry);
+  Family<Histogram>& runqueue_latency =
+      prometheus::BuildHistogram()
+          .Name("boundwise_runqueue_latency_seconds")
+          .Help(
+              "Run-queue latency of the workload's threads (woken or preempted to on-CPU), "
+              "measured by eBPF")
+          .Register(registry);
+  Family<Counter>& bpf_program_seconds =
+      prometheus::BuildCounter()
+          .Name("boundwise_ebpf_program_seconds_total")
+          .Help("CPU time spent in each of the agent's BPF programs (kernel run-time stats)")
+          .Register(registry);
+  Family<Counter>& bpf_program_runs =
+      prometheus::BuildCounter()
+          .Name("boundwise_ebpf_program_runs_total")
+          .Help("Runs of each of the agent's BPF programs (kernel run-time stats)")
           .Register(registry);
   Family<Gauge>& bottleneck =
       prometheus::BuildGauge()
@@ -219,6 +270,7 @@ struct MetricsPublisher::State {
   std::uint64_t publishes = 0;
   std::map<std::string, double> pressure_published;
   std::map<std::string, Labels> runtime_info_labels;  // by workload
+  std::map<std::string, NodeWindow::BpfProgramStats> bpf_published;
 
   template <class T>
   static T& add(Family<T>& family, const Labels& labels, Removers& removers) {
@@ -290,6 +342,16 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
     }
     s.add(s.cpu_seconds, {{"workload", name}}, name).Increment(finite(win.cpu_seconds));
     s.add(s.cores_used, {{"workload", name}}, name).Set(finite(v.cpu_cores_used));
+    for (const auto& [state, seconds] : win.offcpu_seconds_by_state) {
+      s.add(s.offcpu_seconds, {{"workload", name}, {"state", state}}, name)
+          .Increment(finite(seconds));
+    }
+    if (win.runqueue_latency) {
+      Labels labels{{"workload", name}};
+      Histogram& h = s.runqueue_latency.Add(labels, kRunqueueBounds);
+      s.workload_series[name].emplace(&h, [&s, &h] { s.runqueue_latency.Remove(&h); });
+      observe(h, kRunqueueBounds, *win.runqueue_latency);
+    }
     for (const auto& d : win.dependencies) {
       const std::string dependency = utf8(d.name);
       auto& series = s.dependency_series[{name, dependency}];
@@ -385,6 +447,23 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
       } else {
         s.node_pressure.Add({{"resource", resource}, {"kind", kind}});
       }
+    }
+  }
+  // Cumulative kernel counters become counters that only ever increase.
+  for (const auto& [program, stats] : node.bpf_programs) {
+    auto& published = s.bpf_published[program];
+    Labels labels{{"program", utf8(program)}};
+    if (stats.run_seconds > published.run_seconds) {
+      s.bpf_program_seconds.Add(labels).Increment(stats.run_seconds - published.run_seconds);
+      published.run_seconds = stats.run_seconds;
+    } else {
+      s.bpf_program_seconds.Add(labels);
+    }
+    if (stats.runs > published.runs) {
+      s.bpf_program_runs.Add(labels).Increment(static_cast<double>(stats.runs - published.runs));
+      published.runs = stats.runs;
+    } else {
+      s.bpf_program_runs.Add(labels);
     }
   }
   for (const auto& c : snapshot.collectors) {

@@ -1,0 +1,31 @@
+// Small helpers shared by the BPF tool loaders: libbpf's log routed to the "ebpf"
+// logger (its last lines kept for error messages, so that a verifier rejection is
+// explained in the one warning the agent prints), errno text with a privilege hint,
+// and the kernel's per-program run-time statistics.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace boundwise::ebpf {
+
+// Installs the libbpf print callback (idempotent).
+void route_libbpf_log();
+
+// The last lines libbpf printed at warning level (the verifier's complaint), joined.
+std::string last_libbpf_lines();
+
+// "what: strerror(-err)" plus a hint for EPERM/EACCES (privileges) and for a
+// verifier rejection (the libbpf lines).
+std::string describe_failure(std::string_view what, int err);
+
+struct ProgramRunStats {
+  std::uint64_t run_time_ns = 0;
+  std::uint64_t run_count = 0;
+};
+
+// Run time and count of a loaded program (zero unless run-time stats are enabled).
+ProgramRunStats program_run_stats(int prog_fd);
+
+}  // namespace boundwise::ebpf

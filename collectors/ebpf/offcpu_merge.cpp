@@ -1,0 +1,48 @@
+#include "collectors/ebpf/offcpu_merge.hpp"
+
+#include <cmath>
+
+namespace boundwise::ebpf {
+
+namespace {
+
+bool is_d_reason(Reason r) { return r == Reason::disk || r == Reason::paging; }
+bool is_off_cpu(Reason r) { return r != Reason::on_cpu && r != Reason::runqueue; }
+double clean(double v) { return std::isfinite(v) && v > 0 ? v : 0.0; }
+
+}  // namespace
+
+void merge_offcpu(const MeasuredOffCpu& m, WorkloadWindow& w) {
+  w.offcpu_seconds_by_state = {{"interruptible", clean(m.interruptible)},
+                               {"uninterruptible", clean(m.uninterruptible)},
+                               {"preempted", clean(m.preempted)},
+                               {"woken", clean(m.woken)},
+                               {"other", clean(m.other)}};
+  const double measured_sleep = clean(m.interruptible) + clean(m.uninterruptible) + clean(m.other);
+  if (measured_sleep <= 0) return;  // nothing measured: keep procfs's split
+  const double d_share = clean(m.uninterruptible) / measured_sleep;
+
+  double d_procfs = 0;
+  double s_procfs = 0;
+  for (Reason r : kAllReasons) {
+    if (!is_off_cpu(r)) continue;
+    (is_d_reason(r) ? d_procfs : s_procfs) += clean(w.thread_seconds[index_of(r)]);
+  }
+  const double off_cpu = d_procfs + s_procfs;
+  if (off_cpu <= 0) return;
+  const double d_target = off_cpu * d_share;
+  const double s_target = off_cpu - d_target;
+
+  const double d_scale = d_procfs > 0 ? d_target / d_procfs : 0;
+  const double s_scale = s_procfs > 0 ? s_target / s_procfs : 0;
+  for (Reason r : kAllReasons) {
+    if (!is_off_cpu(r)) continue;
+    double& v = w.thread_seconds[index_of(r)];
+    v = clean(v) * (is_d_reason(r) ? d_scale : s_scale);
+  }
+  if (d_procfs <= 0) w.thread_seconds[index_of(Reason::disk)] += d_target;
+  if (s_procfs <= 0) w.thread_seconds[index_of(Reason::other)] += s_target;
+  for (auto& d : w.dependencies) d.wait_seconds = clean(d.wait_seconds) * s_scale;
+}
+
+}  // namespace boundwise::ebpf

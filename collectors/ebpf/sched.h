@@ -1,0 +1,55 @@
+/* The contract between sched.bpf.c and the ebpf collector (ebpf_collector.cpp):
+ * map value layouts and the constants both sides must agree on. C, not C++: it is
+ * compiled by clang -target bpf too. Names carry a bw_ prefix so that none collides
+ * with a kernel type in vmlinux.h. */
+#ifndef BOUNDWISE_EBPF_SCHED_H
+#define BOUNDWISE_EBPF_SCHED_H
+
+#ifndef __VMLINUX_H__ /* user space; BPF code gets the types from vmlinux.h */
+#include <linux/types.h>
+#endif
+
+#include "collectors/ebpf/latency_slots.h"
+
+/* Target processes are marked in a bitmap indexed by tgid (one bit per tgid up to
+ * the kernel's PID_MAX_LIMIT, 4M): the untargeted fast path is one load from global
+ * memory, no map lookup. */
+#define BW_PID_LIMIT (4 * 1024 * 1024)
+#define BW_TARGET_WORDS (BW_PID_LIMIT / 64)
+
+/* Workload ids are 1..BW_MAX_WORKLOADS-1; 0 means "not targeted". */
+#define BW_MAX_WORKLOADS 256
+#define BW_MAX_TARGET_PROCESSES 16384
+#define BW_MAX_THREADS 65536
+
+/* Why a thread is off-CPU. The first three are the state it switched out in; a
+ * sleeping thread becomes BW_WOKEN when it is woken (it then waits for a CPU). */
+enum bw_offcpu_state {
+  BW_INTERRUPTIBLE = 0, /* S: sleeping until an event or signal */
+  BW_UNINTERRUPTIBLE,   /* D: usually block I/O */
+  BW_PREEMPTED,         /* runnable: preempted or yielded, waiting for a CPU */
+  BW_WOKEN,             /* runnable: woken from a sleep, waiting for a CPU */
+  BW_OTHER_STATE,       /* stopped, traced, or a state this code does not know */
+  BW_OFFCPU_STATES,
+};
+
+/* Per-thread state while the thread is off-CPU (map keyed by tid). */
+struct bw_thread {
+  __u64 since_ns; /* start of the current off-CPU segment, 0 = on CPU */
+  __u32 state;    /* enum bw_offcpu_state of that segment */
+  __u32 workload;
+};
+
+/* Per-workload cumulative counters (a per-CPU array indexed by workload id). */
+struct bw_sched_stats {
+  /* Off-CPU thread time by state. Each segment is counted from the later of its
+   * start and window_start_ns (set by user space at every window close), so a window
+   * gets only its own part of a long sleep; user space adds the segments still open
+   * at the close itself. */
+  __u64 offcpu_ns[BW_OFFCPU_STATES];
+  /* Run-queue latency (woken or preempted → on CPU), whole waits. */
+  __u64 runq_slots[BW_LATENCY_SLOTS];
+  __u64 runq_sum_ns;
+};
+
+#endif

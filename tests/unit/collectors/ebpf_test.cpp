@@ -1,0 +1,73 @@
+// Pure parts of the ebpf collector: the BPF side's slot function agrees with the
+// classifier's, and the off-CPU merge keeps totals and rescales reasons.
+#include <gtest/gtest.h>
+
+#include "classifier/histogram.hpp"
+#include "collectors/ebpf/latency_slots.h"
+#include "collectors/ebpf/offcpu_merge.hpp"
+
+namespace boundwise::ebpf {
+namespace {
+
+TEST(EbpfLatencySlots, BpfAndClassifierAgree) {
+  static_assert(BW_LATENCY_SLOTS == kLatencySlots);
+  for (std::uint64_t ns = 0; ns < 1'000'000'000'000ULL; ns = ns * 5 / 4 + 1) {
+    ASSERT_EQ(bw_latency_slot(ns), latency_slot(ns)) << ns;
+  }
+  for (unsigned k = 0; k < 64; ++k) {
+    ASSERT_EQ(bw_log2(1ULL << k), k);
+    if (k > 1) {
+      ASSERT_EQ(bw_log2((1ULL << k) - 1), k - 1);
+    }
+  }
+}
+
+double at(const WorkloadWindow& w, Reason r) { return w.thread_seconds[index_of(r)]; }
+
+TEST(OffCpuMerge, RescalesDReasonsToTheMeasuredShareKeepingTheTotal) {
+  WorkloadWindow w;
+  w.thread_seconds[index_of(Reason::on_cpu)] = 3;
+  w.thread_seconds[index_of(Reason::runqueue)] = 1;
+  w.thread_seconds[index_of(Reason::disk)] = 2;  // procfs sampled: 2 s disk, 6 s net/sleep
+  w.thread_seconds[index_of(Reason::net)] = 4;
+  w.thread_seconds[index_of(Reason::sleep)] = 2;
+  DependencyWindow d;
+  d.wait_seconds = 4;
+  w.dependencies.push_back(d);
+  MeasuredOffCpu m;
+  m.uninterruptible = 1;  // the kernel says: 1/4 of the sleep was D (procfs said 2/8)...
+  m.interruptible = 3;
+  merge_offcpu(m, w);
+  EXPECT_DOUBLE_EQ(at(w, Reason::on_cpu), 3);
+  EXPECT_DOUBLE_EQ(at(w, Reason::runqueue), 1);
+  EXPECT_DOUBLE_EQ(at(w, Reason::disk), 2);  // ...so nothing moves
+  EXPECT_DOUBLE_EQ(at(w, Reason::net), 4);
+
+  m.uninterruptible = 0.5;  // now D is 1/8 of the sleep: 1 s of the 8
+  m.interruptible = 3.5;
+  merge_offcpu(m, w);
+  EXPECT_DOUBLE_EQ(at(w, Reason::disk), 1);
+  EXPECT_DOUBLE_EQ(at(w, Reason::net) + at(w, Reason::sleep), 7);
+  EXPECT_DOUBLE_EQ(at(w, Reason::net) / at(w, Reason::sleep), 2);  // procfs's why, kept
+  EXPECT_DOUBLE_EQ(w.dependencies[0].wait_seconds, at(w, Reason::net));
+  EXPECT_DOUBLE_EQ(w.total_thread_seconds(), 12);
+  EXPECT_DOUBLE_EQ(w.offcpu_seconds_by_state.at("uninterruptible"), 0.5);
+}
+
+TEST(OffCpuMerge, DTimeProcfsMissedBecomesDiskAndNothingMeasuredChangesNothing) {
+  WorkloadWindow w;
+  w.thread_seconds[index_of(Reason::sleep)] = 10;
+  MeasuredOffCpu none;
+  merge_offcpu(none, w);
+  EXPECT_DOUBLE_EQ(at(w, Reason::sleep), 10);
+
+  MeasuredOffCpu m;
+  m.uninterruptible = 3;
+  m.interruptible = 7;
+  merge_offcpu(m, w);
+  EXPECT_DOUBLE_EQ(at(w, Reason::disk), 3);
+  EXPECT_DOUBLE_EQ(at(w, Reason::sleep), 7);
+}
+
+}  // namespace
+}  // namespace boundwise::ebpf
