@@ -74,6 +74,10 @@ struct NodeWindow {
     std::uint64_t runs = 0;
   };
   std::map<std::string, BpfProgramStats> bpf_programs;  // key: program name
+  // Share of the window each loaded eBPF tool ("sched", "net", "syscalls", "disk")
+  // had its programs attached: below 1 when the overhead budget duty-cycled it, 0
+  // when it detached it. Absent tools were not loaded.
+  std::map<std::string, double> ebpf_duty;
 };
 
 struct MemoryUsage {

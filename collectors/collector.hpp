@@ -43,6 +43,22 @@ struct CollectorSettings {
   int sample_rate_hz = 5;                    // thread-state samples per second
   std::vector<DependencyRule> dependencies;  // configured dependency names
   int max_dependencies_per_workload = 10;    // the rest are summed into "other"
+  // `collectors:` of the config: name → enabled (absent = enabled). Collectors with
+  // parts read their parts' switches here (e.g. "ebpf_syscalls").
+  std::map<std::string, bool> collectors_enabled;
+  // `ebpf:` of the config.
+  struct Ebpf {
+    double budget_cores = 0.01;          // all BPF programs together, in cores
+    std::string net_source = "auto";     // auto | tracepoints | syscalls (net tool)
+  } ebpf;
+};
+
+// A separately loaded part of a collector (e.g. one BPF tool of the ebpf collector),
+// exported as boundwise_collector_up{collector="NAME"} beside its collector.
+struct PartStatus {
+  std::string name;
+  bool up = false;
+  std::string error;  // why it is down (or "disabled by configuration")
 };
 
 class Collector {
@@ -65,6 +81,9 @@ class Collector {
   virtual Status sample(SteadyTime now) = 0;
 
   virtual void contribute(SteadyTime now, WindowSet& windows) = 0;
+
+  // Parts and their state, after start(); empty for collectors without parts.
+  virtual std::vector<PartStatus> parts() const { return {}; }
 };
 
 }  // namespace boundwise

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <regex>
@@ -48,7 +49,7 @@ const std::set<std::string> kTopKeys = {
     "listen",        "window",           "sample_rate", "discovery_interval",
     "max_workloads", "max_dependencies", "proc_root",   "log_level",
     "targets",       "dependencies",     "collectors",  "web",
-    "run_as_user",   "max_series"};
+    "run_as_user",   "max_series",       "ebpf"};
 
 class Loader {
  public:
@@ -285,6 +286,12 @@ class Loader {
       if (!n.IsMap()) fail(n, "\"collectors\" must be a map of collector name to {enabled: bool}");
       for (auto it = n.begin(); it != n.end(); ++it) {
         std::string name = scalar(it->first, "collector name");
+        const auto& known = known_collectors();
+        if (std::find(known.begin(), known.end(), name) == known.end()) {
+          std::string list;
+          for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+          fail(it->first, "unknown collector \"" + name + "\" (known: " + list + ")");
+        }
         YAML::Node body = it->second;  // a copy: `it->second` lives in a temporary
         if (!body.IsMap()) fail(body, "collector \"" + name + "\" must be a map");
         check_keys(body, {"enabled"}, "collector \"" + name + "\"");
@@ -300,6 +307,28 @@ class Loader {
           }
         }
         c.collectors_enabled[name] = enabled;
+      }
+    }
+    if (auto n = root["ebpf"]) {
+      if (!n.IsMap()) fail(n, "\"ebpf\" must be a map");
+      check_keys(n, {"budget_cores", "net_source"}, "\"ebpf\"");
+      if (auto b = n["budget_cores"]) {
+        std::string text = scalar(b, "budget_cores");
+        char* end = nullptr;
+        double v = std::strtod(text.c_str(), &end);
+        if (text.empty() || end != text.c_str() + text.size() || !(v > 0) || v > 64) {
+          fail(b, "\"budget_cores\" must be a number of CPU cores above 0 and at most 64 "
+                  "(0.01 = 1 % of one core), got \"" + text + "\"");
+        }
+        c.ebpf.budget_cores = v;
+      }
+      if (auto s = n["net_source"]) {
+        c.ebpf.net_source = scalar(s, "net_source");
+        if (c.ebpf.net_source != "auto" && c.ebpf.net_source != "tracepoints" &&
+            c.ebpf.net_source != "syscalls") {
+          fail(s, "\"net_source\" must be auto, tracepoints or syscalls, got \"" +
+                      c.ebpf.net_source + "\"");
+        }
       }
     }
     if (auto n = root["web"]) c.web = web(n);

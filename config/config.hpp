@@ -57,11 +57,29 @@ struct Config {
   std::string log_level = "info";
   // `collectors:` section: collector name → enabled. Absent names are enabled.
   std::map<std::string, bool> collectors_enabled;
+  // `ebpf:` section (docs/CONFIG.md).
+  struct Ebpf {
+    // CPU all BPF programs together may use, in cores (0.01 = 1 % of one core); the
+    // most expensive tools are duty-cycled or detached to stay within it.
+    double budget_cores = 0.01;
+    // Where the net tool learns about socket traffic: "tracepoints"
+    // (sock_send_length/sock_recv_length, kernel 6.3+), "syscalls" (sys_enter/sys_exit
+    // of the send/recv family, any kernel) or "auto" (tracepoints where the kernel has
+    // them).
+    std::string net_source = "auto";
+  } ebpf;
   WebConfig web;
   // When started as root: the user to switch to once started (keeping only the
   // capabilities boundwise uses). Empty: stay the user it was started as.
   std::string run_as_user;
 };
+
+// Every name `collectors:` accepts: the collectors and the parts of those with parts.
+inline const std::vector<std::string>& known_collectors() {
+  static const std::vector<std::string> names = {
+      "node", "procfs", "python", "ebpf", "ebpf_sched", "ebpf_net", "ebpf_syscalls", "ebpf_disk"};
+  return names;
+}
 
 // Every path the HTTP server answers (what `protected_endpoints` may name).
 inline const std::vector<std::string>& known_endpoints() {

@@ -200,6 +200,9 @@ struct Agent::Impl {
     settings.sample_rate_hz = config.sample_rate_hz;
     settings.dependencies = config.dependencies;
     settings.max_dependencies_per_workload = config.max_dependencies_per_workload;
+    settings.collectors_enabled = config.collectors_enabled;
+    settings.ebpf.budget_cores = config.ebpf.budget_cores;
+    settings.ebpf.net_source = config.ebpf.net_source;
     for (auto& c : make_collectors(settings)) {
       std::string name(c->name());
       auto enabled = config.collectors_enabled.find(name);
@@ -322,7 +325,13 @@ struct Agent::Impl {
     auto next = std::make_shared<Snapshot>(initial_snapshot());
     next->windows_completed = ++windows_completed;
     next->node = windows.node;
-    for (const auto& slot : slots) next->collectors.push_back(slot.status);
+    for (const auto& slot : slots) {
+      next->collectors.push_back(slot.status);
+      if (!slot.status.up) continue;
+      for (const auto& part : slot.collector->parts()) {
+        next->collectors.push_back({part.name, part.up, 0, part.error});
+      }
+    }
     for (const auto& w : targets.workloads) {
       WorkloadReport report;
       report.name = w.name;

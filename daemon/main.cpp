@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <optional>
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
   bool print_default = false;
   bool version = false;
   bool check_privs = false;
+  std::vector<std::string> disabled_collectors;
   app.add_option("-c,--config", config_file, "YAML configuration file");
   app.add_option("--check-config", check_file,
                  "validate FILE and exit: 0 if valid, 2 with FILE:LINE:COL: error if not");
@@ -52,6 +54,9 @@ int main(int argc, char** argv) {
   app.add_option("--sample-rate", sample_rate,
                  "thread-state samples per second (overrides the file)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error");
+  app.add_option("--disable-collector", disabled_collectors,
+                 "turn a collector or eBPF tool off (overrides the file; repeatable): node, "
+                 "procfs, python, ebpf, ebpf_sched, ebpf_net, ebpf_syscalls, ebpf_disk");
   app.add_flag("--print-default-config", print_default, "print the embedded default config");
   app.add_flag("--version", version, "print the version");
   app.add_flag("--check-privileges", check_privs,
@@ -113,6 +118,13 @@ int main(int argc, char** argv) {
     std::cerr << "--log-level: must be one of trace, debug, info, warn, error\n";
     return 2;
   }
+  for (const auto& name : disabled_collectors) {
+    const auto& known = boundwise::known_collectors();
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::cerr << "--disable-collector: unknown collector \"" << name << "\"\n";
+      return 2;
+    }
+  }
   bool sample_rate_set = app.count("--sample-rate") > 0;
   auto load = [=]() {
     boundwise::Config c =
@@ -127,6 +139,7 @@ int main(int argc, char** argv) {
     if (sample_rate_set) c.sample_rate_hz = sample_rate;
     if (c.discovery_interval > c.window) c.discovery_interval = c.window;
     if (!log_level.empty()) c.log_level = log_level;
+    for (const auto& name : disabled_collectors) c.collectors_enabled[name] = false;
     return c;
   };
 

@@ -8,6 +8,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <mutex>
 #include <vector>
@@ -71,6 +72,23 @@ std::string describe_failure(std::string_view what, int err) {
     if (!lines.empty()) out += " (libbpf: " + lines + ")";
   }
   return out;
+}
+
+std::vector<std::pair<std::string, int>> program_fds(const bpf_object* obj) {
+  std::vector<std::pair<std::string, int>> out;
+  bpf_program* prog = nullptr;
+  bpf_object__for_each_program(prog, obj) {
+    // A program not loaded (autoload off, e.g. the net tool's unused variant) has no fd.
+    if (int fd = bpf_program__fd(prog); fd >= 0) out.emplace_back(bpf_program__name(prog), fd);
+  }
+  return out;
+}
+
+std::uint64_t monotonic_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL +
+         static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 ProgramRunStats program_run_stats(int prog_fd) {

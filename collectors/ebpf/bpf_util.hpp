@@ -7,6 +7,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
+
+struct bpf_object;
 
 namespace boundwise::ebpf {
 
@@ -24,6 +28,12 @@ struct ProgramRunStats {
   std::uint64_t run_time_ns = 0;
   std::uint64_t run_count = 0;
 };
+
+// Names and fds of every program of a loaded object.
+std::vector<std::pair<std::string, int>> program_fds(const bpf_object* obj);
+
+// CLOCK_MONOTONIC in ns: the clock of bpf_ktime_get_ns().
+std::uint64_t monotonic_ns();
 
 // Run time and count of a loaded program (zero unless run-time stats are enabled).
 ProgramRunStats program_run_stats(int prog_fd);

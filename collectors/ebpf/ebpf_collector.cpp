@@ -1,6 +1,6 @@
-// The ebpf collector: workload ids for the kernel, target synchronisation, and the
-// per-window reads. Each window costs one read per workload and one walk of the
-// threads that are off-CPU, never anything per event.
+// The ebpf collector: workload ids for the kernel, target synchronisation, the
+// budget's duty cycle, and the per-window reads. Each window costs a few map reads
+// per workload and tool, never anything per event.
 #include "collectors/ebpf/ebpf_collector.hpp"
 
 #include <bpf/bpf.h>
@@ -11,21 +11,65 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <set>
 
 #include "collectors/ebpf/bpf_util.hpp"
-#include "collectors/ebpf/offcpu_merge.hpp"
+#include "collectors/ebpf/budget.hpp"
 #include "collectors/ebpf/sched.hpp"
-#include "collectors/procfs/parse.hpp"
-#include "collectors/procfs/proc_io.hpp"
+#include "collectors/ebpf/targets.hpp"
+#include "collectors/ebpf/targets.h"
+#include "collectors/ebpf/tool.hpp"
 
 namespace boundwise {
 
 namespace {
 
-using ebpf::OffCpuNs;
-using ebpf::SchedCounters;
+using ebpf::Tool;
+using ebpf::ToolContext;
+
+struct ToolEntry {
+  const char* name;
+  Result<std::unique_ptr<Tool>> (*load)(const ToolContext&);
+};
+
+// Every tool, in the order the budget sheds them (first = first duty-cycled): the
+// syscall histograms hook every syscall on the host and are the first to go; the
+// scheduler's numbers carry the classification and go last.
+constexpr ToolEntry kTools[] = {
+    {"sched", ebpf::load_sched_tool},
+};
+constexpr const char* kShedOrder[] = {"syscalls", "disk", "net", "sched"};
+
+// The duty cycle: sample() ticks every kTick; a cycle is kTicksPerCycle ticks, and a
+// tool with duty d is attached for the first round(d × ticks) of them.
+constexpr auto kTick = std::chrono::milliseconds(500);
+constexpr int kTicksPerCycle = 20;
+// A tool the budget detached is tried again at the minimum duty this often, so a
+// change in load is noticed.
+constexpr int kRetryDetachedWindows = 30;
+
+// BPF run-time stats (BPF_ENABLE_STATS) stay on while the returned fd is open. Opened
+// once per process and never closed: it needs CAP_SYS_ADMIN, which the agent drops
+// after start-up, and a SIGHUP restart of the collectors must still have it. -errno
+// when refused (then the sysctl kernel.bpf_stats_enabled may still be set by hand).
+int run_time_stats_fd() {
+  static const int fd = [] {
+    int r = bpf_enable_stats(BPF_STATS_RUN_TIME);
+    return r >= 0 ? r : -errno;
+  }();
+  return fd;
+}
+
+bool stats_sysctl_on() {
+  char c = '0';
+  int fd = ::open("/proc/sys/kernel/bpf_stats_enabled", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = ::read(fd, &c, 1) == 1;
+  ::close(fd);
+  return ok && c == '1';
+}
 
 class EbpfCollector final : public Collector {
  public:
@@ -33,55 +77,82 @@ class EbpfCollector final : public Collector {
       : settings_(settings),
         log_(spdlog::get("ebpf") ? spdlog::get("ebpf") : spdlog::default_logger()) {}
 
+  // Tools first (their skeletons detach their programs), then the shared maps.
   ~EbpfCollector() override {
-    // sched_ first: its skeleton detaches the programs; then the stats fd.
-    sched_.reset();
-    if (stats_fd_ >= 0) ::close(stats_fd_);
+    tools_.clear();
+    targets_.reset();
   }
 
   std::string_view name() const override { return "ebpf"; }
-  std::chrono::nanoseconds period() const override { return std::chrono::nanoseconds(0); }
+  std::chrono::nanoseconds period() const override { return kTick; }
 
   Status start() override {
     struct stat st {};
     if (::stat("/sys/kernel/btf/vmlinux", &st) != 0) {
-      return Error{
-          "kernel BTF is missing (/sys/kernel/btf/vmlinux: " + std::string(std::strerror(errno)) +
-          "; hint: a kernel built with CONFIG_DEBUG_INFO_BTF=y)"};
+      return Error{"kernel BTF is missing (/sys/kernel/btf/vmlinux: " +
+                   std::string(std::strerror(errno)) +
+                   "; hint: a kernel built with CONFIG_DEBUG_INFO_BTF=y)"};
     }
-    auto sched = ebpf::SchedTool::load();
-    if (!sched) return sched.error();
-    sched_ = std::move(*sched);
-    // Run-time stats cost two clock reads per program run, for every BPF program on
-    // the host, while the fd is open; they are how the agent measures its own cost.
-    stats_fd_ = bpf_enable_stats(BPF_STATS_RUN_TIME);
-    if (stats_fd_ < 0) {
+    auto targets = ebpf::TargetMaps::load();
+    if (!targets) return targets.error();
+    targets_ = std::move(*targets);
+
+    ToolContext ctx{targets_.get(), &settings_};
+    std::string failures;
+    for (const auto& entry : kTools) {
+      PartStatus part{std::string("ebpf_") + entry.name, false, ""};
+      auto enabled = settings_.collectors_enabled.find(part.name);
+      if (enabled != settings_.collectors_enabled.end() && !enabled->second) {
+        log_->info("{}: disabled by configuration", part.name);
+        continue;  // not a part that is down: not exported at all, like a disabled collector
+      } else if (auto tool = entry.load(ctx); !tool) {
+        part.error = tool.error().message;
+        log_->warn("{}: down: {}", part.name, part.error);
+        failures += (failures.empty() ? "" : "; ") + part.error;
+      } else {
+        part.up = true;
+        log_->info("{}: up", part.name);
+        Running r;
+        r.tool = std::move(*tool);
+        r.attached_since_ns = ebpf::monotonic_ns();
+        tools_.emplace(entry.name, std::move(r));
+      }
+      parts_.push_back(std::move(part));
+    }
+    if (tools_.empty() && !failures.empty()) return Error{failures};
+
+    stats_ = run_time_stats_fd() >= 0 || stats_sysctl_on();
+    if (!stats_) {
       log_->warn(
-          "cannot enable BPF run-time stats ({}): "
-          "boundwise_ebpf_program_seconds_total will be absent",
-          ebpf::describe_failure("bpf(BPF_ENABLE_STATS)", errno));
+          "cannot enable BPF run-time stats ({}): the overhead budget of {:g} cores is not "
+          "enforced and boundwise_ebpf_program_seconds_total is absent",
+          ebpf::describe_failure("bpf(BPF_ENABLE_STATS)", run_time_stats_fd()),
+          settings_.ebpf.budget_cores);
     }
     window_start_ns_ = ebpf::monotonic_ns();
-    std::map<std::uint32_t, OffCpuNs> ignored;
-    sched_->close_window(window_start_ns_, window_start_ns_, ignored);
     return Ok{};
   }
 
+  std::vector<PartStatus> parts() const override { return parts_; }
+
   void set_targets(const TargetSet& targets) override {
-    if (!sched_) return;
+    if (!targets_) return;
     assign_workload_ids(targets);
     std::map<int, std::uint32_t> wanted;
     for (const auto& w : targets.workloads) {
-      auto wid = ids_.at(w.name);
-      for (const auto& key : w.processes) wanted.emplace(key.pid, wid);
+      auto id = ids_.find(w.name);
+      if (id == ids_.end()) continue;
+      for (const auto& key : w.processes) wanted.emplace(key.pid, id->second);
     }
     std::map<int, std::uint32_t> known;
-    for (const auto& [tgid, wid] : sched_->targets()) known.emplace(tgid, wid);
+    for (const auto& [tgid, wid] : targets_->targets()) known.emplace(tgid, wid);
     for (const auto& [tgid, wid] : wanted) {
       auto it = known.find(tgid);
       if (it != known.end() && it->second == wid) continue;
-      sched_->mark(tgid, wid);
-      if (it == known.end()) seed_threads(tgid, wid);
+      targets_->mark(tgid, wid);
+      if (it == known.end()) {
+        for (auto& [name, r] : tools_) r.tool->on_new_target(tgid, wid);
+      }
     }
     // Leave alone the children the kernel followed (discovery will list them), unless
     // their workload is gone; drop what this code marked and no longer wants.
@@ -89,58 +160,119 @@ class EbpfCollector final : public Collector {
     for (const auto& [name, wid] : ids_) live_ids.insert(wid);
     for (const auto& [tgid, wid] : known) {
       if (wanted.count(tgid) != 0) continue;
-      if (live_ids.count(wid) == 0 || marked_.count(tgid) != 0) sched_->unmark(tgid);
+      if (live_ids.count(wid) == 0 || marked_.count(tgid) != 0) targets_->unmark(tgid);
     }
     marked_.clear();
     for (const auto& [tgid, wid] : wanted) marked_.insert(tgid);
   }
 
-  Status sample(SteadyTime) override { return Ok{}; }
+  // One tick of the duty cycle: attach or detach each tool as its duty says.
+  Status sample(SteadyTime) override {
+    const int tick = tick_++ % kTicksPerCycle;
+    for (auto& [name, r] : tools_) {
+      const bool want = tick < ebpf::attached_ticks(r.duty, kTicksPerCycle);
+      if (want == r.tool->attached()) continue;
+      const std::uint64_t now = ebpf::monotonic_ns();
+      if (want) {
+        if (auto st = r.tool->attach(); !st.ok()) {
+          log_->warn("ebpf_{}: re-attach failed: {}", name, st.error().message);
+          continue;
+        }
+        r.attached_since_ns = now;
+      } else {
+        r.tool->detach();
+        r.attached_ns += now - r.attached_since_ns;
+      }
+    }
+    return Ok{};
+  }
 
   void contribute(SteadyTime, WindowSet& windows) override {
-    if (!sched_) return;
+    if (!targets_) return;
     const std::uint64_t now_ns = ebpf::monotonic_ns();
-    std::map<std::uint32_t, OffCpuNs> open;
-    sched_->close_window(window_start_ns_, now_ns, open);
-    window_start_ns_ = now_ns;
-    for (auto& [name, w] : windows.workloads) {
-      auto id = ids_.find(name);
-      if (id == ids_.end()) continue;
-      const std::uint32_t wid = id->second;
-      SchedCounters now = sched_->counters(wid);
-      SchedCounters& base = baselines_[wid];
-      ebpf::MeasuredOffCpu m;
-      double* fields[BW_OFFCPU_STATES] = {&m.interruptible, &m.uninterruptible, &m.preempted,
-                                          &m.woken, &m.other};
-      for (int i = 0; i < BW_OFFCPU_STATES; ++i) {
-        double delta =
-            now.offcpu_ns[i] >= base.offcpu_ns[i] ? now.offcpu_ns[i] - base.offcpu_ns[i] : 0;
-        auto o = open.find(wid);
-        if (o != open.end()) delta += o->second[i];
-        *fields[i] = delta / 1e9;
+    const double window_ns = static_cast<double>(now_ns - window_start_ns_);
+    ebpf::WindowContext ctx;
+    ctx.start_ns = window_start_ns_;
+    ctx.now_ns = now_ns;
+    ctx.ids = &ids_;
+    std::vector<ebpf::ToolCost> costs;
+    for (auto& [name, r] : tools_) {
+      if (r.tool->attached()) {
+        r.attached_ns += now_ns - r.attached_since_ns;
+        r.attached_since_ns = now_ns;
       }
-      LatencyHistogram runq;
-      for (std::size_t i = 0; i < kLatencySlots; ++i) {
-        runq.slots[i] = now.runqueue.slots[i] >= base.runqueue.slots[i]
-                            ? now.runqueue.slots[i] - base.runqueue.slots[i]
-                            : 0;
+      ctx.attached_fraction = window_ns > 0 ? std::min(1.0, r.attached_ns / window_ns) : 1.0;
+      windows.node.ebpf_duty[name] = ctx.attached_fraction;
+      if (r.attached_ns > 0) r.tool->contribute(ctx, windows);
+      // Cost of this window: run time of the tool's programs over its attached time.
+      std::uint64_t run_ns = 0;
+      for (const auto& [prog, fd] : r.tool->programs()) {
+        auto s = ebpf::program_run_stats(fd);
+        auto& total = program_totals_[name + "/" + prog];
+        run_ns += ebpf::delta(s.run_time_ns, total.last_run_ns);
+        total.last_run_ns = s.run_time_ns;
+        if (stats_) {
+          auto& out = windows.node.bpf_programs[prog];
+          out.run_seconds = static_cast<double>(s.run_time_ns) / 1e9;
+          out.runs = s.run_count;
+        }
       }
-      runq.sum_seconds = std::max(0.0, now.runqueue.sum_seconds - base.runqueue.sum_seconds);
-      base = std::move(now);
-      ebpf::merge_offcpu(m, w);
-      w.runqueue_latency = std::move(runq);
+      if (r.attached_ns > 0) r.cores = static_cast<double>(run_ns) / r.attached_ns;
+      r.attached_ns = 0;
     }
-    if (stats_fd_ >= 0) {
-      for (const auto& [prog, fd] : sched_->programs()) {
+    if (stats_) {
+      for (const auto& [prog, fd] : targets_->programs()) {
         auto s = ebpf::program_run_stats(fd);
         windows.node.bpf_programs[prog] = {static_cast<double>(s.run_time_ns) / 1e9, s.run_count};
       }
     }
+    window_start_ns_ = now_ns;
+    if (stats_) apply_budget();
   }
 
  private:
+  struct Running {
+    std::unique_ptr<Tool> tool;
+    double duty = 1.0;
+    std::uint64_t attached_since_ns = 0;  // valid while attached
+    double attached_ns = 0;               // in the current window
+    double cores = -1;                    // cost while attached, last window; -1 unknown
+    int detached_windows = 0;
+  };
+  struct ProgramTotal {
+    std::uint64_t last_run_ns = 0;
+  };
+
+  void apply_budget() {
+    std::vector<ebpf::ToolCost> order;
+    for (const char* name : kShedOrder) {
+      auto it = tools_.find(name);
+      if (it != tools_.end()) order.push_back({name, it->second.cores});
+    }
+    auto plan = ebpf::plan_duty(order, settings_.ebpf.budget_cores);
+    for (auto& [name, r] : tools_) {
+      double d = plan.duty[name];
+      if (d == 0 && ++r.detached_windows % kRetryDetachedWindows == 0) d = 0.05;
+      if (d > 0) r.detached_windows = 0;
+      if (d != r.duty) {
+        if (d < 1 || r.duty < 1) {
+          log_->info("ebpf_{}: {:.2f} of a core when attached; attached {:.0f}% of the time "
+                     "to stay within the budget of {:g} cores",
+                     name, r.cores, d * 100, settings_.ebpf.budget_cores);
+        }
+        r.duty = d;
+      }
+    }
+    if (plan.over_budget && !over_budget_warned_) {
+      log_->warn("eBPF programs exceed the budget of {:g} cores even with every tool "
+                 "detached that can be",
+                 settings_.ebpf.budget_cores);
+      over_budget_warned_ = true;
+    }
+  }
+
   // Stable small ids for the kernel's per-workload arrays; an id freed by a workload
-  // that left is reused, with its baseline reset to the counters' current values.
+  // that left is reused, and every tool is told so (its counters restart).
   void assign_workload_ids(const TargetSet& targets) {
     std::set<std::string> names;
     for (const auto& w : targets.workloads) names.insert(w.name);
@@ -161,39 +293,23 @@ class EbpfCollector final : public Collector {
       }
       used.insert(wid);
       ids_[name] = wid;
-      baselines_[wid] = sched_->counters(wid);
-    }
-  }
-
-  // Threads already asleep when their process becomes a target start an off-CPU
-  // segment now, in the state /proc shows; otherwise a thread parked since before the
-  // agent started would be invisible to the kernel side until it next runs.
-  void seed_threads(int tgid, std::uint32_t wid) {
-    procfs::Fd dir(::open((settings_.proc_root + "/" + std::to_string(tgid) + "/task").c_str(),
-                          O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dir.ok()) return;
-    const std::uint64_t now_ns = ebpf::monotonic_ns();
-    for (int tid : procfs::list_numeric(dir.get(), ".")) {
-      auto text = procfs::read_at(dir.get(), (std::to_string(tid) + "/stat").c_str());
-      if (!text) continue;
-      auto stat = procfs::parse_stat(*text);
-      if (!stat) continue;
-      std::uint32_t state = BW_OFFCPU_STATES;
-      if (stat->state == 'S') state = BW_INTERRUPTIBLE;
-      if (stat->state == 'D') state = BW_UNINTERRUPTIBLE;
-      if (state != BW_OFFCPU_STATES) sched_->seed_thread(tid, wid, state, now_ns);
+      for (auto& [tool_name, r] : tools_) r.tool->on_id_assigned(wid);
     }
   }
 
   CollectorSettings settings_;
   std::shared_ptr<spdlog::logger> log_;
-  std::unique_ptr<ebpf::SchedTool> sched_;
-  int stats_fd_ = -1;
+  std::unique_ptr<ebpf::TargetMaps> targets_;
+  std::map<std::string, Running> tools_;  // by tool name
+  std::vector<PartStatus> parts_;
+  std::map<std::string, ProgramTotal> program_totals_;  // "tool/program"
+  bool stats_ = false;
+  bool over_budget_warned_ = false;
+  bool full_warned_ = false;
+  int tick_ = 0;
   std::uint64_t window_start_ns_ = 0;
   std::map<std::string, std::uint32_t> ids_;
-  std::map<std::uint32_t, SchedCounters> baselines_;
   std::set<int> marked_;
-  bool full_warned_ = false;
 };
 
 }  // namespace

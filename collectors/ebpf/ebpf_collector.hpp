@@ -1,12 +1,16 @@
 // The ebpf collector: exact numbers from the kernel's tracepoints where procfs can
-// only sample. Today one tool, sched (sched.bpf.c): off-CPU thread time by state,
-// merged into the procfs split (offcpu_merge.hpp), and run-queue latency histograms.
+// only sample, from independent tools (tool.hpp), each a part with its own switch
+// (`collectors: {ebpf_sched: {enabled: false}}`) and its own
+// boundwise_collector_up{collector="ebpf_sched"}:
+//   sched     off-CPU thread time by state, run-queue latency (sched.bpf.c)
+// All tools share one target bitmap and fork follower (targets.hpp), and one overhead
+// budget (budget.hpp) enforced by duty-cycling the most expensive tools.
 //
-// Registered after procfs: its contribute() rescales what procfs put in the window.
-// Needs root (or CAP_BPF + CAP_PERFMON) and kernel BTF; without them start() fails
-// with the reason and a hint, the agent reports boundwise_collector_up{collector=
-// "ebpf"} 0 and goes on with procfs alone. Config key, metric label and logger name:
-// "ebpf".
+// Registered after procfs: tools rescale what procfs put in the window. Needs root (or
+// CAP_BPF + CAP_PERFMON; CAP_SYS_ADMIN at start for the run-time stats the budget is
+// measured with) and kernel BTF; without them start() fails with the reason and a
+// hint, the agent reports boundwise_collector_up{collector="ebpf"} 0 and goes on with
+// procfs alone. Config key, metric label and logger name: "ebpf".
 #pragma once
 
 #include <memory>

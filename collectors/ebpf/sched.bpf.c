@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* sched: per-workload off-CPU thread time by state and run-queue latency, from the
- * scheduler's BTF tracepoints (tp_btf: no tracefs, no kprobes, see issue 3 for what
- * this kernel kind allows). Targets are the tgids user space marks in
- * bw_target_bits; forks of targets are followed here so that a new worker is
- * covered before the next discovery scan. Everything is aggregated in the kernel;
- * nothing is streamed per event.
+ * scheduler's BTF tracepoints (tp_btf: no tracefs, no kprobes). Targets come from
+ * targets.bpf.h. Everything is aggregated in the kernel; nothing is streamed per
+ * event.
  *
  * Task fields are read by direct dereference: tp_btf arguments are trusted BTF
  * pointers, and vmlinux.h marks every struct preserve_access_index, so the loads are
@@ -16,6 +14,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include "collectors/ebpf/sched.h"
 #include "collectors/ebpf/targets.bpf.h"
 
 #define TASK_INTERRUPTIBLE 0x1
@@ -136,21 +135,7 @@ int BPF_PROG(bw_sched_wakeup_new, struct task_struct *p) {
   return 0;
 }
 
-/* A target's child process joins its workload at once (threads share the tgid and
- * need nothing). Runs before the child's sched_wakeup_new. */
-SEC("tp_btf/sched_process_fork")
-int BPF_PROG(bw_sched_process_fork, struct task_struct *parent, struct task_struct *child) {
-  __u32 ptgid = parent->tgid;
-  __u32 ctgid = child->tgid;
-  __u32 wid;
-  if (ptgid == ctgid) return 0;
-  wid = bw_workload_of(ptgid);
-  if (wid != 0) bw_mark_target(ctgid, wid);
-  return 0;
-}
-
-/* Exited threads leave bw_threads; an exited process (its last thread) leaves the
- * target maps, so a reused pid is never counted for the old workload. */
+/* Exited threads leave bw_threads (targets.bpf.c unmarks the process). */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(bw_sched_process_exit, struct task_struct *p) {
   __u32 tgid = p->tgid;
@@ -158,6 +143,5 @@ int BPF_PROG(bw_sched_process_exit, struct task_struct *p) {
   if (!bw_is_target(tgid)) return 0;
   tid = p->pid;
   bpf_map_delete_elem(&bw_threads, &tid);
-  if (p->signal->live.counter == 0) bw_unmark_target(tgid);
   return 0;
 }

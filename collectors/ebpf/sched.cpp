@@ -2,135 +2,194 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 
+#include <array>
 #include <cerrno>
-#include <ctime>
 #include <string>
 
 #include "collectors/ebpf/bpf_util.hpp"
+#include "collectors/ebpf/offcpu_merge.hpp"
+#include "collectors/ebpf/sched.h"
 #include "collectors/ebpf/sched.skel.h"
+#include "collectors/ebpf/targets.hpp"
+#include "collectors/procfs/parse.hpp"
+#include "collectors/procfs/proc_io.hpp"
 
 namespace boundwise::ebpf {
 
-std::uint64_t monotonic_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL +
-         static_cast<std::uint64_t>(ts.tv_nsec);
-}
+namespace {
 
-Result<std::unique_ptr<SchedTool>> SchedTool::load() {
-  route_libbpf_log();
+using OffCpuNs = std::array<double, BW_OFFCPU_STATES>;
+
+struct SchedCounters {
+  std::array<std::uint64_t, BW_OFFCPU_STATES> offcpu_ns{};  // cumulative, window-clipped
+  std::array<std::uint64_t, BW_LATENCY_SLOTS> runq_slots{};
+  std::uint64_t runq_sum_ns = 0;
+};
+
+class SchedTool final : public Tool {
+ public:
+  SchedTool(sched_bpf* skel, std::string proc_root)
+      : skel_(skel), proc_root_(std::move(proc_root)), ncpus_(libbpf_num_possible_cpus()) {
+    if (ncpus_ < 1) ncpus_ = 1;
+    skel_->bss->window_start_ns = monotonic_ns();
+  }
+  ~SchedTool() override { sched_bpf__destroy(skel_); }
+  SchedTool(const SchedTool&) = delete;
+  SchedTool& operator=(const SchedTool&) = delete;
+
+  std::string_view name() const override { return "sched"; }
+
+  Status attach() override {
+    if (attached_) return Ok{};
+    if (int err = sched_bpf__attach(skel_); err != 0)
+      return Error{describe_failure("sched: attach to scheduler tracepoints", err)};
+    attached_ = true;
+    return Ok{};
+  }
+
+  // Open segments are dropped: a thread's next switch-in after the re-attach finds
+  // no record and is not counted; one that slept through finds a stale start and is
+  // clipped to the window start. Either way no time is invented.
+  void detach() override {
+    sched_bpf__detach(skel_);
+    attached_ = false;
+  }
+  bool attached() const override { return attached_; }
+
+  std::vector<std::pair<std::string, int>> programs() const override {
+    return program_fds(skel_->obj);
+  }
+
+  void on_id_assigned(std::uint32_t wid) override { baselines_[wid] = counters(wid); }
+
+  // Threads already asleep when their process becomes a target start an off-CPU
+  // segment now, in the state /proc shows; otherwise a thread parked since before the
+  // agent started would be invisible to the kernel side until it next runs.
+  void on_new_target(int tgid, std::uint32_t wid) override {
+    procfs::Fd dir(::open((proc_root_ + "/" + std::to_string(tgid) + "/task").c_str(),
+                          O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir.ok()) return;
+    const std::uint64_t now_ns = monotonic_ns();
+    for (int tid : procfs::list_numeric(dir.get(), ".")) {
+      auto text = procfs::read_at(dir.get(), (std::to_string(tid) + "/stat").c_str());
+      if (!text) continue;
+      auto stat = procfs::parse_stat(*text);
+      if (!stat) continue;
+      std::uint32_t state = BW_OFFCPU_STATES;
+      if (stat->state == 'S') state = BW_INTERRUPTIBLE;
+      if (stat->state == 'D') state = BW_UNINTERRUPTIBLE;
+      if (state == BW_OFFCPU_STATES) continue;
+      auto key = static_cast<std::uint32_t>(tid);
+      bw_thread t{};
+      t.since_ns = now_ns;
+      t.state = state;
+      t.workload = wid;
+      // BPF_NOEXIST: the kernel's own record, if the thread switched meanwhile, wins.
+      bpf_map__update_elem(skel_->maps.bw_threads, &key, sizeof key, &t, sizeof t, BPF_NOEXIST);
+    }
+  }
+
+  void contribute(const WindowContext& ctx, WindowSet& windows) override {
+    std::map<std::uint32_t, OffCpuNs> open = close_window(ctx.start_ns, ctx.now_ns);
+    for (auto& [name, w] : windows.workloads) {
+      auto id = ctx.ids->find(name);
+      if (id == ctx.ids->end()) continue;
+      const std::uint32_t wid = id->second;
+      SchedCounters now = counters(wid);
+      SchedCounters& base = baselines_[wid];
+      OffCpuNs ns{};
+      for (int i = 0; i < BW_OFFCPU_STATES; ++i) {
+        ns[i] = static_cast<double>(delta(now.offcpu_ns[i], base.offcpu_ns[i]));
+        if (auto o = open.find(wid); o != open.end()) ns[i] += o->second[i];
+      }
+      MeasuredOffCpu m{ns[BW_INTERRUPTIBLE] / 1e9, ns[BW_UNINTERRUPTIBLE] / 1e9,
+                       ns[BW_PREEMPTED] / 1e9, ns[BW_WOKEN] / 1e9, ns[BW_OTHER_STATE] / 1e9};
+      LatencyHistogram runq;
+      for (std::size_t i = 0; i < kLatencySlots; ++i)
+        runq.slots[i] = delta(now.runq_slots[i], base.runq_slots[i]);
+      runq.sum_seconds = static_cast<double>(delta(now.runq_sum_ns, base.runq_sum_ns)) / 1e9;
+      base = now;
+      // Off-CPU time of a duty-cycled window covers only its attached part: the
+      // split is still a fair sample, the seconds are not, so only shares are merged.
+      merge_offcpu(m, w);
+      w.offcpu_seconds_by_state = {{"interruptible", m.interruptible},
+                                   {"uninterruptible", m.uninterruptible},
+                                   {"preempted", m.preempted},
+                                   {"woken", m.woken},
+                                   {"other", m.other}};
+      w.runqueue_latency = std::move(runq);
+    }
+  }
+
+ private:
+  // Cumulative counters of one workload, summed over CPUs.
+  SchedCounters counters(std::uint32_t wid) const {
+    SchedCounters out;
+    std::vector<bw_sched_stats> per_cpu(static_cast<std::size_t>(ncpus_));
+    if (bpf_map__lookup_elem(skel_->maps.bw_sched_stats, &wid, sizeof wid, per_cpu.data(),
+                             per_cpu.size() * sizeof(bw_sched_stats), 0) != 0) {
+      return out;
+    }
+    for (const auto& s : per_cpu) {
+      for (int i = 0; i < BW_OFFCPU_STATES; ++i) out.offcpu_ns[i] += s.offcpu_ns[i];
+      for (int i = 0; i < BW_LATENCY_SLOTS; ++i) out.runq_slots[i] += s.runq_slots[i];
+      out.runq_sum_ns += s.runq_sum_ns;
+    }
+    return out;
+  }
+
+  // The kernel counts a segment only when it ends. Returns, per workload, the part
+  // after `window_start_ns` of every segment still open at `now_ns`, and makes
+  // `now_ns` the start of the next window for the kernel. The new start is written
+  // first, so a segment ending during the walk is not counted twice (it may be missed
+  // by the walk's few microseconds instead).
+  std::map<std::uint32_t, OffCpuNs> close_window(std::uint64_t window_start_ns,
+                                                 std::uint64_t now_ns) {
+    std::map<std::uint32_t, OffCpuNs> open;
+    skel_->bss->window_start_ns = now_ns;
+    const bpf_map* map = skel_->maps.bw_threads;
+    std::uint32_t key = 0;
+    std::uint32_t next = 0;
+    const void* prev = nullptr;
+    while (bpf_map__get_next_key(map, prev, &next, sizeof next) == 0) {
+      bw_thread t{};
+      if (bpf_map__lookup_elem(map, &next, sizeof next, &t, sizeof t, 0) == 0 &&
+          t.since_ns != 0 && t.state < BW_OFFCPU_STATES && t.since_ns < now_ns) {
+        std::uint64_t from = t.since_ns > window_start_ns ? t.since_ns : window_start_ns;
+        if (now_ns > from) open[t.workload][t.state] += static_cast<double>(now_ns - from);
+      }
+      key = next;
+      prev = &key;
+    }
+    return open;
+  }
+
+  sched_bpf* skel_;
+  std::string proc_root_;
+  int ncpus_;
+  bool attached_ = false;
+  std::map<std::uint32_t, SchedCounters> baselines_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Tool>> load_sched_tool(const ToolContext& ctx) {
   sched_bpf* skel = sched_bpf__open();
   if (skel == nullptr) return Error{describe_failure("sched: open BPF object", errno)};
+  if (int err = ctx.targets->reuse_in(skel->maps.bw_target_bits, skel->maps.bw_target_workload);
+      err != 0) {
+    sched_bpf__destroy(skel);
+    return Error{describe_failure("sched: share the target maps", err)};
+  }
   if (int err = sched_bpf__load(skel); err != 0) {
     sched_bpf__destroy(skel);
     return Error{describe_failure("sched: load BPF programs", err)};
   }
-  if (int err = sched_bpf__attach(skel); err != 0) {
-    sched_bpf__destroy(skel);
-    return Error{describe_failure("sched: attach to scheduler tracepoints", err)};
-  }
-  return std::unique_ptr<SchedTool>(new SchedTool(skel));
-}
-
-SchedTool::SchedTool(sched_bpf* skel) : skel_(skel), ncpus_(libbpf_num_possible_cpus()) {
-  if (ncpus_ < 1) ncpus_ = 1;
-}
-
-SchedTool::~SchedTool() { sched_bpf__destroy(skel_); }
-
-// The bitmap lives in the mmapped .bss; the kernel's fork program sets bits in the
-// same words, hence atomic read-modify-writes on both sides.
-void SchedTool::mark(int tgid, std::uint32_t wid) {
-  auto key = static_cast<std::uint32_t>(tgid);
-  bpf_map__update_elem(skel_->maps.bw_target_workload, &key, sizeof key, &wid, sizeof wid, BPF_ANY);
-  auto& word = skel_->bss->bw_target_bits[(key >> 6) & (BW_TARGET_WORDS - 1)];
-  __atomic_fetch_or(&word, 1ULL << (key & 63), __ATOMIC_SEQ_CST);
-}
-
-void SchedTool::unmark(int tgid) {
-  auto key = static_cast<std::uint32_t>(tgid);
-  auto& word = skel_->bss->bw_target_bits[(key >> 6) & (BW_TARGET_WORDS - 1)];
-  __atomic_fetch_and(&word, ~(1ULL << (key & 63)), __ATOMIC_SEQ_CST);
-  bpf_map__delete_elem(skel_->maps.bw_target_workload, &key, sizeof key, 0);
-}
-
-std::vector<std::pair<int, std::uint32_t>> SchedTool::targets() const {
-  std::vector<std::pair<int, std::uint32_t>> out;
-  const bpf_map* map = skel_->maps.bw_target_workload;
-  std::uint32_t key = 0;
-  std::uint32_t next = 0;
-  const void* prev = nullptr;
-  while (bpf_map__get_next_key(map, prev, &next, sizeof next) == 0) {
-    std::uint32_t wid = 0;
-    if (bpf_map__lookup_elem(map, &next, sizeof next, &wid, sizeof wid, 0) == 0) {
-      out.emplace_back(static_cast<int>(next), wid);
-    }
-    key = next;
-    prev = &key;
-  }
-  return out;
-}
-
-void SchedTool::seed_thread(int tid, std::uint32_t wid, std::uint32_t state,
-                            std::uint64_t since_ns) {
-  auto key = static_cast<std::uint32_t>(tid);
-  bw_thread t{};
-  t.since_ns = since_ns;
-  t.state = state;
-  t.workload = wid;
-  // BPF_NOEXIST: the kernel's own record, if the thread switched meanwhile, wins.
-  bpf_map__update_elem(skel_->maps.bw_threads, &key, sizeof key, &t, sizeof t, BPF_NOEXIST);
-}
-
-SchedCounters SchedTool::counters(std::uint32_t wid) const {
-  SchedCounters out;
-  std::vector<bw_sched_stats> per_cpu(static_cast<std::size_t>(ncpus_));
-  if (bpf_map__lookup_elem(skel_->maps.bw_sched_stats, &wid, sizeof wid, per_cpu.data(),
-                           per_cpu.size() * sizeof(bw_sched_stats), 0) != 0) {
-    return out;
-  }
-  std::uint64_t sum_ns = 0;
-  for (const auto& s : per_cpu) {
-    for (int i = 0; i < BW_OFFCPU_STATES; ++i)
-      out.offcpu_ns[i] += static_cast<double>(s.offcpu_ns[i]);
-    for (std::size_t i = 0; i < kLatencySlots; ++i) out.runqueue.slots[i] += s.runq_slots[i];
-    sum_ns += s.runq_sum_ns;
-  }
-  out.runqueue.sum_seconds = static_cast<double>(sum_ns) / 1e9;
-  return out;
-}
-
-void SchedTool::close_window(std::uint64_t window_start_ns, std::uint64_t now_ns,
-                             std::map<std::uint32_t, OffCpuNs>& open_segments) {
-  // The kernel clips from the new start as soon as it is written: first the new
-  // start, then the walk, so a segment ending during the walk is not counted twice
-  // (it may be missed by the walk's few microseconds instead).
-  skel_->bss->window_start_ns = now_ns;
-  const bpf_map* map = skel_->maps.bw_threads;
-  std::uint32_t key = 0;
-  std::uint32_t next = 0;
-  const void* prev = nullptr;
-  while (bpf_map__get_next_key(map, prev, &next, sizeof next) == 0) {
-    bw_thread t{};
-    if (bpf_map__lookup_elem(map, &next, sizeof next, &t, sizeof t, 0) == 0 && t.since_ns != 0 &&
-        t.state < BW_OFFCPU_STATES && t.since_ns < now_ns) {
-      std::uint64_t from = t.since_ns > window_start_ns ? t.since_ns : window_start_ns;
-      if (now_ns > from) open_segments[t.workload][t.state] += static_cast<double>(now_ns - from);
-    }
-    key = next;
-    prev = &key;
-  }
-}
-
-std::vector<std::pair<std::string, int>> SchedTool::programs() const {
-  std::vector<std::pair<std::string, int>> out;
-  bpf_program* prog = nullptr;
-  bpf_object__for_each_program(prog, skel_->obj) {
-    out.emplace_back(bpf_program__name(prog), bpf_program__fd(prog));
-  }
-  return out;
+  auto tool = std::make_unique<SchedTool>(skel, ctx.settings->proc_root);
+  if (auto st = tool->attach(); !st.ok()) return st.error();
+  return std::unique_ptr<Tool>(std::move(tool));
 }
 
 }  // namespace boundwise::ebpf

@@ -1,4 +1,4 @@
-/* The contract between sched.bpf.c and the ebpf collector (ebpf_collector.cpp):
+/* The contract between sched.bpf.c and its loader (sched.cpp):
  * map value layouts and the constants both sides must agree on. C, not C++: it is
  * compiled by clang -target bpf too. Names carry a bw_ prefix so that none collides
  * with a kernel type in vmlinux.h. */
@@ -10,16 +10,8 @@
 #endif
 
 #include "collectors/ebpf/latency_slots.h"
+#include "collectors/ebpf/targets.h"
 
-/* Target processes are marked in a bitmap indexed by tgid (one bit per tgid up to
- * the kernel's PID_MAX_LIMIT, 4M): the untargeted fast path is one load from global
- * memory, no map lookup. */
-#define BW_PID_LIMIT (4 * 1024 * 1024)
-#define BW_TARGET_WORDS (BW_PID_LIMIT / 64)
-
-/* Workload ids are 1..BW_MAX_WORKLOADS-1; 0 means "not targeted". */
-#define BW_MAX_WORKLOADS 256
-#define BW_MAX_TARGET_PROCESSES 16384
 #define BW_MAX_THREADS 65536
 
 /* Why a thread is off-CPU. The first three are the state it switched out in; a
