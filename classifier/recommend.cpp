@@ -4,9 +4,11 @@
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
+#include <map>
 #include <string>
 
 #include "classifier/classify.hpp"
+#include "classifier/histogram.hpp"
 
 namespace boundwise {
 
@@ -67,6 +69,32 @@ void add_common_evidence(const Verdict& v, const WorkloadWindow& w, Recommendati
   }
   r.evidence.push_back(printf_string("%d threads in %d processes over a %.0f s window", w.threads,
                                      w.processes, finite(w.duration_seconds)));
+  // Measured by the ebpf collector's sched tool: how long a runnable thread waited for
+  // a CPU. The run-queue share above says how much; this says how long each time.
+  if (w.runqueue_latency) {
+    auto q = histogram_quantiles(*w.runqueue_latency);
+    if (q) {
+      r.evidence.push_back(printf_string(
+          "run-queue latency (eBPF, %llu waits): p50 %.2f ms, p95 %.2f ms, p99 %.2f ms",
+          static_cast<unsigned long long>(w.runqueue_latency->count()), finite(q->p50) * 1e3,
+          finite(q->p95) * 1e3, finite(q->p99) * 1e3));
+    }
+  }
+  // A tool the overhead budget duty-cycled measured only part of the window.
+  static const std::map<std::string, const char*> kWhat = {{"sched", "off-CPU and run-queue"},
+                                                           {"net", "dependency and inbound latency"},
+                                                           {"syscalls", "syscall latency"},
+                                                           {"disk", "disk latency"}};
+  for (const auto& [tool, duty] : w.node.ebpf_duty) {
+    if (!(duty < 0.995)) continue;
+    auto what = kWhat.find(tool);
+    const char* label = what != kWhat.end() ? what->second : tool.c_str();
+    r.evidence.push_back(duty <= 0 ? printf_string("%s not measured: eBPF tool %s detached to "
+                                                   "stay within the overhead budget",
+                                                   label, tool.c_str())
+                                   : printf_string("%s sampled %d%% of the time (overhead budget)",
+                                                   label, pct(duty)));
+  }
 }
 
 void add_process_risks(const WorkloadWindow& w, int workers, Recommendation& r) {

@@ -43,6 +43,13 @@ max_dependencies: 10
 log_level: info
 targets: []
 dependencies: []
+ebpf:
+  # CPU all BPF programs together may use, in cores (0.01 = 1% of one core). The
+  # costliest tools (syscalls, then disk, net, sched) are duty-cycled to stay within it.
+  budget_cores: 0.01
+  # Socket traffic for dependency/inbound latency: auto, tracepoints (kernel 6.3+) or
+  # syscalls (any kernel, costlier).
+  net_source: auto
 )yaml";
 
 const std::set<std::string> kTopKeys = {

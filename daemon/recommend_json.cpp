@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <ctime>
 
+#include "classifier/histogram.hpp"
+
 namespace boundwise {
 
 namespace {
@@ -111,6 +113,16 @@ json workload_json(const Snapshot& s, const WorkloadReport& w) {
           {"switches", measured ? json(win.gil.switches) : json(nullptr)},
           {"holder_threads", measured ? json(win.gil.holder_threads) : json(nullptr)}};
     }
+    if (win.runqueue_latency) {
+      // Measured by the ebpf collector's sched tool (absent without it).
+      json offcpu = json::object();
+      for (const auto& [state, secs] : win.offcpu_seconds_by_state) offcpu[state] = seconds(secs);
+      out["scheduler"] = {
+          {"source", "ebpf"},
+          {"runqueue_waits", win.runqueue_latency->count()},
+          {"runqueue_latency_seconds", latency_json(histogram_quantiles(*win.runqueue_latency))},
+          {"offcpu_seconds_by_state", offcpu}};
+    }
     out["window"] = {{"duration_seconds", round_to(win.duration_seconds, 1e3)},
                      {"sample_rounds", win.sample_rounds},
                      {"cpu_seconds", seconds(win.cpu_seconds)},
@@ -136,6 +148,8 @@ nlohmann::json recommend_document(const Snapshot& s, const std::optional<std::st
   for (const auto& c : s.collectors) {
     collectors.push_back({{"name", c.name}, {"up", c.up}, {"error", c.error}});
   }
+  json ebpf_duty = json::object();
+  for (const auto& [tool, duty] : s.node.ebpf_duty) ebpf_duty[tool] = share(duty);
   return json{{"host", s.host},
               {"generated_at", iso8601(s.generated_at)},
               {"window_seconds", round_to(s.window_seconds, 1e3)},
@@ -148,6 +162,8 @@ nlohmann::json recommend_document(const Snapshot& s, const std::optional<std::st
                 {"io_pressure_some", share(s.node.io_pressure_some)},
                 {"memory_pressure_some", share(s.node.memory_pressure_some)}}},
               {"collectors", collectors},
+              // Share of the last window each eBPF tool was attached (overhead budget).
+              {"ebpf_duty", ebpf_duty},
               {"workloads", workloads}};
 }
 

@@ -22,14 +22,13 @@ struct ToolCost {
 
 struct DutyPlan {
   std::map<std::string, double> duty;  // 0 = detached, 1 = always attached
-  bool over_budget = false;            // even the plan's minimum duties exceed it
 };
 
 // Tools are shed in the order given (first = cheapest to lose: syscalls before disk
 // before net before sched): each is duty-cycled down, to no less than `min_duty`,
 // before the next one is touched; if all of them at `min_duty` still exceed the
-// budget, tools are detached in the same order until the rest fit. A tool without a
-// measurement keeps duty 1 (it cannot be judged yet).
+// budget, the fewest tools are detached, in the same order, for the rest to fit. A
+// tool without a measurement keeps duty 1 (it cannot be judged yet).
 DutyPlan plan_duty(const std::vector<ToolCost>& shed_order, double budget_cores,
                    double min_duty = 0.05);
 

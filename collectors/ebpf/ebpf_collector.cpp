@@ -263,12 +263,6 @@ class EbpfCollector final : public Collector {
         r.duty = d;
       }
     }
-    if (plan.over_budget && !over_budget_warned_) {
-      log_->warn("eBPF programs exceed the budget of {:g} cores even with every tool "
-                 "detached that can be",
-                 settings_.ebpf.budget_cores);
-      over_budget_warned_ = true;
-    }
   }
 
   // Stable small ids for the kernel's per-workload arrays; an id freed by a workload
@@ -304,7 +298,6 @@ class EbpfCollector final : public Collector {
   std::vector<PartStatus> parts_;
   std::map<std::string, ProgramTotal> program_totals_;  // "tool/program"
   bool stats_ = false;
-  bool over_budget_warned_ = false;
   bool full_warned_ = false;
   int tick_ = 0;
   std::uint64_t window_start_ns_ = 0;

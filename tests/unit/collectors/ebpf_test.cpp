@@ -2,9 +2,13 @@
 // classifier's, and the off-CPU merge keeps totals and rescales reasons.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "classifier/histogram.hpp"
 #include "collectors/ebpf/latency_slots.h"
+#include "collectors/ebpf/budget.hpp"
 #include "collectors/ebpf/offcpu_merge.hpp"
+#include "collectors/ebpf/tool.hpp"
 
 namespace boundwise::ebpf {
 namespace {
@@ -67,6 +71,64 @@ TEST(OffCpuMerge, DTimeProcfsMissedBecomesDiskAndNothingMeasuredChangesNothing) 
   merge_offcpu(m, w);
   EXPECT_DOUBLE_EQ(at(w, Reason::disk), 3);
   EXPECT_DOUBLE_EQ(at(w, Reason::sleep), 7);
+}
+
+}  // namespace
+}  // namespace boundwise::ebpf
+
+namespace boundwise::ebpf {
+namespace {
+
+// The budget: shed order, floors, detaching, unmeasured tools.
+TEST(DutyPlan, WithinBudgetEveryToolStaysAttached) {
+  auto plan = plan_duty({{"syscalls", 0.002}, {"sched", 0.003}}, 0.01);
+  EXPECT_DOUBLE_EQ(plan.duty.at("syscalls"), 1.0);
+  EXPECT_DOUBLE_EQ(plan.duty.at("sched"), 1.0);
+}
+
+TEST(DutyPlan, TheFirstToolInShedOrderIsDutyCycledFirstAndOnlyAsFarAsNeeded) {
+  // 0.02 + 0.005 = 0.025 cores against 0.01: syscalls must give up 0.015 of its 0.02.
+  auto plan = plan_duty({{"syscalls", 0.02}, {"net", 0.004}, {"sched", 0.001}}, 0.01);
+  EXPECT_NEAR(plan.duty.at("syscalls"), 0.25, 1e-9);
+  EXPECT_DOUBLE_EQ(plan.duty.at("net"), 1.0);
+  EXPECT_DOUBLE_EQ(plan.duty.at("sched"), 1.0);
+}
+
+TEST(DutyPlan, AToolAtItsFloorPassesTheRestToTheNext) {
+  // syscalls at its 0.05 floor still costs 0.05 cores, leaving 0.01 of the 0.06 for
+  // net (0.1 when attached) and sched (0.001): net is cycled to fit, sched untouched.
+  auto plan = plan_duty({{"syscalls", 1.0}, {"net", 0.1}, {"sched", 0.001}}, 0.06, 0.05);
+  EXPECT_DOUBLE_EQ(plan.duty.at("syscalls"), 0.05);
+  EXPECT_NEAR(plan.duty.at("net"), (0.06 - 0.05 - 0.001) / 0.1, 1e-9);
+  EXPECT_DOUBLE_EQ(plan.duty.at("sched"), 1.0);
+}
+
+TEST(DutyPlan, WhenFloorsDoNotFitToolsAreDetachedInShedOrder) {
+  auto plan = plan_duty({{"syscalls", 1.0}, {"sched", 0.004}}, 0.01, 0.05);
+  EXPECT_DOUBLE_EQ(plan.duty.at("syscalls"), 0.0);
+  EXPECT_DOUBLE_EQ(plan.duty.at("sched"), 1.0);
+  auto hopeless = plan_duty({{"sched", 1.0}}, 0.01, 0.05);
+  EXPECT_DOUBLE_EQ(hopeless.duty.at("sched"), 0.0);
+}
+
+TEST(DutyPlan, UnmeasuredToolsKeepFullDutyAndCostNothingInThePlan) {
+  auto plan = plan_duty({{"syscalls", -1}, {"sched", 0.02}}, 0.01);
+  EXPECT_DOUBLE_EQ(plan.duty.at("syscalls"), 1.0);
+  EXPECT_NEAR(plan.duty.at("sched"), 0.5, 1e-9);
+}
+
+TEST(DutyPlan, AttachedTicksRoundButNeverStarveANonZeroDuty) {
+  EXPECT_EQ(attached_ticks(0.0, 20), 0);
+  EXPECT_EQ(attached_ticks(0.001, 20), 1);
+  EXPECT_EQ(attached_ticks(0.25, 20), 5);
+  EXPECT_EQ(attached_ticks(1.0, 20), 20);
+  EXPECT_EQ(attached_ticks(7.0, 20), 20);
+  EXPECT_EQ(attached_ticks(std::nan(""), 20), 0);
+}
+
+TEST(EbpfDelta, ACounterThatWentBackwardsRestartsFromZero) {
+  EXPECT_EQ(delta(10, 4), 6u);
+  EXPECT_EQ(delta(3, 9), 3u);
 }
 
 }  // namespace

@@ -34,6 +34,8 @@ TEST(Config, EmbeddedDefaultEqualsStructDefaults) {
   EXPECT_EQ(parsed.max_dependencies_per_workload, 10);
   EXPECT_TRUE(parsed.targets.empty());
   EXPECT_EQ(parsed.listen_host, "127.0.0.1");  // loopback by default
+  EXPECT_EQ(parsed.ebpf.budget_cores, defaults.ebpf.budget_cores);
+  EXPECT_EQ(parsed.ebpf.net_source, defaults.ebpf.net_source);
 }
 
 TEST(Config, EveryKey) {
@@ -61,6 +63,10 @@ dependencies:
 collectors:
   procfs: {enabled: true}
   node: {enabled: false}
+  ebpf_syscalls: {enabled: false}
+ebpf:
+  budget_cores: 0.05
+  net_source: syscalls
 )",
                           "x.yaml");
   EXPECT_EQ(c.listen_host, "::1");
@@ -81,6 +87,9 @@ collectors:
   EXPECT_EQ(c.dependencies[1].prefix_length, 16);
   EXPECT_FALSE(c.collectors_enabled.at("node"));
   EXPECT_TRUE(c.collectors_enabled.at("procfs"));
+  EXPECT_FALSE(c.collectors_enabled.at("ebpf_syscalls"));
+  EXPECT_DOUBLE_EQ(c.ebpf.budget_cores, 0.05);
+  EXPECT_EQ(c.ebpf.net_source, "syscalls");
 }
 
 TEST(Config, EmptyFileIsTheDefaults) {
@@ -115,6 +124,12 @@ TEST(Config, Errors) {
   expect_error("- a\n- b\n", 1, 1, "top level must be a map");
   expect_error("targets: [1, 2\nwindow: 10s\n", 2, 7, "YAML syntax");
   expect_error("collectors:\n  procfs: {enabled: maybe}\n", 2, 21, "true or false");
+  expect_error("collectors:\n  ebpf_sycalls: {enabled: false}\n", 2, 3,
+               "unknown collector \"ebpf_sycalls\"");
+  expect_error("ebpf:\n  budget_cores: 0\n", 2, 17, "above 0");
+  expect_error("ebpf:\n  budget_cores: 1%\n", 2, 17, "number of CPU cores");
+  expect_error("ebpf:\n  net_source: kprobes\n", 2, 15, "auto, tracepoints or syscalls");
+  expect_error("ebpf:\n  budget: 1\n", 2, 3, "unknown key \"budget\"");
   expect_error("window: 1s\ndiscovery_interval: 5s\n", 2, 21, "must not be longer");
 }
 

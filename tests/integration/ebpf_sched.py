@@ -1,0 +1,219 @@
+"""The ebpf collector's sched tool and its degradation, against the real agent and
+kernel (ctest label `privileged`: loading BPF programs needs root).
+
+  runqueue_saturated  more CPU hogs than cores: run-queue p95 above 1 ms, preempted
+                      off-CPU time measured, verdict cpu_saturated
+  sleeper_states      a thread sleeping in nanosleep: its off-CPU time is measured as
+                      interruptible and adds up to the window
+  bpf_denied          as an unprivileged user: ebpf down with the reason and a hint,
+                      said once in the log; procfs still classifies the workload
+  disabled            collectors: {ebpf_sched: {enabled: false}} and
+                      --disable-collector ebpf: nothing loaded, nothing exported
+
+usage: ebpf_sched.py --agent PATH --case NAME
+"""
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import harness  # noqa: E402
+
+
+def need_root():
+    if os.geteuid() != 0:
+        harness.skip("needs root: loading BPF programs needs CAP_BPF and CAP_PERFMON")
+
+
+def metrics_after_first_window(agent, timeout=8):
+    """/metrics once the first window has closed (collector states are published with
+    it)."""
+    deadline = time.time() + timeout
+    while True:
+        metrics = harness.http_get(agent.base + "/metrics")[1]
+        if "boundwise_collector_up{" in metrics or time.time() > deadline:
+            return metrics
+        time.sleep(0.2)
+
+
+def need_ebpf(agent):
+    metrics = metrics_after_first_window(agent)
+    if 'boundwise_collector_up{collector="ebpf_sched"} 1' not in metrics:
+        harness.skip("the ebpf_sched tool is down on this machine:\n" +
+                     "\n".join(l for l in agent.read_log().splitlines() if "ebpf" in l))
+
+
+def metric(agent, name, **labels):
+    """Sum of the samples of `name` whose labels include `labels`."""
+    text = harness.http_get(agent.base + "/metrics")[1]
+    total, found = 0.0, False
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        if all(f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+            found = True
+    return total if found else None
+
+
+def bw_programs():
+    """Names of loaded BPF programs that belong to boundwise (bw_ prefix)."""
+    r = subprocess.run(["bpftool", "prog", "show"], capture_output=True, text=True)
+    return re.findall(r"name (bw_\w+)", r.stdout)
+
+
+def case_runqueue_saturated(binary):
+    need_root()
+    if shutil.which("stress-ng") is None:
+        harness.skip("stress-ng is not installed (apt-get install stress-ng)")
+    cpus = os.cpu_count() or 2
+    hog = harness.start(["stress-ng", "--cpu", str(cpus * 2), "--cpu-method", "int64",
+                         "--timeout", "120s", "--quiet"])
+    time.sleep(0.5)
+    agent = harness.Agent(binary, [{"name": "hog", "pid": hog.pid}])
+    need_ebpf(agent)
+
+    def accept(w):
+        s = w.get("scheduler")
+        return (w["verdict"]["class"] == "cpu_saturated" and s is not None
+                and s["runqueue_latency_seconds"] is not None
+                and s["runqueue_latency_seconds"]["p95"] > 0.001)
+
+    w, ok = harness.wait_for_verdict(agent, "hog", accept)
+    if not ok:
+        harness.fail(f"want cpu_saturated with run-queue p95 > 1 ms:\n{harness.describe(w)}")
+    s = w["scheduler"]
+    # Twice as many hogs as cores: together they wait for a CPU at least one core's
+    # worth of time per core (more if anything else runs), preempted, never asleep.
+    # (stress-ng's parent sleeps in wait(): that is the interruptible part.)
+    off = s["offcpu_seconds_by_state"]
+    window = w["window"]["duration_seconds"]
+    if off["preempted"] + off["woken"] < 0.5 * cpus * window:
+        harness.fail(f"{cpus * 2} hogs on {cpus} cores over {window} s, yet only "
+                     f"{off['preempted'] + off['woken']:.2f} s waiting for a CPU: {off}")
+    if not any(e.startswith("run-queue latency (eBPF") for e in w["recommendation"]["evidence"]):
+        harness.fail("the evidence does not cite the measured run-queue latency:\n" +
+                     harness.describe(w))
+    count = metric(agent, "boundwise_runqueue_latency_seconds_count", workload="hog")
+    if not count:
+        harness.fail("boundwise_runqueue_latency_seconds has no observations for hog")
+    if not metric(agent, "boundwise_ebpf_program_runs_total", program="bw_sched_switch"):
+        harness.fail("no run count for bw_sched_switch: BPF run-time stats not exported")
+    print(f"hog: run-queue p95 {s['runqueue_latency_seconds']['p95'] * 1e3:.1f} ms "
+          f"over {s['runqueue_waits']} waits; off-CPU {off}")
+
+
+def case_sleeper_states(binary):
+    need_root()
+    # One thread sleeping 50 ms at a time, nothing else: almost all of its time is
+    # interruptible sleep, which the sched tool measures exactly.
+    p = harness.start([harness.PYTHON, "-c",
+                       "import time\nwhile True: time.sleep(0.05)"])
+    agent = harness.Agent(binary, [{"name": "sleeper", "pid": p.pid}], window="2s")
+    need_ebpf(agent)
+    w, ok = harness.wait_for_verdict(
+        agent, "sleeper", lambda w: "scheduler" in w and w.get("window") is not None
+        and w["window"]["duration_seconds"] > 1.5)
+    if not ok:
+        harness.fail(f"no measured window for the sleeper:\n{harness.describe(w)}")
+    off = w["scheduler"]["offcpu_seconds_by_state"]
+    window = w["window"]["duration_seconds"]
+    total = sum(off.values())
+    # One thread: its off-CPU time is the window less its (tiny) CPU time.
+    if not 0.85 * window <= total <= 1.05 * window:
+        harness.fail(f"off-CPU {total:.3f} s of a {window:.3f} s window for one sleeping "
+                     f"thread: {off}")
+    if off["interruptible"] < 0.9 * total:
+        harness.fail(f"a nanosleep loop should be interruptible sleep: {off}")
+    print(f"sleeper: off-CPU {total:.3f} s of {window:.3f} s: {off}")
+
+
+def case_bpf_denied(binary):
+    need_root()
+    if shutil.which("setpriv") is None:
+        harness.skip("setpriv (util-linux) is not installed")
+    # The agent as nobody without capabilities: BPF is denied. A workload owned by
+    # nobody stays readable through /proc, so procfs still classifies it.
+    nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=-all"]
+    if subprocess.run(nobody + [binary, "--version"], capture_output=True).returncode != 0:
+        harness.skip(f"user nobody cannot run {binary} (a directory on its path is private)")
+    tmp = harness.tempdir()
+    os.chmod(tmp, 0o755)
+    wrapper = os.path.join(tmp, "as-nobody.sh")
+    # The harness's config lives in a private temp dir: hand nobody a readable copy.
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\n"
+                f"cp \"$2\" {tmp}/config.yaml && chmod 644 {tmp}/config.yaml || exit 1\n"
+                f"exec {' '.join(nobody)} {binary} --config {tmp}/config.yaml\n")
+    os.chmod(wrapper, stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
+    burner = harness.start(nobody + [harness.PYTHON,
+                                     os.path.join(harness.WORKLOADS, "cpu_single.py")])
+    time.sleep(0.3)
+    agent = harness.Agent(wrapper, [{"name": "burner", "pid": burner.pid}])
+    metrics = metrics_after_first_window(agent)
+    if 'boundwise_collector_up{collector="ebpf"} 0' not in metrics:
+        harness.fail("ebpf is not reported down without privileges:\n" +
+                     "\n".join(l for l in metrics.splitlines() if "collector_up" in l) +
+                     "\n" + agent.read_log())
+    w, ok = harness.wait_for_verdict(agent, "burner",
+                                     lambda w: w["verdict"]["class"] in ("cpu_bound",))
+    if not ok:
+        harness.fail(f"without eBPF, procfs alone should still classify:\n{harness.describe(w)}")
+    log = agent.read_log()
+    down = [l for l in log.splitlines() if "collector ebpf: down" in l]
+    if len(down) != 1:
+        harness.fail(f"want the reason logged once, got {len(down)} lines:\n{log}")
+    if "hint:" not in down[0]:
+        harness.fail(f"the reason carries no hint: {down[0]}")
+    doc = agent.recommend()
+    ebpf = [c for c in doc["collectors"] if c["name"] == "ebpf"]
+    if not ebpf or ebpf[0]["up"] or not ebpf[0]["error"]:
+        harness.fail(f"/recommend does not say why ebpf is down: {doc['collectors']}")
+    if "scheduler" in w:
+        harness.fail("scheduler numbers reported without eBPF")
+    print(f"ebpf down as nobody: {ebpf[0]['error']}")
+
+
+def case_disabled(binary):
+    need_root()
+    p = harness.start([harness.PYTHON, "-c", "import time\nwhile True: time.sleep(0.05)"])
+    agent = harness.Agent(binary, [{"name": "sleeper", "pid": p.pid}],
+                          extra="collectors:\n  ebpf_sched: {enabled: false}")
+    metrics = metrics_after_first_window(agent)
+    if 'collector="ebpf_sched"' in metrics or "boundwise_offcpu_seconds_total{" in metrics:
+        harness.fail("ebpf_sched disabled in the config, yet exported:\n" +
+                     "\n".join(l for l in metrics.splitlines() if "ebpf" in l or "offcpu" in l))
+    if any(name.startswith("bw_sched") for name in bw_programs()):
+        harness.fail(f"ebpf_sched disabled, yet its programs are loaded: {bw_programs()}")
+    agent.stop()
+
+    before = bw_programs()
+    port = harness.free_port()
+    log_path = os.path.join(agent.dir, "disabled.log")
+    with open(log_path, "w") as log:
+        p2 = harness.start([binary, "--listen", f"127.0.0.1:{port}", "--window", "2s",
+                            "--disable-collector", "ebpf"], stdout=log, stderr=subprocess.STDOUT)
+        harness.wait_healthy(p2, f"http://127.0.0.1:{port}", log_path)
+        loaded = [n for n in bw_programs() if n not in before]
+        metrics = harness.http_get(f"http://127.0.0.1:{port}/metrics")[1]
+        harness.stop(p2)
+    if loaded:
+        harness.fail(f"--disable-collector ebpf, yet programs loaded: {loaded}")
+    if 'collector="ebpf"' in metrics:
+        harness.fail("--disable-collector ebpf, yet ebpf is exported")
+    r = subprocess.run([binary, "--disable-collector", "ebpf_sycalls"], capture_output=True,
+                       text=True, timeout=10)
+    if r.returncode != 2 or "unknown collector" not in r.stderr:
+        harness.fail(f"a misspelt collector name: exit {r.returncode}, {r.stderr!r}")
+
+
+CASES = {"runqueue_saturated": case_runqueue_saturated, "sleeper_states": case_sleeper_states,
+         "bpf_denied": case_bpf_denied, "disabled": case_disabled}
+
+
+if __name__ == "__main__":
+    harness.run_cases(CASES)
