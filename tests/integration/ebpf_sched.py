@@ -5,6 +5,8 @@ kernel (ctest label `privileged`: loading BPF programs needs root).
                       off-CPU time measured, verdict cpu_saturated
   sleeper_states      a thread sleeping in nanosleep: its off-CPU time is measured as
                       interruptible and adds up to the window
+  forks_followed      children that live between discovery scans are counted (the
+                      kernel follows forks of targets)
   bpf_denied          as an unprivileged user: ebpf down with the reason and a hint,
                       said once in the log; procfs still classifies the workload
   disabled            collectors: {ebpf_sched: {enabled: false}} and
@@ -132,6 +134,35 @@ def case_sleeper_states(binary):
     print(f"sleeper: off-CPU {total:.3f} s of {window:.3f} s: {off}")
 
 
+def case_forks_followed(binary):
+    need_root()
+    # A parent that always has one short-lived child (300 ms asleep, then exit). The
+    # children live between discovery scans, so only the kernel's fork follower sees
+    # them: with it, the workload sleeps about two threads' worth of each window (the
+    # parent in wait(), one child in nanosleep); without it, about one.
+    code = ("import os, time\n"
+            "while True:\n"
+            "    pid = os.fork()\n"
+            "    if pid == 0:\n"
+            "        time.sleep(0.3)\n"
+            "        os._exit(0)\n"
+            "    os.waitpid(pid, 0)\n")
+    p = harness.start([harness.PYTHON, "-c", code])
+    agent = harness.Agent(binary, [{"name": "forker", "pid": p.pid}], window="3s",
+                          discovery_interval="3s")
+    need_ebpf(agent)
+    w, ok = harness.wait_for_verdict(
+        agent, "forker", lambda w: "scheduler" in w and w["window"]["duration_seconds"] > 2.5
+        and sum(w["scheduler"]["offcpu_seconds_by_state"].values())
+        > 1.6 * w["window"]["duration_seconds"])
+    if not ok:
+        harness.fail("children living between discovery scans are not counted (want off-CPU "
+                     f"> 1.6 × the window):\n{harness.describe(w)}")
+    off = w["scheduler"]["offcpu_seconds_by_state"]
+    print(f"forker: off-CPU {sum(off.values()):.2f} s in a "
+          f"{w['window']['duration_seconds']:.2f} s window, {len(w['pids'])} pids listed")
+
+
 def case_bpf_denied(binary):
     need_root()
     if shutil.which("setpriv") is None:
@@ -212,7 +243,7 @@ def case_disabled(binary):
 
 
 CASES = {"runqueue_saturated": case_runqueue_saturated, "sleeper_states": case_sleeper_states,
-         "bpf_denied": case_bpf_denied, "disabled": case_disabled}
+         "forks_followed": case_forks_followed, "bpf_denied": case_bpf_denied, "disabled": case_disabled}
 
 
 if __name__ == "__main__":
