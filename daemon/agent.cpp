@@ -64,8 +64,8 @@ struct Agent::Impl {
         auth(config.web),
         server(io,
                [this](const HttpRequest& r) {
-                 EndpointContext context{*snapshot,     metrics,         ready,
-                                         &metrics_body, &recommend_body, &auth};
+                 EndpointContext context{*snapshot,    metrics,        ready,
+                                         metrics_body, recommend_body, &auth};
                  return handle_request(r, context);
                }),
         log(logger("agent")) {
@@ -75,10 +75,11 @@ struct Agent::Impl {
   }
 
   // /metrics and /recommend change only when a snapshot is published: render them
-  // once here, so a request costs a copy, not a serialisation.
+  // once here, so a request costs neither a serialisation nor a copy: responses share
+  // the rendered text (a response still being written keeps its version alive).
   void render_bodies() {
-    metrics_body = metrics.render();
-    recommend_body = render_recommend(*snapshot);
+    metrics_body = std::make_shared<const std::string>(metrics.render());
+    recommend_body = std::make_shared<const std::string>(render_recommend(*snapshot));
   }
 
   Snapshot initial_snapshot() const {
@@ -409,8 +410,8 @@ struct Agent::Impl {
   std::map<std::string, Clock::time_point> first_seen;
   std::map<std::string, Bottleneck> last_class;
   std::shared_ptr<const Snapshot> snapshot;
-  std::string metrics_body;
-  std::string recommend_body;
+  std::shared_ptr<const std::string> metrics_body;
+  std::shared_ptr<const std::string> recommend_body;
   Clock::time_point window_start{};
   std::uint64_t windows_completed = 0;
   bool ready = false;

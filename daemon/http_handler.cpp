@@ -88,7 +88,11 @@ HttpResponse handle_request(const HttpRequest& request, const EndpointContext& c
   if (path == "/metrics") {
     HttpResponse r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    r.body = context.metrics_body != nullptr ? *context.metrics_body : context.metrics.render();
+    if (context.metrics_body) {
+      r.shared_body = context.metrics_body;
+    } else {
+      r.body = context.metrics.render();
+    }
     return r;
   }
   if (path == "/healthz") {
@@ -141,7 +145,7 @@ HttpResponse handle_request(const HttpRequest& request, const EndpointContext& c
   if (!only && context.recommend_body != nullptr) {
     HttpResponse r;
     r.content_type = "application/json";
-    r.body = *context.recommend_body;
+    r.shared_body = context.recommend_body;
     return r;
   }
   return json_response(200, recommend_document(context.snapshot, only));

@@ -3,7 +3,9 @@
 // without a socket.
 #pragma once
 
+#include <memory>
 #include <string>
+#include <string_view>
 
 #include "daemon/snapshot.hpp"
 
@@ -22,8 +24,14 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  // A body shared with other responses (the pre-rendered /metrics and /recommend):
+  // when set it is served instead of `body`, without a copy. text() is the body
+  // either way.
+  std::shared_ptr<const std::string> shared_body;
   std::string allow;             // the Allow header, for 405
   std::string www_authenticate;  // the WWW-Authenticate header, for 401
+
+  std::string_view text() const { return shared_body ? std::string_view(*shared_body) : body; }
 };
 
 // State the endpoints read. All references outlive the call.
@@ -32,9 +40,9 @@ struct EndpointContext {
   const MetricsPublisher& metrics;
   bool ready = false;  // first window classified
   // Bodies rendered once per snapshot (they change only at a window close), served
-  // as they are; null = render per request.
-  const std::string* metrics_body = nullptr;
-  const std::string* recommend_body = nullptr;
+  // as they are, shared with every response in flight; null = render per request.
+  std::shared_ptr<const std::string> metrics_body;
+  std::shared_ptr<const std::string> recommend_body;
   // Credentials check for protected paths; null = no authentication.
   Authenticator* auth = nullptr;
 };

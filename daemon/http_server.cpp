@@ -73,6 +73,19 @@ struct Shared {
 };
 
 // One connection. Stream is beast::tcp_stream (plain HTTP) or an ssl_stream over it.
+// A response whose body is a view of a shared string: the pre-rendered /metrics and
+// /recommend are written without a per-response copy (the copy, and the page faults
+// of a fresh buffer for it, were most of /recommend's tail latency; BENCHMARKS.md).
+// The message keeps its text alive until the write completes.
+struct Outgoing : http::response<http::span_body<char const>> {
+  explicit Outgoing(std::shared_ptr<const std::string> text) : text_(std::move(text)) {
+    body() = http::span_body<char const>::value_type(text_->data(), text_->size());
+  }
+
+ private:
+  std::shared_ptr<const std::string> text_;
+};
+
 template <class Stream>
 class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
   static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
@@ -185,7 +198,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       write_error(500);
       return;
     }
-    auto res = std::make_shared<http::response<http::string_body>>();
+    auto res = std::make_shared<Outgoing>(response.shared_body
+                                              ? response.shared_body
+                                              : std::make_shared<const std::string>(
+                                                    std::move(response.body)));
     res->version(req.version());
     res->result(static_cast<unsigned>(response.status));
     res->set(http::field::server, "boundwise");
@@ -196,26 +212,25 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     res->keep_alive(req.keep_alive());
     bool head = req.method() == http::verb::head;
-    res->body() = std::move(response.body);
     res->prepare_payload();
     // HEAD: the Content-Length of the GET answer, no body.
-    if (head) res->body().clear();
+    if (head) res->body() = {};
     write(res, !req.keep_alive());
   }
 
   void write_error(int status) {
-    auto res = std::make_shared<http::response<http::string_body>>();
+    auto res = std::make_shared<Outgoing>(std::make_shared<const std::string>(
+        std::string("{\"error\":\"") + reason_text(status) + "\"}\n"));
     res->version(11);
     res->result(static_cast<unsigned>(status));
     res->set(http::field::server, "boundwise");
     res->set(http::field::content_type, "application/json");
     res->set(http::field::connection, "close");
-    res->body() = std::string("{\"error\":\"") + reason_text(status) + "\"}\n";
     res->prepare_payload();
     write(res, true);
   }
 
-  void write(std::shared_ptr<http::response<http::string_body>> res, bool close_after) {
+  void write(std::shared_ptr<Outgoing> res, bool close_after) {
     beast::get_lowest_layer(stream_).expires_after(
         std::chrono::milliseconds(server_->limits.read_timeout_ms));
     http::async_write(

@@ -256,7 +256,7 @@ class EbpfCollector final : public Collector {
       if (d > 0) r.detached_windows = 0;
       if (d != r.duty) {
         if (d < 1 || r.duty < 1) {
-          log_->info("ebpf_{}: {:.2f} of a core when attached; attached {:.0f}% of the time "
+          log_->info("ebpf_{}: {:.5f} cores when attached; attached {:.0f}% of the time "
                      "to stay within the budget of {:g} cores",
                      name, r.cores, d * 100, settings_.ebpf.budget_cores);
         }

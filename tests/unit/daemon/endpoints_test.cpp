@@ -64,7 +64,7 @@ HttpResponse get(const Snapshot& s, const std::string& target, bool ready = true
                  const std::string& method = "GET") {
   MetricsPublisher metrics;
   metrics.publish(s);
-  return handle_request(HttpRequest{method, target, {}}, EndpointContext{s, metrics, ready});
+  return handle_request(HttpRequest{method, target, {}}, EndpointContext{s, metrics, ready, {}, {}});
 }
 
 TEST(Endpoints, RecommendContract) {
@@ -151,13 +151,16 @@ TEST(Endpoints, PreRenderedBodiesAreServedAsTheyAre) {
   auto s = snapshot_with({report("api", 0.85)});
   MetricsPublisher metrics;
   metrics.publish(s);
-  std::string metrics_body = "# pre-rendered metrics\n";
-  std::string recommend_body = render_recommend(s);
-  EndpointContext context{s, metrics, true, &metrics_body, &recommend_body};
-  EXPECT_EQ(handle_request({"GET", "/metrics", {}}, context).body, metrics_body);
+  auto metrics_body = std::make_shared<const std::string>("# pre-rendered metrics\n");
+  auto recommend_body = std::make_shared<const std::string>(render_recommend(s));
+  EndpointContext context{s, metrics, true, metrics_body, recommend_body};
+  auto m = handle_request({"GET", "/metrics", {}}, context);
+  EXPECT_EQ(m.text(), *metrics_body);
+  EXPECT_EQ(m.shared_body, metrics_body);  // shared, not copied
   auto all = handle_request({"GET", "/recommend", {}}, context);
-  EXPECT_EQ(all.body, recommend_body);
-  EXPECT_EQ(all.body, get(s, "/recommend").body);  // the same document as rendered per request
+  EXPECT_EQ(all.text(), *recommend_body);
+  EXPECT_EQ(all.shared_body, recommend_body);
+  EXPECT_EQ(all.text(), get(s, "/recommend").body);  // the same document as rendered per request
   // A single workload is rendered on demand.
   auto one = json::parse(handle_request({"GET", "/recommend?workload=api", {}}, context).body);
   EXPECT_EQ(one["workloads"].size(), 1u);

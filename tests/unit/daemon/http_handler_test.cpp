@@ -51,7 +51,7 @@ struct Fixture {
     metrics.publish(s);
   }
   HttpResponse operator()(const std::string& target, const std::string& method = "GET") const {
-    return handle_request(HttpRequest{method, target, {}}, EndpointContext{s, metrics, ready});
+    return handle_request(HttpRequest{method, target, {}}, EndpointContext{s, metrics, ready, {}, {}});
   }
   Snapshot s;
   MetricsPublisher metrics;
@@ -213,15 +213,16 @@ TEST(HttpHandler, PreRenderedBodiesAreUsedForTheWholeDocumentOnly) {
   Snapshot s = snapshot_of({"api"});
   MetricsPublisher metrics;
   metrics.publish(s);
-  std::string metrics_body = "pre-rendered metrics\n";
-  std::string recommend_body = "{\"pre\": true}\n";
-  EndpointContext context{s, metrics, true, &metrics_body, &recommend_body};
-  EXPECT_EQ(handle_request({"GET", "/metrics", {}}, context).body, metrics_body);
-  EXPECT_EQ(handle_request({"GET", "/recommend", {}}, context).body, recommend_body);
+  auto metrics_body = std::make_shared<const std::string>("pre-rendered metrics\n");
+  auto recommend_body = std::make_shared<const std::string>("{\"pre\": true}\n");
+  EndpointContext context{s, metrics, true, metrics_body, recommend_body};
+  EXPECT_EQ(handle_request({"GET", "/metrics", {}}, context).text(), *metrics_body);
+  EXPECT_EQ(handle_request({"GET", "/recommend", {}}, context).text(), *recommend_body);
   auto one = handle_request({"GET", "/recommend?workload=api", {}}, context);
   EXPECT_EQ(json::parse(one.body)["workloads"][0]["workload"], "api");
   EXPECT_EQ(render_recommend(s),
-            handle_request({"GET", "/recommend", {}}, EndpointContext{s, metrics, true}).body);
+            handle_request({"GET", "/recommend", {}}, EndpointContext{s, metrics, true, {}, {}})
+                .body);
 }
 
 }  // namespace
