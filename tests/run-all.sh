@@ -63,7 +63,7 @@ run_ctest --test-dir build -L deploy --output-on-failure
 
 step "unit tests under ASan+UBSan"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBOUNDWISE_SANITIZE=ON >/dev/null
-cmake --build build-asan -j"$jobs" --target classifier_test config_test collectors_test daemon_test
+cmake --build build-asan -j"$jobs" --target classifier_test config_test collectors_test python_test daemon_test
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   run_ctest --test-dir build-asan -L unit --output-on-failure -j"$jobs"
 
