@@ -92,6 +92,15 @@ std::vector<PrivilegeFact> check_privileges() {
   facts.push_back({"BTF (/sys/kernel/btf/vmlinux)", exists("/sys/kernel/btf/vmlinux"),
                    "CO-RE eBPF programs run on this kernel without kernel headers",
                    "eBPF collectors stay down"});
+  // BPF_ENABLE_STATS needs CAP_SYS_ADMIN, once, at start-up (the agent keeps the fd
+  // open after dropping it); the sysctl turns the stats on for the whole host instead.
+  facts.push_back({"BPF run-time stats (CAP_SYS_ADMIN at start-up, or kernel.bpf_stats_enabled=1)",
+                   ((eff >> CAP_SYS_ADMIN) & 1u) != 0 ||
+                       read_first_line("/proc/sys/kernel/bpf_stats_enabled") == "1",
+                   "the eBPF programs' own CPU cost is measured and kept within "
+                   "ebpf.budget_cores",
+                   "the eBPF overhead budget is not enforced and "
+                   "boundwise_ebpf_program_seconds_total is absent"});
   facts.push_back({"PSI (/proc/pressure)", exists("/proc/pressure/cpu"),
                    "node CPU/memory/IO pressure as saturation evidence",
                    "saturation is judged from run-queue wait and CPU busy alone"});
