@@ -49,6 +49,8 @@ std::string pod_suffix(const PodContainer& pod) {
   return out;
 }
 
+constexpr std::uint32_t kPfKthread = 0x00200000;  // PF_KTHREAD, include/linux/sched.h
+
 // Parents whose children start separate services: init systems, shells, terminal
 // multiplexers, container shims, privilege switchers.
 bool is_launcher(const std::string& comm) {
@@ -87,7 +89,9 @@ std::vector<ProcessInfo> read_process_table(const std::string& proc_root, bool w
     if (!text) continue;
     auto stat = procfs::parse_stat(*text);
     if (!stat) continue;
-    if (stat->pid == 2 || stat->ppid == 2) continue;  // kthreadd and kernel threads
+    // Kernel threads by their flag, not as "kthreadd (pid 2) and its children": in a
+    // PID namespace (a container, the PID-reuse soak) PID 2 is an ordinary process.
+    if ((stat->flags & kPfKthread) != 0) continue;
     ProcessInfo p;
     p.key = ProcessKey{stat->pid, stat->start_time_ticks};
     p.ppid = stat->ppid;

@@ -92,10 +92,11 @@ Result<TaskStat> parse_stat(std::string_view text) {
   if (f.size() < 22) return error("stat", "truncated: fewer than 24 fields");
   if (f[0].size() != 1) return error("stat", "bad state");
   s.state = f[0][0];
-  bool ok = to_number(f[1], s.ppid) && to_number(f[7], s.minor_faults) &&
-            to_number(f[9], s.major_faults) && to_number(f[11], s.utime_ticks) &&
-            to_number(f[12], s.stime_ticks) && to_number(f[17], s.num_threads) &&
-            to_number(f[19], s.start_time_ticks) && to_number(f[21], s.rss_pages);
+  bool ok = to_number(f[1], s.ppid) && to_number(f[6], s.flags) &&
+            to_number(f[7], s.minor_faults) && to_number(f[9], s.major_faults) &&
+            to_number(f[11], s.utime_ticks) && to_number(f[12], s.stime_ticks) &&
+            to_number(f[17], s.num_threads) && to_number(f[19], s.start_time_ticks) &&
+            to_number(f[21], s.rss_pages);
   if (!ok) return error("stat", "non-numeric field");
   if (f.size() > 36 && !to_number(f[36], s.processor)) s.processor = -1;
   return s;

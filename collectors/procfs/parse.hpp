@@ -24,6 +24,7 @@ struct TaskStat {
   std::string comm;
   char state = '?';  // R S D T t Z X I P
   int ppid = 0;
+  std::uint32_t flags = 0;  // field 9: PF_* (include/linux/sched.h)
   std::uint64_t minor_faults = 0;
   std::uint64_t major_faults = 0;
   std::uint64_t utime_ticks = 0;

@@ -25,6 +25,7 @@ TEST(ParseStat, CommWithSpacesAndParenthesis) {
   EXPECT_EQ(s->comm, "a b) c");
   EXPECT_EQ(s->state, 'S');
   EXPECT_EQ(s->ppid, 9506);
+  EXPECT_EQ(s->flags, 4194304u);  // PF_RANDOMIZE
   EXPECT_EQ(s->minor_faults, 98u);
   EXPECT_EQ(s->num_threads, 1);
   EXPECT_EQ(s->start_time_ticks, 609502u);

@@ -151,16 +151,17 @@ TEST(Discovery, ReadsAFixtureProcTree) {
   namespace fs = std::filesystem;
   fs::path root = fs::temp_directory_path() / ("boundwise-proc-" + std::to_string(::getpid()));
   fs::remove_all(root);
-  auto add = [&](int pid, int ppid, const std::string& comm) {
+  // flags (field 9) as the kernel sets them: PF_KTHREAD (0x00200000) on kernel threads.
+  auto add = [&](int pid, int ppid, const std::string& comm, unsigned flags = 4194560) {
     fs::create_directories(root / std::to_string(pid));
     std::ofstream(root / std::to_string(pid) / "stat")
-        << pid << " (" << comm << ") S " << ppid << " 1 1 0 -1 0 0 0 0 0 7 3 0 0 20 0 2 0 "
-        << pid * 100 << " 1 1 0 0 0 0 0\n";
+        << pid << " (" << comm << ") S " << ppid << " 1 1 0 -1 " << flags
+        << " 0 0 0 0 7 3 0 0 20 0 2 0 " << pid * 100 << " 1 1 0 0 0 0 0\n";
     std::ofstream(root / std::to_string(pid) / "cmdline") << comm << '\0' << "--flag" << '\0';
   };
   add(1, 0, "init");
-  add(2, 0, "kthreadd");
-  add(3, 2, "kworker/0:1");
+  add(2, 0, "kthreadd", 2129984);
+  add(3, 2, "kworker/0:1", 69238880);
   add(70, 1, "my server");
   add(71, 70, "my server");
   fs::create_directories(root / "self");
@@ -178,6 +179,28 @@ TEST(Discovery, ReadsAFixtureProcTree) {
   ASSERT_EQ(set.workloads.size(), 1u);
   EXPECT_EQ(pids(set.workloads[0]), (std::vector<int>{70, 71}));
   fs::remove_all(root);
+}
+
+TEST(Discovery, PidTwoOfAPidNamespaceIsAnOrdinaryProcess) {
+  // In a PID namespace PID 2 is whatever its init started second, and its children
+  // are no kernel threads: only the PF_KTHREAD flag says that.
+  namespace fs = std::filesystem;
+  fs::path root = fs::temp_directory_path() / ("boundwise-pidns-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  auto add = [&](int pid, int ppid, const std::string& comm) {
+    fs::create_directories(root / std::to_string(pid));
+    std::ofstream(root / std::to_string(pid) / "stat")
+        << pid << " (" << comm << ") S " << ppid << " 1 1 0 -1 4194560 0 0 0 0 7 3 0 0 20 0 1 0 "
+        << pid * 100 << " 1 1 0 0 0 0 0\n";
+  };
+  add(1, 0, "python3");
+  add(2, 1, "python3");
+  add(3, 2, "python3");
+  auto table = read_process_table(root.string(), false);
+  fs::remove_all(root);
+  ASSERT_EQ(table.size(), 3u);
+  EXPECT_EQ(table[1].key.pid, 2);
+  EXPECT_EQ(table[2].ppid, 2);
 }
 
 TEST(Discovery, RealProcessTree) {
