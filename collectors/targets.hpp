@@ -4,6 +4,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,9 +18,27 @@ struct ProcessKey {
   auto operator<=>(const ProcessKey&) const = default;
 };
 
+// Where a workload runs in Kubernetes, as far as the cgroup path of its processes
+// tells it (procfs::parse_pod_cgroup). The path holds ids only: pod and container
+// NAMES and the namespace are in the API server, which the agent does not call; join
+// on these ids in PromQL instead (docs/METRICS.md). Empty string = not known.
+struct PodContainer {
+  std::string pod_uid;       // metadata.uid of the pod, with dashes ("0b3c…-…"), or the
+                             // 32-hex-digit UID of a static pod
+  std::string container_id;  // 64 hex digits, without the "containerd://" scheme; empty
+                             // for a process of the pod that is in none of its containers
+  std::string runtime;       // "containerd", "cri-o", "docker"; empty with the cgroupfs
+                             // driver (its paths do not name the runtime)
+  std::string qos_class;     // "Guaranteed", "Burstable", "BestEffort"; empty when the
+                             // path seen from the agent's cgroup namespace hides it
+  bool operator==(const PodContainer&) const = default;
+};
+
 struct TargetWorkload {
   std::string name;
   std::vector<ProcessKey> processes;  // the selector's roots plus all descendants, by pid
+  // Set when the workload's roots all run in one pod (container_id: in one container).
+  std::optional<PodContainer> pod;
 };
 
 struct TargetSet {

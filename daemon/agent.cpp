@@ -336,6 +336,7 @@ struct Agent::Impl {
     for (const auto& w : targets.workloads) {
       WorkloadReport report;
       report.name = w.name;
+      report.pod = w.pod;
       for (const auto& key : w.processes) report.pids.push_back(key.pid);
       auto threads = discovery.threads().find(w.name);
       report.threads = threads != discovery.threads().end() ? threads->second : 0;

@@ -20,8 +20,8 @@ namespace {
 
 // One open + read + close (an ifstream costs twice as much; this runs for every
 // process of the host every scan).
-std::optional<std::string> read_small(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+std::optional<std::string> read_small_at(int dirfd, const char* path) {
+  int fd = ::openat(dirfd, path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
   std::string out;
   char buf[4096];
@@ -34,6 +34,22 @@ std::optional<std::string> read_small(const std::string& path) {
   if (n < 0) return std::nullopt;
   return out;
 }
+
+std::optional<std::string> read_small(const std::string& path) {
+  return read_small_at(AT_FDCWD, path.c_str());
+}
+
+// The suffix that places an auto-discovered workload in its pod: "@pod-" and the
+// first 8 hex digits of the pod UID, then "/" and the first 12 of the container id
+// (the short id `crictl ps` and `docker ps` print). Short enough to read on a graph,
+// long enough not to collide among a node's pods (a collision still gets "#2").
+std::string pod_suffix(const PodContainer& pod) {
+  std::string out = "@pod-" + pod.pod_uid.substr(0, 8);
+  if (!pod.container_id.empty()) out += "/" + pod.container_id.substr(0, 12);
+  return out;
+}
+
+constexpr std::uint32_t kPfKthread = 0x00200000;  // PF_KTHREAD, include/linux/sched.h
 
 // Parents whose children start separate services: init systems, shells, terminal
 // multiplexers, container shims, privilege switchers.
@@ -73,7 +89,9 @@ std::vector<ProcessInfo> read_process_table(const std::string& proc_root, bool w
     if (!text) continue;
     auto stat = procfs::parse_stat(*text);
     if (!stat) continue;
-    if (stat->pid == 2 || stat->ppid == 2) continue;  // kthreadd and kernel threads
+    // Kernel threads by their flag, not as "kthreadd (pid 2) and its children": in a
+    // PID namespace (a container, the PID-reuse soak) PID 2 is an ordinary process.
+    if ((stat->flags & kPfKthread) != 0) continue;
     ProcessInfo p;
     p.key = ProcessKey{stat->pid, stat->start_time_ticks};
     p.ppid = stat->ppid;
@@ -124,7 +142,47 @@ TargetSet Discovery::group(const std::vector<ProcessInfo>& table) {
   std::map<ProcessKey, std::uint64_t> cpu;
   for (const auto& p : table) cpu[p.key] = p.cpu_ticks;
   last_cpu_ = std::move(cpu);
+  for (auto it = pods_.begin(); it != pods_.end();) {
+    it = last_cpu_.count(it->first) == 0 ? pods_.erase(it) : std::next(it);
+  }
   return set;
+}
+
+const std::optional<PodContainer>& Discovery::pod_of(const ProcessKey& key) {
+  auto known = pods_.find(key);
+  if (known != pods_.end()) return known->second;
+  std::optional<PodContainer> pod;
+  // Both files through one directory fd, after checking the start time: a PID reused
+  // since the table was read is another process, whose pod this must not become
+  // (lookups through the directory of a process that has exited fail).
+  std::string dir_path = proc_root_ + "/" + std::to_string(key.pid);
+  int dir = ::open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    auto text = read_small_at(dir, "stat");
+    auto stat = text ? procfs::parse_stat(*text) : Result<procfs::TaskStat>(Error{""});
+    if (stat && stat->start_time_ticks == key.start_time_ticks) {
+      if (auto cgroup = read_small_at(dir, "cgroup")) pod = procfs::parse_pod_cgroup(*cgroup);
+    }
+    ::close(dir);
+  }
+  return pods_.emplace(key, std::move(pod)).first->second;
+}
+
+std::optional<PodContainer> Discovery::common_pod(const std::vector<ProcessKey>& roots) {
+  std::optional<PodContainer> common;
+  for (const auto& key : roots) {
+    const auto& pod = pod_of(key);
+    if (!pod) return std::nullopt;
+    if (!common) {
+      common = pod;
+    } else if (common->pod_uid != pod->pod_uid) {
+      return std::nullopt;
+    } else if (common->container_id != pod->container_id) {
+      common->container_id.clear();  // one pod, several containers
+      common->runtime.clear();
+    }
+  }
+  return common;
 }
 
 namespace {
@@ -199,8 +257,15 @@ TargetSet Discovery::group_selected(const std::vector<ProcessInfo>& table) {
     }
     TargetWorkload w;
     w.name = s.config.name;
-    for (const auto* root : roots) collect_tree(*root, children, claimed, self_pid_, w.processes);
+    std::vector<ProcessKey> root_keys;
+    for (const auto* root : roots) {
+      std::size_t before = w.processes.size();
+      collect_tree(*root, children, claimed, self_pid_, w.processes);
+      if (w.processes.size() != before) root_keys.push_back(root->key);
+    }
     if (w.processes.empty()) continue;
+    // A configured name stays as configured; the pod only goes with it.
+    w.pod = common_pod(root_keys);
     std::sort(w.processes.begin(), w.processes.end());
     set.workloads.push_back(std::move(w));
   }
@@ -274,6 +339,7 @@ TargetSet Discovery::group_auto(const std::vector<ProcessInfo>& table) {
   for (const auto& c : candidates) {
     if (next.count(c.root) != 0) continue;
     std::string base = roots[c.root]->comm.empty() ? "pid" : roots[c.root]->comm;
+    if (const auto& pod = pod_of(c.root)) base += pod_suffix(*pod);
     std::string name = base;
     for (int n = 2; used.count(name) != 0; ++n) name = base + "#" + std::to_string(n);
     used.insert(name);
@@ -288,6 +354,7 @@ TargetSet Discovery::group_auto(const std::vector<ProcessInfo>& table) {
   for (const auto& [root, tree] : auto_trees_) {
     TargetWorkload w;
     w.name = tree.name;
+    w.pod = pod_of(root);
     collect_tree(*roots[root], children, claimed, self_pid_, w.processes, &all_roots);
     if (w.processes.empty()) continue;
     std::sort(w.processes.begin(), w.processes.end());

@@ -2,6 +2,8 @@
 // workloads — the processes a configured selector matches plus all their
 // descendants, or, with no selectors, the busiest process trees (docs/DISCOVERY.md).
 // Processes are identified by (pid, start time), so a reused PID is a new process.
+// A workload whose roots run in a Kubernetes pod carries the pod and container ids its
+// cgroup path gives, and an auto-discovered one is named after them.
 #pragma once
 
 #include <cstdint>
@@ -61,6 +63,11 @@ class Discovery {
 
   TargetSet group_selected(const std::vector<ProcessInfo>& table);
   TargetSet group_auto(const std::vector<ProcessInfo>& table);
+  // The pod of a process, from proc_root/PID/cgroup, read once per process (roots
+  // only: a few per scan) and cached until the process leaves the table.
+  const std::optional<PodContainer>& pod_of(const ProcessKey& key);
+  // The pod (and container) all of these roots share, if any.
+  std::optional<PodContainer> common_pod(const std::vector<ProcessKey>& roots);
 
   std::string proc_root_;
   int self_pid_;
@@ -68,6 +75,7 @@ class Discovery {
   std::vector<Selector> selectors_;
   std::map<ProcessKey, std::uint64_t> last_cpu_;
   std::map<ProcessKey, AutoTree> auto_trees_;  // by root
+  std::map<ProcessKey, std::optional<PodContainer>> pods_;
   std::map<std::string, int> threads_;
   int over_limit_ = 0;
 };

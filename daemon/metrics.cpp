@@ -184,6 +184,13 @@ struct MetricsPublisher::State {
           .Name("boundwise_runtime_info")
           .Help("The runtime inside the workload (kind, version, free_threaded); always 1")
           .Register(registry);
+  Family<Gauge>& pod_info =
+      prometheus::BuildGauge()
+          .Name("boundwise_workload_pod_info")
+          .Help(
+              "The Kubernetes pod (and container) the workload runs in, from its cgroup path "
+              "(pod_uid, container_id, qos_class); always 1")
+          .Register(registry);
   Family<Counter>& gil_wait =
       prometheus::BuildCounter()
           .Name("boundwise_python_gil_wait_seconds_total")
@@ -270,6 +277,7 @@ struct MetricsPublisher::State {
   std::uint64_t publishes = 0;
   std::map<std::string, double> pressure_published;
   std::map<std::string, Labels> runtime_info_labels;  // by workload
+  std::map<std::string, Labels> pod_info_labels;      // by workload
   std::map<std::string, NodeWindow::BpfProgramStats> bpf_published;
 
   template <class T>
@@ -316,6 +324,7 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
     if (present.count(it->first) == 0) {
       State::remove_all(it->second);
       s.runtime_info_labels.erase(it->first);
+      s.pod_info_labels.erase(it->first);
       it = s.workload_series.erase(it);
     } else {
       ++it;
@@ -333,6 +342,25 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
     s.add(s.threads, {{"workload", name}}, name).Set(report.threads);
     s.add(s.processes, {{"workload", name}}, name)
         .Set(report.window ? report.window->processes : static_cast<double>(report.pids.size()));
+    // From discovery, so published from the start like the two above. One series per
+    // workload: a configured workload whose pod was replaced gets the new pod's.
+    Labels pod_labels;
+    if (report.pod) {
+      pod_labels = {{"workload", name},
+                    {"pod_uid", utf8(report.pod->pod_uid)},
+                    {"container_id", utf8(report.pod->container_id)},
+                    {"qos_class", utf8(report.pod->qos_class)}};
+    }
+    auto& published_pod = s.pod_info_labels[name];
+    if (published_pod != pod_labels) {
+      if (!published_pod.empty() && s.pod_info.Has(published_pod)) {
+        auto& stale = s.pod_info.Add(published_pod);
+        s.workload_series[name].erase(&stale);
+        s.pod_info.Remove(&stale);
+      }
+      published_pod = pod_labels;
+    }
+    if (!pod_labels.empty()) s.add(s.pod_info, pod_labels, name).Set(1);
     if (!report.window || !report.verdict || !report.recommendation) continue;
     const WorkloadWindow& win = *report.window;
     const Verdict& v = *report.verdict;

@@ -71,10 +71,20 @@ json recommendation_json(const Recommendation& r) {
               {"risks", r.risks}};
 }
 
+// Ids only: names are not in the cgroup path (docs/API.md says how to look them up).
+json pod_json(const PodContainer& pod) {
+  auto or_null = [](const std::string& v) { return v.empty() ? json(nullptr) : json(v); };
+  return json{{"pod_uid", pod.pod_uid},
+              {"container_id", or_null(pod.container_id)},
+              {"container_runtime", or_null(pod.runtime)},
+              {"qos_class", or_null(pod.qos_class)}};
+}
+
 json workload_json(const Snapshot& s, const WorkloadReport& w) {
   json out{{"workload", w.name},
            {"pids", w.pids},
            {"threads", w.threads},
+           {"kubernetes", w.pod ? pod_json(*w.pod) : json(nullptr)},
            {"verdict", w.verdict ? verdict_json(*w.verdict) : json(nullptr)},
            {"node", {{"cores", s.node.cores}, {"cpu_busy_ratio", share(s.node.cpu_busy_ratio)}}},
            {"recommendation",

@@ -11,6 +11,7 @@
 
 #include "classifier/verdict.hpp"
 #include "classifier/window.hpp"
+#include "collectors/targets.hpp"
 
 namespace boundwise {
 
@@ -25,6 +26,7 @@ struct WorkloadReport {
   std::string name;
   std::vector<int> pids;  // ascending, as of the last discovery scan
   int threads = 0;
+  std::optional<PodContainer> pod;  // the Kubernetes pod it runs in, if its cgroup says so
   // Absent until the workload's first full window has been classified.
   std::optional<WorkloadWindow> window;
   std::optional<Verdict> verdict;

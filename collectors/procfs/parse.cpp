@@ -92,10 +92,11 @@ Result<TaskStat> parse_stat(std::string_view text) {
   if (f.size() < 22) return error("stat", "truncated: fewer than 24 fields");
   if (f[0].size() != 1) return error("stat", "bad state");
   s.state = f[0][0];
-  bool ok = to_number(f[1], s.ppid) && to_number(f[7], s.minor_faults) &&
-            to_number(f[9], s.major_faults) && to_number(f[11], s.utime_ticks) &&
-            to_number(f[12], s.stime_ticks) && to_number(f[17], s.num_threads) &&
-            to_number(f[19], s.start_time_ticks) && to_number(f[21], s.rss_pages);
+  bool ok = to_number(f[1], s.ppid) && to_number(f[6], s.flags) &&
+            to_number(f[7], s.minor_faults) && to_number(f[9], s.major_faults) &&
+            to_number(f[11], s.utime_ticks) && to_number(f[12], s.stime_ticks) &&
+            to_number(f[17], s.num_threads) && to_number(f[19], s.start_time_ticks) &&
+            to_number(f[21], s.rss_pages);
   if (!ok) return error("stat", "non-numeric field");
   if (f.size() > 36 && !to_number(f[36], s.processor)) s.processor = -1;
   return s;
@@ -411,6 +412,153 @@ std::vector<std::string> parse_cmdline(std::string_view raw) {
     raw.remove_prefix(nul + 1);
   }
   return args;
+}
+
+namespace {
+
+bool is_hex(std::string_view s) {
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return !s.empty();
+}
+
+// A pod UID: a UUID (32 hex digits and 4 dashes) or, for a static pod, the kubelet's
+// 32-hex-digit hash of its manifest. `dash` is how the path spells '-' ('_' in
+// systemd slice names, where '-' separates the slice hierarchy).
+std::optional<std::string> pod_uid(std::string_view s, char dash) {
+  if (s.size() != 32 && s.size() != 36) return std::nullopt;
+  std::string out(s);
+  int digits = 0;
+  for (char& c : out) {
+    if (c == dash) {
+      c = '-';
+    } else if (is_hex(std::string_view(&c, 1))) {
+      ++digits;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (digits != 32) return std::nullopt;
+  return out;
+}
+
+// Container ids are 64 hex digits with every runtime; shorter ones (≥ 12, the short
+// form) are accepted for hand-made layouts.
+bool container_id(std::string_view s) { return s.size() >= 12 && s.size() <= 64 && is_hex(s); }
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// The pod slice of the systemd driver: "[<root>-]kubepods[-<qos>]-pod<uid>.slice".
+bool systemd_pod(std::string_view c, PodContainer& out) {
+  if (!ends_with(c, ".slice")) return false;
+  c.remove_suffix(6);
+  std::size_t at = c.rfind("-pod");
+  if (at == std::string_view::npos) return false;
+  auto uid = pod_uid(c.substr(at + 4), '_');
+  if (!uid) return false;
+  std::string_view parent = c.substr(0, at);
+  struct Qos {
+    std::string_view slice;
+    const char* name;
+  };
+  for (const Qos& q : {Qos{"kubepods-burstable", "Burstable"},
+                       Qos{"kubepods-besteffort", "BestEffort"}, Qos{"kubepods", "Guaranteed"}}) {
+    if (!ends_with(parent, q.slice)) continue;
+    if (parent.size() != q.slice.size() && parent[parent.size() - q.slice.size() - 1] != '-') {
+      continue;
+    }
+    out.pod_uid = *uid;
+    out.qos_class = q.name;
+    return true;
+  }
+  return false;
+}
+
+// The container scope of the systemd driver: "<runtime prefix>-<id>.scope". CRI-O's
+// "crio-conmon-<id>.scope" holds its monitor process, not the container: no id.
+void systemd_container(std::string_view c, PodContainer& out) {
+  if (!ends_with(c, ".scope") || starts_with(c, "crio-conmon-")) return;
+  c.remove_suffix(6);
+  struct Runtime {
+    std::string_view prefix;
+    const char* name;
+  };
+  for (const Runtime& r : {Runtime{"cri-containerd-", "containerd"}, Runtime{"crio-", "cri-o"},
+                           Runtime{"docker-", "docker"}}) {
+    if (starts_with(c, r.prefix) && container_id(c.substr(r.prefix.size()))) {
+      out.container_id = std::string(c.substr(r.prefix.size()));
+      out.runtime = r.name;
+      return;
+    }
+  }
+}
+
+std::optional<PodContainer> pod_from_path(std::string_view path) {
+  std::vector<std::string_view> parts;
+  while (!path.empty()) {
+    std::size_t slash = path.find('/');
+    std::string_view part = path.substr(0, slash);
+    if (!part.empty()) parts.push_back(part);
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    PodContainer out;
+    std::string_view next = i + 1 < parts.size() ? parts[i + 1] : std::string_view{};
+    if (systemd_pod(parts[i], out)) {
+      systemd_container(next, out);
+      return out;
+    }
+    // cgroupfs: "pod<uid>" under kubepods, its QoS directory, or (seen from another
+    // cgroup namespace) "..", which hides the QoS.
+    if (i == 0 || !starts_with(parts[i], "pod")) continue;
+    auto uid = pod_uid(parts[i].substr(3), '-');
+    if (!uid) continue;
+    std::string_view parent = parts[i - 1];
+    if (parent == "burstable") {
+      out.qos_class = "Burstable";
+    } else if (parent == "besteffort") {
+      out.qos_class = "BestEffort";
+    } else if (parent == "kubepods") {
+      out.qos_class = "Guaranteed";
+    } else if (parent != "..") {
+      continue;
+    }
+    out.pod_uid = *uid;
+    if (container_id(next)) out.container_id = std::string(next);
+    return out;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<PodContainer> parse_pod_cgroup(std::string_view text) {
+  std::vector<std::string_view> v2;
+  std::vector<std::string_view> v1;
+  while (!text.empty()) {
+    std::size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    std::size_t first = line.find(':');
+    if (first == std::string_view::npos) continue;
+    std::size_t second = line.find(':', first + 1);
+    if (second == std::string_view::npos) continue;
+    // The path is everything after the second colon: it may itself hold colons.
+    (line.substr(0, first) == "0" ? v2 : v1).push_back(line.substr(second + 1));
+  }
+  for (const auto* paths : {&v2, &v1}) {
+    for (std::string_view path : *paths) {
+      if (auto pod = pod_from_path(path)) return pod;
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace boundwise::procfs

@@ -6,12 +6,14 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "classifier/endpoint.hpp"
 #include "classifier/result.hpp"
+#include "collectors/targets.hpp"
 
 namespace boundwise::procfs {
 
@@ -22,6 +24,7 @@ struct TaskStat {
   std::string comm;
   char state = '?';  // R S D T t Z X I P
   int ppid = 0;
+  std::uint32_t flags = 0;  // field 9: PF_* (include/linux/sched.h)
   std::uint64_t minor_faults = 0;
   std::uint64_t major_faults = 0;
   std::uint64_t utime_ticks = 0;
@@ -151,5 +154,16 @@ FdTarget parse_fd_link(std::string_view link_text);
 
 // /proc/PID/cmdline: NUL-separated arguments (a trailing NUL is optional).
 std::vector<std::string> parse_cmdline(std::string_view raw);
+
+// /proc/PID/cgroup ("ID:controllers:path" lines): the Kubernetes pod and container
+// of the process, from the kubelet's cgroup layouts —
+//   systemd driver: .../kubepods[-burstable|-besteffort]-pod<UID, '-' as '_'>.slice/
+//                   {cri-containerd,crio,docker}-<ID>.scope
+//   cgroupfs driver: .../kubepods[/burstable|/besteffort]/pod<UID>/<ID>
+// found anywhere in the path, so a cgroup root prefix (kind's "kubelet-kubepods…")
+// and the "/../.." of a path seen from another cgroup namespace (the agent's own pod)
+// still match. The cgroup v2 line ("0::") is tried first, then v1 lines in order.
+// nullopt: not in a pod (a systemd service, a plain Docker container, garbage).
+std::optional<PodContainer> parse_pod_cgroup(std::string_view text);
 
 }  // namespace boundwise::procfs

@@ -31,6 +31,9 @@ UPCOMING_METRICS = {
 }
 # Series Prometheus makes itself for every target.
 PROMETHEUS_METRICS = {"up", "scrape_duration_seconds", "scrape_samples_scraped"}
+# kube-state-metrics series that rules join with for pod and container names
+# (docs/METRICS.md, "Pods"); the rules yield nothing where it is not installed.
+KUBE_STATE_METRICS = {"kube_pod_info", "kube_pod_container_info"}
 
 
 def parse_unit(path):

@@ -77,7 +77,7 @@ def main():
     if untested:
         harness.fail(f"rule files no test loads: {sorted(untested)}")
     known = deploylib.documented_metrics() | deploylib.UPCOMING_METRICS | \
-        deploylib.PROMETHEUS_METRICS
+        deploylib.PROMETHEUS_METRICS | deploylib.KUBE_STATE_METRICS
     recorded = {rule["record"] for _, rule in rules_of(rule_files) if "record" in rule}
     for path, rule in rules_of(rule_files):
         name = rule.get("alert") or rule.get("record")

@@ -28,6 +28,7 @@ void run(std::string_view parser, std::string_view text) {
   if (parser == "loadavg") (void)parse_loadavg(text);
   if (parser == "fd_link") (void)parse_fd_link(text);
   if (parser == "cmdline") (void)parse_cmdline(text);
+  if (parser == "pod_cgroup") (void)parse_pod_cgroup(text);
   if (parser == "endpoint") {
     (void)boundwise::Endpoint::parse(text);
     (void)boundwise::DependencyRule::parse("x", text);

@@ -25,6 +25,7 @@ TEST(ParseStat, CommWithSpacesAndParenthesis) {
   EXPECT_EQ(s->comm, "a b) c");
   EXPECT_EQ(s->state, 'S');
   EXPECT_EQ(s->ppid, 9506);
+  EXPECT_EQ(s->flags, 4194304u);  // PF_RANDOMIZE
   EXPECT_EQ(s->minor_faults, 98u);
   EXPECT_EQ(s->num_threads, 1);
   EXPECT_EQ(s->start_time_ticks, 609502u);
@@ -204,6 +205,145 @@ TEST(ParseCmdline, NulSeparated) {
   ASSERT_EQ(args.size(), 3u);
   EXPECT_EQ(args[1], "-c");
   EXPECT_TRUE(parse_cmdline("").empty());
+}
+
+// /proc/PID/cgroup lines in the kubelet's layouts (k8s.io/kubernetes
+// pkg/kubelet/cm/cgroup_manager_linux.go: systemd slice names escape '-' in the
+// UID as '_'; the runtimes name their scopes cri-containerd-, crio-, docker-).
+constexpr const char* kUid = "3f1c8a2e-5b7d-4c1e-9a0f-2d6e8b4c7a91";
+constexpr const char* kUidSlice = "3f1c8a2e_5b7d_4c1e_9a0f_2d6e8b4c7a91";
+constexpr const char* kCid = "8d2c5e1f4a7b9c3e6d0f2a5b8c1e4d7f0a3b6c9e2d5f8a1b4c7e0d3f6a9b2c5e";
+
+std::optional<PodContainer> pod_of(const std::string& path) {
+  return parse_pod_cgroup("0::" + path + "\n");
+}
+
+TEST(ParsePodCgroup, SystemdDriverEveryRuntimeAndQos) {
+  const std::string pod = std::string("-pod") + kUidSlice + ".slice/";
+  auto containerd = pod_of("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable" + pod +
+                           "cri-containerd-" + kCid + ".scope");
+  ASSERT_TRUE(containerd);
+  EXPECT_EQ(containerd->pod_uid, kUid);
+  EXPECT_EQ(containerd->container_id, kCid);
+  EXPECT_EQ(containerd->runtime, "containerd");
+  EXPECT_EQ(containerd->qos_class, "Burstable");
+
+  auto docker = pod_of("/kubepods.slice/kubepods" + pod + "docker-" + kCid + ".scope");
+  ASSERT_TRUE(docker);
+  EXPECT_EQ(docker->runtime, "docker");
+  EXPECT_EQ(docker->qos_class, "Guaranteed");
+  EXPECT_EQ(docker->container_id, kCid);
+
+  auto crio = pod_of("/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort" + pod +
+                     "crio-" + kCid + ".scope");
+  ASSERT_TRUE(crio);
+  EXPECT_EQ(crio->runtime, "cri-o");
+  EXPECT_EQ(crio->qos_class, "BestEffort");
+  EXPECT_EQ(crio->container_id, kCid);
+}
+
+TEST(ParsePodCgroup, CgroupfsDriver) {
+  auto burstable = pod_of(std::string("/kubepods/burstable/pod") + kUid + "/" + kCid);
+  ASSERT_TRUE(burstable);
+  EXPECT_EQ(burstable->pod_uid, kUid);
+  EXPECT_EQ(burstable->container_id, kCid);
+  EXPECT_EQ(burstable->runtime, "");  // the cgroupfs path does not say
+  EXPECT_EQ(burstable->qos_class, "Burstable");
+  auto guaranteed = pod_of(std::string("/kubepods/pod") + kUid + "/" + kCid);
+  ASSERT_TRUE(guaranteed);
+  EXPECT_EQ(guaranteed->qos_class, "Guaranteed");
+  auto besteffort = pod_of(std::string("/kubepods/besteffort/pod") + kUid + "/" + kCid);
+  ASSERT_TRUE(besteffort);
+  EXPECT_EQ(besteffort->qos_class, "BestEffort");
+}
+
+TEST(ParsePodCgroup, CgroupRootPrefixAndAnotherCgroupNamespace) {
+  // kind and kubelet --cgroup-root: the slices carry the root's name as a prefix.
+  auto kind = pod_of(std::string("/kubelet.slice/kubelet-kubepods.slice/"
+                                 "kubelet-kubepods-besteffort.slice/"
+                                 "kubelet-kubepods-besteffort-pod") +
+                     kUidSlice + ".slice/cri-containerd-" + kCid + ".scope");
+  ASSERT_TRUE(kind);
+  EXPECT_EQ(kind->qos_class, "BestEffort");
+  EXPECT_EQ(kind->container_id, kCid);
+  // The agent in its own pod (private cgroup namespace, hostPID) sees other pods'
+  // paths relative to its own cgroup.
+  auto relative = pod_of(std::string("/../../kubepods-burstable-pod") + kUidSlice +
+                         ".slice/cri-containerd-" + kCid + ".scope");
+  ASSERT_TRUE(relative);
+  EXPECT_EQ(relative->pod_uid, kUid);
+  EXPECT_EQ(relative->qos_class, "Burstable");
+  auto relative_cgroupfs = pod_of(std::string("/../../pod") + kUid + "/" + kCid);
+  ASSERT_TRUE(relative_cgroupfs);
+  EXPECT_EQ(relative_cgroupfs->container_id, kCid);
+  EXPECT_EQ(relative_cgroupfs->qos_class, "");  // hidden behind ".."
+}
+
+TEST(ParsePodCgroup, StaticPodUidAndNoContainer) {
+  // Static pods (kube-apiserver, etcd) have the hex MD5 of their manifest as UID.
+  auto static_pod = pod_of(
+      "/kubepods.slice/kubepods-burstable.slice/"
+      "kubepods-burstable-pod6d3b6f7e0e8b1c2a9f4d5e6a7b8c9d0e.slice/cri-containerd-" +
+      std::string(kCid) + ".scope");
+  ASSERT_TRUE(static_pod);
+  EXPECT_EQ(static_pod->pod_uid, "6d3b6f7e0e8b1c2a9f4d5e6a7b8c9d0e");
+  // In the pod but in none of its containers: the pod slice itself, CRI-O's conmon.
+  auto pod_only = pod_of(std::string("/kubepods.slice/kubepods-burstable.slice/"
+                                     "kubepods-burstable-pod") +
+                         kUidSlice + ".slice");
+  ASSERT_TRUE(pod_only);
+  EXPECT_EQ(pod_only->container_id, "");
+  auto conmon = pod_of(std::string("/kubepods.slice/kubepods-burstable.slice/"
+                                   "kubepods-burstable-pod") +
+                       kUidSlice + ".slice/crio-conmon-" + kCid + ".scope");
+  ASSERT_TRUE(conmon);
+  EXPECT_EQ(conmon->container_id, "");
+  EXPECT_EQ(conmon->runtime, "");
+}
+
+TEST(ParsePodCgroup, CgroupV1AndHybridFiles) {
+  // cgroup v1 (or hybrid with an empty v2 line): the pod is on the controller lines.
+  std::string v1 = std::string("12:pids:/kubepods/burstable/pod") + kUid + "/" + kCid +
+                   "\n"
+                   "11:cpu,cpuacct:/kubepods/burstable/pod" +
+                   kUid + "/" + kCid +
+                   "\n"
+                   "1:name=systemd:/kubepods/burstable/pod" +
+                   kUid + "/" + kCid + "\n0::/\n";
+  auto pod = parse_pod_cgroup(v1);
+  ASSERT_TRUE(pod);
+  EXPECT_EQ(pod->pod_uid, kUid);
+  EXPECT_EQ(pod->container_id, kCid);
+  // This machine: hybrid, a sandbox's v1 memory cgroup, nothing of Kubernetes.
+  EXPECT_FALSE(parse_pod_cgroup(
+      "9:name=systemd:/\n4:memory:/process_api/47d1ba47df9d126126863fb4e765407e\n0::/\n"));
+}
+
+TEST(ParsePodCgroup, NotAPod) {
+  for (const char* text : {
+           "0::/system.slice/docker-" /* plain Docker, not Kubernetes */
+           "8d2c5e1f4a7b9c3e6d0f2a5b8c1e4d7f0a3b6c9e2d5f8a1b4c7e0d3f6a9b2c5e.scope\n",
+           "0::/docker/8d2c5e1f4a7b9c3e6d0f2a5b8c1e4d7f0a3b6c9e2d5f8a1b4c7e0d3f6a9b2c5e\n",
+           "0::/machine.slice/"
+           "libpod-8d2c5e1f4a7b9c3e6d0f2a5b8c1e4d7f0a3b6c9e2d5f8a1b4c7e0d3f6a9b2c5e"
+           ".scope/container\n",
+           "0::/system.slice/containerd.service\n",
+           "0::/system.slice/kubelet.service\n",
+           "0::/user.slice/user-1000.slice/user@1000.service/app.slice/podman-pause.scope\n",
+           "0::/user.slice/user-1000.slice/session-3.scope\n",
+           "0::/kubepods.slice/kubepods-burstable.slice\n",  // a QoS slice, no pod
+           "0::/kubepods/burstable/pod1234/abc\n",           // too short for a UID
+           "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-podZZZZ.slice\n",
+           "0::/notkubepods-pod3f1c8a2e_5b7d_4c1e_9a0f_2d6e8b4c7a91.slice\n",
+           "0::/srv/pod3f1c8a2e-5b7d-4c1e-9a0f-2d6e8b4c7a91/x\n",  // not under kubepods
+           "0::/\n",
+           "",
+           "garbage",
+           "::::\n:\n0:\n",
+           "0::/kubepods/burstable/pod3f1c8a2e-5b7d-4c1e-9a0f-2d6e8b4c7a9\xff\n",
+       }) {
+    EXPECT_FALSE(parse_pod_cgroup(text)) << text;
+  }
 }
 
 }  // namespace

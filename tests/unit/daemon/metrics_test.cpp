@@ -442,5 +442,63 @@ TEST(PrometheusMetrics, DroppedCountersExistFromTheStart) {
   EXPECT_EQ(value(text, "boundwise_dropped_total", {{"what", "series"}}), 0);
 }
 
+WorkloadReport in_pod(WorkloadReport r, const std::string& uid, const std::string& container) {
+  r.pod = PodContainer{uid, container, container.empty() ? "" : "containerd", "Burstable"};
+  return r;
+}
+
+TEST(PrometheusMetrics, APodWorkloadHasOnePodInfoSeries) {
+  const std::string uid = "3f1c8a2e-5b7d-4c1e-9a0f-2d6e8b4c7a91";
+  const std::string cid(64, 'a');
+  MetricsPublisher m;
+  WorkloadReport fresh;  // published from discovery, before its first window
+  fresh.name = "worker@pod-3f1c8a2e";
+  fresh.pod = PodContainer{uid, "", "", ""};
+  m.publish(snapshot_with({in_pod(report("python3@pod-3f1c8a2e/aaaaaaaaaaaa", 10, 0), uid, cid),
+                           report("host", 10, 0), fresh}));
+  std::string text = m.render();
+  EXPECT_EQ(value(text, "boundwise_workload_pod_info",
+                  {{"workload", "python3@pod-3f1c8a2e/aaaaaaaaaaaa"},
+                   {"pod_uid", uid},
+                   {"container_id", cid},
+                   {"qos_class", "Burstable"}}),
+            1)
+      << text;
+  EXPECT_EQ(count_series(text, "boundwise_workload_pod_info", "workload", "host"), 0u);
+  EXPECT_EQ(count_series(text, "boundwise_workload_pod_info", "workload", "worker@pod-3f1c8a2e"),
+            1u);
+  // A configured workload whose pod was replaced: the old pod's series goes.
+  const std::string uid2 = "a0b1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d";
+  m.publish(snapshot_with({in_pod(report("python3@pod-3f1c8a2e/aaaaaaaaaaaa", 10, 0), uid2, cid),
+                           report("host", 10, 0)}));
+  text = m.render();
+  EXPECT_EQ(count_series(text, "boundwise_workload_pod_info", "pod_uid", uid), 0u) << text;
+  EXPECT_EQ(count_series(text, "boundwise_workload_pod_info", "pod_uid", uid2), 1u);
+  EXPECT_EQ(count_series(text, "boundwise_workload_pod_info", "workload", "worker@pod-3f1c8a2e"),
+            0u);
+  // And a workload that leaves takes it along.
+  m.publish(snapshot_with({report("host", 10, 0)}));
+  EXPECT_EQ(m.render().find("boundwise_workload_pod_info{"), std::string::npos);
+  if (std::system("command -v promtool >/dev/null 2>&1") == 0) {
+    m.publish(snapshot_with({in_pod(report("a@pod-3f1c8a2e", 10, 0), uid, "")}));
+    EXPECT_EQ(promtool_check(m.render()), "");
+  }
+}
+
+TEST(PrometheusMetrics, TheSeriesCapCountsThePodInfoSeries) {
+  // Pod workloads add one series each; the cap still bounds the total.
+  const std::string uid = "3f1c8a2e-5b7d-4c1e-9a0f-2d6e8b4c7a91";
+  MetricsPublisher m;
+  m.set_max_series(60);
+  m.publish(snapshot_with({in_pod(report("a", 10, 50), uid, std::string(64, 'a')),
+                           in_pod(report("b", 10, 50), uid, std::string(64, 'b')),
+                           in_pod(report("c", 10, 50), uid, std::string(64, 'c'))}));
+  std::string text = m.render();
+  EXPECT_EQ(count_series(text, "boundwise_workload_pod_info", "workload", "a"), 1u);
+  EXPECT_EQ(count_series(text, "boundwise_workload_pod_info", "workload", "b"), 1u);
+  EXPECT_EQ(count_series(text, "boundwise_workload_pod_info", "workload", "c"), 0u);
+  EXPECT_EQ(value(text, "boundwise_dropped_total", {{"what", "series"}}), 1);
+}
+
 }  // namespace
 }  // namespace boundwise

@@ -244,5 +244,28 @@ TEST(RecommendJson, InvalidUtf8NamesStillRenderValidJson) {
   EXPECT_TRUE(doc["workloads"][0]["workload"].is_string());
 }
 
+TEST(RecommendJson, KubernetesIdsOfAPodWorkloadAndNullElsewhere) {
+  auto pod = io_bound("python3@pod-3f1c8a2e/8d2c5e1f4a7b");
+  pod.pod = PodContainer{"3f1c8a2e-5b7d-4c1e-9a0f-2d6e8b4c7a91",
+                         "8d2c5e1f4a7b9c3e6d0f2a5b8c1e4d7f0a3b6c9e2d5f8a1b4c7e0d3f6a9b2c5e",
+                         "containerd", "Burstable"};
+  auto pod_only = io_bound("web");
+  pod_only.pod = PodContainer{"3f1c8a2e-5b7d-4c1e-9a0f-2d6e8b4c7a91", "", "", ""};
+  auto doc = recommend_document(snapshot_with({io_bound("api"), pod, pod_only}));
+  const json& k = doc["workloads"][1]["kubernetes"];
+  ASSERT_TRUE(k.is_object()) << doc.dump(2);
+  EXPECT_EQ(k["pod_uid"], "3f1c8a2e-5b7d-4c1e-9a0f-2d6e8b4c7a91");
+  EXPECT_EQ(k["container_id"], "8d2c5e1f4a7b9c3e6d0f2a5b8c1e4d7f0a3b6c9e2d5f8a1b4c7e0d3f6a9b2c5e");
+  EXPECT_EQ(k["container_runtime"], "containerd");
+  EXPECT_EQ(k["qos_class"], "Burstable");
+  const json& k2 = doc["workloads"][2]["kubernetes"];
+  EXPECT_EQ(k2["pod_uid"], "3f1c8a2e-5b7d-4c1e-9a0f-2d6e8b4c7a91");
+  EXPECT_TRUE(k2["container_id"].is_null());
+  EXPECT_TRUE(k2["container_runtime"].is_null());
+  EXPECT_TRUE(k2["qos_class"].is_null());
+  ASSERT_TRUE(doc["workloads"][0].contains("kubernetes"));
+  EXPECT_TRUE(doc["workloads"][0]["kubernetes"].is_null());
+}
+
 }  // namespace
 }  // namespace boundwise
