@@ -1,6 +1,6 @@
 """Does the agent slow a Python target down? One long-lived CPython process runs N
 pure-Python threads and reports its own throughput (loop iterations, summed over
-threads, printed every 0.5 s); the agent (python collector reading the GIL from
+threads, printed every 0.5 s by the spinners); the agent (python collector reading the GIL from
 memory at the default 5 samples/s, plus procfs) is started and stopped on it in
 alternating phases: off, on, off, on, ... The throughput of each phase is measured
 after a settle time (agent start, runtime detection), and the result is the ratio
@@ -22,23 +22,29 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "lib"))
 import harness  # noqa: E402
 
-# The target: each thread counts in blocks of 10,000 iterations of `x += 1`, the main
-# thread prints "<monotonic time> <total iterations>" twice a second.
+# The target: each thread counts in blocks of 10,000 iterations of `x += 1`; whichever
+# thread finishes a block after the next half-second mark prints "<monotonic time>
+# <total iterations>". Not the main thread: with 50 spinners a thread coming back
+# from sleep() was starved of the GIL for >10 s (CPython 3.12), a spinner is not.
 WORKLOAD = r"""
 import sys, threading, time
 N = int(sys.argv[1])
 counts = [0] * N
+next_report = [time.monotonic()]
 def spin(i):
     while True:
         x = 0
         for _ in range(10000):
             x += 1
         counts[i] += 10000
+        now = time.monotonic()
+        if now >= next_report[0]:
+            next_report[0] = now + 0.5
+            sys.stdout.write(f"{now} {sum(counts)}\n")  # one write: no interleaving
+            sys.stdout.flush()
 for i in range(N):
     threading.Thread(target=spin, args=(i,), daemon=True).start()
-while True:
-    print(time.monotonic(), sum(counts), flush=True)
-    time.sleep(0.5)
+threading.Event().wait()
 """
 
 
@@ -59,9 +65,13 @@ class Target:
 
     def _read(self):
         for line in self.process.stdout:
-            t, n = line.split()
+            try:
+                t, n = line.split()
+                t, n = float(t), int(n)
+            except ValueError:
+                continue
             with self.lock:
-                self.reports.append((float(t), int(n)))
+                self.reports.append((t, n))
 
     def rate_between(self, start, end):
         """Iterations/s from the first report at or after `start` to the last at or
