@@ -207,10 +207,11 @@ int run(int argc, char** argv) {
               py.version.c_str(), threads, tids.size());
   std::printf("samples: %d, %d us apart; GIL locked in %.1f%%, holder mapped in %.1f%%, "
               "thread-list walks %llu\n",
-              samples, interval_us, 100.0 * locked / n, 100.0 * with_holder / n,
+              samples, interval_us, 100.0 * static_cast<double>(locked) / n,
+              100.0 * static_cast<double>(with_holder) / n,
               static_cast<unsigned long long>(walks));
-  std::printf("reads per sample: %.3f (%.1f bytes)\n", (memory.reads - reads_before) / n,
-              (memory.bytes - bytes_before) / n);
+  std::printf("reads per sample: %.3f (%.1f bytes)\n", static_cast<double>(memory.reads - reads_before) / n,
+              static_cast<double>(memory.bytes - bytes_before) / n);
   std::printf("GilReader::sample (memory reads):     median %.2f us  p99 %.2f us  max %.2f us\n",
               percentile(memory_us, 0.5), percentile(memory_us, 0.99),
               percentile(memory_us, 1.0));
