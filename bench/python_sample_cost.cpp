@@ -45,8 +45,7 @@ constexpr std::uint64_t kRelistEvery = 8;
 class CountingMemory final : public python::RemoteMemory {
  public:
   explicit CountingMemory(python::RemoteMemory& inner) : inner_(inner) {}
-  bool read(std::uint64_t address, void* out, std::size_t size,
-            python::ReadError& error) override {
+  bool read(std::uint64_t address, void* out, std::size_t size, python::ReadError& error) override {
     ++reads;
     bytes += size;
     return inner_.read(address, out, size, error);
@@ -121,10 +120,14 @@ int run(int argc, char** argv) {
   int interval_us = 2000;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--python") python = argv[i + 1];
-    else if (a == "--threads") threads = std::atoi(argv[i + 1]);
-    else if (a == "--samples") samples = std::atoi(argv[i + 1]);
-    else if (a == "--interval-us") interval_us = std::atoi(argv[i + 1]);
+    if (a == "--python")
+      python = argv[i + 1];
+    else if (a == "--threads")
+      threads = std::atoi(argv[i + 1]);
+    else if (a == "--samples")
+      samples = std::atoi(argv[i + 1]);
+    else if (a == "--interval-us")
+      interval_us = std::atoi(argv[i + 1]);
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return 2;
@@ -205,16 +208,16 @@ int run(int argc, char** argv) {
   const double n = samples;
   std::printf("target: %s (CPython %s), %d pure-Python threads, %zu tasks\n", python.c_str(),
               py.version.c_str(), threads, tids.size());
-  std::printf("samples: %d, %d us apart; GIL locked in %.1f%%, holder mapped in %.1f%%, "
-              "thread-list walks %llu\n",
-              samples, interval_us, 100.0 * static_cast<double>(locked) / n,
-              100.0 * static_cast<double>(with_holder) / n,
-              static_cast<unsigned long long>(walks));
-  std::printf("reads per sample: %.3f (%.1f bytes)\n", static_cast<double>(memory.reads - reads_before) / n,
+  std::printf(
+      "samples: %d, %d us apart; GIL locked in %.1f%%, holder mapped in %.1f%%, "
+      "thread-list walks %llu\n",
+      samples, interval_us, 100.0 * static_cast<double>(locked) / n,
+      100.0 * static_cast<double>(with_holder) / n, static_cast<unsigned long long>(walks));
+  std::printf("reads per sample: %.3f (%.1f bytes)\n",
+              static_cast<double>(memory.reads - reads_before) / n,
               static_cast<double>(memory.bytes - bytes_before) / n);
   std::printf("GilReader::sample (memory reads):     median %.2f us  p99 %.2f us  max %.2f us\n",
-              percentile(memory_us, 0.5), percentile(memory_us, 0.99),
-              percentile(memory_us, 1.0));
+              percentile(memory_us, 0.5), percentile(memory_us, 0.99), percentile(memory_us, 1.0));
   std::printf("+ /proc/PID/task relist every %llu:    median %.2f us  p99 %.2f us  max %.2f us\n",
               static_cast<unsigned long long>(kRelistEvery), percentile(round_us, 0.5),
               percentile(round_us, 0.99), percentile(round_us, 1.0));
