@@ -17,7 +17,9 @@
 
 #include "collectors/ebpf/bpf_util.hpp"
 #include "collectors/ebpf/budget.hpp"
+#include "collectors/ebpf/disk.hpp"
 #include "collectors/ebpf/sched.hpp"
+#include "collectors/ebpf/syscalls.hpp"
 #include "collectors/ebpf/targets.hpp"
 #include "collectors/ebpf/targets.h"
 #include "collectors/ebpf/tool.hpp"
@@ -39,6 +41,8 @@ struct ToolEntry {
 // scheduler's numbers carry the classification and go last.
 constexpr ToolEntry kTools[] = {
     {"sched", ebpf::load_sched_tool},
+    {"syscalls", ebpf::load_syscalls_tool},
+    {"disk", ebpf::load_disk_tool},
 };
 constexpr const char* kShedOrder[] = {"syscalls", "disk", "net", "sched"};
 
