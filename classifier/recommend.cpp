@@ -81,19 +81,26 @@ void add_common_evidence(const Verdict& v, const WorkloadWindow& w, Recommendati
     }
   }
   // A tool the overhead budget duty-cycled measured only part of the window.
-  static const std::map<std::string, const char*> kWhat = {{"sched", "off-CPU and run-queue"},
-                                                           {"net", "dependency and inbound latency"},
-                                                           {"syscalls", "syscall latency"},
-                                                           {"disk", "disk latency"}};
+  static const std::map<std::string, const char*> kWhat = {
+      {"sched", "off-CPU and run-queue"},
+      {"net", "dependency and inbound latency"},
+      {"syscalls", "syscall latency"},
+      {"disk", "disk latency"}};
   for (const auto& [tool, duty] : w.node.ebpf_duty) {
     if (!(duty < 0.995)) continue;
     auto what = kWhat.find(tool);
     const char* label = what != kWhat.end() ? what->second : tool.c_str();
-    r.evidence.push_back(duty <= 0 ? printf_string("%s not measured: eBPF tool %s detached to "
-                                                   "stay within the overhead budget",
-                                                   label, tool.c_str())
-                                   : printf_string("%s sampled %d%% of the time (overhead budget)",
-                                                   label, pct(duty)));
+    if (duty <= 0) {
+      r.evidence.push_back(
+          printf_string("%s not measured: eBPF tool %s detached to stay within the overhead budget",
+                        label, tool.c_str()));
+    } else if (pct(duty) == 0) {
+      r.evidence.push_back(
+          printf_string("%s sampled less than 1%% of the time (overhead budget)", label));
+    } else {
+      r.evidence.push_back(
+          printf_string("%s sampled %d%% of the time (overhead budget)", label, pct(duty)));
+    }
   }
 }
 
@@ -162,7 +169,8 @@ void add_disk_evidence(const WorkloadWindow& w, Recommendation& r) {
           "flushed by kernel writeback or journal threads are not attributed to it");
     }
   }
-  if (auto f = w.syscall_latency.find("fsync"); f != w.syscall_latency.end() && f->second.count() > 0)
+  if (auto f = w.syscall_latency.find("fsync");
+      f != w.syscall_latency.end() && f->second.count() > 0)
     r.evidence.push_back(quantiles_text("fsync latency", "calls", f->second));
 }
 

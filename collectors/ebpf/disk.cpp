@@ -47,8 +47,7 @@ class DiskTool final : public Tool {
 
   void on_id_assigned(std::uint32_t wid) override {
     bw_disk_hist zero{};
-    bpf_map__update_elem(skel_->maps.bw_disk_hists, &wid, sizeof wid, &zero, sizeof zero,
-                         BPF_ANY);
+    bpf_map__update_elem(skel_->maps.bw_disk_hists, &wid, sizeof wid, &zero, sizeof zero, BPF_ANY);
     baselines_[wid] = KernelHistogram{};
   }
 

@@ -40,8 +40,7 @@ inline LatencyHistogram window_delta(const KernelHistogram& now, const KernelHis
   LatencyHistogram out;
   for (std::size_t i = 0; i < kLatencySlots; ++i)
     out.slots[i] = restarted ? now.slots[i] : now.slots[i] - before.slots[i];
-  out.sum_seconds =
-      static_cast<double>(restarted ? now.sum_ns : now.sum_ns - before.sum_ns) / 1e9;
+  out.sum_seconds = static_cast<double>(restarted ? now.sum_ns : now.sum_ns - before.sum_ns) / 1e9;
   return out;
 }
 

@@ -22,8 +22,7 @@ using ClassHistograms = std::array<KernelHistogram, kSyscallClasses>;
 
 class SyscallsTool final : public Tool {
  public:
-  explicit SyscallsTool(syscalls_bpf* skel)
-      : skel_(skel), ncpus_(libbpf_num_possible_cpus()) {
+  explicit SyscallsTool(syscalls_bpf* skel) : skel_(skel), ncpus_(libbpf_num_possible_cpus()) {
     if (ncpus_ < 1) ncpus_ = 1;
     per_cpu_.resize(static_cast<std::size_t>(ncpus_));
   }

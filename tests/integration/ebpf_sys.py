@@ -89,7 +89,9 @@ def case_fsync_writer(binary):
         return (w["verdict"]["class"] == "io_disk" and disk is not None and disk["requests"] > 0
                 and fsync is not None and fsync["calls"] > 0)
 
-    w, ok = harness.wait_for_verdict(agent, "writer", accept)
+    # 6 windows: on a busy 2-core machine the first ones may still judge it by the run
+    # queue it waits in.
+    w, ok = harness.wait_for_verdict(agent, "writer", accept, windows=6)
     if not ok:
         harness.fail(f"want io_disk with disk requests and fsync calls measured:\n"
                      f"{harness.describe(w)}\nagent log:\n{agent.read_log()[-2000:]}")
@@ -194,7 +196,15 @@ def case_sigterm_cleanup(binary):
         rc = agent.process.wait(10)
     except subprocess.TimeoutExpired:
         harness.fail("the agent did not exit within 10 s of SIGTERM")
-    left = {i: v for i, v in bpf_programs().items() if i in mine}
+    # The kernel frees a detached program after an RCU grace period; the syscall
+    # tracepoints' (faultable since 6.13) wait for an RCU Tasks Trace one, which can
+    # take a second or more on a busy machine.
+    deadline = time.time() + 10
+    while True:
+        left = {i: v for i, v in bpf_programs().items() if i in mine}
+        if not left or time.time() > deadline:
+            break
+        time.sleep(0.2)
     if left:
         harness.fail(f"programs left loaded after SIGTERM (exit {rc}): {left}")
     print(f"SIGTERM: exit {rc}; {len(mine)} programs loaded while running ({names}), none after")

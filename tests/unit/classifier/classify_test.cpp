@@ -525,10 +525,13 @@ TEST(Recommend, DiskBoundEvidenceCitesMeasuredDiskAndFsyncLatency) {
   w.node.ebpf_duty = {{"sched", 1.0}, {"syscalls", 0.2}, {"disk", 1.0}};
   auto r = recommend(classify(w), w);
   ASSERT_EQ(classify(w).bottleneck, Bottleneck::io_disk);
-  EXPECT_TRUE(has_evidence(r, "disk request latency (eBPF, 20 requests): p50 ")) ;
+  EXPECT_TRUE(has_evidence(r, "disk request latency (eBPF, 20 requests): p50 "));
   EXPECT_TRUE(has_evidence(r, "fsync latency (eBPF, 10 calls): p50 "));
   EXPECT_TRUE(has_evidence(r, "syscall latency sampled 20% of the time"));
   EXPECT_FALSE(has_evidence(r, "disk latency sampled"));  // attached all the window
+  w.node.ebpf_duty["syscalls"] = 0.004;
+  r = recommend(classify(w), w);
+  EXPECT_TRUE(has_evidence(r, "syscall latency sampled less than 1% of the time"));
 
   // Measured, but nothing of its own reached the device: said, not hidden.
   w.disk_latency = LatencyHistogram{};
