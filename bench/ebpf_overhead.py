@@ -20,6 +20,7 @@ usage: bench/ebpf_overhead.py --agent build/daemon/boundwise --bench-bin build/b
        [--rounds 5] [--seconds 4] [--budget 1] [--http-seconds 10] [--skip-http]
 """
 import argparse
+import json
 import os
 import re
 import shutil
@@ -42,14 +43,18 @@ def loadavg():
 
 
 def programs(agent):
-    """{program: (seconds, runs)} from the agent's /metrics."""
-    text = harness.http_get(agent.base + "/metrics")[1]
+    """{program: (seconds, runs)} of the agent's BPF programs, read from the kernel
+    (bpftool) at this moment: the same run-time stats the agent exports as
+    boundwise_ebpf_program_seconds_total / _runs_total, but not rounded to its windows.
+    Programs of other processes (another agent on the machine) are left out."""
+    r = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True)
     out = {}
-    for m in re.finditer(r'^boundwise_ebpf_program_(seconds|runs)_total\{program="([^"]+)"\} (\S+)$',
-                         text, re.M):
-        kind, prog, value = m.group(1), m.group(2), float(m.group(3))
-        s, r = out.get(prog, (0.0, 0.0))
-        out[prog] = (value, r) if kind == "seconds" else (s, value)
+    for p in json.loads(r.stdout or "[]"):
+        pids = [q.get("pid") for q in p.get("pids", [])]
+        if p.get("name", "").startswith("bw_") and agent.process.pid in pids:
+            name = p["name"]
+            s0, r0 = out.get(name, (0.0, 0.0))
+            out[name] = (s0 + p.get("run_time_ns", 0) / 1e9, r0 + p.get("run_cnt", 0))
     return out
 
 
@@ -141,7 +146,8 @@ def bench_http(args):
     if shutil.which("wrk") is None:
         return None
     server = harness.start([harness.PYTHON, os.path.join(harness.WORKLOADS, "slow_http_server.py"),
-                            "0", "0.2"], stdout=subprocess.PIPE, text=True)
+                            "0", "0.2"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          text=True)
     port = int(server.stdout.readline().strip())
     url = f"http://127.0.0.1:{port}/"
     rows = []

@@ -69,7 +69,7 @@ int BPF_PROG(bw_sys_exit, struct pt_regs *regs, long ret) {
   struct bw_syscall_hist *h;
   struct bw_sys_start *s;
   __u64 start, took;
-  __u32 wid, key, slot;
+  __u32 wid, key, slot, *widp;
   if (!bw_is_target(tgid)) return 0;
   s = bpf_task_storage_get(&bw_sys_starts, bpf_get_current_task_btf(), 0, 0);
   if (!s || s->start_ns == 0) return 0;
@@ -77,8 +77,11 @@ int BPF_PROG(bw_sys_exit, struct pt_regs *regs, long ret) {
   s->start_ns = 0;
   if (s->gen != attach_gen || s->cls >= BW_SYSCALL_CLASSES) return 0;
   took = bpf_ktime_get_ns() - start;
-  wid = bw_workload_of(tgid);
-  if (wid == 0) return 0;
+  /* The bitmap said yes above: straight to the workload (bw_workload_of() would
+   * check the bitmap again). */
+  widp = bpf_map_lookup_elem(&bw_target_workload, &tgid);
+  if (!widp || *widp == 0 || *widp >= BW_MAX_WORKLOADS) return 0;
+  wid = *widp;
   key = bw_syscall_key(wid, s->cls);
   h = bpf_map_lookup_elem(&bw_syscall_hists, &key);
   if (!h) return 0;
