@@ -47,11 +47,20 @@ def programs(agent):
     (bpftool) at this moment: the same run-time stats the agent exports as
     boundwise_ebpf_program_seconds_total / _runs_total, but not rounded to its windows.
     Programs of other processes (another agent on the machine) are left out."""
+    mine = set()
+    fdinfo = f"/proc/{agent.process.pid}/fdinfo"
+    for fd in os.listdir(fdinfo):
+        try:
+            with open(os.path.join(fdinfo, fd)) as f:
+                m = re.search(r"^prog_id:\s+(\d+)", f.read(), re.M)
+        except OSError:
+            continue
+        if m:
+            mine.add(int(m.group(1)))
     r = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True)
     out = {}
     for p in json.loads(r.stdout or "[]"):
-        pids = [q.get("pid") for q in p.get("pids", [])]
-        if p.get("name", "").startswith("bw_") and agent.process.pid in pids:
+        if p.get("name", "").startswith("bw_") and p["id"] in mine:
             name = p["name"]
             s0, r0 = out.get(name, (0.0, 0.0))
             out[name] = (s0 + p.get("run_time_ns", 0) / 1e9, r0 + p.get("run_cnt", 0))
