@@ -25,6 +25,12 @@ char LICENSE[] SEC("license") = "GPL";
  * its address is reused by a request nobody targeted. */
 __u32 attach_gen SEC(".bss");
 
+/* Targets' requests started in this attach generation and not yet completed (reset
+ * with the generation by user space). Every request on the host is issued and
+ * completed; while this is 0, which is most of the time on a host whose targets do
+ * little I/O, those programs return after one load instead of a hash lookup. */
+__s64 inflight SEC(".bss");
+
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, BW_DISK_INFLIGHT);
@@ -44,12 +50,21 @@ struct {
 
 static __always_inline int on_start(struct request *rq) {
   __u64 key = (__u64)rq;
-  struct bw_disk_rq r = {};
+  struct bw_disk_rq r = {}, *old;
   __u32 wid = bw_current_workload();
   if (wid == 0) return 0;
   r.workload = wid;
   r.gen = attach_gen;
-  bpf_map_update_elem(&bw_disk_rqs, &key, &r, BPF_ANY);
+  /* A request started again in this generation (requeued through insert) is
+   * counted once; an entry left from an older one counts anew. */
+  old = bpf_map_lookup_elem(&bw_disk_rqs, &key);
+  if (old && old->gen == r.gen) {
+    old->workload = wid;
+    old->issue_ns = 0;
+    return 0;
+  }
+  if (bpf_map_update_elem(&bw_disk_rqs, &key, &r, BPF_ANY) == 0)
+    __sync_fetch_and_add(&inflight, 1);
   return 0;
 }
 
@@ -63,7 +78,9 @@ int BPF_PROG(bw_disk_rq_insert, struct request *rq) { return on_start(rq); }
 SEC("tp_btf/block_rq_issue")
 int BPF_PROG(bw_disk_rq_issue, struct request *rq) {
   __u64 key = (__u64)rq;
-  struct bw_disk_rq *r = bpf_map_lookup_elem(&bw_disk_rqs, &key);
+  struct bw_disk_rq *r;
+  if (inflight <= 0) return 0;
+  r = bpf_map_lookup_elem(&bw_disk_rqs, &key);
   if (r) r->issue_ns = bpf_ktime_get_ns(); /* a requeued request restarts here */
   return 0;
 }
@@ -71,15 +88,18 @@ int BPF_PROG(bw_disk_rq_issue, struct request *rq) {
 SEC("tp_btf/block_rq_complete")
 int BPF_PROG(bw_disk_rq_complete, struct request *rq, blk_status_t error, unsigned int nr_bytes) {
   __u64 key = (__u64)rq;
-  struct bw_disk_rq *r = bpf_map_lookup_elem(&bw_disk_rqs, &key);
+  struct bw_disk_rq *r;
   struct bw_disk_hist *h;
   __u64 issued, took;
-  __u32 wid, slot;
+  __u32 wid, slot, gen;
+  if (inflight <= 0) return 0;
+  r = bpf_map_lookup_elem(&bw_disk_rqs, &key);
   if (!r) return 0;
   issued = r->issue_ns;
   wid = r->workload;
-  if (r->gen != attach_gen) issued = 0;
-  bpf_map_delete_elem(&bw_disk_rqs, &key);
+  gen = r->gen;
+  if (bpf_map_delete_elem(&bw_disk_rqs, &key) != 0 || gen != attach_gen) return 0;
+  __sync_fetch_and_add(&inflight, -1);
   if (issued == 0) return 0;
   took = bpf_ktime_get_ns() - issued;
   h = bpf_map_lookup_elem(&bw_disk_hists, &wid);
@@ -96,6 +116,13 @@ int BPF_PROG(bw_disk_rq_complete, struct request *rq, blk_status_t error, unsign
 SEC("tp_btf/block_rq_merge")
 int BPF_PROG(bw_disk_rq_merge, struct request *rq) {
   __u64 key = (__u64)rq;
-  bpf_map_delete_elem(&bw_disk_rqs, &key);
+  struct bw_disk_rq *r;
+  __u32 gen;
+  if (inflight <= 0) return 0;
+  r = bpf_map_lookup_elem(&bw_disk_rqs, &key);
+  if (!r) return 0;
+  gen = r->gen;
+  if (bpf_map_delete_elem(&bw_disk_rqs, &key) == 0 && gen == attach_gen)
+    __sync_fetch_and_add(&inflight, -1);
   return 0;
 }

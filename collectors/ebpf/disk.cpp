@@ -30,6 +30,7 @@ class DiskTool final : public Tool {
     // A new generation first: requests whose completion went unseen while detached
     // are never counted (disk.bpf.c).
     __atomic_add_fetch(&skel_->bss->attach_gen, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&skel_->bss->inflight, 0, __ATOMIC_SEQ_CST);
     if (int err = disk_bpf__attach(skel_); err != 0)
       return Error{describe_failure("disk: attach to block tracepoints", err)};
     attached_ = true;
