@@ -82,15 +82,21 @@ def run_load(binary, comm, seconds):
                        text=True, timeout=WARMUP + seconds + 30)
     if r.returncode != 0:
         sys.exit(f"{binary} failed: {r.stderr}")
-    return float(r.stdout.strip())
+    rate, cpu_ns = map(float, r.stdout.split())
+    return rate, cpu_ns
+
+
+DISABLED = []  # --disable: eBPF tools switched off in the agent's config
 
 
 def start_agent(binary, budget, extra_targets=()):
     idle = harness.start(["sleep", "100000"])
     targets = [{"name": "idle", "pid": idle.pid},
                {"name": "bench", "comm": "bwb_target"}, *extra_targets]
-    agent = harness.Agent(binary, targets, window="2s",
-                          extra=f"ebpf:\n  budget_cores: {budget}")
+    extra = f"ebpf:\n  budget_cores: {budget}"
+    if DISABLED:
+        extra += "\ncollectors:\n" + "".join(f"  ebpf_{t}: {{enabled: false}}\n" for t in DISABLED)
+    agent = harness.Agent(binary, targets, window="2s", extra=extra)
     time.sleep(2.5)  # first windows closed, programs attached and measured
     return agent, idle
 
@@ -108,6 +114,8 @@ def bench_loads(args):
     loads = {"pingpong": os.path.join(args.bench_bin, "bw_pingpong"),
              "syscalls": os.path.join(args.bench_bin, "bw_syscall_loop")}
     ratios = {(l, c): [] for l in loads for c in ("untargeted", "targeted")}
+    cpu_ratios = {(l, c): [] for l in loads for c in ("untargeted", "targeted")}
+    cpu = {(l, c): [] for l in loads for c in ("none", "untargeted", "targeted")}
     rates = {(l, c): [] for l in loads for c in ("none", "untargeted", "targeted")}
     costs = {}  # (load, condition) -> list of {program: ns}
     loads_seen = []
@@ -128,14 +136,17 @@ def bench_loads(args):
             agent.stop()
             harness.stop(idle)
         loads_seen.append(loadavg())
-        for key, v in got.items():
-            rates[key].append(v)
+        for key, (rate, ns) in got.items():
+            rates[key].append(rate)
+            cpu[key].append(ns)
         for l in loads:
             for c in ("untargeted", "targeted"):
-                ratios[(l, c)].append(1 - got[(l, c)] / got[(l, "none")])
-        print(f"round {rnd + 1}: " + ", ".join(f"{l}/{c} {got[(l, c)]:.0f}/s" for l, c in got) +
+                ratios[(l, c)].append(1 - got[(l, c)][0] / got[(l, "none")][0])
+                cpu_ratios[(l, c)].append(got[(l, c)][1] / got[(l, "none")][1] - 1)
+        print(f"round {rnd + 1}: " + ", ".join(f"{l}/{c} {got[(l, c)][0]:.0f}/s "
+                                               f"{got[(l, c)][1]:.0f} CPU ns/op" for l, c in got) +
               f"; load {loads_seen[-1]}", file=sys.stderr, flush=True)
-    return rates, ratios, costs, loads_seen
+    return rates, ratios, cpu, cpu_ratios, costs, loads_seen
 
 
 def wrk_run(url, seconds):
@@ -193,13 +204,32 @@ def main():
     p.add_argument("--http-seconds", type=int, default=10)
     p.add_argument("--http-budget", type=float, default=0.01)
     p.add_argument("--skip-http", action="store_true")
+    p.add_argument("--disable", action="append", default=[],
+                   help="an eBPF tool to switch off (sched, syscalls, disk), repeatable")
     args = p.parse_args()
+    DISABLED.extend(args.disable)
     if os.geteuid() != 0:
         harness.skip("needs root (the agent loads BPF programs)")
 
-    rates, ratios, costs, loads_seen = bench_loads(args)
+    rates, ratios, cpu, cpu_ratios, costs, loads_seen = bench_loads(args)
     print(f"\n### eBPF overhead: {args.rounds} rounds × {args.seconds:g} s per load, "
-          f"budget_cores {args.budget:g}; load average {min(loads_seen):.1f}–{max(loads_seen):.1f}\n")
+          f"budget_cores {args.budget:g}"
+          f"{'; tools disabled: ' + ', '.join(args.disable) if args.disable else ''}; load average {min(loads_seen):.1f}–{max(loads_seen):.1f}\n")
+    print("CPU time per operation (pingpong: round trip, both processes; syscalls: one "
+          "getppid), the load's own user + system time, which includes what the BPF "
+          "programs and the tracing cost it; change against the same round without the "
+          "agent, median and range over rounds:\n")
+    print("| load | without agent (median CPU ns/op) | untargeted | targeted |")
+    print("|---|---|---|---|")
+    for l in ("pingpong", "syscalls"):
+        base = statistics.median(cpu[(l, "none")])
+        cells = []
+        for c in ("untargeted", "targeted"):
+            med, lo, hi = summarize(cpu_ratios[(l, c)])
+            cells.append(f"{pct(med)} (rounds {pct(lo)} … {pct(hi)})")
+        print(f"| {l} | {base:,.0f} | {cells[0]} | {cells[1]} |")
+    print("\nThroughput (wall clock; more disturbed by the machine's other load), slowdown "
+          "against the same round without the agent:\n")
     print("| load | without agent (median /s) | untargeted | targeted |")
     print("|---|---|---|---|")
     for l in ("pingpong", "syscalls"):

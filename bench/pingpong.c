@@ -4,7 +4,10 @@
  *
  * usage: bw_pingpong COMM CPU WARMUP_S SECONDS
  * COMM becomes the process name (prctl), so the agent can target it by comm or not;
- * the first WARMUP_S seconds are not measured (time for the agent's discovery). */
+ * the first WARMUP_S seconds are not measured (time for the agent's discovery).
+ * Output: round trips per second (wall clock), then CPU ns per round trip of both
+ * processes together (user + system, including what BPF programs cost them: that
+ * figure is far less disturbed by other load on the machine). */
 #define _GNU_SOURCE
 #include <sched.h>
 #include <signal.h>
@@ -15,11 +18,12 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void) {
+static double clock_s(clockid_t id) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(id, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+static double now(void) { return clock_s(CLOCK_MONOTONIC); }
 
 int main(int argc, char **argv) {
   if (argc != 5) {
@@ -42,7 +46,9 @@ int main(int argc, char **argv) {
       if (write(pong[1], &c, 1) != 1) _exit(0);
     }
   }
-  double start = now(), t0 = 0;
+  clockid_t child_clock;
+  if (clock_getcpuclockid(child, &child_clock) != 0) return 1;
+  double start = now(), t0 = 0, cpu0 = 0;
   long n = 0;
   int measuring = 0;
   for (long i = 0;; ++i) {
@@ -52,9 +58,11 @@ int main(int argc, char **argv) {
       if (!measuring && t - start >= warmup) {
         measuring = 1;
         t0 = t;
+        cpu0 = clock_s(CLOCK_PROCESS_CPUTIME_ID) + clock_s(child_clock);
         n = 0;
       } else if (measuring && t - t0 >= seconds) {
-        printf("%.1f\n", (double)n / (t - t0));
+        double cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) + clock_s(child_clock) - cpu0;
+        printf("%.1f %.1f\n", (double)n / (t - t0), cpu / (double)n * 1e9);
         break;
       }
     }
