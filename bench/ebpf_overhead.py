@@ -96,7 +96,15 @@ def start_agent(binary, budget, extra_targets=()):
     extra = f"ebpf:\n  budget_cores: {budget}"
     if DISABLED:
         extra += "\ncollectors:\n" + "".join(f"  ebpf_{t}: {{enabled: false}}\n" for t in DISABLED)
-    agent = harness.Agent(binary, targets, window="2s", extra=extra)
+    # On a loaded machine start-up (the verifier) can miss the harness's 10 s: retry.
+    for attempt in range(3):
+        try:
+            agent = harness.Agent(binary, targets, window="2s", extra=extra)
+            break
+        except SystemExit:
+            harness.stop(harness._processes[-1])
+            if attempt == 2:
+                raise
     time.sleep(2.5)  # first windows closed, programs attached and measured
     return agent, idle
 
