@@ -6,7 +6,8 @@ needs root; a case skips with the reason when the tool it needs is down).
                   syscalls' fsync class non-empty, verdict io_disk, evidence citing
                   the measured latency
   sleep_class     a thread sleeping 50 ms at a time: the sleep class's p95 within
-                  10 % of 50 ms, in /recommend and in /metrics
+                  10 % of 50 ms (of what the sleeper itself measured when a loaded
+                  machine wakes it late), in /recommend and in /metrics
   budget_duty     ebpf: {budget_cores: 0.00001} and a syscall-heavy target: the agent
                   logs the duty change, /recommend shows the syscalls tool's duty < 1
                   and says so in the evidence, and still answers
@@ -111,7 +112,14 @@ def case_fsync_writer(binary):
 
 def case_sleep_class(binary):
     need_root()
-    p = harness.start([harness.PYTHON, "-c", "import time\nwhile True: time.sleep(0.05)"])
+    # The sleeper logs how long each of its sleeps took: on a loaded machine a thread
+    # wakes late (it waits for a CPU before the syscall returns), and the kernel's
+    # number is then rightly above 50 ms; the agent must agree with the sleeper.
+    log_path = os.path.join(harness.tempdir(), "sleeps.txt")
+    p = harness.start([harness.PYTHON, "-c",
+                       "import sys, time\nf = open(sys.argv[1], 'a', buffering=1)\n"
+                       "while True:\n t = time.monotonic(); time.sleep(0.05)\n"
+                       " f.write(f'{time.monotonic() - t:.6f}\\n')\n", log_path])
     agent = harness.Agent(binary, [{"name": "sleeper", "pid": p.pid}])
     need_tools(agent, "syscalls")
 
@@ -124,7 +132,13 @@ def case_sleep_class(binary):
         harness.fail(f"no sleep class for a nanosleep loop:\n{harness.describe(w)}")
     s = w["syscalls"]["classes"]["sleep"]
     p95 = s["latency_seconds"]["p95"]
-    if abs(p95 - 0.05) > 0.005:
+    with open(log_path) as f:
+        own = sorted(float(x) for x in f.read().split()[-s["calls"]:])
+    own_p95 = own[max(0, -(-len(own) * 95 // 100) - 1)]
+    if abs(p95 - own_p95) > 0.1 * own_p95:
+        harness.fail(f"sleep p95 {p95 * 1e3:.2f} ms, the sleeper measured {own_p95 * 1e3:.2f} ms "
+                     f"(want within 10 %): {s}")
+    if own_p95 <= 0.053 and abs(p95 - 0.05) > 0.005:  # woken on time: the nominal 50 ms
         harness.fail(f"sleep p95 {p95 * 1e3:.2f} ms, want 50 ms ± 10 %: {s}")
     count = metric(agent, "boundwise_syscall_latency_seconds_count", workload="sleeper",
                    **{"class": "sleep"})
@@ -132,10 +146,13 @@ def case_sleep_class(binary):
                 le="0.065536", **{"class": "sleep"})
     low = metric(agent, "boundwise_syscall_latency_seconds_bucket", workload="sleeper",
                  le="0.016384", **{"class": "sleep"})
-    if not count or le != count or low != 0:
+    # Every sleep between 16.4 and 65.5 ms (most of them when a loaded machine makes
+    # some late).
+    late = own[-1] >= 0.0655
+    if not count or low != 0 or le is None or (le != count if not late else le < 0.8 * count):
         harness.fail(f"/metrics sleep histogram: count {count}, <=65.5 ms {le}, <=16.4 ms {low}")
     print(f"sleeper: sleep class {s['calls']} calls, p50/p95/p99 {s['latency_seconds']}; "
-          f"/metrics count {count:.0f}")
+          f"the sleeper's own p95 {own_p95 * 1e3:.2f} ms; /metrics count {count:.0f}")
 
 
 def case_budget_duty(binary):
