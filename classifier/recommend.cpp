@@ -81,19 +81,26 @@ void add_common_evidence(const Verdict& v, const WorkloadWindow& w, Recommendati
     }
   }
   // A tool the overhead budget duty-cycled measured only part of the window.
-  static const std::map<std::string, const char*> kWhat = {{"sched", "off-CPU and run-queue"},
-                                                           {"net", "dependency and inbound latency"},
-                                                           {"syscalls", "syscall latency"},
-                                                           {"disk", "disk latency"}};
+  static const std::map<std::string, const char*> kWhat = {
+      {"sched", "off-CPU and run-queue"},
+      {"net", "dependency and inbound latency"},
+      {"syscalls", "syscall latency"},
+      {"disk", "disk latency"}};
   for (const auto& [tool, duty] : w.node.ebpf_duty) {
     if (!(duty < 0.995)) continue;
     auto what = kWhat.find(tool);
     const char* label = what != kWhat.end() ? what->second : tool.c_str();
-    r.evidence.push_back(duty <= 0 ? printf_string("%s not measured: eBPF tool %s detached to "
-                                                   "stay within the overhead budget",
-                                                   label, tool.c_str())
-                                   : printf_string("%s sampled %d%% of the time (overhead budget)",
-                                                   label, pct(duty)));
+    if (duty <= 0) {
+      r.evidence.push_back(
+          printf_string("%s not measured: eBPF tool %s detached to stay within the overhead budget",
+                        label, tool.c_str()));
+    } else if (pct(duty) == 0) {
+      r.evidence.push_back(
+          printf_string("%s sampled less than 1%% of the time (overhead budget)", label));
+    } else {
+      r.evidence.push_back(
+          printf_string("%s sampled %d%% of the time (overhead budget)", label, pct(duty)));
+    }
   }
 }
 
@@ -141,6 +148,30 @@ void add_gil_evidence(const WorkloadWindow& w, Recommendation& r) {
         "GIL waits inferred from futex waits on the GIL's address (its state could not be "
         "read from memory)");
   }
+}
+
+// Measured by the ebpf collector's disk and syscalls tools: how long each block
+// request and each fsync took, which the disk share alone does not say.
+void add_disk_evidence(const WorkloadWindow& w, Recommendation& r) {
+  auto quantiles_text = [](const char* what, const char* unit, const LatencyHistogram& h) {
+    auto q = histogram_quantiles(h);
+    if (!q) return std::string();
+    return printf_string("%s (eBPF, %llu %s): p50 %.2f ms, p95 %.2f ms, p99 %.2f ms", what,
+                         static_cast<unsigned long long>(h.count()), unit, finite(q->p50) * 1e3,
+                         finite(q->p95) * 1e3, finite(q->p99) * 1e3);
+  };
+  if (w.disk_latency) {
+    if (w.disk_latency->count() > 0) {
+      r.evidence.push_back(quantiles_text("disk request latency", "requests", *w.disk_latency));
+    } else {
+      r.evidence.push_back(
+          "no block requests submitted by the workload itself were measured (eBPF): writes "
+          "flushed by kernel writeback or journal threads are not attributed to it");
+    }
+  }
+  if (auto f = w.syscall_latency.find("fsync");
+      f != w.syscall_latency.end() && f->second.count() > 0)
+    r.evidence.push_back(quantiles_text("fsync latency", "calls", f->second));
 }
 
 // For thread recommendations in Python: the waits overlap, the Python work between them
@@ -329,6 +360,7 @@ Recommendation recommend(const Verdict& v, const WorkloadWindow& w) {
       r.risks.push_back(
           "the device may be the limit (check its utilisation); fsync-heavy writers gain "
           "little from concurrency");
+      add_disk_evidence(w, r);
       add_gil_risk(v, w, r);
       break;
     }

@@ -150,6 +150,17 @@ struct WorkloadWindow {
   // preempted → on CPU) of the waits that ended in the window.
   std::map<std::string, double> offcpu_seconds_by_state;
   std::optional<LatencyHistogram> runqueue_latency;
+  // Measured by the ebpf collector's syscalls tool: latency of the syscalls that
+  // returned in the window, by class ("read", "write", "recv", "send", "poll", "futex",
+  // "fsync", "connect", "accept", "sleep", "other"; collectors/ebpf/syscalls.h). Only
+  // classes with calls are present. When the overhead budget duty-cycles the tool
+  // (node.ebpf_duty["syscalls"] < 1) the counts cover only its attached share of the
+  // window; the distributions are unbiased samples.
+  std::map<std::string, LatencyHistogram> syscall_latency;
+  // Measured by the ebpf collector's disk tool: block request latency (issued to the
+  // device → completed) of the requests the workload's threads submitted. Writeback
+  // by kernel threads is not attributed (docs/COLLECTORS.md). Same duty-cycle note.
+  std::optional<LatencyHistogram> disk_latency;
 
   MemoryUsage memory;
   RuntimeInfo runtime;

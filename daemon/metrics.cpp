@@ -12,6 +12,7 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <cmath>
 #include <ctime>
 #include <functional>
@@ -84,6 +85,17 @@ Histogram::BucketBoundaries power_of_two_bounds(int lo, int hi) {
 // Run-queue waits: 4 µs .. ~1 s.
 const Histogram::BucketBoundaries kRunqueueBounds = power_of_two_bounds(2, 20);
 
+// Syscalls: 1 µs .. 16 s in powers of four (a futex or poll wait can last seconds; 11
+// classes per workload, so fewer buckets than the run queue's).
+const Histogram::BucketBoundaries kSyscallBounds = [] {
+  Histogram::BucketBoundaries b;
+  for (int e = 0; e <= 24; e += 2) b.push_back(std::ldexp(1.0, e) * 1e-6);
+  return b;
+}();
+
+// Block requests: 8 µs (NVMe) .. ~4 s.
+const Histogram::BucketBoundaries kDiskBounds = power_of_two_bounds(3, 22);
+
 // Adds one window's histogram to a Prometheus histogram with `bounds`.
 void observe(Histogram& h, const Histogram::BucketBoundaries& bounds, const LatencyHistogram& in) {
   std::vector<double> increments;
@@ -137,6 +149,28 @@ struct MetricsPublisher::State {
           .Help(
               "Run-queue latency of the workload's threads (woken or preempted to on-CPU), "
               "measured by eBPF")
+          .Register(registry);
+  Family<Histogram>& syscall_latency =
+      prometheus::BuildHistogram()
+          .Name("boundwise_syscall_latency_seconds")
+          .Help(
+              "Latency of the workload's syscalls by class (read, write, recv, send, poll, futex, "
+              "fsync, connect, accept, sleep, other), measured by eBPF while the syscalls tool "
+              "is attached")
+          .Register(registry);
+  Family<Histogram>& disk_latency =
+      prometheus::BuildHistogram()
+          .Name("boundwise_disk_latency_seconds")
+          .Help(
+              "Block request latency (issued to the device to completed) of requests the "
+              "workload's threads submitted, measured by eBPF while the disk tool is attached")
+          .Register(registry);
+  Family<Counter>& ebpf_attached_seconds =
+      prometheus::BuildCounter()
+          .Name("boundwise_ebpf_tool_attached_seconds_total")
+          .Help(
+              "Time each eBPF tool had its programs attached; below the wall-clock rate when the "
+              "overhead budget duty-cycles it")
           .Register(registry);
   Family<Counter>& bpf_program_seconds =
       prometheus::BuildCounter()
@@ -380,6 +414,18 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
       s.workload_series[name].emplace(&h, [&s, &h] { s.runqueue_latency.Remove(&h); });
       observe(h, kRunqueueBounds, *win.runqueue_latency);
     }
+    for (const auto& [cls, latency] : win.syscall_latency) {
+      Labels labels{{"workload", name}, {"class", cls}};
+      Histogram& h = s.syscall_latency.Add(labels, kSyscallBounds);
+      s.workload_series[name].emplace(&h, [&s, &h] { s.syscall_latency.Remove(&h); });
+      observe(h, kSyscallBounds, latency);
+    }
+    if (win.disk_latency) {
+      Labels labels{{"workload", name}};
+      Histogram& h = s.disk_latency.Add(labels, kDiskBounds);
+      s.workload_series[name].emplace(&h, [&s, &h] { s.disk_latency.Remove(&h); });
+      observe(h, kDiskBounds, *win.disk_latency);
+    }
     for (const auto& d : win.dependencies) {
       const std::string dependency = utf8(d.name);
       auto& series = s.dependency_series[{name, dependency}];
@@ -493,6 +539,10 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
     } else {
       s.bpf_program_runs.Add(labels);
     }
+  }
+  for (const auto& [tool, duty] : node.ebpf_duty) {
+    s.ebpf_attached_seconds.Add({{"tool", utf8(tool)}})
+        .Increment(finite(std::clamp(duty, 0.0, 1.0) * snapshot.window_seconds));
   }
   for (const auto& c : snapshot.collectors) {
     s.collector_up.Add({{"collector", utf8(c.name)}}).Set(c.up ? 1 : 0);

@@ -133,6 +133,28 @@ json workload_json(const Snapshot& s, const WorkloadReport& w) {
           {"runqueue_latency_seconds", latency_json(histogram_quantiles(*win.runqueue_latency))},
           {"offcpu_seconds_by_state", offcpu}};
     }
+    // Measured by the ebpf collector's syscalls and disk tools (absent without them).
+    // attached_share: the part of the window the tool measured (overhead budget); the
+    // counts cover that part only.
+    auto attached = [&s](const char* tool) {
+      auto d = s.node.ebpf_duty.find(tool);
+      return d != s.node.ebpf_duty.end() ? json(share(d->second)) : json(nullptr);
+    };
+    if (!win.syscall_latency.empty()) {
+      json classes = json::object();
+      for (const auto& [cls, h] : win.syscall_latency) {
+        classes[cls] = {{"calls", h.count()},
+                        {"latency_seconds", latency_json(histogram_quantiles(h))}};
+      }
+      out["syscalls"] = {
+          {"source", "ebpf"}, {"attached_share", attached("syscalls")}, {"classes", classes}};
+    }
+    if (win.disk_latency) {
+      out["disk"] = {{"source", "ebpf"},
+                     {"attached_share", attached("disk")},
+                     {"requests", win.disk_latency->count()},
+                     {"latency_seconds", latency_json(histogram_quantiles(*win.disk_latency))}};
+    }
     out["window"] = {{"duration_seconds", round_to(win.duration_seconds, 1e3)},
                      {"sample_rounds", win.sample_rounds},
                      {"cpu_seconds", seconds(win.cpu_seconds)},

@@ -17,7 +17,9 @@
 
 #include "collectors/ebpf/bpf_util.hpp"
 #include "collectors/ebpf/budget.hpp"
+#include "collectors/ebpf/disk.hpp"
 #include "collectors/ebpf/sched.hpp"
+#include "collectors/ebpf/syscalls.hpp"
 #include "collectors/ebpf/targets.hpp"
 #include "collectors/ebpf/targets.h"
 #include "collectors/ebpf/tool.hpp"
@@ -32,6 +34,8 @@ using ebpf::ToolContext;
 struct ToolEntry {
   const char* name;
   Result<std::unique_ptr<Tool>> (*load)(const ToolContext&);
+  // Off unless `collectors: {ebpf_NAME: {enabled: true}}` turns it on.
+  bool on_by_default = true;
 };
 
 // Every tool, in the order the budget sheds them (first = first duty-cycled): the
@@ -39,6 +43,12 @@ struct ToolEntry {
 // scheduler's numbers carry the classification and go last.
 constexpr ToolEntry kTools[] = {
     {"sched", ebpf::load_sched_tool},
+    // Off by default: its sys_enter/sys_exit hooks cost every syscall of the host,
+    // mostly in the tracepoint dispatch the run-time stats (and so the budget) cannot
+    // see — a getppid loop of another process ran ~30 % slower with it attached
+    // (docs/BENCHMARKS.md). Turn it on where syscall latency by class is wanted.
+    {"syscalls", ebpf::load_syscalls_tool, false},
+    {"disk", ebpf::load_disk_tool},
 };
 constexpr const char* kShedOrder[] = {"syscalls", "disk", "net", "sched"};
 
@@ -102,8 +112,15 @@ class EbpfCollector final : public Collector {
     for (const auto& entry : kTools) {
       PartStatus part{std::string("ebpf_") + entry.name, false, ""};
       auto enabled = settings_.collectors_enabled.find(part.name);
-      if (enabled != settings_.collectors_enabled.end() && !enabled->second) {
-        log_->info("{}: disabled by configuration", part.name);
+      const bool on = enabled != settings_.collectors_enabled.end() ? enabled->second
+                                                                    : entry.on_by_default;
+      if (!on) {
+        log_->info("{}: disabled by configuration{}", part.name,
+                   enabled == settings_.collectors_enabled.end()
+                       ? fmt::format(" (off by default; collectors: {{{}: {{enabled: true}}}} "
+                                     "turns it on)",
+                                     part.name)
+                       : "");
         continue;  // not a part that is down: not exported at all, like a disabled collector
       } else if (auto tool = entry.load(ctx); !tool) {
         part.error = tool.error().message;

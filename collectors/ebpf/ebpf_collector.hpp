@@ -3,6 +3,8 @@
 // (`collectors: {ebpf_sched: {enabled: false}}`) and its own
 // boundwise_collector_up{collector="ebpf_sched"}:
 //   sched     off-CPU thread time by state, run-queue latency (sched.bpf.c)
+//   syscalls  syscall latency by class, fsync included (syscalls.bpf.c)
+//   disk      block request latency of the requests a workload submits (disk.bpf.c)
 // All tools share one target bitmap and fork follower (targets.hpp), and one overhead
 // budget (budget.hpp) enforced by duty-cycling the most expensive tools.
 //

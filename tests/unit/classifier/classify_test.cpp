@@ -507,5 +507,43 @@ TEST(Recommend, ProcessRisksCarryMemoryPerWorker) {
   EXPECT_TRUE(fork);  // threads alive in the parent
 }
 
+bool has_evidence(const Recommendation& r, const std::string& needle) {
+  for (const auto& e : r.evidence) {
+    if (e.find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST(Recommend, DiskBoundEvidenceCitesMeasuredDiskAndFsyncLatency) {
+  auto w = window({{Reason::disk, 0.8}, {Reason::on_cpu, 0.2}}, 1, 0.2);
+  LatencyHistogram disk;
+  for (int i = 0; i < 20; ++i) disk.add(0.002);  // 2 ms block requests
+  w.disk_latency = disk;
+  LatencyHistogram fsync;
+  for (int i = 0; i < 10; ++i) fsync.add(0.004);
+  w.syscall_latency["fsync"] = fsync;
+  w.node.ebpf_duty = {{"sched", 1.0}, {"syscalls", 0.2}, {"disk", 1.0}};
+  auto r = recommend(classify(w), w);
+  ASSERT_EQ(classify(w).bottleneck, Bottleneck::io_disk);
+  EXPECT_TRUE(has_evidence(r, "disk request latency (eBPF, 20 requests): p50 "));
+  EXPECT_TRUE(has_evidence(r, "fsync latency (eBPF, 10 calls): p50 "));
+  EXPECT_TRUE(has_evidence(r, "syscall latency sampled 20% of the time"));
+  EXPECT_FALSE(has_evidence(r, "disk latency sampled"));  // attached all the window
+  w.node.ebpf_duty["syscalls"] = 0.004;
+  r = recommend(classify(w), w);
+  EXPECT_TRUE(has_evidence(r, "syscall latency sampled less than 1% of the time"));
+
+  // Measured, but nothing of its own reached the device: said, not hidden.
+  w.disk_latency = LatencyHistogram{};
+  w.syscall_latency.clear();
+  r = recommend(classify(w), w);
+  EXPECT_TRUE(has_evidence(r, "kernel writeback"));
+  EXPECT_FALSE(has_evidence(r, "fsync latency"));
+  // Without the ebpf collector: neither.
+  w.disk_latency.reset();
+  r = recommend(classify(w), w);
+  EXPECT_FALSE(has_evidence(r, "eBPF"));
+}
+
 }  // namespace
 }  // namespace boundwise

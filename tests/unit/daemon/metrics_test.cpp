@@ -413,6 +413,56 @@ TEST(PrometheusMetrics, PromtoolFindsNothingToSay) {
   EXPECT_EQ(promtool_check(m.render()), "");
 }
 
+TEST(PrometheusMetrics, SyscallAndDiskLatencyHistogramsAndToolAttachedTime) {
+  auto api = report("api", 10, 50);
+  LatencyHistogram sleep;
+  for (int i = 0; i < 40; ++i) sleep.add(0.050);  // 50 ms: in the (16 ms, 64 ms] bucket
+  LatencyHistogram read;
+  read.add(3e-6);
+  api.window->syscall_latency["sleep"] = sleep;
+  api.window->syscall_latency["read"] = read;
+  LatencyHistogram disk;
+  disk.add(0.0005);
+  disk.add(0.003);
+  api.window->disk_latency = disk;
+  auto snap = snapshot_with({api});
+  snap.node.ebpf_duty = {{"syscalls", 0.25}, {"disk", 1.0}};
+  MetricsPublisher m;
+  m.publish(snap);
+  m.publish(snap);
+  std::string text = m.render();
+  auto sleep_count = value(text, "boundwise_syscall_latency_seconds_count",
+                           {{"workload", "api"}, {"class", "sleep"}});
+  ASSERT_TRUE(sleep_count) << text;
+  EXPECT_EQ(*sleep_count, 80);
+  EXPECT_EQ(value(text, "boundwise_syscall_latency_seconds_bucket",
+                  {{"workload", "api"}, {"class", "sleep"}, {"le", "0.016384"}}),
+            0);
+  EXPECT_EQ(value(text, "boundwise_syscall_latency_seconds_bucket",
+                  {{"workload", "api"}, {"class", "sleep"}, {"le", "0.065536"}}),
+            80);
+  EXPECT_EQ(value(text, "boundwise_syscall_latency_seconds_bucket",
+                  {{"workload", "api"}, {"class", "read"}, {"le", "4e-06"}}),
+            2);
+  EXPECT_FALSE(value(text, "boundwise_syscall_latency_seconds_count",
+                     {{"workload", "api"}, {"class", "futex"}}));  // no calls: no series
+  EXPECT_EQ(value(text, "boundwise_disk_latency_seconds_count", {{"workload", "api"}}), 4);
+  EXPECT_EQ(value(text, "boundwise_disk_latency_seconds_bucket",
+                  {{"workload", "api"}, {"le", "0.001024"}}),
+            2);
+  EXPECT_EQ(value(text, "boundwise_ebpf_tool_attached_seconds_total", {{"tool", "syscalls"}}), 5);
+  EXPECT_EQ(value(text, "boundwise_ebpf_tool_attached_seconds_total", {{"tool", "disk"}}), 20);
+  // The workload leaves: its histograms go with it.
+  m.publish(snapshot_with({}));
+  text = m.render();
+  EXPECT_EQ(text.find("boundwise_syscall_latency_seconds_count{"), std::string::npos);
+  EXPECT_EQ(text.find("boundwise_disk_latency_seconds_count{"), std::string::npos);
+  if (std::system("command -v promtool >/dev/null 2>&1") == 0) {
+    m.publish(snap);
+    EXPECT_EQ(promtool_check(m.render()), "");
+  }
+}
+
 TEST(PrometheusMetrics, TheSeriesCapLeavesNewWorkloadsOutAndCountsThem) {
   MetricsPublisher m;
   // One workload with a dependency exports ~50 series; a cap of 60 admits "a" and

@@ -226,6 +226,27 @@ TEST(RecommendJson, NumbersAreRoundedForPeople) {
   EXPECT_EQ(doc["workloads"][0]["verdict"]["shares"]["net"].get<double>(), 0.1235);
 }
 
+TEST(RecommendJson, SyscallAndDiskSectionsWhenTheEbpfToolsMeasured) {
+  auto r = io_bound("api");
+  EXPECT_FALSE(recommend_document(snapshot_with({r}))["workloads"][0].contains("syscalls"));
+  LatencyHistogram sleep;
+  for (int i = 0; i < 10; ++i) sleep.add(0.05);
+  r.window->syscall_latency["sleep"] = sleep;
+  r.window->disk_latency = LatencyHistogram{};  // attached, nothing submitted
+  auto snap = snapshot_with({r});
+  snap.node.ebpf_duty = {{"syscalls", 0.25}, {"disk", 1.0}};
+  auto w = recommend_document(snap)["workloads"][0];
+  EXPECT_EQ(w["syscalls"]["source"], "ebpf");
+  EXPECT_EQ(w["syscalls"]["attached_share"], 0.25);
+  EXPECT_EQ(w["syscalls"]["classes"]["sleep"]["calls"], 10);
+  double p95 = w["syscalls"]["classes"]["sleep"]["latency_seconds"]["p95"].get<double>();
+  EXPECT_NEAR(p95, 0.05, 0.05 * 0.07);
+  EXPECT_FALSE(w["syscalls"]["classes"].contains("read"));
+  EXPECT_EQ(w["disk"]["requests"], 0);
+  EXPECT_TRUE(w["disk"]["latency_seconds"].is_null());
+  EXPECT_EQ(w["disk"]["attached_share"], 1.0);
+}
+
 TEST(RecommendJson, OnlyOneWorkload) {
   auto s = snapshot_with({io_bound("api"), io_bound("batch"), io_bound("cron")});
   auto doc = recommend_document(s, std::string("batch"));

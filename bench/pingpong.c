@@ -1,0 +1,74 @@
+/* Benchmark load for the eBPF overhead benchmark (ebpf_overhead.py): a context-switch
+ * storm. Two processes pinned to one CPU pass a byte back and forth over two pipes;
+ * every hop is a write, a read and a switch. Prints round trips per second.
+ *
+ * usage: bw_pingpong COMM CPU WARMUP_S SECONDS
+ * COMM becomes the process name (prctl), so the agent can target it by comm or not;
+ * the first WARMUP_S seconds are not measured (time for the agent's discovery).
+ * Output: round trips per second (wall clock), then CPU ns per round trip of both
+ * processes together (user + system, including what BPF programs cost them: that
+ * figure is far less disturbed by other load on the machine). */
+#define _GNU_SOURCE
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double clock_s(clockid_t id) {
+  struct timespec ts;
+  clock_gettime(id, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+static double now(void) { return clock_s(CLOCK_MONOTONIC); }
+
+int main(int argc, char **argv) {
+  if (argc != 5) {
+    fprintf(stderr, "usage: %s COMM CPU WARMUP_S SECONDS\n", argv[0]);
+    return 2;
+  }
+  prctl(PR_SET_NAME, argv[1]);
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(atoi(argv[2]), &set);
+  if (sched_setaffinity(0, sizeof set, &set) != 0) perror("sched_setaffinity");
+  double warmup = atof(argv[3]), seconds = atof(argv[4]);
+  int ping[2], pong[2];
+  if (pipe(ping) || pipe(pong)) return 1;
+  char c = 0;
+  pid_t child = fork();
+  if (child == 0) {
+    for (;;) {
+      if (read(ping[0], &c, 1) != 1) _exit(0);
+      if (write(pong[1], &c, 1) != 1) _exit(0);
+    }
+  }
+  clockid_t child_clock;
+  if (clock_getcpuclockid(child, &child_clock) != 0) return 1;
+  double start = now(), t0 = 0, cpu0 = 0;
+  long n = 0;
+  int measuring = 0;
+  for (long i = 0;; ++i) {
+    if (write(ping[1], &c, 1) != 1 || read(pong[0], &c, 1) != 1) return 1;
+    if ((i & 1023) == 0) {
+      double t = now();
+      if (!measuring && t - start >= warmup) {
+        measuring = 1;
+        t0 = t;
+        cpu0 = clock_s(CLOCK_PROCESS_CPUTIME_ID) + clock_s(child_clock);
+        n = 0;
+      } else if (measuring && t - t0 >= seconds) {
+        double cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) + clock_s(child_clock) - cpu0;
+        printf("%.1f %.1f\n", (double)n / (t - t0), cpu / (double)n * 1e9);
+        break;
+      }
+    }
+    ++n;
+  }
+  kill(child, SIGKILL);
+  waitpid(child, NULL, 0);
+  return 0;
+}

@@ -1,0 +1,55 @@
+/* Benchmark load for the eBPF overhead benchmark (ebpf_overhead.py): a syscall-heavy
+ * loop of getppid() (the cheapest real syscall: the cost of entering the kernel and
+ * of the sys_enter/sys_exit tracepoints dominates). Prints syscalls per second.
+ *
+ * usage: bw_syscall_loop COMM CPU WARMUP_S SECONDS  (as bw_pingpong)
+ * Output: syscalls per second (wall clock), then CPU ns per syscall. */
+#define _GNU_SOURCE
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static double clock_s(clockid_t id) {
+  struct timespec ts;
+  clock_gettime(id, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+static double now(void) { return clock_s(CLOCK_MONOTONIC); }
+
+int main(int argc, char **argv) {
+  if (argc != 5) {
+    fprintf(stderr, "usage: %s COMM CPU WARMUP_S SECONDS\n", argv[0]);
+    return 2;
+  }
+  prctl(PR_SET_NAME, argv[1]);
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(atoi(argv[2]), &set);
+  if (sched_setaffinity(0, sizeof set, &set) != 0) perror("sched_setaffinity");
+  double warmup = atof(argv[3]), seconds = atof(argv[4]);
+  double start = now(), t0 = 0, cpu0 = 0;
+  long n = 0;
+  int measuring = 0;
+  for (long i = 0;; ++i) {
+    syscall(SYS_getppid);
+    if ((i & 4095) == 0) {
+      double t = now(); /* vDSO: no syscall */
+      if (!measuring && t - start >= warmup) {
+        measuring = 1;
+        t0 = t;
+        cpu0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+        n = 0;
+      } else if (measuring && t - t0 >= seconds) {
+        double cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+        printf("%.1f %.1f\n", (double)n / (t - t0), cpu / (double)n * 1e9);
+        break;
+      }
+    }
+    ++n;
+  }
+  return 0;
+}
