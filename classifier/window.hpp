@@ -150,6 +150,12 @@ struct WorkloadWindow {
   // preempted → on CPU) of the waits that ended in the window.
   std::map<std::string, double> offcpu_seconds_by_state;
   std::optional<LatencyHistogram> runqueue_latency;
+  // Measured by the ebpf collector's net tool: latency of requests the workload served
+  // on connections it accepted (first byte of a request received → first byte of the
+  // response sent), and how many completed in the window (divided by the tool's
+  // attached fraction when duty-cycled, hence not an integer).
+  std::optional<LatencyHistogram> inbound_latency;
+  double inbound_requests = 0;
 
   MemoryUsage memory;
   RuntimeInfo runtime;

@@ -17,6 +17,7 @@
 
 #include "collectors/ebpf/bpf_util.hpp"
 #include "collectors/ebpf/budget.hpp"
+#include "collectors/ebpf/net.hpp"
 #include "collectors/ebpf/sched.hpp"
 #include "collectors/ebpf/targets.hpp"
 #include "collectors/ebpf/targets.h"
@@ -39,6 +40,7 @@ struct ToolEntry {
 // scheduler's numbers carry the classification and go last.
 constexpr ToolEntry kTools[] = {
     {"sched", ebpf::load_sched_tool},
+    {"net", ebpf::load_net_tool},
 };
 constexpr const char* kShedOrder[] = {"syscalls", "disk", "net", "sched"};
 
