@@ -33,8 +33,9 @@ def require_root():
 def agent_with(binary, targets, net_source=None, dependencies=None):
     extra = f"ebpf:\n  net_source: {net_source}" if net_source else ""
     agent = harness.Agent(binary, targets, window="2s", extra=extra, dependencies=dependencies)
-    # The ebpf collector starts with the agent: its parts are in /metrics at once.
-    deadline = time.time() + 10
+    # Collectors start after the listener; their parts are in /metrics from the first
+    # published window on.
+    deadline = time.time() + 25
     while time.time() < deadline:
         status, text = harness.http_get(agent.base + "/metrics")
         m = re.search(r'boundwise_collector_up\{collector="ebpf_net"\} (\d)', text or "")
