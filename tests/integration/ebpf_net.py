@@ -104,6 +104,8 @@ def client_case(binary, workload_script, args, net_source=None):
                         f"p95 within 10 % of {TARGET} s")
     scrape_check(agent)
     agent.stop()
+    if net_source and f"socket traffic from {net_source}" not in agent.read_log():
+        harness.fail(f"the agent did not load the {net_source} source:\n{agent.read_log()}")
     return d
 
 
@@ -117,7 +119,6 @@ def case_asyncio_client(binary):
 
 def case_syscalls_source(binary):
     client_case(binary, "http_threads.py", [8], net_source="syscalls")
-    # (the agent logs which source it loaded; checked in the log below)
 
 
 def case_inbound_wrk(binary):
@@ -136,7 +137,7 @@ def case_inbound_wrk(binary):
             last = w["inbound"]
             if within(last["p95_ms"] / 1e3) and last["requests_per_second"] > 0:
                 print(f"ok: server: inbound {last}")
-                text = scrape_check_inbound(agent)
+                scrape_check_inbound(agent)
                 agent.stop()
                 return
         time.sleep(0.5)
