@@ -117,13 +117,13 @@ json workload_json(const Snapshot& s, const WorkloadReport& w) {
     out["inbound"] = nullptr;
     if (win.inbound_latency) {
       if (auto q = histogram_quantiles(*win.inbound_latency)) {
-        out["inbound"] = {{"p50_ms", round_to(q->p50 * 1e3, 1e3)},
-                          {"p95_ms", round_to(q->p95 * 1e3, 1e3)},
-                          {"p99_ms", round_to(q->p99 * 1e3, 1e3)},
-                          {"requests_per_second",
-                           win.duration_seconds > 0
-                               ? round_to(win.inbound_requests / win.duration_seconds, 1e3)
-                               : 0.0}};
+        out["inbound"] = {
+            {"p50_ms", round_to(q->p50 * 1e3, 1e3)},
+            {"p95_ms", round_to(q->p95 * 1e3, 1e3)},
+            {"p99_ms", round_to(q->p99 * 1e3, 1e3)},
+            {"requests_per_second", win.duration_seconds > 0
+                                        ? round_to(win.inbound_requests / win.duration_seconds, 1e3)
+                                        : 0.0}};
       }
     }
     out["window"] = {{"duration_seconds", round_to(win.duration_seconds, 1e3)},

@@ -57,8 +57,7 @@ std::vector<std::uint16_t> listening_ports(const std::string& proc_root, int tgi
 
 class NetTool final : public Tool {
  public:
-  NetTool(net_bpf* skel, const CollectorSettings& settings)
-      : skel_(skel), settings_(settings) {}
+  NetTool(net_bpf* skel, const CollectorSettings& settings) : skel_(skel), settings_(settings) {}
   ~NetTool() override { net_bpf__destroy(skel_); }
   NetTool(const NetTool&) = delete;
   NetTool& operator=(const NetTool&) = delete;

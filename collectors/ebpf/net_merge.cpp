@@ -46,8 +46,8 @@ LatencyHistogram histogram_delta(const std::uint64_t* now, const std::uint64_t* 
 NetDelta net_delta(const NetCounters& now, const NetCounters& before, double attached_fraction) {
   const double f = attached_fraction > 0 ? attached_fraction : 1.0;
   NetDelta d;
-  d.request_latency = histogram_delta(now.req_slots.data(), before.req_slots.data(),
-                                      now.req_sum_ns, before.req_sum_ns);
+  d.request_latency = histogram_delta(now.req_slots.data(), before.req_slots.data(), now.req_sum_ns,
+                                      before.req_sum_ns);
   d.connect_latency = histogram_delta(now.conn_slots.data(), before.conn_slots.data(),
                                       now.conn_sum_ns, before.conn_sum_ns);
   d.requests = static_cast<double>(delta(now.requests, before.requests)) / f;
@@ -79,10 +79,10 @@ void add_to_dependencies(std::vector<DependencyWindow>& deps, const Endpoint& en
   const std::string name = dependency_name(endpoint, rules);
   auto it = std::find_if(deps.begin(), deps.end(), [&](const auto& x) { return x.name == name; });
   if (it == deps.end()) {
-    const auto named = std::count_if(deps.begin(), deps.end(),
-                                     [](const auto& x) { return x.name != "other"; });
-    auto other = std::find_if(deps.begin(), deps.end(),
-                              [](const auto& x) { return x.name == "other"; });
+    const auto named =
+        std::count_if(deps.begin(), deps.end(), [](const auto& x) { return x.name != "other"; });
+    auto other =
+        std::find_if(deps.begin(), deps.end(), [](const auto& x) { return x.name == "other"; });
     if (named < std::max(1, max_names)) {
       DependencyWindow fresh;
       fresh.name = name;

@@ -1,9 +1,8 @@
 // Pure parts of the ebpf net tool (collectors/ebpf/net_merge.hpp): kernel endpoint keys
 // become the names procfs gives, cumulative counters become window deltas, and the
 // window's histograms give the quantiles /recommend shows.
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 
 #include <cstring>
 

@@ -254,8 +254,8 @@ namespace {
 // source a dependency's latency came from.
 TEST(RecommendJson, InboundAndMeasuredDependencyLatency) {
   auto r = io_bound("api");
-  EXPECT_TRUE(recommend_document(snapshot_with({r}), std::nullopt)["workloads"][0]["inbound"]
-                  .is_null());
+  EXPECT_TRUE(
+      recommend_document(snapshot_with({r}), std::nullopt)["workloads"][0]["inbound"].is_null());
   WorkloadWindow w = *r.window;
   w.inbound_latency = LatencyHistogram{};
   for (int i = 0; i < 100; ++i) w.inbound_latency->add(0.2);
