@@ -75,6 +75,9 @@ Verdict classify(const WorkloadWindow& w) {
 
   for (const auto& d : w.dependencies) {
     DependencyShare s{d.name, d.endpoint, finite_or_zero(d.wait_seconds) / total, d.latency};
+    if (d.request_latency) s.latency_source = "ebpf";
+    if (w.duration_seconds > 0)
+      s.requests_per_second = static_cast<double>(d.requests) / w.duration_seconds;
     v.dependencies.push_back(std::move(s));
   }
   std::stable_sort(v.dependencies.begin(), v.dependencies.end(),

@@ -39,6 +39,10 @@ struct DependencyShare {
   std::string endpoint;
   double wait_share = 0;  // of all thread time in the window
   std::optional<LatencyQuantiles> latency;
+  // "ebpf" when latency is the measured request latency, "procfs" when it is the
+  // sampled blocked-wait estimate.
+  std::string latency_source = "procfs";
+  double requests_per_second = 0;  // ebpf: requests that got a response
 };
 
 struct Verdict {

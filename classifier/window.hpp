@@ -161,6 +161,12 @@ struct WorkloadWindow {
   // device → completed) of the requests the workload's threads submitted. Writeback
   // by kernel threads is not attributed (docs/COLLECTORS.md). Same duty-cycle note.
   std::optional<LatencyHistogram> disk_latency;
+  // Measured by the ebpf collector's net tool: latency of requests the workload served
+  // on connections it accepted (first byte of a request received → first byte of the
+  // response sent), and how many completed in the window (divided by the tool's
+  // attached fraction when duty-cycled, hence not an integer).
+  std::optional<LatencyHistogram> inbound_latency;
+  double inbound_requests = 0;
 
   MemoryUsage memory;
   RuntimeInfo runtime;

@@ -95,6 +95,25 @@ const Histogram::BucketBoundaries kSyscallBounds = [] {
 
 // Block requests: 8 µs (NVMe) .. ~4 s.
 const Histogram::BucketBoundaries kDiskBounds = power_of_two_bounds(3, 22);
+// Request, connect and inbound latencies: 2^e and 1.5 × 2^e µs (both slot edges, so
+// exact), 64 µs .. ~50 s: steps of 1.33x and 1.5x, fine enough for p95 within ~20 %.
+Histogram::BucketBoundaries power_and_half_bounds(int lo, int hi) {
+  Histogram::BucketBoundaries b;
+  for (int e = lo; e <= hi; ++e) {
+    b.push_back(std::ldexp(1.0, e) * 1e-6);
+    if (e < hi) b.push_back(std::ldexp(1.5, e) * 1e-6);
+  }
+  return b;
+}
+const Histogram::BucketBoundaries kRequestBounds = power_and_half_bounds(6, 25);
+
+// A procfs-only dependency's waits as a histogram, so that the metric is a histogram
+// whichever collector measured it.
+LatencyHistogram histogram_of(const std::vector<double>& seconds) {
+  LatencyHistogram h;
+  for (double v : seconds) h.add(v);
+  return h;
+}
 
 // Adds one window's histogram to a Prometheus histogram with `bounds`.
 void observe(Histogram& h, const Histogram::BucketBoundaries& bounds, const LatencyHistogram& in) {
@@ -135,6 +154,41 @@ struct MetricsPublisher::State {
       prometheus::BuildCounter()
           .Name("boundwise_dependency_wait_seconds_total")
           .Help("Thread time the workload spent blocked on a dependency")
+          .Register(registry);
+  Family<Histogram>& dependency_latency =
+      prometheus::BuildHistogram()
+          .Name("boundwise_dependency_latency_seconds")
+          .Help(
+              "Latency of a dependency: request to first byte of the response measured by eBPF "
+              "(net tool), else the length of completed blocked waits sampled by procfs "
+              "(resolution: the sampling interval)")
+          .Register(registry);
+  Family<Counter>& dependency_requests =
+      prometheus::BuildCounter()
+          .Name("boundwise_dependency_requests_total")
+          .Help("Requests to a dependency that got a response, measured by eBPF")
+          .Register(registry);
+  Family<Counter>& dependency_bytes =
+      prometheus::BuildCounter()
+          .Name("boundwise_dependency_bytes_total")
+          .Help("Bytes sent to and received from a dependency (direction), measured by eBPF")
+          .Register(registry);
+  Family<Histogram>& dependency_connect =
+      prometheus::BuildHistogram()
+          .Name("boundwise_dependency_connect_latency_seconds")
+          .Help("TCP connect latency to a dependency (SYN sent to established), measured by eBPF")
+          .Register(registry);
+  Family<Histogram>& inbound_latency =
+      prometheus::BuildHistogram()
+          .Name("boundwise_inbound_latency_seconds")
+          .Help(
+              "Latency of requests the workload served on connections it accepted (first byte "
+              "received to first byte of the response sent), measured by eBPF")
+          .Register(registry);
+  Family<Counter>& inbound_requests =
+      prometheus::BuildCounter()
+          .Name("boundwise_inbound_requests_total")
+          .Help("Requests the workload served on connections it accepted, measured by eBPF")
           .Register(registry);
   Family<Counter>& offcpu_seconds =
       prometheus::BuildCounter()
@@ -298,10 +352,6 @@ struct MetricsPublisher::State {
   struct DependencySeries {
     std::uint64_t last_seen = 0;  // publish number
     Removers removers;
-    // boundwise_dependency_latency_seconds, rendered by hand (see render()).
-    std::uint64_t waits = 0;
-    double wait_sum = 0;
-    std::optional<LatencyQuantiles> latency;  // of the last window; nullopt: unknown
   };
 
   // Removers of every series that belongs to a workload.
@@ -330,7 +380,7 @@ struct MetricsPublisher::State {
   std::size_t series_count() const {
     std::size_t n = 0;
     for (const auto& [name, removers] : workload_series) n += removers.size();
-    for (const auto& [key, d] : dependency_series) n += d.removers.size() + 4;  // + summary
+    for (const auto& [key, d] : dependency_series) n += d.removers.size();
     return n;
   }
 
@@ -360,6 +410,15 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
       s.runtime_info_labels.erase(it->first);
       s.pod_info_labels.erase(it->first);
       it = s.workload_series.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // A workload's dependencies leave with it, before the series cap admits new ones.
+  for (auto it = s.dependency_series.begin(); it != s.dependency_series.end();) {
+    if (present.count(it->first.first) == 0) {
+      State::remove_all(it->second.removers);
+      it = s.dependency_series.erase(it);
     } else {
       ++it;
     }
@@ -426,15 +485,42 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
       s.workload_series[name].emplace(&h, [&s, &h] { s.disk_latency.Remove(&h); });
       observe(h, kDiskBounds, *win.disk_latency);
     }
+    if (win.inbound_latency) {
+      Labels labels{{"workload", name}};
+      Histogram& h = s.inbound_latency.Add(labels, kRequestBounds);
+      s.workload_series[name].emplace(&h, [&s, &h] { s.inbound_latency.Remove(&h); });
+      observe(h, kRequestBounds, *win.inbound_latency);
+      s.add(s.inbound_requests, labels, name).Increment(finite(win.inbound_requests));
+    }
     for (const auto& d : win.dependencies) {
       const std::string dependency = utf8(d.name);
       auto& series = s.dependency_series[{name, dependency}];
       series.last_seen = s.publishes;
       Labels labels{{"workload", name}, {"dependency", dependency}};
       State::add(s.dependency_wait, labels, series.removers).Increment(finite(d.wait_seconds));
-      series.waits += d.blocked_intervals_seconds.size();
-      for (double seconds : d.blocked_intervals_seconds) series.wait_sum += finite(seconds);
-      series.latency = d.latency;
+      const LatencyHistogram latency =
+          d.request_latency ? *d.request_latency : histogram_of(d.blocked_intervals_seconds);
+      if (latency.count() > 0) {
+        Histogram& h = s.dependency_latency.Add(labels, kRequestBounds);
+        series.removers.emplace(&h, [&s, &h] { s.dependency_latency.Remove(&h); });
+        observe(h, kRequestBounds, latency);
+      }
+      if (d.request_latency || d.requests != 0 || d.bytes_sent != 0 || d.bytes_received != 0) {
+        State::add(s.dependency_requests, labels, series.removers)
+            .Increment(static_cast<double>(d.requests));
+        Labels sent = labels, received = labels;
+        sent.emplace("direction", "sent");
+        received.emplace("direction", "received");
+        State::add(s.dependency_bytes, sent, series.removers)
+            .Increment(static_cast<double>(d.bytes_sent));
+        State::add(s.dependency_bytes, received, series.removers)
+            .Increment(static_cast<double>(d.bytes_received));
+      }
+      if (d.connect_latency) {
+        Histogram& h = s.dependency_connect.Add(labels, kRequestBounds);
+        series.removers.emplace(&h, [&s, &h] { s.dependency_connect.Remove(&h); });
+        observe(h, kRequestBounds, *d.connect_latency);
+      }
     }
     for (std::size_t i = 0; i < kBottleneckCount; ++i) {
       auto cls = static_cast<Bottleneck>(i);
@@ -499,8 +585,6 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
       State::remove_all(it->second.removers);
       it = s.dependency_series.erase(it);
     } else {
-      // Not waited on in this window: its quantiles are no longer known.
-      if (it->second.last_seen != s.publishes) it->second.latency.reset();
       ++it;
     }
   }
@@ -564,33 +648,7 @@ void MetricsPublisher::set_config_reload(bool ok, double unix_time) {
 }
 
 std::string MetricsPublisher::render() const {
-  // The latency summary is built here rather than with prometheus::Summary: its CKMS
-  // estimator is far off on the few waits of a window (p99 of {0.1, 0.1, 0.3} came
-  // out 0.1), and its quantiles would disagree with /recommend's. These are the
-  // classifier's nearest-rank quantiles of the last window, absent when unknown.
-  prometheus::MetricFamily latency{
-      "boundwise_dependency_latency_seconds",
-      "Length of completed blocked waits on a dependency: quantiles over the last window "
-      "(absent when none completed), sum and count since the agent started (procfs "
-      "estimate: resolution is the sampling interval)",
-      prometheus::MetricType::Summary,
-      {}};
-  for (const auto& [key, series] : state_->dependency_series) {
-    if (series.waits == 0) continue;
-    prometheus::ClientMetric metric;
-    metric.label = {{"dependency", key.second}, {"workload", key.first}};
-    metric.summary.sample_count = series.waits;
-    metric.summary.sample_sum = series.wait_sum;
-    if (series.latency) {
-      metric.summary.quantile = {{0.5, finite(series.latency->p50)},
-                                 {0.95, finite(series.latency->p95)},
-                                 {0.99, finite(series.latency->p99)}};
-    }
-    latency.metric.push_back(std::move(metric));
-  }
-  auto families = state_->registry.Collect();
-  families.push_back(std::move(latency));
-  return prometheus::TextSerializer().Serialize(families);
+  return prometheus::TextSerializer().Serialize(state_->registry.Collect());
 }
 
 }  // namespace boundwise

@@ -52,7 +52,9 @@ json verdict_json(const Verdict& v) {
     deps.push_back({{"name", d.name},
                     {"endpoint", d.endpoint},
                     {"wait_share", share(d.wait_share)},
-                    {"latency_seconds", latency_json(d.latency)}});
+                    {"latency_seconds", latency_json(d.latency)},
+                    {"latency_source", d.latency_source},
+                    {"requests_per_second", round_to(d.requests_per_second, 1e3)}});
   }
   return json{{"class", std::string(to_string(v.bottleneck))},
               {"confidence", share(v.confidence)},
@@ -154,6 +156,19 @@ json workload_json(const Snapshot& s, const WorkloadReport& w) {
                      {"attached_share", attached("disk")},
                      {"requests", win.disk_latency->count()},
                      {"latency_seconds", latency_json(histogram_quantiles(*win.disk_latency))}};
+    }
+    // Requests the workload served (ebpf net tool); null without measurements.
+    out["inbound"] = nullptr;
+    if (win.inbound_latency) {
+      if (auto q = histogram_quantiles(*win.inbound_latency)) {
+        out["inbound"] = {
+            {"p50_ms", round_to(q->p50 * 1e3, 1e3)},
+            {"p95_ms", round_to(q->p95 * 1e3, 1e3)},
+            {"p99_ms", round_to(q->p99 * 1e3, 1e3)},
+            {"requests_per_second", win.duration_seconds > 0
+                                        ? round_to(win.inbound_requests / win.duration_seconds, 1e3)
+                                        : 0.0}};
+      }
     }
     out["window"] = {{"duration_seconds", round_to(win.duration_seconds, 1e3)},
                      {"sample_rounds", win.sample_rounds},

@@ -18,6 +18,7 @@
 #include "collectors/ebpf/bpf_util.hpp"
 #include "collectors/ebpf/budget.hpp"
 #include "collectors/ebpf/disk.hpp"
+#include "collectors/ebpf/net.hpp"
 #include "collectors/ebpf/sched.hpp"
 #include "collectors/ebpf/syscalls.hpp"
 #include "collectors/ebpf/targets.hpp"
@@ -43,6 +44,7 @@ struct ToolEntry {
 // scheduler's numbers carry the classification and go last.
 constexpr ToolEntry kTools[] = {
     {"sched", ebpf::load_sched_tool},
+    {"net", ebpf::load_net_tool},
     // Off by default: its sys_enter/sys_exit hooks cost every syscall of the host,
     // mostly in the tracepoint dispatch the run-time stats (and so the budget) cannot
     // see — a getppid loop of another process ran ~30 % slower with it attached

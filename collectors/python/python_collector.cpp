@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,9 +30,22 @@ using python::GilReader;
 using python::GilSample;
 using python::SampleOutcome;
 
+// Identity (device, inode) of the executable a process runs. exec() keeps the pid and
+// the start time (the ProcessKey) but changes this: a wrapper script or pyenv's shim
+// that execs python may be discovered before the exec, and its runtime must then be
+// detected again.
+using ExeIdentity = std::pair<std::uint64_t, std::uint64_t>;
+
+std::optional<ExeIdentity> exe_identity(const std::string& proc_root, int pid) {
+  struct stat st {};
+  if (::stat((proc_root + "/" + std::to_string(pid) + "/exe").c_str(), &st) != 0) return std::nullopt;
+  return ExeIdentity{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
+}
+
 struct PythonProcess {
   ProcessKey key;
   std::string workload;
+  std::optional<ExeIdentity> exe;  // at detection
   bool alive = true;
   std::optional<procfs::GilLocation> python;  // empty: not CPython (or unreadable ELF)
   bool elf_read = false;                      // runtime detection succeeded
@@ -77,6 +91,10 @@ class PythonCollector final : public Collector {
       auto found = wanted.find(it->first);
       if (found == wanted.end()) {
         it = processes_.erase(it);  // its partial window is dropped with it
+      } else if (auto exe = exe_identity(settings_.proc_root, it->first.pid);
+                 exe && exe != it->second.exe) {
+        log_->debug("pid {}: exec'd a new executable: runtime detected again", it->first.pid);
+        it = processes_.erase(it);  // detected afresh below, as a new process
       } else {
         it->second.workload = found->second;
         ++it;
@@ -217,6 +235,7 @@ class PythonCollector final : public Collector {
   }
 
   void detect(PythonProcess& p) {
+    p.exe = exe_identity(settings_.proc_root, p.key.pid);
     auto located = procfs::locate_gil(settings_.proc_root, p.key.pid);
     if (!located) {
       log_->debug("pid {}: runtime not detected: {}", p.key.pid, located.error().message);

@@ -63,16 +63,34 @@ def gunicorn(binary):
           f"start_method {w['start_method']}, PSS {m['pss']} USS {m['uss']} shared {m['shared']}")
 
 
+def exec_after_discovery(binary):
+    # A wrapper that execs python once the agent has already seen it (as pyenv's shim
+    # or a service's start script does): same pid, same start time, new executable.
+    # The runtime must be detected again, not stay "native".
+    code = "import threading\nwhile True: pass"
+    p = harness.start(["sh", "-c", f"sleep 3; exec {harness.PYTHON} -c '{code}'"])
+    agent = harness.Agent(binary, [{"name": "wrapped", "pid": p.pid}])
+    w, ok = harness.wait_for_verdict(
+        agent, "wrapped", lambda w: (w.get("runtime") or {}).get("kind") == "python", windows=6)
+    if not ok:
+        harness.fail(f"a process that exec'd python after discovery is not seen as Python:\n"
+                     f"{harness.describe(w)}")
+    print(f"ok: exec after discovery: {w['runtime']}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--agent", required=True)
     parser.add_argument("--case", required=True,
-                        choices=["pool_fork", "pool_spawn", "pool_forkserver", "gunicorn"])
+                        choices=["pool_fork", "pool_spawn", "pool_forkserver", "gunicorn",
+                                 "exec_after_discovery"])
     args = parser.parse_args()
     if os.geteuid() != 0:
         harness.skip("reading other processes' maps and memory needs root")
     if args.case == "gunicorn":
         gunicorn(args.agent)
+    elif args.case == "exec_after_discovery":
+        exec_after_discovery(args.agent)
     else:
         pool(args.agent, args.case[len("pool_"):])
 

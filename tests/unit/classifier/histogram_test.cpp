@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "classifier/window.hpp"
 
 namespace boundwise {
@@ -53,6 +55,23 @@ TEST(LatencyHistogram, BucketCountsAreExactOnPowerOfTwoBounds) {
   EXPECT_EQ(h.count_at_or_below(2048e-6), 2u);    // 2^11 µs
   EXPECT_EQ(h.count_at_or_below(131072e-6), 2u);  // 2^17 µs = 131 ms
   EXPECT_EQ(h.count_at_or_below(262144e-6), 4u);  // 2^18 µs = 262 ms
+}
+
+// The request-latency buckets of /metrics (daemon/metrics.cpp: 2^e and 1.5 × 2^e µs,
+// e = 6..25) are slot edges: a value just below an edge is counted, one at it is not
+// counted below the previous edge, so every bucket is exact.
+TEST(LatencyHistogram, PowerAndHalfBoundsAreSlotEdges) {
+  for (int e = 6; e <= 25; ++e) {
+    for (double m : {1.0, 1.5}) {
+      const double bound_us = std::ldexp(m, e);
+      const auto bound_ns = static_cast<std::uint64_t>(bound_us * 1000);
+      EXPECT_DOUBLE_EQ(slot_lower_seconds(latency_slot(bound_ns)), bound_us * 1e-6) << bound_us;
+      LatencyHistogram h;
+      h.add((bound_us - 1) * 1e-6);  // last µs below the edge
+      h.add(bound_us * 1e-6);        // on the edge: the next bucket
+      EXPECT_EQ(h.count_at_or_below(bound_us * 1e-6), 1u) << bound_us;
+    }
+  }
 }
 
 TEST(LatencyHistogram, QuantilesAreWithinASlotOfTheTruth) {

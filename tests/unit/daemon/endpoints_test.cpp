@@ -185,14 +185,15 @@ TEST(Metrics, SeriesCountersAndRemoval) {
             std::string::npos);
   EXPECT_NE(text.find("boundwise_recommendation{model=\"threads\",workload=\"api\"} 1"),
             std::string::npos);
-  // A summary: CKMS quantiles within their error bound of the observed 0.2-0.22 s.
-  auto q95 = text.find(
-      "boundwise_dependency_latency_seconds{dependency=\"orders-db\",workload=\"api\",quantile=\"0."
-      "95\"} ");
-  ASSERT_NE(q95, std::string::npos) << text;
-  double p95 = std::stod(text.substr(text.find("} ", q95) + 2));
-  EXPECT_GE(p95, 0.2);
-  EXPECT_LE(p95, 0.22);
+  // A histogram: the observed 0.2-0.22 s waits all lie in the bucket up to 0.262144 s
+  // (2^18 µs) and above 0.196608 s (1.5 × 2^17 µs).
+  EXPECT_NE(text.find("boundwise_dependency_latency_seconds_bucket{dependency=\"orders-db\","
+                      "workload=\"api\",le=\"0.196608\"} 0"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("boundwise_dependency_latency_seconds_bucket{dependency=\"orders-db\","
+                      "workload=\"api\",le=\"0.262144\"} 6"),
+            std::string::npos);
   EXPECT_NE(text.find("boundwise_dependency_latency_seconds_count{dependency=\"orders-db\","
                       "workload=\"api\"} 6"),
             std::string::npos);

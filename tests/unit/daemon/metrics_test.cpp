@@ -148,20 +148,42 @@ TEST(PrometheusMetrics, EverySeriesWithItsValue) {
   EXPECT_EQ(value(text, "boundwise_dependency_wait_seconds_total",
                   {{"workload", "api"}, {"dependency", "orders-db"}}),
             50);
-  auto p99 = value(text, "boundwise_dependency_latency_seconds",
-                   {{"workload", "api"}, {"dependency", "orders-db"}, {"quantile", "0.99"}});
-  ASSERT_TRUE(p99);
-  EXPECT_NEAR(*p99, 0.3, 1e-9);
-  EXPECT_EQ(value(text, "boundwise_dependency_latency_seconds_count",
-                  {{"workload", "api"}, {"dependency", "orders-db"}}),
-            3);
-  EXPECT_NEAR(*value(text, "boundwise_dependency_latency_seconds_sum",
-                     {{"workload", "api"}, {"dependency", "orders-db"}}),
-              0.5, 1e-9);
-  // The same quantiles as /recommend's.
-  EXPECT_EQ(value(text, "boundwise_dependency_latency_seconds",
-                  {{"workload", "api"}, {"dependency", "orders-db"}, {"quantile", "0.5"}}),
-            api.window->dependencies[0].latency->p50);
+  // A histogram on LatencyHistogram slot edges (procfs source here: blocked waits of
+  // 0.1, 0.1 and 0.3 s): 0.131072 s = 2^17 µs is an edge, so the bucket is exact.
+  const Labels dep{{"workload", "api"}, {"dependency", "orders-db"}};
+  EXPECT_EQ(value(text, "boundwise_dependency_latency_seconds_count", dep), 3);
+  EXPECT_NEAR(*value(text, "boundwise_dependency_latency_seconds_sum", dep), 0.5, 1e-9);
+  Labels le = dep;
+  le["le"] = "0.131072";
+  EXPECT_EQ(value(text, "boundwise_dependency_latency_seconds_bucket", le), 2) << text;
+  le["le"] = "+Inf";
+  EXPECT_EQ(value(text, "boundwise_dependency_latency_seconds_bucket", le), 3);
+  // Measured by eBPF: requests, bytes and connect latency appear beside it.
+  auto measured = api;
+  auto& d = measured.window->dependencies[0];
+  d.request_latency = LatencyHistogram{};
+  d.request_latency->add(0.2);
+  d.requests = 1;
+  d.bytes_sent = 10;
+  d.bytes_received = 20;
+  d.connect_latency = LatencyHistogram{};
+  d.connect_latency->add(0.0001);
+  measured.window->inbound_latency = LatencyHistogram{};
+  measured.window->inbound_latency->add(0.2);
+  measured.window->inbound_requests = 5;
+  MetricsPublisher m2;
+  m2.publish(snapshot_with({measured}));
+  std::string t2 = m2.render();
+  EXPECT_EQ(value(t2, "boundwise_dependency_latency_seconds_count", dep), 1);  // not the waits
+  EXPECT_EQ(value(t2, "boundwise_dependency_requests_total", dep), 1);
+  Labels sent = dep, received = dep;
+  sent["direction"] = "sent";
+  received["direction"] = "received";
+  EXPECT_EQ(value(t2, "boundwise_dependency_bytes_total", sent), 10);
+  EXPECT_EQ(value(t2, "boundwise_dependency_bytes_total", received), 20);
+  EXPECT_EQ(value(t2, "boundwise_dependency_connect_latency_seconds_count", dep), 1);
+  EXPECT_EQ(value(t2, "boundwise_inbound_latency_seconds_count", {{"workload", "api"}}), 1);
+  EXPECT_EQ(value(t2, "boundwise_inbound_requests_total", {{"workload", "api"}}), 5);
   EXPECT_EQ(value(text, "boundwise_recommended_workers", {{"workload", "api"}}),
             api.recommendation->workers);
   EXPECT_EQ(value(text, "boundwise_verdict_confidence", {{"workload", "api"}}),
@@ -300,25 +322,21 @@ TEST(PrometheusMetrics, UnknownMemoryKindsAreAbsentNotZero) {
   EXPECT_EQ(m.render().find("workload=\"api\""), std::string::npos);
 }
 
-TEST(PrometheusMetrics, LatencyQuantilesAreOnlyPublishedWhenKnown) {
+TEST(PrometheusMetrics, LatencyHistogramAccumulatesAcrossWindows) {
   MetricsPublisher m;
   m.publish(snapshot_with({report("api", 10, 50)}));
   m.publish(snapshot_with({report("api", 10, 50)}));
-  const Labels p50{{"workload", "api"}, {"dependency", "orders-db"}, {"quantile", "0.5"}};
   const Labels dep{{"workload", "api"}, {"dependency", "orders-db"}};
-  EXPECT_TRUE(value(m.render(), "boundwise_dependency_latency_seconds", p50));
   EXPECT_EQ(value(m.render(), "boundwise_dependency_latency_seconds_count", dep), 6);
-  // A window with waits on it but none completed: count and sum stay, quantiles go.
+  // A window with waits on it but none completed: the histogram stays as it was.
   auto no_complete = report("api", 10, 50);
   no_complete.window->dependencies[0].blocked_intervals_seconds.clear();
   no_complete.window->dependencies[0].latency.reset();
   m.publish(snapshot_with({no_complete}));
-  EXPECT_FALSE(value(m.render(), "boundwise_dependency_latency_seconds", p50));
   EXPECT_EQ(value(m.render(), "boundwise_dependency_latency_seconds_count", dep), 6);
   // A window without the dependency at all: the same.
   m.publish(snapshot_with({report("api", 10, 50)}));
   m.publish(snapshot_with({report("api", 60, 0)}));
-  EXPECT_FALSE(value(m.render(), "boundwise_dependency_latency_seconds", p50));
   EXPECT_EQ(value(m.render(), "boundwise_dependency_latency_seconds_count", dep), 9);
 }
 

@@ -290,3 +290,39 @@ TEST(RecommendJson, KubernetesIdsOfAPodWorkloadAndNullElsewhere) {
 
 }  // namespace
 }  // namespace boundwise
+
+namespace boundwise {
+namespace {
+
+// The ebpf net tool's numbers: inbound p50/p95/p99 in ms and requests/s, and which
+// source a dependency's latency came from.
+TEST(RecommendJson, InboundAndMeasuredDependencyLatency) {
+  auto r = io_bound("api");
+  EXPECT_TRUE(
+      recommend_document(snapshot_with({r}), std::nullopt)["workloads"][0]["inbound"].is_null());
+  WorkloadWindow w = *r.window;
+  w.inbound_latency = LatencyHistogram{};
+  for (int i = 0; i < 100; ++i) w.inbound_latency->add(0.2);
+  w.inbound_requests = 400;  // over the 10 s window
+  w.dependencies[0].request_latency = LatencyHistogram{};
+  for (int i = 0; i < 50; ++i) w.dependencies[0].request_latency->add(0.05);
+  w.dependencies[0].requests = 50;
+  w.dependencies[0].latency.reset();
+  finalize_window(w);
+  r.verdict = classify(w);
+  r.window = w;
+  json doc = recommend_document(snapshot_with({r}), std::nullopt);
+  const json& in = doc["workloads"][0]["inbound"];
+  ASSERT_TRUE(in.is_object()) << doc.dump(2);
+  EXPECT_NEAR(in["p95_ms"].get<double>(), 200, 20);
+  EXPECT_NEAR(in["p50_ms"].get<double>(), 200, 20);
+  EXPECT_DOUBLE_EQ(in["requests_per_second"].get<double>(), 40);
+  const json& db = doc["workloads"][0]["verdict"]["dependencies"][0];
+  EXPECT_EQ(db["latency_source"], "ebpf");
+  EXPECT_NEAR(db["latency_seconds"]["p95"].get<double>(), 0.05, 0.005);
+  EXPECT_DOUBLE_EQ(db["requests_per_second"].get<double>(), 5);
+  EXPECT_EQ(doc["workloads"][0]["verdict"]["dependencies"][1]["latency_source"], "procfs");
+}
+
+}  // namespace
+}  // namespace boundwise

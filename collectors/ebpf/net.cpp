@@ -1,0 +1,224 @@
+#include "collectors/ebpf/net.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+
+#include "collectors/ebpf/bpf_util.hpp"
+#include "collectors/ebpf/net.h"
+#include "collectors/ebpf/net.skel.h"
+#include "collectors/ebpf/net_merge.hpp"
+#include "collectors/ebpf/targets.hpp"
+
+namespace boundwise::ebpf {
+
+namespace {
+
+struct KeyLess {
+  bool operator()(const bw_net_key& a, const bw_net_key& b) const {
+    return std::memcmp(&a, &b, sizeof a) < 0;
+  }
+};
+
+struct InboundCounters {
+  std::array<std::uint64_t, BW_LATENCY_SLOTS> slots{};
+  std::uint64_t sum_ns = 0;
+  std::uint64_t requests = 0;
+};
+
+// Local ports in LISTEN state in /proc/PID/net/tcp{,6} (the process's network
+// namespace). Lines: "sl local_address rem_address st ..." with hex "ADDR:PORT" and
+// st 0A = LISTEN.
+std::vector<std::uint16_t> listening_ports(const std::string& proc_root, int tgid) {
+  std::vector<std::uint16_t> out;
+  for (const char* file : {"/net/tcp", "/net/tcp6"}) {
+    std::ifstream in(proc_root + "/" + std::to_string(tgid) + file);
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string sl, local, remote, st;
+      if (!(fields >> sl >> local >> remote >> st) || st != "0A") continue;
+      auto colon = local.rfind(':');
+      if (colon == std::string::npos) continue;
+      out.push_back(static_cast<std::uint16_t>(std::stoul(local.substr(colon + 1), nullptr, 16)));
+    }
+  }
+  return out;
+}
+
+class NetTool final : public Tool {
+ public:
+  NetTool(net_bpf* skel, const CollectorSettings& settings) : skel_(skel), settings_(settings) {}
+  ~NetTool() override { net_bpf__destroy(skel_); }
+  NetTool(const NetTool&) = delete;
+  NetTool& operator=(const NetTool&) = delete;
+
+  std::string_view name() const override { return "net"; }
+
+  Status attach() override {
+    if (attached_) return Ok{};
+    ++skel_->bss->bw_net_gen;  // requests open across a detach are not measured
+    if (int err = net_bpf__attach(skel_); err != 0)
+      return Error{describe_failure("net: attach to socket tracepoints", err)};
+    attached_ = true;
+    return Ok{};
+  }
+  void detach() override {
+    net_bpf__detach(skel_);
+    attached_ = false;
+  }
+  bool attached() const override { return attached_; }
+
+  std::vector<std::pair<std::string, int>> programs() const override {
+    return program_fds(skel_->obj);
+  }
+
+  // Ports the new target's network namespace listens on make its sockets on them
+  // server side (the rule for connections accepted before the agent saw them).
+  void on_new_target(int tgid, std::uint32_t wid) override {
+    for (std::uint16_t port : listening_ports(settings_.proc_root, tgid)) {
+      bpf_map__update_elem(skel_->maps.bw_listen_ports, &port, sizeof port, &wid, sizeof wid,
+                           BPF_NOEXIST);
+    }
+  }
+
+  // Whatever the kernel counted under a reused id belonged to the workload before.
+  void on_id_assigned(std::uint32_t wid) override {
+    const bpf_map* map = skel_->maps.bw_net_stats;
+    std::vector<bw_net_key> stale;
+    bw_net_key key{}, next{};
+    const void* prev = nullptr;
+    while (bpf_map__get_next_key(map, prev, &next, sizeof next) == 0) {
+      if (next.workload == wid) stale.push_back(next);
+      key = next;
+      prev = &key;
+    }
+    for (const auto& k : stale) {
+      bpf_map__delete_elem(map, &k, sizeof k, 0);
+      baselines_.erase(k);
+    }
+    inbound_baselines_[wid] = inbound(wid);
+  }
+
+  void contribute(const WindowContext& ctx, WindowSet& windows) override {
+    std::map<std::uint32_t, WorkloadWindow*> by_id;
+    for (auto& [name, w] : windows.workloads) {
+      auto id = ctx.ids->find(name);
+      if (id != ctx.ids->end()) by_id[id->second] = &w;
+    }
+    const double f = ctx.attached_fraction > 0 ? ctx.attached_fraction : 1.0;
+    // Dependencies: one walk over the bounded endpoint map.
+    std::map<bw_net_key, NetCounters, KeyLess> seen;
+    const bpf_map* map = skel_->maps.bw_net_stats;
+    bw_net_key key{}, next{};
+    const void* prev = nullptr;
+    bw_net_stats value{};
+    while (bpf_map__get_next_key(map, prev, &next, sizeof next) == 0) {
+      if (bpf_map__lookup_elem(map, &next, sizeof next, &value, sizeof value, 0) == 0)
+        seen.emplace(next, counters_of(value));
+      key = next;
+      prev = &key;
+    }
+    for (const auto& [k, now] : seen) {
+      auto base = baselines_.find(k);
+      NetDelta d = net_delta(now, base == baselines_.end() ? NetCounters{} : base->second, f);
+      auto w = by_id.find(k.workload);
+      if (w == by_id.end()) continue;
+      if (d.request_latency.count() == 0 && d.connect_latency.count() == 0 && d.requests == 0 &&
+          d.bytes_sent == 0 && d.bytes_received == 0)
+        continue;
+      add_to_dependencies(w->second->dependencies, endpoint_of(k), d, settings_.dependencies,
+                          settings_.max_dependencies_per_workload);
+    }
+    baselines_ = std::move(seen);  // evicted entries leave the baselines too
+
+    for (auto& [wid, w] : by_id) {
+      InboundCounters now = inbound(wid);
+      InboundCounters& base = inbound_baselines_[wid];
+      LatencyHistogram h =
+          histogram_delta(now.slots.data(), base.slots.data(), now.sum_ns, base.sum_ns);
+      const double requests = static_cast<double>(delta(now.requests, base.requests)) / f;
+      base = now;
+      if (h.count() == 0) continue;
+      w->inbound_latency = std::move(h);
+      w->inbound_requests = requests;
+    }
+  }
+
+ private:
+  InboundCounters inbound(std::uint32_t wid) const {
+    InboundCounters out;
+    bw_inbound_stats s{};
+    if (bpf_map__lookup_elem(skel_->maps.bw_inbound_stats, &wid, sizeof wid, &s, sizeof s, 0) != 0)
+      return out;
+    std::copy(std::begin(s.slots), std::end(s.slots), out.slots.begin());
+    out.sum_ns = s.sum_ns;
+    out.requests = s.requests;
+    return out;
+  }
+
+  net_bpf* skel_;
+  CollectorSettings settings_;
+  bool attached_ = false;
+  std::map<bw_net_key, NetCounters, KeyLess> baselines_;
+  std::map<std::uint32_t, InboundCounters> inbound_baselines_;
+};
+
+bool kernel_has_sock_length_tracepoints() {
+  btf* vmlinux = btf__load_vmlinux_btf();
+  if (vmlinux == nullptr) return false;
+  const bool found =
+      btf__find_by_name_kind(vmlinux, "btf_trace_sock_send_length", BTF_KIND_TYPEDEF) >= 0 &&
+      btf__find_by_name_kind(vmlinux, "btf_trace_sock_recv_length", BTF_KIND_TYPEDEF) >= 0;
+  btf__free(vmlinux);
+  return found;
+}
+
+}  // namespace
+
+Result<std::string> resolve_net_source(const std::string& configured) {
+  if (configured == "tracepoints" || configured == "syscalls") return configured;
+  if (configured == "auto" || configured.empty())
+    return std::string(kernel_has_sock_length_tracepoints() ? "tracepoints" : "syscalls");
+  return Error{"net: unknown ebpf.net_source \"" + configured +
+               "\" (expected auto, tracepoints or syscalls)"};
+}
+
+Result<std::unique_ptr<Tool>> load_net_tool(const ToolContext& ctx) {
+  auto source = resolve_net_source(ctx.settings->ebpf.net_source);
+  if (!source) return source.error();
+  net_bpf* skel = net_bpf__open();
+  if (skel == nullptr) return Error{describe_failure("net: open BPF object", errno)};
+  const bool tracepoints = *source == "tracepoints";
+  bpf_program__set_autoload(skel->progs.bw_sock_send, tracepoints);
+  bpf_program__set_autoload(skel->progs.bw_sock_recv, tracepoints);
+  bpf_program__set_autoload(skel->progs.bw_sys_enter, !tracepoints);
+  bpf_program__set_autoload(skel->progs.bw_sys_exit, !tracepoints);
+  bpf_program__set_autoload(skel->progs.bw_net_task_exit, !tracepoints);
+  if (int err = ctx.targets->reuse_in(skel->maps.bw_target_bits, skel->maps.bw_target_workload);
+      err != 0) {
+    net_bpf__destroy(skel);
+    return Error{describe_failure("net: share the target maps", err)};
+  }
+  if (int err = net_bpf__load(skel); err != 0) {
+    net_bpf__destroy(skel);
+    return Error{describe_failure("net: load BPF programs (source " + *source + ")", err)};
+  }
+  auto log = spdlog::get("ebpf") ? spdlog::get("ebpf") : spdlog::default_logger();
+  log->info("ebpf_net: socket traffic from {} (ebpf.net_source: {})", *source,
+            ctx.settings->ebpf.net_source);
+  auto tool = std::make_unique<NetTool>(skel, *ctx.settings);
+  if (auto st = tool->attach(); !st.ok()) return st.error();
+  return std::unique_ptr<Tool>(std::move(tool));
+}
+
+}  // namespace boundwise::ebpf
