@@ -48,8 +48,8 @@ struct CollectorSettings {
   std::map<std::string, bool> collectors_enabled;
   // `ebpf:` of the config.
   struct Ebpf {
-    double budget_cores = 0.01;          // all BPF programs together, in cores
-    std::string net_source = "auto";     // auto | tracepoints | syscalls (net tool)
+    double budget_cores = 0.01;       // all BPF programs together, in cores
+    std::string net_source = "auto";  // auto | tracepoints | syscalls (net tool)
   } ebpf;
 };
 

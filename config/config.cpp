@@ -324,8 +324,10 @@ class Loader {
         char* end = nullptr;
         double v = std::strtod(text.c_str(), &end);
         if (text.empty() || end != text.c_str() + text.size() || !(v > 0) || v > 64) {
-          fail(b, "\"budget_cores\" must be a number of CPU cores above 0 and at most 64 "
-                  "(0.01 = 1 % of one core), got \"" + text + "\"");
+          fail(b,
+               "\"budget_cores\" must be a number of CPU cores above 0 and at most 64 "
+               "(0.01 = 1 % of one core), got \"" +
+                   text + "\"");
         }
         c.ebpf.budget_cores = v;
       }

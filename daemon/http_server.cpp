@@ -198,10 +198,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       write_error(500);
       return;
     }
-    auto res = std::make_shared<Outgoing>(response.shared_body
-                                              ? response.shared_body
-                                              : std::make_shared<const std::string>(
-                                                    std::move(response.body)));
+    auto res = std::make_shared<Outgoing>(
+        response.shared_body ? response.shared_body
+                             : std::make_shared<const std::string>(std::move(response.body)));
     res->version(req.version());
     res->result(static_cast<unsigned>(response.status));
     res->set(http::field::server, "boundwise");

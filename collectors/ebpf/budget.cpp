@@ -9,8 +9,8 @@ namespace {
 
 // The first `detached` tools of the shed order off, the rest duty-cycled in order down
 // to `min_duty` until the total fits. Returns the remaining total.
-double plan_with(const std::vector<ToolCost>& shed_order, std::size_t detached,
-                 double budget_cores, double min_duty, DutyPlan& plan) {
+double plan_with(const std::vector<ToolCost>& shed_order, std::size_t detached, double budget_cores,
+                 double min_duty, DutyPlan& plan) {
   double total = 0;
   for (std::size_t i = 0; i < shed_order.size(); ++i) {
     const auto& t = shed_order[i];
@@ -29,8 +29,7 @@ double plan_with(const std::vector<ToolCost>& shed_order, std::size_t detached,
 
 }  // namespace
 
-DutyPlan plan_duty(const std::vector<ToolCost>& shed_order, double budget_cores,
-                   double min_duty) {
+DutyPlan plan_duty(const std::vector<ToolCost>& shed_order, double budget_cores, double min_duty) {
   // Detach as few tools as possible: the first plan that fits wins.
   DutyPlan plan;
   for (std::size_t detached = 0; detached <= shed_order.size(); ++detached) {

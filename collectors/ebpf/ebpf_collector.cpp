@@ -21,8 +21,8 @@
 #include "collectors/ebpf/net.hpp"
 #include "collectors/ebpf/sched.hpp"
 #include "collectors/ebpf/syscalls.hpp"
-#include "collectors/ebpf/targets.hpp"
 #include "collectors/ebpf/targets.h"
+#include "collectors/ebpf/targets.hpp"
 #include "collectors/ebpf/tool.hpp"
 
 namespace boundwise {
@@ -101,9 +101,9 @@ class EbpfCollector final : public Collector {
   Status start() override {
     struct stat st {};
     if (::stat("/sys/kernel/btf/vmlinux", &st) != 0) {
-      return Error{"kernel BTF is missing (/sys/kernel/btf/vmlinux: " +
-                   std::string(std::strerror(errno)) +
-                   "; hint: a kernel built with CONFIG_DEBUG_INFO_BTF=y)"};
+      return Error{
+          "kernel BTF is missing (/sys/kernel/btf/vmlinux: " + std::string(std::strerror(errno)) +
+          "; hint: a kernel built with CONFIG_DEBUG_INFO_BTF=y)"};
     }
     auto targets = ebpf::TargetMaps::load();
     if (!targets) return targets.error();
@@ -114,8 +114,8 @@ class EbpfCollector final : public Collector {
     for (const auto& entry : kTools) {
       PartStatus part{std::string("ebpf_") + entry.name, false, ""};
       auto enabled = settings_.collectors_enabled.find(part.name);
-      const bool on = enabled != settings_.collectors_enabled.end() ? enabled->second
-                                                                    : entry.on_by_default;
+      const bool on =
+          enabled != settings_.collectors_enabled.end() ? enabled->second : entry.on_by_default;
       if (!on) {
         log_->info("{}: disabled by configuration{}", part.name,
                    enabled == settings_.collectors_enabled.end()
@@ -275,9 +275,10 @@ class EbpfCollector final : public Collector {
       if (d > 0) r.detached_windows = 0;
       if (d != r.duty) {
         if (d < 1 || r.duty < 1) {
-          log_->info("ebpf_{}: {:.5f} cores when attached; attached {:.0f}% of the time "
-                     "to stay within the budget of {:g} cores",
-                     name, r.cores, d * 100, settings_.ebpf.budget_cores);
+          log_->info(
+              "ebpf_{}: {:.5f} cores when attached; attached {:.0f}% of the time "
+              "to stay within the budget of {:g} cores",
+              name, r.cores, d * 100, settings_.ebpf.budget_cores);
         }
         r.duty = d;
       }

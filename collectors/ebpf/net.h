@@ -12,10 +12,10 @@
 #include "collectors/ebpf/latency_slots.h"
 #include "collectors/ebpf/targets.h"
 
-#define BW_NET_MAX_SOCKETS 65536   /* per-socket state (LRU) */
-#define BW_NET_MAX_ENDPOINTS 2048  /* (workload, endpoint) histograms (LRU) */
+#define BW_NET_MAX_SOCKETS 65536  /* per-socket state (LRU) */
+#define BW_NET_MAX_ENDPOINTS 2048 /* (workload, endpoint) histograms (LRU) */
 #define BW_NET_MAX_LISTEN_PORTS 4096
-#define BW_NET_MAX_PENDING 16384   /* per-thread syscall stash (syscalls source) */
+#define BW_NET_MAX_PENDING 16384 /* per-thread syscall stash (syscalls source) */
 
 #define BW_NET_FAMILY_V4 4
 #define BW_NET_FAMILY_V6 6
@@ -30,8 +30,8 @@ enum bw_net_phase {
 /* A remote endpoint of one workload: the key of the per-dependency histograms. */
 struct bw_net_key {
   __u32 workload;
-  __u16 port;   /* remote port, host byte order */
-  __u8 family;  /* BW_NET_FAMILY_V4 | BW_NET_FAMILY_V6 */
+  __u16 port;  /* remote port, host byte order */
+  __u8 family; /* BW_NET_FAMILY_V4 | BW_NET_FAMILY_V6 */
   __u8 pad;
   __u8 addr[16]; /* network byte order; v4 in the first 4 bytes */
 };
@@ -39,11 +39,11 @@ struct bw_net_key {
 /* Per TCP socket of a target (LRU hash keyed by the struct sock pointer). */
 struct bw_net_sock {
   struct bw_net_key key;
-  __u64 since_ns;   /* start of the outstanding request (phase != IDLE) */
-  __u64 syn_ns;     /* connect(): SYN sent; 0 after the handshake */
-  __u32 phase;      /* enum bw_net_phase */
-  __u32 passive;    /* 1: accepted (server side) */
-  __u32 gen;        /* bw_net_gen when since_ns was taken */
+  __u64 since_ns; /* start of the outstanding request (phase != IDLE) */
+  __u64 syn_ns;   /* connect(): SYN sent; 0 after the handshake */
+  __u32 phase;    /* enum bw_net_phase */
+  __u32 passive;  /* 1: accepted (server side) */
+  __u32 gen;      /* bw_net_gen when since_ns was taken */
   __u32 pad;
 };
 

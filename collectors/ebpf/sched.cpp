@@ -155,8 +155,8 @@ class SchedTool final : public Tool {
     const void* prev = nullptr;
     while (bpf_map__get_next_key(map, prev, &next, sizeof next) == 0) {
       bw_thread t{};
-      if (bpf_map__lookup_elem(map, &next, sizeof next, &t, sizeof t, 0) == 0 &&
-          t.since_ns != 0 && t.state < BW_OFFCPU_STATES && t.since_ns < now_ns) {
+      if (bpf_map__lookup_elem(map, &next, sizeof next, &t, sizeof t, 0) == 0 && t.since_ns != 0 &&
+          t.state < BW_OFFCPU_STATES && t.since_ns < now_ns) {
         std::uint64_t from = t.since_ns > window_start_ns ? t.since_ns : window_start_ns;
         if (now_ns > from) open[t.workload][t.state] += static_cast<double>(now_ns - from);
       }

@@ -57,8 +57,7 @@ int TargetMaps::reuse_in(bpf_map* bits, bpf_map* workload) const {
 // on both sides.
 void TargetMaps::mark(int tgid, std::uint32_t wid) {
   auto key = static_cast<std::uint32_t>(tgid);
-  bpf_map__update_elem(skel_->maps.bw_target_workload, &key, sizeof key, &wid, sizeof wid,
-                       BPF_ANY);
+  bpf_map__update_elem(skel_->maps.bw_target_workload, &key, sizeof key, &wid, sizeof wid, BPF_ANY);
   __atomic_fetch_or(&bits_[(key >> 6) & (BW_TARGET_WORDS - 1)], 1ULL << (key & 63),
                     __ATOMIC_SEQ_CST);
 }

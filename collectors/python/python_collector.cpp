@@ -38,7 +38,8 @@ using ExeIdentity = std::pair<std::uint64_t, std::uint64_t>;
 
 std::optional<ExeIdentity> exe_identity(const std::string& proc_root, int pid) {
   struct stat st {};
-  if (::stat((proc_root + "/" + std::to_string(pid) + "/exe").c_str(), &st) != 0) return std::nullopt;
+  if (::stat((proc_root + "/" + std::to_string(pid) + "/exe").c_str(), &st) != 0)
+    return std::nullopt;
   return ExeIdentity{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
 }
 

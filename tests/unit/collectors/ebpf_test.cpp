@@ -5,8 +5,8 @@
 #include <cmath>
 
 #include "classifier/histogram.hpp"
-#include "collectors/ebpf/latency_slots.h"
 #include "collectors/ebpf/budget.hpp"
+#include "collectors/ebpf/latency_slots.h"
 #include "collectors/ebpf/offcpu_merge.hpp"
 #include "collectors/ebpf/tool.hpp"
 

@@ -64,7 +64,8 @@ HttpResponse get(const Snapshot& s, const std::string& target, bool ready = true
                  const std::string& method = "GET") {
   MetricsPublisher metrics;
   metrics.publish(s);
-  return handle_request(HttpRequest{method, target, {}}, EndpointContext{s, metrics, ready, {}, {}});
+  return handle_request(HttpRequest{method, target, {}},
+                        EndpointContext{s, metrics, ready, {}, {}});
 }
 
 TEST(Endpoints, RecommendContract) {

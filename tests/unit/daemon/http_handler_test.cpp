@@ -51,7 +51,8 @@ struct Fixture {
     metrics.publish(s);
   }
   HttpResponse operator()(const std::string& target, const std::string& method = "GET") const {
-    return handle_request(HttpRequest{method, target, {}}, EndpointContext{s, metrics, ready, {}, {}});
+    return handle_request(HttpRequest{method, target, {}},
+                          EndpointContext{s, metrics, ready, {}, {}});
   }
   Snapshot s;
   MetricsPublisher metrics;
@@ -220,9 +221,9 @@ TEST(HttpHandler, PreRenderedBodiesAreUsedForTheWholeDocumentOnly) {
   EXPECT_EQ(handle_request({"GET", "/recommend", {}}, context).text(), *recommend_body);
   auto one = handle_request({"GET", "/recommend?workload=api", {}}, context);
   EXPECT_EQ(json::parse(one.body)["workloads"][0]["workload"], "api");
-  EXPECT_EQ(render_recommend(s),
-            handle_request({"GET", "/recommend", {}}, EndpointContext{s, metrics, true, {}, {}})
-                .body);
+  EXPECT_EQ(
+      render_recommend(s),
+      handle_request({"GET", "/recommend", {}}, EndpointContext{s, metrics, true, {}, {}}).body);
 }
 
 }  // namespace
