@@ -24,42 +24,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import harness  # noqa: E402
-
-
-def need_root():
-    if os.geteuid() != 0:
-        harness.skip("needs root: loading BPF programs needs CAP_BPF and CAP_PERFMON")
-
-
-def metrics_after_first_window(agent, timeout=8):
-    """/metrics once the first window has closed (collector states are published with
-    it)."""
-    deadline = time.time() + timeout
-    while True:
-        metrics = harness.http_get(agent.base + "/metrics")[1]
-        if "boundwise_collector_up{" in metrics or time.time() > deadline:
-            return metrics
-        time.sleep(0.2)
-
-
-def need_ebpf(agent):
-    metrics = metrics_after_first_window(agent)
-    if 'boundwise_collector_up{collector="ebpf_sched"} 1' not in metrics:
-        harness.skip("the ebpf_sched tool is down on this machine:\n" +
-                     "\n".join(l for l in agent.read_log().splitlines() if "ebpf" in l))
-
-
-def metric(agent, name, **labels):
-    """Sum of the samples of `name` whose labels include `labels`."""
-    text = harness.http_get(agent.base + "/metrics")[1]
-    total, found = 0.0, False
-    for line in text.splitlines():
-        if not line.startswith(name + "{") and not line.startswith(name + " "):
-            continue
-        if all(f'{k}="{v}"' in line for k, v in labels.items()):
-            total += float(line.rsplit(" ", 1)[1])
-            found = True
-    return total if found else None
+from ebpflib import metric, metrics_after_first_window, need_root, need_tools  # noqa: E402
 
 
 def bw_programs():
@@ -77,7 +42,7 @@ def case_runqueue_saturated(binary):
                          "--timeout", "120s", "--quiet"])
     time.sleep(0.5)
     agent = harness.Agent(binary, [{"name": "hog", "pid": hog.pid}])
-    need_ebpf(agent)
+    need_tools(agent, "sched")
 
     def accept(w):
         s = w.get("scheduler")
@@ -116,7 +81,7 @@ def case_sleeper_states(binary):
     p = harness.start([harness.PYTHON, "-c",
                        "import time\nwhile True: time.sleep(0.05)"])
     agent = harness.Agent(binary, [{"name": "sleeper", "pid": p.pid}], window="2s")
-    need_ebpf(agent)
+    need_tools(agent, "sched")
     w, ok = harness.wait_for_verdict(
         agent, "sleeper", lambda w: "scheduler" in w and w.get("window") is not None
         and w["window"]["duration_seconds"] > 1.5)
@@ -150,7 +115,7 @@ def case_forks_followed(binary):
     p = harness.start([harness.PYTHON, "-c", code])
     agent = harness.Agent(binary, [{"name": "forker", "pid": p.pid}], window="3s",
                           discovery_interval="3s")
-    need_ebpf(agent)
+    need_tools(agent, "sched")
     w, ok = harness.wait_for_verdict(
         agent, "forker", lambda w: "scheduler" in w and w["window"]["duration_seconds"] > 2.5
         and sum(w["scheduler"]["offcpu_seconds_by_state"].values())

@@ -26,44 +26,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import harness  # noqa: E402
+from ebpflib import metric, need_root, need_tools  # noqa: E402
 
 # The syscalls tool is off by default (its hooks cost every syscall of the host).
 SYSCALLS_ON = "collectors:\n  ebpf_syscalls: {enabled: true}"
-
-
-def need_root():
-    if os.geteuid() != 0:
-        harness.skip("needs root: loading BPF programs needs CAP_BPF and CAP_PERFMON")
-
-
-def metrics_after_first_window(agent, timeout=8):
-    deadline = time.time() + timeout
-    while True:
-        metrics = harness.http_get(agent.base + "/metrics")[1]
-        if "boundwise_collector_up{" in metrics or time.time() > deadline:
-            return metrics
-        time.sleep(0.2)
-
-
-def need_tools(agent, *tools):
-    metrics = metrics_after_first_window(agent)
-    for tool in tools:
-        if f'boundwise_collector_up{{collector="ebpf_{tool}"}} 1' not in metrics:
-            harness.skip(f"the ebpf_{tool} tool is down on this machine:\n" +
-                         "\n".join(l for l in agent.read_log().splitlines() if "ebpf" in l))
-
-
-def metric(agent, name, **labels):
-    """Sum of the samples of `name` whose labels include `labels`; None if none."""
-    text = harness.http_get(agent.base + "/metrics")[1]
-    total, found = 0.0, False
-    for line in text.splitlines():
-        if not line.startswith(name + "{") and not line.startswith(name + " "):
-            continue
-        if all(f'{k}="{v}"' in line for k, v in labels.items()):
-            total += float(line.rsplit(" ", 1)[1])
-            found = True
-    return total if found else None
 
 
 def bpf_programs():
