@@ -376,6 +376,16 @@ struct MetricsPublisher::State {
     return add(family, labels, workload_series[workload]);
   }
 
+  // A latency histogram series with buckets `bounds`, registered for removal, and one
+  // window's observations added to it.
+  static void add_histogram(Family<Histogram>& family, const Labels& labels, Removers& removers,
+                            const Histogram::BucketBoundaries& bounds,
+                            const LatencyHistogram& window) {
+    Histogram& h = family.Add(labels, bounds);
+    removers.emplace(&h, [&family, &h] { family.Remove(&h); });
+    observe(h, bounds, window);
+  }
+
   // Series of workloads and dependencies (the per-host ones are few and fixed).
   std::size_t series_count() const {
     std::size_t n = 0;
@@ -469,27 +479,23 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
     }
     if (win.runqueue_latency) {
       Labels labels{{"workload", name}};
-      Histogram& h = s.runqueue_latency.Add(labels, kRunqueueBounds);
-      s.workload_series[name].emplace(&h, [&s, &h] { s.runqueue_latency.Remove(&h); });
-      observe(h, kRunqueueBounds, *win.runqueue_latency);
+      State::add_histogram(s.runqueue_latency, labels, s.workload_series[name], kRunqueueBounds,
+                           *win.runqueue_latency);
     }
     for (const auto& [cls, latency] : win.syscall_latency) {
       Labels labels{{"workload", name}, {"class", cls}};
-      Histogram& h = s.syscall_latency.Add(labels, kSyscallBounds);
-      s.workload_series[name].emplace(&h, [&s, &h] { s.syscall_latency.Remove(&h); });
-      observe(h, kSyscallBounds, latency);
+      State::add_histogram(s.syscall_latency, labels, s.workload_series[name], kSyscallBounds,
+                           latency);
     }
     if (win.disk_latency) {
       Labels labels{{"workload", name}};
-      Histogram& h = s.disk_latency.Add(labels, kDiskBounds);
-      s.workload_series[name].emplace(&h, [&s, &h] { s.disk_latency.Remove(&h); });
-      observe(h, kDiskBounds, *win.disk_latency);
+      State::add_histogram(s.disk_latency, labels, s.workload_series[name], kDiskBounds,
+                           *win.disk_latency);
     }
     if (win.inbound_latency) {
       Labels labels{{"workload", name}};
-      Histogram& h = s.inbound_latency.Add(labels, kRequestBounds);
-      s.workload_series[name].emplace(&h, [&s, &h] { s.inbound_latency.Remove(&h); });
-      observe(h, kRequestBounds, *win.inbound_latency);
+      State::add_histogram(s.inbound_latency, labels, s.workload_series[name], kRequestBounds,
+                           *win.inbound_latency);
       s.add(s.inbound_requests, labels, name).Increment(finite(win.inbound_requests));
     }
     for (const auto& d : win.dependencies) {
@@ -501,9 +507,8 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
       const LatencyHistogram latency =
           d.request_latency ? *d.request_latency : histogram_of(d.blocked_intervals_seconds);
       if (latency.count() > 0) {
-        Histogram& h = s.dependency_latency.Add(labels, kRequestBounds);
-        series.removers.emplace(&h, [&s, &h] { s.dependency_latency.Remove(&h); });
-        observe(h, kRequestBounds, latency);
+        State::add_histogram(s.dependency_latency, labels, series.removers, kRequestBounds,
+                             latency);
       }
       if (d.request_latency || d.requests != 0 || d.bytes_sent != 0 || d.bytes_received != 0) {
         State::add(s.dependency_requests, labels, series.removers)
@@ -517,9 +522,8 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
             .Increment(static_cast<double>(d.bytes_received));
       }
       if (d.connect_latency) {
-        Histogram& h = s.dependency_connect.Add(labels, kRequestBounds);
-        series.removers.emplace(&h, [&s, &h] { s.dependency_connect.Remove(&h); });
-        observe(h, kRequestBounds, *d.connect_latency);
+        State::add_histogram(s.dependency_connect, labels, series.removers, kRequestBounds,
+                             *d.connect_latency);
       }
     }
     for (std::size_t i = 0; i < kBottleneckCount; ++i) {
