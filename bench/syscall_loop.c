@@ -13,24 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
-static double clock_s(clockid_t id) {
-  struct timespec ts;
-  clock_gettime(id, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-static double now(void) { return clock_s(CLOCK_MONOTONIC); }
+#include "load_common.h"
 
 int main(int argc, char **argv) {
-  if (argc != 5) {
-    fprintf(stderr, "usage: %s COMM CPU WARMUP_S SECONDS\n", argv[0]);
-    return 2;
-  }
-  prctl(PR_SET_NAME, argv[1]);
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(atoi(argv[2]), &set);
-  if (sched_setaffinity(0, sizeof set, &set) != 0) perror("sched_setaffinity");
-  double warmup = atof(argv[3]), seconds = atof(argv[4]);
+  double warmup, seconds;
+  start_load(argc, argv, &warmup, &seconds);
   double start = now(), t0 = 0, cpu0 = 0;
   long n = 0;
   int measuring = 0;
