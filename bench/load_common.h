@@ -18,7 +18,7 @@ static double now(void) { return clock_s(CLOCK_MONOTONIC); }
 
 /* Parses COMM CPU WARMUP_S SECONDS, names the process COMM (so the agent can target
  * it by comm, or not) and pins it to CPU. Exits 2 with the usage on a wrong count. */
-static void start_load(int argc, char **argv, double *warmup, double *seconds) {
+static void start_load(int argc, char** argv, double* warmup, double* seconds) {
   cpu_set_t set;
   if (argc != 5) {
     fprintf(stderr, "usage: %s COMM CPU WARMUP_S SECONDS\n", argv[0]);
