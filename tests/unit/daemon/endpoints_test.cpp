@@ -11,6 +11,7 @@
 #include "daemon/http_handler.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/recommend_json.hpp"
+#include "tests/unit/daemon/promtool.hpp"
 
 namespace boundwise {
 namespace {
@@ -212,20 +213,13 @@ TEST(Metrics, SeriesCountersAndRemoval) {
 }
 
 TEST(Metrics, PromtoolAcceptsTheExposition) {
-  if (std::system("command -v promtool >/dev/null 2>&1") != 0) {
+  if (!promtool::installed()) {
     GTEST_SKIP() << "promtool is not installed (apt-get install prometheus)";
   }
   WorkloadReport fresh;
   fresh.name = "new";
   auto text = metrics_text({snapshot_with({report("api", 0.85), report("b", 0.1), fresh})});
-  std::string path = ::testing::TempDir() + "/boundwise-metrics.txt";
-  std::ofstream(path) << text;
-  std::string out_path = path + ".out";
-  int rc = std::system(("promtool check metrics < " + path + " > " + out_path + " 2>&1").c_str());
-  std::ifstream in(out_path);
-  std::string output((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(rc, 0) << output;
-  EXPECT_EQ(output, "") << output;
+  EXPECT_EQ(promtool::check(text), "");
 }
 
 }  // namespace

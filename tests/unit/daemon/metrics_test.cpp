@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "classifier/classify.hpp"
+#include "tests/unit/daemon/promtool.hpp"
 
 namespace boundwise {
 namespace {
@@ -405,30 +406,18 @@ TEST(PrometheusMetrics, EveryFamilyHasHelpAndType) {
   }
 }
 
-std::string promtool_check(const std::string& text) {
-  std::string path = ::testing::TempDir() + "/boundwise-metrics-test.prom";
-  std::ofstream(path) << text;
-  std::string out_path = path + ".out";
-  int rc = std::system(("promtool check metrics < " + path + " > " + out_path + " 2>&1").c_str());
-  std::ifstream in(out_path);
-  std::string output((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::remove(path.c_str());
-  std::remove(out_path.c_str());
-  return rc == 0 ? output : "exit " + std::to_string(rc) + ": " + output;
-}
-
 TEST(PrometheusMetrics, PromtoolFindsNothingToSay) {
-  if (std::system("command -v promtool >/dev/null 2>&1") != 0) {
+  if (!promtool::installed()) {
     GTEST_SKIP() << "promtool is not installed (apt-get install prometheus)";
   }
   WorkloadReport fresh;
   fresh.name = "new";
   MetricsPublisher m;
-  EXPECT_EQ(promtool_check(m.render()), "");  // before the first publish
+  EXPECT_EQ(promtool::check(m.render()), "");  // before the first publish
   m.publish(snapshot_with({report("api", 10, 50), report("batch", 60, 0), fresh,
                            report(std::string("we\"ird\\na\nme\xFF", 13), 5, 5)}));
   m.publish(snapshot_with({report("api", 10, 50), fresh}));
-  EXPECT_EQ(promtool_check(m.render()), "");
+  EXPECT_EQ(promtool::check(m.render()), "");
 }
 
 TEST(PrometheusMetrics, SyscallAndDiskLatencyHistogramsAndToolAttachedTime) {
@@ -475,9 +464,9 @@ TEST(PrometheusMetrics, SyscallAndDiskLatencyHistogramsAndToolAttachedTime) {
   text = m.render();
   EXPECT_EQ(text.find("boundwise_syscall_latency_seconds_count{"), std::string::npos);
   EXPECT_EQ(text.find("boundwise_disk_latency_seconds_count{"), std::string::npos);
-  if (std::system("command -v promtool >/dev/null 2>&1") == 0) {
+  if (promtool::installed()) {
     m.publish(snap);
-    EXPECT_EQ(promtool_check(m.render()), "");
+    EXPECT_EQ(promtool::check(m.render()), "");
   }
 }
 
@@ -547,9 +536,9 @@ TEST(PrometheusMetrics, APodWorkloadHasOnePodInfoSeries) {
   // And a workload that leaves takes it along.
   m.publish(snapshot_with({report("host", 10, 0)}));
   EXPECT_EQ(m.render().find("boundwise_workload_pod_info{"), std::string::npos);
-  if (std::system("command -v promtool >/dev/null 2>&1") == 0) {
+  if (promtool::installed()) {
     m.publish(snapshot_with({in_pod(report("a@pod-3f1c8a2e", 10, 0), uid, "")}));
-    EXPECT_EQ(promtool_check(m.render()), "");
+    EXPECT_EQ(promtool::check(m.render()), "");
   }
 }
 
