@@ -127,7 +127,8 @@ def bench_loads(args):
     cpu_ratios = {(l, c): [] for l in loads for c in ("untargeted", "targeted")}
     cpu = {(l, c): [] for l in loads for c in ("none", "untargeted", "targeted")}
     rates = {(l, c): [] for l in loads for c in ("none", "untargeted", "targeted")}
-    costs = {}  # (load, condition) -> list of {program: ns}
+    costs = {}  # (load, condition) -> list of {program: (ns per run, runs)}
+    prog_share = {(l, c): [] for l in loads for c in ("untargeted", "targeted")}
     loads_seen = []
     for rnd in range(args.rounds):
         order = ["none", "agent"] if rnd % 2 == 0 else ["agent", "none"]
@@ -153,10 +154,16 @@ def bench_loads(args):
             for c in ("untargeted", "targeted"):
                 ratios[(l, c)].append(1 - got[(l, c)][0] / got[(l, "none")][0])
                 cpu_ratios[(l, c)].append(got[(l, c)][1] / got[(l, "none")][1] - 1)
+                # Program time on the host during the measurement, per operation of the
+                # load, against the operation's CPU time in the same round without the
+                # agent: the part of the slowdown the run-time stats can see.
+                ops = got[(l, c)][0] * args.seconds
+                spent_ns = sum(ns * runs for ns, runs in costs[(l, c)][-1].values())
+                prog_share[(l, c)].append(spent_ns / ops / got[(l, "none")][1] if ops else 0)
         print(f"round {rnd + 1}: " + ", ".join(f"{l}/{c} {got[(l, c)][0]:.0f}/s "
                                                f"{got[(l, c)][1]:.0f} CPU ns/op" for l, c in got) +
               f"; load {loads_seen[-1]}", file=sys.stderr, flush=True)
-    return rates, ratios, cpu, cpu_ratios, costs, loads_seen
+    return rates, ratios, cpu, cpu_ratios, costs, prog_share, loads_seen
 
 
 def wrk_run(url, seconds):
@@ -221,7 +228,7 @@ def main():
     if os.geteuid() != 0:
         harness.skip("needs root (the agent loads BPF programs)")
 
-    rates, ratios, cpu, cpu_ratios, costs, loads_seen = bench_loads(args)
+    rates, ratios, cpu, cpu_ratios, costs, prog_share, loads_seen = bench_loads(args)
     print(f"\n### eBPF overhead: {args.rounds} rounds × {args.seconds:g} s per load, "
           f"budget_cores {args.budget:g}"
           f"{'; tools disabled: ' + ', '.join(args.disable) if args.disable else ''}; load average {min(loads_seen):.1f}–{max(loads_seen):.1f}\n")
@@ -249,6 +256,19 @@ def main():
             med, lo, hi = summarize(ratios[(l, c)])
             cells.append(f"{pct(med)} slowdown (rounds {pct(lo)} … {pct(hi)})")
         print(f"| {l} | {base:,.0f} | {cells[0]} | {cells[1]} |")
+    print("\nTime inside the agent's BPF programs (run-time stats, every CPU) per operation "
+          "of the load, as a share of the operation's CPU time without the agent: the part "
+          "of the overhead the programs themselves cost, free of the machine's noise "
+          "(tracepoint dispatch and the stats' clock reads come on top); median and range "
+          "over rounds:\n")
+    print("| load | untargeted | targeted |")
+    print("|---|---|---|")
+    for l in ("pingpong", "syscalls"):
+        cells = []
+        for c in ("untargeted", "targeted"):
+            med, lo, hi = summarize(prog_share[(l, c)])
+            cells.append(f"{med * 100:.2f} % ({lo * 100:.2f} … {hi * 100:.2f} %)")
+        print(f"| {l} | {cells[0]} | {cells[1]} |")
     print("\nPer-event cost of each program (ns per run, median over rounds; runs per measurement):\n")
     print("| load | condition | program | ns/run | runs |")
     print("|---|---|---|---|---|")

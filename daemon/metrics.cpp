@@ -348,7 +348,13 @@ struct MetricsPublisher::State {
                                   .Help("Build of the agent; always 1")
                                   .Register(registry);
 
-  using Removers = std::map<void*, std::function<void()>>;
+  // How to remove one exported metric, and how many series it exports: 1, or for a
+  // histogram one per bucket (+Inf included) plus _sum and _count.
+  struct Removal {
+    std::function<void()> remove;
+    std::size_t series = 1;
+  };
+  using Removers = std::map<void*, Removal>;
   struct DependencySeries {
     std::uint64_t last_seen = 0;  // publish number
     Removers removers;
@@ -367,7 +373,7 @@ struct MetricsPublisher::State {
   template <class T>
   static T& add(Family<T>& family, const Labels& labels, Removers& removers) {
     T& metric = family.Add(labels);
-    removers.emplace(&metric, [&family, &metric] { family.Remove(&metric); });
+    removers.emplace(&metric, Removal{[&family, &metric] { family.Remove(&metric); }});
     return metric;
   }
 
@@ -382,20 +388,24 @@ struct MetricsPublisher::State {
                             const Histogram::BucketBoundaries& bounds,
                             const LatencyHistogram& window) {
     Histogram& h = family.Add(labels, bounds);
-    removers.emplace(&h, [&family, &h] { family.Remove(&h); });
+    removers.emplace(&h, Removal{[&family, &h] { family.Remove(&h); }, bounds.size() + 3});
     observe(h, bounds, window);
   }
 
-  // Series of workloads and dependencies (the per-host ones are few and fixed).
+  // Series of workloads and dependencies, as a scraper counts them (the per-host ones
+  // are few and fixed).
   std::size_t series_count() const {
     std::size_t n = 0;
-    for (const auto& [name, removers] : workload_series) n += removers.size();
-    for (const auto& [key, d] : dependency_series) n += d.removers.size();
+    auto add_up = [&n](const Removers& removers) {
+      for (const auto& [ptr, removal] : removers) n += removal.series;
+    };
+    for (const auto& [name, removers] : workload_series) add_up(removers);
+    for (const auto& [key, d] : dependency_series) add_up(d.removers);
     return n;
   }
 
   static void remove_all(Removers& removers) {
-    for (auto& [ptr, remove] : removers) remove();
+    for (auto& [ptr, removal] : removers) removal.remove();
     removers.clear();
   }
 };

@@ -41,26 +41,44 @@ struct {
   __type(value, struct bw_sched_stats);
 } bw_sched_stats SEC(".maps");
 
-static __always_inline void close_segment(struct bw_thread *t, __u64 now, int runq) {
-  struct bw_sched_stats *s;
+/* Run-queue waits come from the scheduler's own bookkeeping (CONFIG_SCHED_INFO,
+ * behind /proc/PID/schedstat): sched_info.run_delay sums every wait of a task for a
+ * CPU, and the kernel adds a wait to it right after sched_switch has fired for the
+ * task coming on. So a segment off the CPU is closed one step late, when the thread
+ * next leaves the CPU (or exits): the run_delay gained since it last left is exactly
+ * the wait that ended the segment. That spares a program on sched_wakeup, which fires
+ * for every wake-up on the host.
+ *
+ * Only the part of [since, until] after window_start_ns is added to the window's
+ * seconds: `wait` of its end in BW_WOKEN (or all of it in BW_PREEMPTED, a thread that
+ * never slept), the rest in the state it left in; the wait goes to the histogram
+ * whole. since == 0: the start is unknown (a thread first seen coming on), the
+ * segment is the wait alone. */
+static __always_inline void close_segment(const struct bw_thread *t, __u64 wait) {
   __u32 wid = t->workload;
-  __u64 from = t->since_ns;
-  if (t->since_ns == 0) return;
-  s = bpf_map_lookup_elem(&bw_sched_stats, &wid);
-  if (s) {
-    if (from < window_start_ns) from = window_start_ns;
-    if (now > from && t->state < BW_OFFCPU_STATES) s->offcpu_ns[t->state] += now - from;
-    if (runq && now > t->since_ns) {
-      __u64 wait = now - t->since_ns;
-      __u32 slot = bw_latency_slot(wait);
-      /* The clamp inside bw_latency_slot() is folded away by clang; the verifier
-       * needs to see one right before the access. */
-      asm volatile("" : "+r"(slot));
-      if (slot < BW_LATENCY_SLOTS) s->runq_slots[slot] += 1;
-      s->runq_sum_ns += wait;
+  struct bw_sched_stats *s = bpf_map_lookup_elem(&bw_sched_stats, &wid);
+  __u64 until = t->until_ns, since = t->since_ns, from;
+  __u32 state = t->state, slot;
+  if (!s || until == 0) return;
+  if (since == 0 || since > until) since = until > wait ? until - wait : 0;
+  if (wait > until - since) wait = until - since;
+  from = since < window_start_ns ? window_start_ns : since;
+  if (until > from && state < BW_OFFCPU_STATES) {
+    __u64 span = until - from;
+    if (state == BW_PREEMPTED || state == BW_OTHER_STATE || wait >= span) {
+      s->offcpu_ns[state] += span;
+    } else {
+      s->offcpu_ns[state] += span - wait;
+      s->offcpu_ns[BW_WOKEN] += wait;
     }
   }
-  t->since_ns = 0;
+  if (wait == 0) return;
+  slot = bw_latency_slot(wait);
+  /* The clamp inside bw_latency_slot() is folded away by clang; the verifier needs to
+   * see one right before the access. */
+  asm volatile("" : "+r"(slot));
+  if (slot < BW_LATENCY_SLOTS) s->runq_slots[slot] += 1;
+  s->runq_sum_ns += wait;
 }
 
 static __always_inline __u32 state_of(bool preempt, unsigned int prev_state) {
@@ -80,68 +98,61 @@ int BPF_PROG(bw_sched_switch, bool preempt, struct task_struct *prev, struct tas
     __u32 wid = bw_workload_of(tgid);
     __u32 tid = prev->pid;
     if (wid != 0 && wid < BW_MAX_WORKLOADS) {
-      struct bw_thread t = {};
+      __u64 run_delay = prev->sched_info.run_delay;
+      struct bw_thread *t = bpf_map_lookup_elem(&bw_threads, &tid);
       now = bpf_ktime_get_ns();
-      t.since_ns = now;
-      t.state = state_of(preempt, prev_state);
-      t.workload = wid;
-      bpf_map_update_elem(&bw_threads, &tid, &t, BPF_ANY);
+      if (t) {
+        if (t->until_ns != 0) close_segment(t, run_delay - t->run_delay_ns);
+        t->since_ns = now;
+        t->until_ns = 0;
+        t->run_delay_ns = run_delay;
+        t->state = state_of(preempt, prev_state);
+        t->workload = wid;
+      } else {
+        struct bw_thread fresh = {};
+        fresh.since_ns = now;
+        fresh.run_delay_ns = run_delay;
+        fresh.state = state_of(preempt, prev_state);
+        fresh.workload = wid;
+        bpf_map_update_elem(&bw_threads, &tid, &fresh, BPF_ANY);
+      }
     }
   }
   tgid = next->tgid;
   if (bw_is_target(tgid)) {
     __u32 tid = next->pid;
     struct bw_thread *t = bpf_map_lookup_elem(&bw_threads, &tid);
-    if (t && t->since_ns != 0) {
-      if (now == 0) now = bpf_ktime_get_ns();
-      close_segment(t, now, t->state == BW_PREEMPTED || t->state == BW_WOKEN);
+    if (now == 0) now = bpf_ktime_get_ns();
+    if (t) {
+      if (t->since_ns != 0 && t->until_ns == 0) t->until_ns = now;
+    } else {
+      /* First run of a new thread or process (or of a thread whose record was
+       * evicted): only the wait that ends now will be known. */
+      __u32 wid = bw_workload_of(tgid);
+      if (wid != 0 && wid < BW_MAX_WORKLOADS) {
+        struct bw_thread fresh = {};
+        fresh.until_ns = now;
+        fresh.run_delay_ns = next->sched_info.run_delay;
+        fresh.state = BW_WOKEN;
+        fresh.workload = wid;
+        bpf_map_update_elem(&bw_threads, &tid, &fresh, BPF_ANY);
+      }
     }
   }
   return 0;
 }
 
-static __always_inline int on_wakeup(struct task_struct *p) {
-  __u32 tgid = p->tgid;
-  __u32 tid;
-  struct bw_thread *t;
-  __u64 now;
-  if (!bw_is_target(tgid)) return 0;
-  tid = p->pid;
-  t = bpf_map_lookup_elem(&bw_threads, &tid);
-  if (!t || t->since_ns == 0 || t->state == BW_PREEMPTED || t->state == BW_WOKEN) return 0;
-  now = bpf_ktime_get_ns();
-  close_segment(t, now, 0);
-  t->since_ns = now; /* now waiting for a CPU */
-  t->state = BW_WOKEN;
-  return 0;
-}
-
-SEC("tp_btf/sched_wakeup")
-int BPF_PROG(bw_sched_wakeup, struct task_struct *p) { return on_wakeup(p); }
-
-/* A new thread or process becomes runnable: its first run-queue wait starts here. */
-SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(bw_sched_wakeup_new, struct task_struct *p) {
-  __u32 tgid = p->tgid;
-  __u32 wid = bw_workload_of(tgid);
-  __u32 tid;
-  struct bw_thread t = {};
-  if (wid == 0 || wid >= BW_MAX_WORKLOADS) return 0;
-  tid = p->pid;
-  t.since_ns = bpf_ktime_get_ns();
-  t.state = BW_WOKEN;
-  t.workload = wid;
-  bpf_map_update_elem(&bw_threads, &tid, &t, BPF_ANY);
-  return 0;
-}
-
-/* Exited threads leave bw_threads (targets.bpf.c unmarks the process). */
+/* An exiting thread (on the CPU) closes its last segment; its record goes
+ * (targets.bpf.c unmarks the process). */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(bw_sched_process_exit, struct task_struct *p) {
   __u32 tgid = p->tgid;
   __u32 tid;
+  struct bw_thread *t;
   if (!bw_is_target(tgid)) return 0;
   tid = p->pid;
+  t = bpf_map_lookup_elem(&bw_threads, &tid);
+  if (t && t->until_ns != 0) close_segment(t, p->sched_info.run_delay - t->run_delay_ns);
   bpf_map_delete_elem(&bw_threads, &tid);
   return 0;
 }

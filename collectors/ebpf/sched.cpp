@@ -3,9 +3,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <array>
 #include <cerrno>
+#include <cstring>
 #include <string>
 
 #include "collectors/ebpf/bpf_util.hpp"
@@ -81,9 +83,16 @@ class SchedTool final : public Tool {
       if (stat->state == 'S') state = BW_INTERRUPTIBLE;
       if (stat->state == 'D') state = BW_UNINTERRUPTIBLE;
       if (state == BW_OFFCPU_STATES) continue;
+      // The kernel side takes the run-queue wait that ends the segment as the growth
+      // of run_delay since this value; without it there is no honest baseline.
+      auto schedstat = procfs::read_at(dir.get(), (std::to_string(tid) + "/schedstat").c_str());
+      if (!schedstat) continue;
+      auto waits = procfs::parse_schedstat(*schedstat);
+      if (!waits) continue;
       auto key = static_cast<std::uint32_t>(tid);
       bw_thread t{};
       t.since_ns = now_ns;
+      t.run_delay_ns = waits->wait_ns;
       t.state = state;
       t.workload = wid;
       // BPF_NOEXIST: the kernel's own record, if the thread switched meanwhile, wins.
@@ -140,11 +149,14 @@ class SchedTool final : public Tool {
     return out;
   }
 
-  // The kernel counts a segment only when it ends. Returns, per workload, the part
-  // after `window_start_ns` of every segment still open at `now_ns`, and makes
-  // `now_ns` the start of the next window for the kernel. The new start is written
-  // first, so a segment ending during the walk is not counted twice (it may be missed
-  // by the walk's few microseconds instead).
+  // The kernel counts a segment when the thread next leaves the CPU (only then is
+  // the run-queue wait that ended it known). Returns, per workload, the part after
+  // `window_start_ns` of every segment not counted yet: still open at `now_ns`, or
+  // ended but its thread still on the CPU (then all of it in the state it left in:
+  // the wait is not known yet). Makes `now_ns` the start of the next window for the
+  // kernel first, so the kernel's later count of the same segment starts there; a
+  // segment ending during the walk may be counted for the walk's few microseconds
+  // twice.
   std::map<std::uint32_t, OffCpuNs> close_window(std::uint64_t window_start_ns,
                                                  std::uint64_t now_ns) {
     std::map<std::uint32_t, OffCpuNs> open;
@@ -157,8 +169,9 @@ class SchedTool final : public Tool {
       bw_thread t{};
       if (bpf_map__lookup_elem(map, &next, sizeof next, &t, sizeof t, 0) == 0 && t.since_ns != 0 &&
           t.state < BW_OFFCPU_STATES && t.since_ns < now_ns) {
-        std::uint64_t from = t.since_ns > window_start_ns ? t.since_ns : window_start_ns;
-        if (now_ns > from) open[t.workload][t.state] += static_cast<double>(now_ns - from);
+        const std::uint64_t until = t.until_ns != 0 && t.until_ns < now_ns ? t.until_ns : now_ns;
+        const std::uint64_t from = t.since_ns > window_start_ns ? t.since_ns : window_start_ns;
+        if (until > from) open[t.workload][t.state] += static_cast<double>(until - from);
       }
       key = next;
       prev = &key;
@@ -176,6 +189,16 @@ class SchedTool final : public Tool {
 }  // namespace
 
 Result<std::unique_ptr<Tool>> load_sched_tool(const ToolContext& ctx) {
+  // Run-queue waits are read from the scheduler's sched_info, kept only with
+  // CONFIG_SCHED_INFO (on wherever delay accounting or schedstats are, i.e. every
+  // distribution kernel); its user-visible sign is /proc/PID/schedstat.
+  if (::access("/proc/self/schedstat", R_OK) != 0) {
+    return Error{
+        "sched: the kernel keeps no run-queue statistics (/proc/self/schedstat: " +
+        std::string(std::strerror(errno)) +
+        "; hint: a kernel built with CONFIG_SCHED_INFO, selected by CONFIG_TASK_DELAY_ACCT or "
+        "CONFIG_SCHEDSTATS)"};
+  }
   sched_bpf* skel = sched_bpf__open();
   if (skel == nullptr) return Error{describe_failure("sched: open BPF object", errno)};
   if (int err = ctx.targets->reuse_in(skel->maps.bw_target_bits, skel->maps.bw_target_workload);

@@ -14,8 +14,8 @@
 
 #define BW_MAX_THREADS 65536
 
-/* Why a thread is off-CPU. The first three are the state it switched out in; a
- * sleeping thread becomes BW_WOKEN when it is woken (it then waits for a CPU). */
+/* Why a thread is off-CPU. The first three are the state it switched out in; the
+ * end of a sleep spent runnable, waiting for a CPU after the wake-up, is BW_WOKEN. */
 enum bw_offcpu_state {
   BW_INTERRUPTIBLE = 0, /* S: sleeping until an event or signal */
   BW_UNINTERRUPTIBLE,   /* D: usually block I/O */
@@ -26,9 +26,12 @@ enum bw_offcpu_state {
 };
 
 /* Per-thread state while the thread is off-CPU (map keyed by tid). */
+/* Per-thread record of its last off-CPU segment (map keyed by tid). */
 struct bw_thread {
-  __u64 since_ns; /* start of the current off-CPU segment, 0 = on CPU */
-  __u32 state;    /* enum bw_offcpu_state of that segment */
+  __u64 since_ns;     /* the segment's start; 0 = unknown (a thread first seen coming on) */
+  __u64 until_ns;     /* its end (back on the CPU); 0 = still off the CPU */
+  __u64 run_delay_ns; /* the task's sched_info.run_delay (schedstat's 2nd field) at since_ns */
+  __u32 state;        /* enum bw_offcpu_state it switched out in */
   __u32 workload;
 };
 

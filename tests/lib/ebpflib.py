@@ -22,13 +22,25 @@ def metrics_after_first_window(agent, timeout=8):
         time.sleep(0.2)
 
 
+# Why a tool may be down on a machine without the test being wrong: no privilege, no
+# BTF. Anything else while root on a BTF kernel (a verifier rejection, a missing
+# kernel symbol) is a bug of the tool and fails the test rather than skipping it.
+MACHINE_LIMITS = ("Operation not permitted", "Permission denied", "kernel BTF is missing",
+                  "no run-queue statistics")
+
+
 def need_tools(agent, *tools):
-    """Skips, with the agent's eBPF log lines, unless every ebpf_TOOL part is up."""
+    """Skips, with the agent's eBPF log lines, unless every ebpf_TOOL part is up, when
+    the log says the machine does not allow it; fails when the tool itself broke."""
     metrics = metrics_after_first_window(agent)
     for tool in tools:
         if f'boundwise_collector_up{{collector="ebpf_{tool}"}} 1' not in metrics:
-            harness.skip(f"the ebpf_{tool} tool is down on this machine:\n" +
-                         "\n".join(l for l in agent.read_log().splitlines() if "ebpf" in l))
+            lines = [l for l in agent.read_log().splitlines() if "ebpf" in l]
+            why = "\n".join(lines)
+            if any(limit in why for limit in MACHINE_LIMITS):
+                harness.skip(f"the ebpf_{tool} tool is down on this machine:\n{why}")
+            harness.fail(f"the ebpf_{tool} tool is down for a reason that is not the "
+                         f"machine's (privilege, BTF):\n{why}")
 
 
 def metric(agent, name, **labels):

@@ -470,11 +470,29 @@ TEST(PrometheusMetrics, SyscallAndDiskLatencyHistogramsAndToolAttachedTime) {
   }
 }
 
+// Series of one workload as a scraper counts them: every sample line that carries it.
+std::size_t series_of(const std::string& text, const std::string& workload) {
+  std::size_t n = 0;
+  for (const auto& s : parse(text)) {
+    auto it = s.labels.find("workload");
+    if (it != s.labels.end() && it->second == workload) ++n;
+  }
+  return n;
+}
+
+std::size_t series_of_one(const WorkloadReport& r) {
+  MetricsPublisher alone;
+  alone.publish(snapshot_with({r}));
+  return series_of(alone.render(), r.name);
+}
+
 TEST(PrometheusMetrics, TheSeriesCapLeavesNewWorkloadsOutAndCountsThem) {
+  const std::size_t per_workload = series_of_one(report("a", 10, 50));
+  ASSERT_GT(per_workload, 2u);
   MetricsPublisher m;
-  // One workload with a dependency exports ~50 series; a cap of 60 admits "a" and
-  // "b" (the second starts under the cap) and leaves "c" out.
-  m.set_max_series(60);
+  // A cap just above one workload's series admits "a" and "b" (the second starts
+  // under the cap) and leaves "c" out.
+  m.set_max_series(per_workload + 1);
   m.publish(snapshot_with({report("a", 10, 50), report("b", 10, 50), report("c", 10, 50)}));
   std::string text = m.render();
   EXPECT_GT(count_series(text, "boundwise_thread_seconds_total", "workload", "a"), 0u);
@@ -486,6 +504,23 @@ TEST(PrometheusMetrics, TheSeriesCapLeavesNewWorkloadsOutAndCountsThem) {
   text = m.render();
   EXPECT_EQ(count_series(text, "boundwise_thread_seconds_total", "workload", "a"), 0u);
   EXPECT_GT(count_series(text, "boundwise_thread_seconds_total", "workload", "c"), 0u);
+  EXPECT_EQ(value(text, "boundwise_dropped_total", {{"what", "series"}}), 1);
+}
+
+TEST(PrometheusMetrics, TheSeriesCapCountsEveryBucketOfAHistogram) {
+  // A dependency's latency histogram is dozens of series (one per bucket, _sum,
+  // _count): a cap of exactly one workload's series, bucket lines included, is full
+  // once that workload is in.
+  const WorkloadReport r = report("a", 10, 50);
+  ASSERT_FALSE(r.window->dependencies.empty());
+  const std::size_t per_workload = series_of_one(r);
+  MetricsPublisher m;
+  m.set_max_series(per_workload);
+  m.publish(snapshot_with({r, report("b", 10, 50)}));
+  std::string text = m.render();
+  EXPECT_GT(count_series(text, "boundwise_dependency_latency_seconds_bucket", "workload", "a"),
+            10u);
+  EXPECT_EQ(series_of(text, "b"), 0u) << text;
   EXPECT_EQ(value(text, "boundwise_dropped_total", {{"what", "series"}}), 1);
 }
 
@@ -546,7 +581,7 @@ TEST(PrometheusMetrics, TheSeriesCapCountsThePodInfoSeries) {
   // Pod workloads add one series each; the cap still bounds the total.
   const std::string uid = "3f1c8a2e-5b7d-4c1e-9a0f-2d6e8b4c7a91";
   MetricsPublisher m;
-  m.set_max_series(60);
+  m.set_max_series(series_of_one(in_pod(report("a", 10, 50), uid, std::string(64, 'a'))) + 1);
   m.publish(snapshot_with({in_pod(report("a", 10, 50), uid, std::string(64, 'a')),
                            in_pod(report("b", 10, 50), uid, std::string(64, 'b')),
                            in_pod(report("c", 10, 50), uid, std::string(64, 'c'))}));
