@@ -79,6 +79,22 @@ bool names_fd_for_io(long nr) {
   }
 }
 
+bool is_write(long nr) {
+  switch (nr) {
+    case kWrite:
+    case kPwrite64:
+    case kWritev:
+    case kPwritev:
+    case kPwritev2:
+    case kSendto:
+    case kSendmsg:
+    case kSendmmsg:
+      return true;
+    default:
+      return false;
+  }
+}
+
 Attribution from_fd(long nr, const FdInfo& fd) {
   Attribution a;
   switch (fd.kind) {
@@ -90,6 +106,13 @@ Attribution from_fd(long nr, const FdInfo& fd) {
     case FdInfo::Kind::inet_listening:
       // accept() on a listening socket: a server waiting for clients.
       a.reason = Reason::idle;
+      break;
+    case FdInfo::Kind::inet_accepted:
+      // A server's connection to one of its clients: reading, it waits for the
+      // client's next request (idle, like accept: the client is no dependency);
+      // writing, for a client slow to take the response (network, no dependency).
+      a.reason = is_write(nr) ? Reason::net : Reason::idle;
+      a.wait_object = a.reason == Reason::net ? fd.inode : 0;
       break;
     case FdInfo::Kind::inet_other:
       // An unconnected UDP socket or a TCP socket mid-connect: network, no endpoint.

@@ -22,6 +22,7 @@ struct FdInfo {
   enum class Kind {
     unknown,
     inet_connected,
+    inet_accepted,  // a connection a server accepted (its local port is a listening one)
     inet_listening,
     inet_other,
     unix_socket,
@@ -31,7 +32,7 @@ struct FdInfo {
   };
   Kind kind = Kind::unknown;
   std::uint64_t inode = 0;         // sockets and pipes
-  std::optional<Endpoint> remote;  // inet_connected
+  std::optional<Endpoint> remote;  // inet_connected, inet_accepted (the client)
 };
 
 // One blocked (or running) sample, attributed.

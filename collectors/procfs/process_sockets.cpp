@@ -73,6 +73,10 @@ FdInfo ProcessSockets::classify_socket(std::uint64_t inode, std::uint64_t round)
       const auto& e = it->second;
       if (e.state == kTcpListen) {
         info.kind = FdInfo::Kind::inet_listening;
+      } else if (e.state == kTcpEstablished && listening_ports_.count(e.local.port) != 0) {
+        // Server side: the peer is a client, not something this process depends on.
+        info.kind = FdInfo::Kind::inet_accepted;
+        info.remote = e.remote;
       } else if (e.remote.port != 0) {
         info.kind = FdInfo::Kind::inet_connected;
         info.remote = e.remote;
@@ -102,6 +106,7 @@ void ProcessSockets::load_tables(std::uint64_t round) {
   tables_round_ = round;
   sockets_.clear();
   unix_inodes_.clear();
+  listening_ports_.clear();
   struct Table {
     const char* path;
     IpAddress::Family family;
@@ -117,6 +122,7 @@ void ProcessSockets::load_tables(std::uint64_t round) {
     if (!rows) continue;  // a malformed table: its sockets stay unknown
     for (auto& e : *rows) {
       if (t.udp && e.state == 7) e.state = 0;  // UDP "closed" = unconnected; not a listener
+      if (!t.udp && e.state == kTcpListen) listening_ports_.insert(e.local.port);
       sockets_[e.inode] = e;
     }
   }

@@ -54,6 +54,7 @@ class ProcessSockets {
   std::unordered_map<int, CachedFd> fds_;
   std::unordered_map<std::uint64_t, SocketEntry> sockets_;  // by inode
   std::set<std::uint64_t> unix_inodes_;
+  std::set<std::uint16_t> listening_ports_;  // TCP, anywhere in the network namespace
   std::uint64_t tables_round_ = kNever;
   std::vector<Endpoint> outbound_;
   std::uint64_t outbound_round_ = kNever;

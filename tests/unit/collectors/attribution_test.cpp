@@ -64,6 +64,18 @@ TEST(Attribution, SocketReadsAreNetWithEndpoint) {
 
 TEST(Attribution, FdKindsDecideTheReason) {
   EXPECT_EQ(blocked(call(43, 3), of_kind(FdInfo::Kind::inet_listening)).reason, Reason::idle);
+  // A server reading from a client it accepted waits for the next request; writing,
+  // for a slow client. Neither names the client as an endpoint.
+  for (long read_nr : {0L, 45L, 47L}) {
+    auto a = blocked(call(read_nr, 3), of_kind(FdInfo::Kind::inet_accepted));
+    EXPECT_EQ(a.reason, Reason::idle) << read_nr;
+    EXPECT_FALSE(a.endpoint) << read_nr;
+  }
+  for (long write_nr : {1L, 44L, 46L}) {
+    auto a = blocked(call(write_nr, 3), of_kind(FdInfo::Kind::inet_accepted));
+    EXPECT_EQ(a.reason, Reason::net) << write_nr;
+    EXPECT_FALSE(a.endpoint) << write_nr;
+  }
   EXPECT_EQ(blocked(call(0, 3), of_kind(FdInfo::Kind::pipe)).reason, Reason::ipc);
   EXPECT_EQ(blocked(call(0, 3), of_kind(FdInfo::Kind::unix_socket)).reason, Reason::ipc);
   EXPECT_EQ(blocked(call(288, 3), of_kind(FdInfo::Kind::unix_socket)).reason, Reason::idle);

@@ -253,6 +253,45 @@ TEST(ProcfsCollector, SocketWaitHasEndpointAndIntervals) {
   responder.join();
 }
 
+TEST(ProcfsCollector, AServerWaitingOnItsClientsHasNoDependencies) {
+  // A thread-per-connection server whose client is connected and quiet: its thread
+  // blocks reading the accepted connection. The client is not a dependency of the
+  // server, and the server is idle, not network-bound.
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  Child server([&] {
+    int l = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t n = sizeof a;
+    if (::bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(l, 8) != 0 ||
+        ::getsockname(l, reinterpret_cast<sockaddr*>(&a), &n) != 0) {
+      ::_exit(1);
+    }
+    if (::write(ready[1], &a, sizeof a) != sizeof a) ::_exit(1);
+    int c = ::accept(l, nullptr, nullptr);
+    char b;
+    while (::read(c, &b, 1) > 0) {
+    }
+    ::_exit(0);
+  });
+  sockaddr_in addr{};
+  ASSERT_EQ(::read(ready[0], &addr, sizeof addr), static_cast<ssize_t>(sizeof addr));
+  int client = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  std::this_thread::sleep_for(100ms);
+  auto run = observe({{"server", server.pid()}}, 1200ms);
+  const auto& w = run.w("server");
+  EXPECT_TRUE(w.dependencies.empty()) << w.dependencies.size() << " dependencies, the first "
+                                      << (w.dependencies.empty() ? "" : w.dependencies[0].name);
+  EXPECT_GT(share(w, Reason::idle), 0.8);
+  EXPECT_LT(off_cpu_share(w, Reason::net), 0.1);
+  ::close(client);
+  ::close(ready[0]);
+  ::close(ready[1]);
+}
+
 TEST(ProcfsCollector, TargetExitingMidWindowAndReusedPid) {
   auto collector_settings = CollectorSettings{};
   auto collector = make_procfs_collector(collector_settings);
