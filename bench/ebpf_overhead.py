@@ -16,8 +16,17 @@ the spread over rounds. Per-event cost comes from the kernel's BPF run-time stat
 the agent exports them (boundwise_ebpf_program_seconds_total / _runs_total), as
 deltas over each measurement.
 
+With --slices SECONDS, instead: one agent run per condition in which the overhead
+budget duty-cycles the sched tool (attached for part of every 10 s cycle, detached for
+the rest), while the ping-pong reports its CPU per round trip every 100 ms. Each slice
+is labelled attached or detached by whether bw_sched_switch's run count grew during it
+(read from the agent's program fd in /proc/AGENT/fdinfo), and each attached stretch is
+compared with the detached stretch next to it: the same process, seconds apart, so
+the machine's slow drift cancels and what differs is the tool, dispatch included.
+
 usage: bench/ebpf_overhead.py --agent build/daemon/boundwise --bench-bin build/bench
        [--rounds 5] [--seconds 4] [--budget 1] [--http-seconds 10] [--skip-http]
+       [--slices 60]
 """
 import argparse
 import json
@@ -166,6 +175,116 @@ def bench_loads(args):
     return rates, ratios, cpu, cpu_ratios, costs, prog_share, loads_seen
 
 
+def program_fdinfo(agent, name):
+    """Path of /proc/AGENT/fdinfo/N for the agent's BPF program `name` (kernel names are
+    cut to 15 characters), or None."""
+    ids = {}
+    r = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True)
+    for p in json.loads(r.stdout or "[]"):
+        ids[p["id"]] = p.get("name", "")
+    fdinfo = f"/proc/{agent.process.pid}/fdinfo"
+    for fd in os.listdir(fdinfo):
+        path = os.path.join(fdinfo, fd)
+        try:
+            with open(path) as f:
+                m = re.search(r"^prog_id:\s+(\d+)", f.read(), re.M)
+        except OSError:
+            continue
+        if m and ids.get(int(m.group(1))) == name[:15]:
+            return path
+    return None
+
+
+def run_count(path):
+    with open(path) as f:
+        m = re.search(r"^run_cnt:\s+(\d+)", f.read(), re.M)
+    return int(m.group(1)) if m else 0
+
+
+def sliced_run(args, comm):
+    """Runs the ping-pong for args.slices seconds under an agent with args.budget;
+    returns [(attached, cpu_ns_per_op)] per stretch of consecutive slices in the same
+    state, in time order, and the attached share of the slices."""
+    agent, idle = start_agent(args.agent, args.budget)
+    path = program_fdinfo(agent, "bw_sched_switch")
+    if path is None:
+        sys.exit("the agent has no bw_sched_switch program (is the sched tool up?)")
+    load = subprocess.Popen([os.path.join(args.bench_bin, "bw_pingpong"), comm, str(CPU),
+                             str(WARMUP), str(args.slices), "0.1"],
+                            stdout=subprocess.PIPE, text=True)
+    counts = []  # (CLOCK_MONOTONIC s, run count)
+    # This polling loop stays off the load's CPU (the agent, started before, is not
+    # pinned).
+    affinity = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {0})
+    while load.poll() is None:
+        counts.append((time.monotonic(), run_count(path)))
+        time.sleep(0.02)
+    out = load.stdout.read()
+    os.sched_setaffinity(0, affinity)
+    agent.stop()
+    harness.stop(idle)
+
+    def runs_between(t0, t1):
+        before = [c for t, c in counts if t <= t0]
+        after = [c for t, c in counts if t >= t1]
+        return after[0] - before[-1] if before and after else None
+
+    slices = []  # (attached, ops, cpu_ns)
+    for line in out.splitlines():
+        if not line.startswith("slice "):
+            continue
+        _, t0, t1, ops, cpu_ns = line.split()
+        t0, t1 = float(t0), float(t1)
+        # Widened by one poll on each side: a slice with no run at all in it was
+        # detached throughout; one whose neighbourhood was all runs, attached.
+        inner = runs_between(t0 + 0.02, t1 - 0.02)
+        outer = runs_between(t0 - 0.02, t1 + 0.02)
+        if outer == 0:
+            slices.append((False, int(ops), float(cpu_ns)))
+        elif inner is not None and inner > 0 and (t1 - t0) > 0:
+            # attached if programs ran all along: no poll interval without runs
+            inside = [c for t, c in counts if t0 - 0.02 <= t <= t1 + 0.02]
+            if all(b > a for a, b in zip(inside, inside[1:])):
+                slices.append((True, int(ops), float(cpu_ns)))
+    stretches = []
+    for attached, ops, cpu_ns in slices:
+        if stretches and stretches[-1][0] == attached:
+            stretches[-1][1] += ops
+            stretches[-1][2] += cpu_ns
+        else:
+            stretches.append([attached, ops, cpu_ns])
+    share = sum(1 for a, _, _ in slices if a) / len(slices) if slices else 0
+    return [(a, cpu / ops) for a, ops, cpu in stretches if ops], share, len(slices)
+
+
+def bench_slices(args):
+    print(f"\n### Sched tool attached vs detached in the same run: ping-pong, "
+          f"{args.slices:g} s per condition, budget_cores {args.budget:g}"
+          f"{'; tools disabled: ' + ', '.join(args.disable) if args.disable else ''}; "
+          f"load average {loadavg():.1f}\n")
+    print("Each attached stretch against the detached stretch right after it (CPU ns per "
+          "round trip, both processes); change, median and range over pairs:\n")
+    print("| condition | slices kept | attached share | pairs | detached ns/op (median) | "
+          "change when attached |")
+    print("|---|---|---|---|---|---|")
+    for cond, comm in (("untargeted", "bwb_other"), ("targeted", "bwb_target")):
+        stretches, share, kept = sliced_run(args, comm)
+        changes, detached = [], []
+        for (a1, ns1), (a2, ns2) in zip(stretches, stretches[1:]):
+            if a1 and not a2:
+                changes.append(ns1 / ns2 - 1)
+                detached.append(ns2)
+        print(f"stretches {cond}: {stretches}", file=sys.stderr, flush=True)
+        if not changes:
+            print(f"| {cond} | {kept} | {share:.0%} | 0 | – | no attached/detached pair: "
+                  "the budget did not duty-cycle the sched tool |")
+            continue
+        med, lo, hi = summarize(changes)
+        print(f"| {cond} | {kept} | {share:.0%} | {len(changes)} | "
+              f"{statistics.median(detached):,.0f} | {pct(med)} ({pct(lo)} … {pct(hi)}) |")
+
+
 def wrk_run(url, seconds):
     r = subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", url],
                        capture_output=True, text=True, timeout=seconds + 30)
@@ -221,12 +340,17 @@ def main():
     p.add_argument("--http-seconds", type=int, default=10)
     p.add_argument("--http-budget", type=float, default=0.01)
     p.add_argument("--skip-http", action="store_true")
+    p.add_argument("--slices", type=float, default=0,
+                   help="attached-vs-detached mode: seconds of ping-pong per condition")
     p.add_argument("--disable", action="append", default=[],
                    help="an eBPF tool to switch off (sched, syscalls, disk), repeatable")
     args = p.parse_args()
     DISABLED.extend(args.disable)
     if os.geteuid() != 0:
         harness.skip("needs root (the agent loads BPF programs)")
+    if args.slices:
+        bench_slices(args)
+        return
 
     rates, ratios, cpu, cpu_ratios, costs, prog_share, loads_seen = bench_loads(args)
     print(f"\n### eBPF overhead: {args.rounds} rounds × {args.seconds:g} s per load, "
