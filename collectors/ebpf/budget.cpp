@@ -7,24 +7,35 @@ namespace boundwise::ebpf {
 
 namespace {
 
+// A tool costing less than this share of the budget is never duty-cycled: shedding it
+// would save next to nothing and lose its data.
+constexpr double kNegligibleShareOfBudget = 0.01;
+
 // The first `detached` tools of the shed order off, the rest duty-cycled in order down
-// to `min_duty` until the total fits. Returns the remaining total.
-double plan_with(const std::vector<ToolCost>& shed_order, std::size_t detached, double budget_cores,
-                 double min_duty, DutyPlan& plan) {
+// to `min_duty` until the total fits. Returns whether it fits.
+bool plan_with(const std::vector<ToolCost>& shed_order, std::size_t detached, double budget_cores,
+               double min_duty, DutyPlan& plan) {
   double total = 0;
   for (std::size_t i = 0; i < shed_order.size(); ++i) {
     const auto& t = shed_order[i];
     plan.duty[t.tool] = i < detached ? 0.0 : 1.0;
     if (i >= detached && t.cores_when_attached > 0) total += t.cores_when_attached;
   }
-  for (std::size_t i = detached; i < shed_order.size() && total > budget_cores; ++i) {
+  if (total <= budget_cores) return true;
+  for (std::size_t i = detached; i < shed_order.size(); ++i) {
     const double c = shed_order[i].cores_when_attached;
-    if (c <= 0) continue;
-    const double d = std::max(min_duty, 1.0 - (total - budget_cores) / c);
-    total -= c * (1.0 - d);
-    plan.duty[shed_order[i].tool] = d;
+    if (c <= kNegligibleShareOfBudget * budget_cores) continue;
+    const double excess = total - budget_cores;
+    if (c * (1.0 - min_duty) >= excess) {
+      // This tool alone absorbs the rest: it fits exactly (no rounding left over to
+      // make the plan look over budget).
+      plan.duty[shed_order[i].tool] = 1.0 - excess / c;
+      return true;
+    }
+    plan.duty[shed_order[i].tool] = min_duty;
+    total -= c * (1.0 - min_duty);
   }
-  return total;
+  return false;
 }
 
 }  // namespace
@@ -34,7 +45,7 @@ DutyPlan plan_duty(const std::vector<ToolCost>& shed_order, double budget_cores,
   DutyPlan plan;
   for (std::size_t detached = 0; detached <= shed_order.size(); ++detached) {
     plan = {};
-    if (plan_with(shed_order, detached, budget_cores, min_duty, plan) <= budget_cores) break;
+    if (plan_with(shed_order, detached, budget_cores, min_duty, plan)) break;
   }
   return plan;
 }

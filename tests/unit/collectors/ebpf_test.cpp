@@ -117,6 +117,27 @@ TEST(DutyPlan, UnmeasuredToolsKeepFullDutyAndCostNothingInThePlan) {
   EXPECT_NEAR(plan.duty.at("sched"), 0.5, 1e-9);
 }
 
+TEST(DutyPlan, AToolThatFitsByDutyCyclingIsNeverDetachedByRounding) {
+  // Found live: sched at 0.01448 cores with a near-free net tool against 0.01 — the
+  // duty that fits exactly left the total a rounding error over the budget, and the
+  // plan fell through to detaching every tool.
+  for (double sched = 0.0101; sched < 0.19; sched += 0.00007) {
+    for (double net : {0.0, 0.00001, 0.0003}) {
+      auto plan = plan_duty({{"disk", 0.0}, {"net", net}, {"sched", sched}}, 0.01);
+      ASSERT_GT(plan.duty.at("sched"), 0.0) << "sched " << sched << ", net " << net;
+      const double spent = net * plan.duty.at("net") + sched * plan.duty.at("sched");
+      ASSERT_LE(spent, 0.01 * (1 + 1e-9)) << "sched " << sched << ", net " << net;
+    }
+  }
+}
+
+TEST(DutyPlan, ANegligibleToolIsNotShedForNothing) {
+  // net costs 0.1 % of the budget: cycling it would save nothing; sched pays instead.
+  auto plan = plan_duty({{"net", 0.00001}, {"sched", 0.02}}, 0.01);
+  EXPECT_DOUBLE_EQ(plan.duty.at("net"), 1.0);
+  EXPECT_NEAR(plan.duty.at("sched"), 1.0 - 0.01001 / 0.02, 1e-9);
+}
+
 TEST(DutyPlan, AttachedTicksRoundButNeverStarveANonZeroDuty) {
   EXPECT_EQ(attached_ticks(0.0, 20), 0);
   EXPECT_EQ(attached_ticks(0.001, 20), 1);
