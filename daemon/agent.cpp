@@ -1,12 +1,16 @@
-// The agent's schedule on one io_context thread. Nothing here blocks for long: each
-// collector's sample() is bounded by the number of target threads, and HTTP handlers
-// only render the current snapshot.
+// The agent's schedule on one io_context thread, and the HTTP server on a second one.
+// Nothing on the first blocks for long (each collector's sample() is bounded by the
+// number of target threads), but a sampling round still takes milliseconds; serving
+// from its own thread keeps those out of the endpoints' latency. The two share only
+// what a window close publishes (Published, behind a mutex): immutable bodies and
+// snapshot, readiness, and the authenticator of the running configuration.
 #include "daemon/agent.hpp"
 
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -14,6 +18,8 @@
 #include <csignal>
 #include <ctime>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <utility>  // before Asio: Boost 1.74 + GCC 12 need std::exchange declared
 
 #include "classifier/classify.hpp"
@@ -53,6 +59,15 @@ struct Agent::Impl {
     std::uint64_t failures = 0;
   };
 
+  // What the HTTP thread serves; replaced whole, under `published_mutex`.
+  struct Published {
+    std::shared_ptr<const Snapshot> snapshot;
+    std::shared_ptr<const std::string> metrics_body;
+    std::shared_ptr<const std::string> recommend_body;
+    std::shared_ptr<Authenticator> auth;  // used by the HTTP thread only
+    bool ready = false;
+  };
+
   Impl(Config c, ConfigLoader l)
       : config(std::move(c)),
         loader(std::move(l)),
@@ -61,25 +76,57 @@ struct Agent::Impl {
         window_timer(io),
         signals(io, SIGINT, SIGTERM),
         reload_signal(io, SIGHUP),
-        auth(config.web),
-        server(io,
-               [this](const HttpRequest& r) {
-                 EndpointContext context{*snapshot,    metrics,        ready,
-                                         metrics_body, recommend_body, &auth};
-                 return handle_request(r, context);
-               }),
+        auth(std::make_shared<Authenticator>(config.web)),
+        server(http_io, [this](const HttpRequest& r) { return serve(r); }),
         log(logger("agent")) {
     snapshot = std::make_shared<const Snapshot>(initial_snapshot());
     metrics.set_max_series(static_cast<std::size_t>(config.max_series));
     render_bodies();
   }
 
+  ~Impl() { stop_http(); }
+
+  // On the HTTP thread. The bodies are always rendered, so the handler never reads
+  // `metrics` (which the collection thread changes); it only needs the reference.
+  HttpResponse serve(const HttpRequest& r) {
+    Published p;
+    {
+      std::lock_guard lock(published_mutex);
+      p = published;
+    }
+    EndpointContext context{*p.snapshot,    metrics,          p.ready,
+                            p.metrics_body, p.recommend_body, p.auth.get()};
+    return handle_request(r, context);
+  }
+
   // /metrics and /recommend change only when a snapshot is published: render them
   // once here, so a request costs neither a serialisation nor a copy: responses share
   // the rendered text (a response still being written keeps its version alive).
+  // Then hands them to the HTTP thread.
   void render_bodies() {
-    metrics_body = std::make_shared<const std::string>(metrics.render());
-    recommend_body = std::make_shared<const std::string>(render_recommend(*snapshot));
+    Published next;
+    next.snapshot = snapshot;
+    next.metrics_body = std::make_shared<const std::string>(metrics.render());
+    next.recommend_body = std::make_shared<const std::string>(render_recommend(*snapshot));
+    next.auth = auth;
+    next.ready = ready;
+    std::lock_guard lock(published_mutex);
+    published = std::move(next);
+  }
+
+  void start_http() {
+    http_thread = std::thread([this] { http_io.run(); });
+  }
+
+  // Stops accepting, closes open connections and ends the HTTP thread. Idempotent.
+  void stop_http() {
+    if (!http_thread.joinable()) return;
+    asio::post(http_io, [this] {
+      server.stop();
+      http_work.reset();
+      http_io.stop();
+    });
+    http_thread.join();
   }
 
   Snapshot initial_snapshot() const {
@@ -103,6 +150,7 @@ struct Agent::Impl {
                                                                 : config.listen_host,
               server.port());
     log_web_settings();
+    start_http();
 
     signals.async_wait([this](const boost::system::error_code& ec, int signal) {
       if (ec) return;
@@ -115,7 +163,7 @@ struct Agent::Impl {
   }
 
   void log_web_settings() {
-    if (!auth.enabled()) {
+    if (!auth->enabled()) {
       if (config.listen_host != "127.0.0.1" && config.listen_host != "::1") {
         log->warn(
             "listening on {} without authentication: anyone who can reach the port "
@@ -178,15 +226,15 @@ struct Agent::Impl {
     stop_collection();
     config = std::move(next);
     spdlog::set_level(spdlog::level::from_str(config.log_level));
-    auth = Authenticator(config.web);
+    auth = std::make_shared<Authenticator>(config.web);
     metrics.set_max_series(static_cast<std::size_t>(config.max_series));
     discovery = Discovery(config, ::getpid());
     first_seen.clear();
     metrics.set_config_reload(true, static_cast<double>(std::time(nullptr)));
+    render_bodies();  // the new credentials apply from here on, before the log says so
     log->info("SIGHUP: configuration reloaded; collection restarted");
     log_web_settings();
     start_collection();
-    render_bodies();
   }
 
   void start_collection() {
@@ -375,13 +423,14 @@ struct Agent::Impl {
     metrics.count_dropped("dependencies", folded);
     metrics.publish(*next);
     snapshot = std::move(next);
+    const bool first = !ready;
+    ready = true;
     render_bodies();
-    if (!ready) {
+    if (first) {
       // systemd Type=notify: started means classified, not merely listening. A no-op
       // without NOTIFY_SOCKET.
       sd_notify(0, "READY=1\nSTATUS=first window classified");
     }
-    ready = true;
     window_start = now;
   }
 
@@ -390,20 +439,23 @@ struct Agent::Impl {
     stop_collection();
     signals.cancel();
     reload_signal.cancel();
-    server.stop();
+    stop_http();
     io.stop();
   }
 
   Config config;
   ConfigLoader loader;
   asio::io_context io{1};
+  // The HTTP server's own loop; the guard keeps it running between connections.
+  asio::io_context http_io{1};
+  asio::executor_work_guard<asio::io_context::executor_type> http_work{http_io.get_executor()};
   Discovery discovery;
   asio::steady_timer discovery_timer;
   asio::steady_timer window_timer;
   asio::signal_set signals;
   asio::signal_set reload_signal;
   MetricsPublisher metrics;
-  Authenticator auth;
+  std::shared_ptr<Authenticator> auth;
   HttpServer server;
   std::shared_ptr<spdlog::logger> log;
   std::vector<CollectorSlot> slots;
@@ -411,11 +463,12 @@ struct Agent::Impl {
   std::map<std::string, Clock::time_point> first_seen;
   std::map<std::string, Bottleneck> last_class;
   std::shared_ptr<const Snapshot> snapshot;
-  std::shared_ptr<const std::string> metrics_body;
-  std::shared_ptr<const std::string> recommend_body;
   Clock::time_point window_start{};
   std::uint64_t windows_completed = 0;
   bool ready = false;
+  std::mutex published_mutex;
+  Published published;
+  std::thread http_thread;
 };
 
 Agent::Agent(Config config, ConfigLoader loader)
