@@ -26,6 +26,11 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* CLOCK_MONOTONIC ns of the last window close, written by user space. */
 __u64 window_start_ns SEC(".bss");
+/* Bumped by user space at every attach. A record from an earlier generation was
+ * written before the programs were last detached: the thread may have run and waited
+ * any number of times since, so its segment and its run_delay baseline mean nothing
+ * and the record counts as absent. */
+__u32 attach_generation SEC(".bss");
 
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH); /* LRU: a missed exit can never fill it */
@@ -99,21 +104,25 @@ int BPF_PROG(bw_sched_switch, bool preempt, struct task_struct *prev, struct tas
     __u32 tid = prev->pid;
     if (wid != 0 && wid < BW_MAX_WORKLOADS) {
       __u64 run_delay = prev->sched_info.run_delay;
+      __u32 generation = attach_generation;
       struct bw_thread *t = bpf_map_lookup_elem(&bw_threads, &tid);
       now = bpf_ktime_get_ns();
       if (t) {
-        if (t->until_ns != 0) close_segment(t, run_delay - t->run_delay_ns);
+        if (t->until_ns != 0 && t->generation == generation)
+          close_segment(t, run_delay - t->run_delay_ns);
         t->since_ns = now;
         t->until_ns = 0;
         t->run_delay_ns = run_delay;
         t->state = state_of(preempt, prev_state);
         t->workload = wid;
+        t->generation = generation;
       } else {
         struct bw_thread fresh = {};
         fresh.since_ns = now;
         fresh.run_delay_ns = run_delay;
         fresh.state = state_of(preempt, prev_state);
         fresh.workload = wid;
+        fresh.generation = generation;
         bpf_map_update_elem(&bw_threads, &tid, &fresh, BPF_ANY);
       }
     }
@@ -122,12 +131,14 @@ int BPF_PROG(bw_sched_switch, bool preempt, struct task_struct *prev, struct tas
   if (bw_is_target(tgid)) {
     __u32 tid = next->pid;
     struct bw_thread *t = bpf_map_lookup_elem(&bw_threads, &tid);
+    __u32 generation = attach_generation;
     if (now == 0) now = bpf_ktime_get_ns();
-    if (t) {
+    if (t && t->generation == generation) {
       if (t->since_ns != 0 && t->until_ns == 0) t->until_ns = now;
     } else {
       /* First run of a new thread or process (or of a thread whose record was
-       * evicted): only the wait that ends now will be known. */
+       * evicted, or written before a detach): only the wait that ends now will be
+       * known. */
       __u32 wid = bw_workload_of(tgid);
       if (wid != 0 && wid < BW_MAX_WORKLOADS) {
         struct bw_thread fresh = {};
@@ -135,6 +146,7 @@ int BPF_PROG(bw_sched_switch, bool preempt, struct task_struct *prev, struct tas
         fresh.run_delay_ns = next->sched_info.run_delay;
         fresh.state = BW_WOKEN;
         fresh.workload = wid;
+        fresh.generation = generation;
         bpf_map_update_elem(&bw_threads, &tid, &fresh, BPF_ANY);
       }
     }
@@ -152,7 +164,8 @@ int BPF_PROG(bw_sched_process_exit, struct task_struct *p) {
   if (!bw_is_target(tgid)) return 0;
   tid = p->pid;
   t = bpf_map_lookup_elem(&bw_threads, &tid);
-  if (t && t->until_ns != 0) close_segment(t, p->sched_info.run_delay - t->run_delay_ns);
+  if (t && t->until_ns != 0 && t->generation == attach_generation)
+    close_segment(t, p->sched_info.run_delay - t->run_delay_ns);
   bpf_map_delete_elem(&bw_threads, &tid);
   return 0;
 }

@@ -43,17 +43,20 @@ class SchedTool final : public Tool {
 
   std::string_view name() const override { return "sched"; }
 
+  // Every attach starts a new generation of per-thread records: those written before
+  // (a thread may have run and waited any number of times while the programs were
+  // detached) count as absent, in the kernel and in close_window().
   Status attach() override {
     if (attached_) return Ok{};
+    ++skel_->bss->attach_generation;
     if (int err = sched_bpf__attach(skel_); err != 0)
       return Error{describe_failure("sched: attach to scheduler tracepoints", err)};
     attached_ = true;
     return Ok{};
   }
 
-  // Open segments are dropped: a thread's next switch-in after the re-attach finds
-  // no record and is not counted; one that slept through finds a stale start and is
-  // clipped to the window start. Either way no time is invented.
+  // Segments open at the detach are dropped (see attach()): no time is invented, the
+  // detached part of a window is simply not measured.
   void detach() override {
     sched_bpf__detach(skel_);
     attached_ = false;
@@ -93,6 +96,7 @@ class SchedTool final : public Tool {
       bw_thread t{};
       t.since_ns = now_ns;
       t.run_delay_ns = waits->wait_ns;
+      t.generation = skel_->bss->attach_generation;
       t.state = state;
       t.workload = wid;
       // BPF_NOEXIST: the kernel's own record, if the thread switched meanwhile, wins.
@@ -161,14 +165,17 @@ class SchedTool final : public Tool {
                                                  std::uint64_t now_ns) {
     std::map<std::uint32_t, OffCpuNs> open;
     skel_->bss->window_start_ns = now_ns;
+    if (!attached_) return open;  // every record is from before the detach
+    const std::uint32_t generation = skel_->bss->attach_generation;
     const bpf_map* map = skel_->maps.bw_threads;
     std::uint32_t key = 0;
     std::uint32_t next = 0;
     const void* prev = nullptr;
     while (bpf_map__get_next_key(map, prev, &next, sizeof next) == 0) {
       bw_thread t{};
-      if (bpf_map__lookup_elem(map, &next, sizeof next, &t, sizeof t, 0) == 0 && t.since_ns != 0 &&
-          t.state < BW_OFFCPU_STATES && t.since_ns < now_ns) {
+      if (bpf_map__lookup_elem(map, &next, sizeof next, &t, sizeof t, 0) == 0 &&
+          t.generation == generation && t.since_ns != 0 && t.state < BW_OFFCPU_STATES &&
+          t.since_ns < now_ns) {
         const std::uint64_t until = t.until_ns != 0 && t.until_ns < now_ns ? t.until_ns : now_ns;
         const std::uint64_t from = t.since_ns > window_start_ns ? t.since_ns : window_start_ns;
         if (until > from) open[t.workload][t.state] += static_cast<double>(until - from);

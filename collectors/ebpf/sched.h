@@ -33,6 +33,8 @@ struct bw_thread {
   __u64 run_delay_ns; /* the task's sched_info.run_delay (schedstat's 2nd field) at since_ns */
   __u32 state;        /* enum bw_offcpu_state it switched out in */
   __u32 workload;
+  __u32 generation; /* attach_generation when written; older = written before a detach */
+  __u32 pad;
 };
 
 /* Per-workload cumulative counters (a per-CPU array indexed by workload id). */

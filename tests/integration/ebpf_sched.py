@@ -3,6 +3,9 @@ kernel (ctest label `privileged`: loading BPF programs needs root).
 
   runqueue_saturated  more CPU hogs than cores: run-queue p95 above 1 ms, preempted
                       off-CPU time measured, verdict cpu_saturated
+  duty_cycled         the same hogs under a budget that attaches the sched tool for part
+                      of each cycle: no run-queue wait longer than a CPU hog can be
+                      kept off a CPU (records from before a detach are not reused)
   sleeper_states      a thread sleeping in nanosleep: its off-CPU time is measured as
                       interruptible and adds up to the window
   forks_followed      children that live between discovery scans are counted (the
@@ -72,6 +75,58 @@ def case_runqueue_saturated(binary):
         harness.fail("no run count for bw_sched_switch: BPF run-time stats not exported")
     print(f"hog: run-queue p95 {s['runqueue_latency_seconds']['p95'] * 1e3:.1f} ms "
           f"over {s['runqueue_waits']} waits; off-CPU {off}")
+
+
+def runqueue_buckets(agent, workload):
+    """{upper bound in s: cumulative count} of boundwise_runqueue_latency_seconds."""
+    out = {}
+    text = harness.http_get(agent.base + "/metrics")[1]
+    for line in text.splitlines():
+        m = re.match(r'boundwise_runqueue_latency_seconds_bucket\{(.*)\} (\S+)$', line)
+        if m and f'workload="{workload}"' in m.group(1):
+            le = re.search(r'le="([^"]+)"', m.group(1)).group(1)
+            out[float("inf") if le == "+Inf" else float(le)] = float(m.group(2))
+    return out
+
+
+def case_duty_cycled(binary):
+    need_root()
+    if shutil.which("stress-ng") is None:
+        harness.skip("stress-ng is not installed (apt-get install stress-ng)")
+    cpus = os.cpu_count() or 2
+    hog = harness.start(["stress-ng", "--cpu", str(cpus * 2), "--cpu-method", "int64",
+                         "--timeout", "120s", "--quiet"])
+    time.sleep(0.5)
+    # A budget far below what the sched tool costs even for a few hogs: the tool is
+    # attached for a slice of each 10 s cycle (or at the 5 % floor), detached the rest.
+    agent = harness.Agent(binary, [{"name": "hog", "pid": hog.pid}],
+                          extra="ebpf:\n  budget_cores: 0.0001\n")
+    need_tools(agent, "sched")
+    # At least three 10 s cycles: each re-attach meets records from before a detach.
+    start = time.time()
+    duties, buckets = set(), {}
+    while time.time() < start + 60:
+        time.sleep(2)
+        duty = (agent.recommend() or {}).get("ebpf_duty", {}).get("sched")
+        if duty is not None:
+            duties.add(round(duty, 2))
+        buckets = runqueue_buckets(agent, "hog")
+        if (time.time() > start + 32 and buckets and any(d < 1 for d in duties)
+                and buckets[float("inf")] > 200):
+            break
+    if not any(d < 1 for d in duties):
+        harness.fail(f"the sched tool was never duty-cycled (duties {sorted(duties)})")
+    if not buckets or buckets[float("inf")] == 0:
+        harness.fail("no run-queue waits measured while duty-cycled")
+    # Twice as many hogs as cores: the scheduler rotates them every few milliseconds.
+    # A wait of a quarter of a second or more is not one wait but a thread's waits over
+    # a detached stretch, counted from a record written before the detach.
+    total = buckets[float("inf")]
+    below = max(count for bound, count in buckets.items() if bound <= 0.25)
+    if total - below > 0:
+        harness.fail(f"{total - below:.0f} of {total:.0f} run-queue waits longer than 250 ms "
+                     f"under duty cycling (duties {sorted(duties)}): {buckets}")
+    print(f"hog, duty-cycled ({sorted(duties)}): {total:.0f} run-queue waits, none over 250 ms")
 
 
 def case_sleeper_states(binary):
@@ -207,7 +262,8 @@ def case_disabled(binary):
         harness.fail(f"a misspelt collector name: exit {r.returncode}, {r.stderr!r}")
 
 
-CASES = {"runqueue_saturated": case_runqueue_saturated, "sleeper_states": case_sleeper_states,
+CASES = {"runqueue_saturated": case_runqueue_saturated, "duty_cycled": case_duty_cycled,
+         "sleeper_states": case_sleeper_states,
          "forks_followed": case_forks_followed, "bpf_denied": case_bpf_denied, "disabled": case_disabled}
 
 
