@@ -150,7 +150,6 @@ struct Agent::Impl {
                                                                 : config.listen_host,
               server.port());
     log_web_settings();
-    start_http();
 
     signals.async_wait([this](const boost::system::error_code& ec, int signal) {
       if (ec) return;
@@ -478,6 +477,10 @@ Agent::~Agent() = default;
 Status Agent::start() { return impl_->start(); }
 
 int Agent::run() {
+  // Requests are answered from here on, not from start(): the port is bound there (it
+  // may need privilege) and connections wait in its backlog, so that a first answer
+  // means a started agent running with the privileges it keeps.
+  impl_->start_http();
   impl_->io.run();
   return 0;
 }

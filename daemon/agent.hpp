@@ -24,8 +24,8 @@ class Agent {
 
   // Binds the listener and starts the collectors. Error: the listener could not bind.
   Status start();
-  // Runs until SIGINT/SIGTERM (or stop()); SIGHUP reloads the configuration. Returns the process
-  // exit code.
+  // Serves HTTP (from a thread of its own) and runs until SIGINT/SIGTERM (or stop());
+  // SIGHUP reloads the configuration. Returns the process exit code.
   int run();
   void stop();
 
