@@ -236,17 +236,15 @@ def sliced_run(args, comm):
             continue
         _, t0, t1, ops, cpu_ns = line.split()
         t0, t1 = float(t0), float(t1)
-        # Widened by one poll on each side: a slice with no run at all in it was
-        # detached throughout; one whose neighbourhood was all runs, attached.
-        inner = runs_between(t0 + 0.02, t1 - 0.02)
-        outer = runs_between(t0 - 0.02, t1 + 0.02)
-        if outer == 0:
+        # Widened by one poll on each side: a slice with no run at all around it was
+        # detached throughout; one with runs in every poll interval around it,
+        # attached; anything else straddles a change and is left out.
+        if runs_between(t0 - 0.02, t1 + 0.02) == 0:
             slices.append((False, int(ops), float(cpu_ns)))
-        elif inner is not None and inner > 0 and (t1 - t0) > 0:
-            # attached if programs ran all along: no poll interval without runs
-            inside = [c for t, c in counts if t0 - 0.02 <= t <= t1 + 0.02]
-            if all(b > a for a, b in zip(inside, inside[1:])):
-                slices.append((True, int(ops), float(cpu_ns)))
+            continue
+        around = [c for t, c in counts if t0 - 0.02 <= t <= t1 + 0.02]
+        if len(around) >= 2 and all(b > a for a, b in zip(around, around[1:])):
+            slices.append((True, int(ops), float(cpu_ns)))
     stretches = []
     for attached, ops, cpu_ns in slices:
         if stretches and stretches[-1][0] == attached:

@@ -36,7 +36,8 @@ def bw_programs():
     return re.findall(r"name (bw_\w+)", r.stdout)
 
 
-def case_runqueue_saturated(binary):
+def start_hogs():
+    """Twice as many CPU hogs (stress-ng) as cores; returns (process, cores)."""
     need_root()
     if shutil.which("stress-ng") is None:
         harness.skip("stress-ng is not installed (apt-get install stress-ng)")
@@ -44,6 +45,11 @@ def case_runqueue_saturated(binary):
     hog = harness.start(["stress-ng", "--cpu", str(cpus * 2), "--cpu-method", "int64",
                          "--timeout", "120s", "--quiet"])
     time.sleep(0.5)
+    return hog, cpus
+
+
+def case_runqueue_saturated(binary):
+    hog, cpus = start_hogs()
     agent = harness.Agent(binary, [{"name": "hog", "pid": hog.pid}])
     need_tools(agent, "sched")
 
@@ -90,13 +96,7 @@ def runqueue_buckets(agent, workload):
 
 
 def case_duty_cycled(binary):
-    need_root()
-    if shutil.which("stress-ng") is None:
-        harness.skip("stress-ng is not installed (apt-get install stress-ng)")
-    cpus = os.cpu_count() or 2
-    hog = harness.start(["stress-ng", "--cpu", str(cpus * 2), "--cpu-method", "int64",
-                         "--timeout", "120s", "--quiet"])
-    time.sleep(0.5)
+    hog, _ = start_hogs()
     # A budget far below what the sched tool costs even for a few hogs: the tool is
     # attached for a slice of each 10 s cycle (or at the 5 % floor), detached the rest.
     agent = harness.Agent(binary, [{"name": "hog", "pid": hog.pid}],
