@@ -26,7 +26,7 @@ the machine's slow drift cancels and what differs is the tool, dispatch included
 
 usage: bench/ebpf_overhead.py --agent build/daemon/boundwise --bench-bin build/bench
        [--rounds 5] [--seconds 4] [--budget 1] [--http-seconds 10] [--skip-http]
-       [--slices 60]
+       [--slices 60] [--per-run-overhead-ns 300]
 """
 import argparse
 import json
@@ -96,6 +96,7 @@ def run_load(binary, comm, seconds):
 
 
 DISABLED = []  # --disable: eBPF tools switched off in the agent's config
+PER_RUN_OVERHEAD_NS = None  # --per-run-overhead-ns: the agent's surcharge (None: its default)
 
 
 def start_agent(binary, budget, extra_targets=()):
@@ -103,6 +104,8 @@ def start_agent(binary, budget, extra_targets=()):
     targets = [{"name": "idle", "pid": idle.pid},
                {"name": "bench", "comm": "bwb_target"}, *extra_targets]
     extra = f"ebpf:\n  budget_cores: {budget}"
+    if PER_RUN_OVERHEAD_NS is not None:
+        extra += f"\n  per_run_overhead_ns: {PER_RUN_OVERHEAD_NS}"
     # Every tool on (syscalls is off by default) unless --disable'd.
     extra += "\ncollectors:\n" + "".join(
         f"  ebpf_{t}: {{enabled: {'false' if t in DISABLED else 'true'}}}\n"
@@ -195,16 +198,21 @@ def program_fdinfo(agent, name):
     return None
 
 
-def run_count(path):
+def run_stats(path):
+    """(run count, run time in ns) of the program behind an fdinfo path."""
     with open(path) as f:
-        m = re.search(r"^run_cnt:\s+(\d+)", f.read(), re.M)
-    return int(m.group(1)) if m else 0
+        text = f.read()
+    cnt = re.search(r"^run_cnt:\s+(\d+)", text, re.M)
+    ns = re.search(r"^run_time_ns:\s+(\d+)", text, re.M)
+    return (int(cnt.group(1)) if cnt else 0, int(ns.group(1)) if ns else 0)
 
 
 def sliced_run(args, comm):
     """Runs the ping-pong for args.slices seconds under an agent with args.budget;
-    returns [(attached, cpu_ns_per_op)] per stretch of consecutive slices in the same
-    state, in time order, and the attached share of the slices."""
+    returns the stretches of consecutive slices in the same state, in time order, as
+    dicts (attached, ops, cpu_ns, runs, run_ns: bw_sched_switch's runs and timed run
+    time during the stretch), the attached share of the slices, and how many slices
+    were kept."""
     agent, idle = start_agent(args.agent, args.budget)
     path = program_fdinfo(agent, "bw_sched_switch")
     if path is None:
@@ -212,25 +220,29 @@ def sliced_run(args, comm):
     load = subprocess.Popen([os.path.join(args.bench_bin, "bw_pingpong"), comm, str(CPU),
                              str(WARMUP), str(args.slices), "0.1"],
                             stdout=subprocess.PIPE, text=True)
-    counts = []  # (CLOCK_MONOTONIC s, run count)
+    polls = []  # (CLOCK_MONOTONIC s, run count, run time ns)
     # This polling loop stays off the load's CPU (the agent, started before, is not
     # pinned).
     affinity = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {0})
     while load.poll() is None:
-        counts.append((time.monotonic(), run_count(path)))
+        polls.append((time.monotonic(), *run_stats(path)))
         time.sleep(0.02)
     out = load.stdout.read()
     os.sched_setaffinity(0, affinity)
     agent.stop()
     harness.stop(idle)
 
-    def runs_between(t0, t1):
-        before = [c for t, c in counts if t <= t0]
-        after = [c for t, c in counts if t >= t1]
-        return after[0] - before[-1] if before and after else None
+    def between(t0, t1):
+        """(runs, run ns) from the last poll at or before t0 to the first at or after
+        t1, or None when the polls do not cover the interval."""
+        before = [p for p in polls if p[0] <= t0]
+        after = [p for p in polls if p[0] >= t1]
+        if not before or not after:
+            return None
+        return after[0][1] - before[-1][1], after[0][2] - before[-1][2]
 
-    slices = []  # (attached, ops, cpu_ns)
+    slices = []  # dicts as the stretches, one slice each
     for line in out.splitlines():
         if not line.startswith("slice "):
             continue
@@ -239,48 +251,69 @@ def sliced_run(args, comm):
         # Widened by one poll on each side: a slice with no run at all around it was
         # detached throughout; one with runs in every poll interval around it,
         # attached; anything else straddles a change and is left out.
-        if runs_between(t0 - 0.02, t1 + 0.02) == 0:
-            slices.append((False, int(ops), float(cpu_ns)))
+        wide = between(t0 - 0.02, t1 + 0.02)
+        if wide is None:
             continue
-        around = [c for t, c in counts if t0 - 0.02 <= t <= t1 + 0.02]
-        if len(around) >= 2 and all(b > a for a, b in zip(around, around[1:])):
-            slices.append((True, int(ops), float(cpu_ns)))
-    stretches = []
-    for attached, ops, cpu_ns in slices:
-        if stretches and stretches[-1][0] == attached:
-            stretches[-1][1] += ops
-            stretches[-1][2] += cpu_ns
+        around = [p[1] for p in polls if t0 - 0.02 <= p[0] <= t1 + 0.02]
+        if wide[0] == 0:
+            attached = False
+        elif len(around) >= 2 and all(b > a for a, b in zip(around, around[1:])):
+            attached = True
         else:
-            stretches.append([attached, ops, cpu_ns])
-    share = sum(1 for a, _, _ in slices if a) / len(slices) if slices else 0
-    return [(a, cpu / ops) for a, ops, cpu in stretches if ops], share, len(slices)
+            continue
+        runs, run_ns = between(t0, t1) or (0, 0)
+        slices.append({"attached": attached, "ops": int(ops), "cpu_ns": float(cpu_ns),
+                       "runs": runs if attached else 0, "run_ns": run_ns if attached else 0})
+    stretches = []
+    for sl in slices:
+        if stretches and stretches[-1]["attached"] == sl["attached"]:
+            for k in ("ops", "cpu_ns", "runs", "run_ns"):
+                stretches[-1][k] += sl[k]
+        else:
+            stretches.append(dict(sl))
+    share = sum(1 for sl in slices if sl["attached"]) / len(slices) if slices else 0
+    return [st for st in stretches if st["ops"]], share, len(slices)
 
 
 def bench_slices(args):
     print(f"\n### Sched tool attached vs detached in the same run: ping-pong, "
           f"{args.slices:g} s per condition, budget_cores {args.budget:g}"
-          f"{'; tools disabled: ' + ', '.join(args.disable) if args.disable else ''}; "
+          f"{'; tools disabled: ' + ', '.join(args.disable) if args.disable else ''}"
+          f"{'; per_run_overhead_ns ' + format(args.per_run_overhead_ns, 'g') if args.per_run_overhead_ns is not None else ''}; "
           f"load average {loadavg():.1f}\n")
     print("Each attached stretch against the detached stretch right after it (CPU ns per "
-          "round trip, both processes); change, median and range over pairs:\n")
+          "round trip, both processes); change, median and range over pairs. Averaged "
+          "over time = attached share × median change. Untimed per run = the extra CPU "
+          "of an attached stretch minus the programs' timed run time, per run of "
+          "bw_sched_switch (what `ebpf.per_run_overhead_ns` should charge on this "
+          "machine):\n")
     print("| condition | slices kept | attached share | pairs | detached ns/op (median) | "
-          "change when attached |")
-    print("|---|---|---|---|---|---|")
+          "change when attached | averaged over time | timed ns/run | untimed ns/run |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for cond, comm in (("untargeted", "bwb_other"), ("targeted", "bwb_target")):
         stretches, share, kept = sliced_run(args, comm)
-        changes, detached = [], []
-        for (a1, ns1), (a2, ns2) in zip(stretches, stretches[1:]):
-            if a1 and not a2:
-                changes.append(ns1 / ns2 - 1)
-                detached.append(ns2)
+        changes, detached, untimed, timed = [], [], [], []
+        for att, det in zip(stretches, stretches[1:]):
+            if not att["attached"] or det["attached"] or not att["runs"]:
+                continue
+            att_per_op = att["cpu_ns"] / att["ops"]
+            det_per_op = det["cpu_ns"] / det["ops"]
+            changes.append(att_per_op / det_per_op - 1)
+            detached.append(det_per_op)
+            extra_ns = (att_per_op - det_per_op) * att["ops"]
+            untimed.append((extra_ns - att["run_ns"]) / att["runs"])
+            timed.append(att["run_ns"] / att["runs"])
         print(f"stretches {cond}: {stretches}", file=sys.stderr, flush=True)
         if not changes:
             print(f"| {cond} | {kept} | {share:.0%} | 0 | – | no attached/detached pair: "
-                  "the budget did not duty-cycle the sched tool |")
+                  "the budget did not duty-cycle the sched tool | | | |")
             continue
         med, lo, hi = summarize(changes)
+        umed, ulo, uhi = summarize(untimed)
         print(f"| {cond} | {kept} | {share:.0%} | {len(changes)} | "
-              f"{statistics.median(detached):,.0f} | {pct(med)} ({pct(lo)} … {pct(hi)}) |")
+              f"{statistics.median(detached):,.0f} | {pct(med)} ({pct(lo)} … {pct(hi)}) | "
+              f"{pct(share * med)} | {statistics.median(timed):.0f} | "
+              f"{umed:.0f} ({ulo:.0f} … {uhi:.0f}) |")
 
 
 def wrk_run(url, seconds):
@@ -342,8 +375,12 @@ def main():
                    help="attached-vs-detached mode: seconds of ping-pong per condition")
     p.add_argument("--disable", action="append", default=[],
                    help="an eBPF tool to switch off (sched, syscalls, disk), repeatable")
+    p.add_argument("--per-run-overhead-ns", type=int, default=None,
+                   help="the agent's ebpf.per_run_overhead_ns (default: the agent's own)")
     args = p.parse_args()
     DISABLED.extend(args.disable)
+    global PER_RUN_OVERHEAD_NS
+    PER_RUN_OVERHEAD_NS = args.per_run_overhead_ns
     if os.geteuid() != 0:
         harness.skip("needs root (the agent loads BPF programs)")
     if args.slices:

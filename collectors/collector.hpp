@@ -48,8 +48,9 @@ struct CollectorSettings {
   std::map<std::string, bool> collectors_enabled;
   // `ebpf:` of the config.
   struct Ebpf {
-    double budget_cores = 0.01;       // all BPF programs together, in cores
-    std::string net_source = "auto";  // auto | tracepoints | syscalls (net tool)
+    double budget_cores = 0.01;        // all BPF programs together, in cores
+    std::string net_source = "auto";   // auto | tracepoints | syscalls (net tool)
+    double per_run_overhead_ns = 300;  // charged per program run on top of its run time
   } ebpf;
 };
 

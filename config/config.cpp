@@ -50,6 +50,9 @@ ebpf:
   # Socket traffic for dependency/inbound latency: auto, tracepoints (kernel 6.3+) or
   # syscalls (any kernel, costlier).
   net_source: auto
+  # Cost of one BPF program run beyond what the kernel's run-time stats time
+  # (dispatch, clock reads, cache/TLB misses), charged to the budget per run.
+  per_run_overhead_ns: 300
 )yaml";
 
 const std::set<std::string> kTopKeys = {
@@ -318,7 +321,7 @@ class Loader {
     }
     if (auto n = root["ebpf"]) {
       if (!n.IsMap()) fail(n, "\"ebpf\" must be a map");
-      check_keys(n, {"budget_cores", "net_source"}, "\"ebpf\"");
+      check_keys(n, {"budget_cores", "net_source", "per_run_overhead_ns"}, "\"ebpf\"");
       if (auto b = n["budget_cores"]) {
         std::string text = scalar(b, "budget_cores");
         char* end = nullptr;
@@ -330,6 +333,10 @@ class Loader {
                    text + "\"");
         }
         c.ebpf.budget_cores = v;
+      }
+      if (auto o = n["per_run_overhead_ns"]) {
+        c.ebpf.per_run_overhead_ns =
+            static_cast<double>(integer(o, "per_run_overhead_ns", 0, 100'000));
       }
       if (auto s = n["net_source"]) {
         c.ebpf.net_source = scalar(s, "net_source");

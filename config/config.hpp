@@ -67,6 +67,12 @@ struct Config {
     // of the send/recv family, any kernel) or "auto" (tracepoints where the kernel has
     // them).
     std::string net_source = "auto";
+    // What one run of a BPF program costs the traced process beyond the run time the
+    // kernel's stats measure (the tracepoint's dispatch, the stats' own clock reads,
+    // cache and TLB misses), in ns; the budget charges it per run. Measured on this
+    // project's VMs at 280–345 ns (docs/BENCHMARKS.md, `bench/ebpf_overhead.py
+    // --slices`); lower on hardware with PCID.
+    double per_run_overhead_ns = 300;
   } ebpf;
   WebConfig web;
   // When started as root: the user to switch to once started (keeping only the

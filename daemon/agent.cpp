@@ -251,6 +251,7 @@ struct Agent::Impl {
     settings.collectors_enabled = config.collectors_enabled;
     settings.ebpf.budget_cores = config.ebpf.budget_cores;
     settings.ebpf.net_source = config.ebpf.net_source;
+    settings.ebpf.per_run_overhead_ns = config.ebpf.per_run_overhead_ns;
     for (auto& c : make_collectors(settings)) {
       std::string name(c->name());
       auto enabled = config.collectors_enabled.find(name);

@@ -50,6 +50,12 @@ DutyPlan plan_duty(const std::vector<ToolCost>& shed_order, double budget_cores,
   return plan;
 }
 
+double cores_when_attached(double run_ns, double runs, double attached_ns,
+                           double per_run_overhead_ns) {
+  if (!(attached_ns > 0)) return -1;
+  return (run_ns + runs * per_run_overhead_ns) / attached_ns;
+}
+
 int attached_ticks(double d, int ticks) {
   if (!(d > 0)) return 0;
   return std::clamp(static_cast<int>(std::lround(d * ticks)), 1, ticks);

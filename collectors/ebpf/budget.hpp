@@ -3,8 +3,11 @@
 // tool's cost from the kernel's BPF run-time stats and applies the plan by attaching
 // and detaching the tool's programs within each cycle (duty cycling).
 //
-// Run-time stats measure the time inside a program, not the tracepoint's own
-// dispatch (a few ns per event); the budget is on what the stats can see.
+// Run-time stats time the inside of a program only. What a run costs the traced task
+// beyond that (the tracepoint's dispatch, the stats' own two clock reads, the cache
+// and TLB misses of the program and its maps) is charged as a fixed surcharge per run
+// (config `ebpf.per_run_overhead_ns`): on a context-switch storm it is as large as the
+// timed part (docs/BENCHMARKS.md).
 #pragma once
 
 #include <map>
@@ -15,14 +18,19 @@ namespace boundwise::ebpf {
 
 struct ToolCost {
   std::string tool;
-  // CPU cores the tool's programs use while attached (program seconds / attached
-  // seconds); negative = not measured yet.
+  // CPU cores the tool costs while attached (cores_when_attached); negative = not
+  // measured yet.
   double cores_when_attached = -1;
 };
 
 struct DutyPlan {
   std::map<std::string, double> duty;  // 0 = detached, 1 = always attached
 };
+
+// CPU cores a tool costs while attached: its programs' run time plus the surcharge
+// for each of their runs, over the time it was attached. -1 when it was not attached.
+double cores_when_attached(double run_ns, double runs, double attached_ns,
+                           double per_run_overhead_ns);
 
 // Tools are shed in the order given (first = cheapest to lose: syscalls before disk
 // before net before sched): each is duty-cycled down, to no less than `min_duty`,

@@ -223,20 +223,28 @@ class EbpfCollector final : public Collector {
       ctx.attached_fraction = window_ns > 0 ? std::min(1.0, r.attached_ns / window_ns) : 1.0;
       windows.node.ebpf_duty[name] = ctx.attached_fraction;
       if (r.attached_ns > 0) r.tool->contribute(ctx, windows);
-      // Cost of this window: run time of the tool's programs over its attached time.
+      // Cost of this window: run time of the tool's programs, plus the surcharge per
+      // run the stats cannot time, over its attached time.
       std::uint64_t run_ns = 0;
+      std::uint64_t runs = 0;
       for (const auto& [prog, fd] : r.tool->programs()) {
         auto s = ebpf::program_run_stats(fd);
         auto& total = program_totals_[name + "/" + prog];
         run_ns += ebpf::delta(s.run_time_ns, total.last_run_ns);
+        runs += ebpf::delta(s.run_count, total.last_runs);
         total.last_run_ns = s.run_time_ns;
+        total.last_runs = s.run_count;
         if (stats_) {
           auto& out = windows.node.bpf_programs[prog];
           out.run_seconds = static_cast<double>(s.run_time_ns) / 1e9;
           out.runs = s.run_count;
         }
       }
-      if (r.attached_ns > 0) r.cores = static_cast<double>(run_ns) / r.attached_ns;
+      if (r.attached_ns > 0) {
+        r.cores = ebpf::cores_when_attached(static_cast<double>(run_ns),
+                                            static_cast<double>(runs), r.attached_ns,
+                                            settings_.ebpf.per_run_overhead_ns);
+      }
       r.attached_ns = 0;
     }
     if (stats_) {
@@ -260,6 +268,7 @@ class EbpfCollector final : public Collector {
   };
   struct ProgramTotal {
     std::uint64_t last_run_ns = 0;
+    std::uint64_t last_runs = 0;
   };
 
   void apply_budget() {
@@ -276,9 +285,10 @@ class EbpfCollector final : public Collector {
       if (d != r.duty) {
         if (d < 1 || r.duty < 1) {
           log_->info(
-              "ebpf_{}: {:.5f} cores when attached; attached {:.0f}% of the time "
-              "to stay within the budget of {:g} cores",
-              name, r.cores, d * 100, settings_.ebpf.budget_cores);
+              "ebpf_{}: {:.5f} cores when attached (program time + {:g} ns per run); "
+              "attached {:.0f}% of the time to stay within the budget of {:g} cores",
+              name, r.cores, settings_.ebpf.per_run_overhead_ns, d * 100,
+              settings_.ebpf.budget_cores);
         }
         r.duty = d;
       }

@@ -36,6 +36,7 @@ TEST(Config, EmbeddedDefaultEqualsStructDefaults) {
   EXPECT_EQ(parsed.listen_host, "127.0.0.1");  // loopback by default
   EXPECT_EQ(parsed.ebpf.budget_cores, defaults.ebpf.budget_cores);
   EXPECT_EQ(parsed.ebpf.net_source, defaults.ebpf.net_source);
+  EXPECT_EQ(parsed.ebpf.per_run_overhead_ns, defaults.ebpf.per_run_overhead_ns);
 }
 
 TEST(Config, EveryKey) {
@@ -67,6 +68,7 @@ collectors:
 ebpf:
   budget_cores: 0.05
   net_source: syscalls
+  per_run_overhead_ns: 120
 )",
                           "x.yaml");
   EXPECT_EQ(c.listen_host, "::1");
@@ -90,6 +92,7 @@ ebpf:
   EXPECT_FALSE(c.collectors_enabled.at("ebpf_syscalls"));
   EXPECT_DOUBLE_EQ(c.ebpf.budget_cores, 0.05);
   EXPECT_EQ(c.ebpf.net_source, "syscalls");
+  EXPECT_EQ(c.ebpf.per_run_overhead_ns, 120);
 }
 
 TEST(Config, EmptyFileIsTheDefaults) {
@@ -129,6 +132,8 @@ TEST(Config, Errors) {
   expect_error("ebpf:\n  budget_cores: 0\n", 2, 17, "above 0");
   expect_error("ebpf:\n  budget_cores: 1%\n", 2, 17, "number of CPU cores");
   expect_error("ebpf:\n  net_source: kprobes\n", 2, 15, "auto, tracepoints or syscalls");
+  expect_error("ebpf:\n  per_run_overhead_ns: -5\n", 2, 24, "between 0 and 100000");
+  expect_error("ebpf:\n  per_run_overhead_ns: 0.3us\n", 2, 24, "must be an integer");
   expect_error("ebpf:\n  budget: 1\n", 2, 3, "unknown key \"budget\"");
   expect_error("window: 1s\ndiscovery_interval: 5s\n", 2, 21, "must not be longer");
 }
