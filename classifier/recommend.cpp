@@ -133,10 +133,17 @@ void add_process_risks(const WorkloadWindow& w, int workers, Recommendation& r) 
 }
 
 // Where the GIL numbers come from: memory reads (exact holder, waiters) or the futex
-// signature alone (wait time only: inferred).
+// signature alone (wait time only: inferred); the wait itself measured in the kernel
+// at every switch, or sampled.
 void add_gil_evidence(const WorkloadWindow& w, Recommendation& r) {
   if (w.runtime.kind != "python") return;
   const double duration = w.duration_seconds > 0 ? w.duration_seconds : 1.0;
+  if (w.gil.wait_measured_in_kernel) {
+    r.evidence.push_back(printf_string(
+        "GIL wait measured by eBPF at every context switch (sleeps in futex on the GIL's "
+        "address): %.2f thread-seconds per second",
+        finite(w.thread_seconds[index_of(Reason::gil)]) / duration));
+  }
   if (w.gil.measured) {
     r.evidence.push_back(printf_string(
         "GIL read from memory: held %d%% of the window by %d thread(s), %.1f waiters on "

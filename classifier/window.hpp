@@ -112,6 +112,9 @@ struct GilWindow {
   double waiters_mean = 0;           // Σ over processes of mean waiters per sample
   std::uint64_t switches = 0;        // switch_number delta (GIL hand-overs)
   int holder_threads = 0;            // distinct threads seen holding it
+  // thread_seconds[gil] was measured by the ebpf collector at every context switch
+  // (sleeps in futex on the GIL's address) rather than sampled from procfs.
+  bool wait_measured_in_kernel = false;
 };
 
 struct WorkloadWindow {

@@ -118,6 +118,7 @@ json workload_json(const Snapshot& s, const WorkloadReport& w) {
       const bool measured = win.gil.measured;
       out["gil"] = {
           {"source", measured ? "memory" : "futex signature"},
+          {"wait_source", win.gil.wait_measured_in_kernel ? "ebpf" : "sampled"},
           {"wait_seconds", seconds(win.thread_seconds[index_of(Reason::gil)])},
           {"held_seconds", measured ? json(seconds(win.gil.held_seconds)) : json(nullptr)},
           {"native_cpu_seconds", measured ? json(seconds(native_cpu_seconds(win))) : json(nullptr)},

@@ -158,10 +158,14 @@ class EbpfCollector final : public Collector {
     if (!targets_) return;
     assign_workload_ids(targets);
     std::map<int, std::uint32_t> wanted;
+    std::map<ProcessKey, std::uint32_t> announce;
     for (const auto& w : targets.workloads) {
       auto id = ids_.find(w.name);
       if (id == ids_.end()) continue;
-      for (const auto& key : w.processes) wanted.emplace(key.pid, id->second);
+      for (const auto& key : w.processes) {
+        wanted.emplace(key.pid, id->second);
+        announce.emplace(key, id->second);
+      }
     }
     std::map<int, std::uint32_t> known;
     for (const auto& [tgid, wid] : targets_->targets()) known.emplace(tgid, wid);
@@ -169,10 +173,15 @@ class EbpfCollector final : public Collector {
       auto it = known.find(tgid);
       if (it != known.end() && it->second == wid) continue;
       targets_->mark(tgid, wid);
-      if (it == known.end()) {
-        for (auto& [name, r] : tools_) r.tool->on_new_target(tgid, wid);
-      }
     }
+    // Tools hear of each process once per workload, by identity (a reused PID is a new
+    // process), including the children the kernel marked itself when they forked.
+    for (const auto& [key, wid] : announce) {
+      auto it = announced_.find(key);
+      if (it != announced_.end() && it->second == wid) continue;
+      for (auto& [name, r] : tools_) r.tool->on_new_target(key.pid, wid);
+    }
+    announced_ = std::move(announce);
     // Leave alone the children the kernel followed (discovery will list them), unless
     // their workload is gone; drop what this code marked and no longer wants.
     std::set<std::uint32_t> live_ids;
@@ -241,9 +250,8 @@ class EbpfCollector final : public Collector {
         }
       }
       if (r.attached_ns > 0) {
-        r.cores = ebpf::cores_when_attached(static_cast<double>(run_ns),
-                                            static_cast<double>(runs), r.attached_ns,
-                                            settings_.ebpf.per_run_overhead_ns);
+        r.cores = ebpf::cores_when_attached(static_cast<double>(run_ns), static_cast<double>(runs),
+                                            r.attached_ns, settings_.ebpf.per_run_overhead_ns);
       }
       r.attached_ns = 0;
     }
@@ -332,6 +340,8 @@ class EbpfCollector final : public Collector {
   int tick_ = 0;
   std::uint64_t window_start_ns_ = 0;
   std::map<std::string, std::uint32_t> ids_;
+  // Processes the tools were told of (on_new_target), with their workload id.
+  std::map<ProcessKey, std::uint32_t> announced_;
   std::set<int> marked_;
 };
 

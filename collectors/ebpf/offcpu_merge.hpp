@@ -11,6 +11,11 @@
 // Dependency wait seconds (part of net) are scaled with their reason. When procfs saw
 // no D reason but the kernel measured D time, it is counted as disk (what procfs does
 // for a D thread in an unknown syscall).
+//
+// For a workload whose Python processes' GIL ranges the kernel holds (gil_exact), GIL
+// waits are measured too (sleeps in futex on the GIL's address, at every switch): the
+// gil reason is set to the measured share, and only the remaining sleep is split over
+// procfs's other reasons. Without it, procfs's sampled gil stays one of them.
 #pragma once
 
 #include "classifier/window.hpp"
@@ -24,6 +29,8 @@ struct MeasuredOffCpu {
   double preempted = 0;
   double woken = 0;
   double other = 0;
+  double gil = 0;          // asleep in futex on the GIL (part of what procfs calls sleep)
+  bool gil_exact = false;  // the kernel knew the GIL of at least one of the processes
 };
 
 void merge_offcpu(const MeasuredOffCpu& m, WorkloadWindow& w);

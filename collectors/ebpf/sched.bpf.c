@@ -39,6 +39,15 @@ struct {
   __type(value, struct bw_thread);
 } bw_threads SEC(".maps");
 
+/* Written by user space when a Python process becomes a target, deleted when its
+ * leader exits (below) or user space finds it is not Python any more (PID reuse). */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, BW_MAX_GIL_PROCESSES);
+  __type(key, __u32); /* tgid */
+  __type(value, struct bw_gil_range);
+} bw_gil_ranges SEC(".maps");
+
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); /* per CPU: no atomics on the hot path */
   __uint(max_entries, BW_MAX_WORKLOADS);
@@ -86,11 +95,32 @@ static __always_inline void close_segment(const struct bw_thread *t, __u64 wait)
   s->runq_sum_ns += wait;
 }
 
-static __always_inline __u32 state_of(bool preempt, unsigned int prev_state) {
+/* A thread of a Python process whose GIL range is known, switching out asleep: is it
+ * in futex on the GIL? A task asleep in a syscall has its user registers saved at the
+ * top of its kernel stack (bpf_task_pt_regs): the syscall number in orig_ax, the
+ * first argument (futex's uaddr) in di. Only on x86_64, whose syscall numbers and
+ * registers these are; elsewhere the procfs sampler's signature stands. */
+static __always_inline bool waits_for_gil(struct task_struct *task, __u32 tgid) {
+#if defined(__TARGET_ARCH_x86)
+  struct bw_gil_range *gil = bpf_map_lookup_elem(&bw_gil_ranges, &tgid);
+  struct pt_regs *regs;
+  if (!gil) return false;
+  regs = (struct pt_regs *)bpf_task_pt_regs(task);
+  if (!regs) return false;
+  if (regs->orig_ax != BW_SYS_FUTEX_X86_64) return false;
+  return regs->di - gil->begin < gil->end - gil->begin;
+#else
+  return false;
+#endif
+}
+
+static __always_inline __u32 state_of(bool preempt, unsigned int prev_state,
+                                      struct task_struct *task, __u32 tgid) {
   if (preempt || prev_state == 0) return BW_PREEMPTED;
   if (prev_state & TASK_NOLOAD) return BW_OTHER_STATE; /* TASK_IDLE: kernel-style idle wait */
   if (prev_state & TASK_UNINTERRUPTIBLE) return BW_UNINTERRUPTIBLE;
-  if (prev_state & TASK_INTERRUPTIBLE) return BW_INTERRUPTIBLE;
+  if (prev_state & TASK_INTERRUPTIBLE)
+    return waits_for_gil(task, tgid) ? BW_GIL_WAIT : BW_INTERRUPTIBLE;
   return BW_OTHER_STATE;
 }
 
@@ -105,6 +135,7 @@ int BPF_PROG(bw_sched_switch, bool preempt, struct task_struct *prev, struct tas
     if (wid != 0 && wid < BW_MAX_WORKLOADS) {
       __u64 run_delay = prev->sched_info.run_delay;
       __u32 generation = attach_generation;
+      __u32 state = state_of(preempt, prev_state, prev, tgid);
       struct bw_thread *t = bpf_map_lookup_elem(&bw_threads, &tid);
       now = bpf_ktime_get_ns();
       if (t) {
@@ -113,14 +144,14 @@ int BPF_PROG(bw_sched_switch, bool preempt, struct task_struct *prev, struct tas
         t->since_ns = now;
         t->until_ns = 0;
         t->run_delay_ns = run_delay;
-        t->state = state_of(preempt, prev_state);
+        t->state = state;
         t->workload = wid;
         t->generation = generation;
       } else {
         struct bw_thread fresh = {};
         fresh.since_ns = now;
         fresh.run_delay_ns = run_delay;
-        fresh.state = state_of(preempt, prev_state);
+        fresh.state = state;
         fresh.workload = wid;
         fresh.generation = generation;
         bpf_map_update_elem(&bw_threads, &tid, &fresh, BPF_ANY);
@@ -167,5 +198,19 @@ int BPF_PROG(bw_sched_process_exit, struct task_struct *p) {
   if (t && t->until_ns != 0 && t->generation == attach_generation)
     close_segment(t, p->sched_info.run_delay - t->run_delay_ns);
   bpf_map_delete_elem(&bw_threads, &tid);
+  if (tid == tgid) bpf_map_delete_elem(&bw_gil_ranges, &tgid); /* the process is going */
+  return 0;
+}
+
+/* A new program image: the GIL range user space wrote was the old image's, and the
+ * new one's is not known (an exec'd Python falls back to the procfs signature). Fires
+ * for every exec on the host, rare next to switches; the untargeted path is the
+ * bitmap check. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(bw_sched_process_exec, struct task_struct *p, pid_t old_pid,
+             struct linux_binprm *bprm) {
+  __u32 tgid = p->tgid;
+  if (!bw_is_target(tgid)) return 0;
+  bpf_map_delete_elem(&bw_gil_ranges, &tgid);
   return 0;
 }

@@ -8,6 +8,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <set>
 #include <string>
 
 #include "collectors/ebpf/bpf_util.hpp"
@@ -15,6 +16,7 @@
 #include "collectors/ebpf/sched.h"
 #include "collectors/ebpf/sched.skel.h"
 #include "collectors/ebpf/targets.hpp"
+#include "collectors/procfs/gil_locator.hpp"
 #include "collectors/procfs/parse.hpp"
 #include "collectors/procfs/proc_io.hpp"
 
@@ -73,6 +75,7 @@ class SchedTool final : public Tool {
   // segment now, in the state /proc shows; otherwise a thread parked since before the
   // agent started would be invisible to the kernel side until it next runs.
   void on_new_target(int tgid, std::uint32_t wid) override {
+    set_gil_range(tgid, wid);
     procfs::Fd dir(::open((proc_root_ + "/" + std::to_string(tgid) + "/task").c_str(),
                           O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dir.ok()) return;
@@ -106,6 +109,7 @@ class SchedTool final : public Tool {
 
   void contribute(const WindowContext& ctx, WindowSet& windows) override {
     std::map<std::uint32_t, OffCpuNs> open = close_window(ctx.start_ns, ctx.now_ns);
+    const std::set<std::uint32_t> gil_known = workloads_with_gil_ranges();
     for (auto& [name, w] : windows.workloads) {
       auto id = ctx.ids->find(name);
       if (id == ctx.ids->end()) continue;
@@ -118,7 +122,9 @@ class SchedTool final : public Tool {
         if (auto o = open.find(wid); o != open.end()) ns[i] += o->second[i];
       }
       MeasuredOffCpu m{ns[BW_INTERRUPTIBLE] / 1e9, ns[BW_UNINTERRUPTIBLE] / 1e9,
-                       ns[BW_PREEMPTED] / 1e9, ns[BW_WOKEN] / 1e9, ns[BW_OTHER_STATE] / 1e9};
+                       ns[BW_PREEMPTED] / 1e9,     ns[BW_WOKEN] / 1e9,
+                       ns[BW_OTHER_STATE] / 1e9,   ns[BW_GIL_WAIT] / 1e9,
+                       gil_known.count(wid) != 0};
       LatencyHistogram runq;
       for (std::size_t i = 0; i < kLatencySlots; ++i)
         runq.slots[i] = delta(now.runq_slots[i], base.runq_slots[i]);
@@ -127,16 +133,46 @@ class SchedTool final : public Tool {
       // Off-CPU time of a duty-cycled window covers only its attached part: the
       // split is still a fair sample, the seconds are not, so only shares are merged.
       merge_offcpu(m, w);
-      w.offcpu_seconds_by_state = {{"interruptible", m.interruptible},
-                                   {"uninterruptible", m.uninterruptible},
-                                   {"preempted", m.preempted},
-                                   {"woken", m.woken},
-                                   {"other", m.other}};
       w.runqueue_latency = std::move(runq);
     }
   }
 
  private:
+  // A CPython process whose GIL the ELF locates gets its range in the kernel, so
+  // that sched_switch can tell GIL waits from other sleeps; anything else (not
+  // Python, a free-threaded build, a version without a known offset, a reused PID
+  // that is no longer Python) has its stale range removed.
+  void set_gil_range(int tgid, std::uint32_t wid) {
+    auto key = static_cast<std::uint32_t>(tgid);
+    auto located = procfs::locate_gil(proc_root_, tgid);
+    if (located && located->has_value() && (*located)->begin < (*located)->end) {
+      bw_gil_range range{(*located)->begin, (*located)->end, wid, 0};
+      if (bpf_map__update_elem(skel_->maps.bw_gil_ranges, &key, sizeof key, &range, sizeof range,
+                               BPF_ANY) == 0) {
+        return;
+      }
+    }
+    bpf_map__delete_elem(skel_->maps.bw_gil_ranges, &key, sizeof key, 0);
+  }
+
+  // Workload ids with at least one process whose GIL range the kernel holds: their
+  // GIL waits were measured at every switch.
+  std::set<std::uint32_t> workloads_with_gil_ranges() const {
+    std::set<std::uint32_t> out;
+    const bpf_map* map = skel_->maps.bw_gil_ranges;
+    std::uint32_t key = 0;
+    std::uint32_t next = 0;
+    const void* prev = nullptr;
+    while (bpf_map__get_next_key(map, prev, &next, sizeof next) == 0) {
+      bw_gil_range range{};
+      if (bpf_map__lookup_elem(map, &next, sizeof next, &range, sizeof range, 0) == 0)
+        out.insert(range.workload);
+      key = next;
+      prev = &key;
+    }
+    return out;
+  }
+
   // Cumulative counters of one workload, summed over CPUs.
   SchedCounters counters(std::uint32_t wid) const {
     SchedCounters out;

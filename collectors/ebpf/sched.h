@@ -22,10 +22,24 @@ enum bw_offcpu_state {
   BW_PREEMPTED,         /* runnable: preempted or yielded, waiting for a CPU */
   BW_WOKEN,             /* runnable: woken from a sleep, waiting for a CPU */
   BW_OTHER_STATE,       /* stopped, traced, or a state this code does not know */
+  BW_GIL_WAIT,          /* S in futex on an address inside its process's GIL (bw_gil_range) */
   BW_OFFCPU_STATES,
 };
 
-/* Per-thread state while the thread is off-CPU (map keyed by tid). */
+/* Python processes whose GIL the kernel side knows (map keyed by tgid). A thread of
+ * such a process that goes to sleep in futex on an address in [begin, end) is waiting
+ * for the GIL: the same signature the procfs sampler reads from /proc/TID/syscall,
+ * taken at every switch instead of five times a second. */
+#define BW_MAX_GIL_PROCESSES 4096
+#define BW_SYS_FUTEX_X86_64 202
+
+struct bw_gil_range {
+  __u64 begin;
+  __u64 end;
+  __u32 workload; /* the workload id the process had when the range was written */
+  __u32 pad;
+};
+
 /* Per-thread record of its last off-CPU segment (map keyed by tid). */
 struct bw_thread {
   __u64 since_ns;     /* the segment's start; 0 = unknown (a thread first seen coming on) */

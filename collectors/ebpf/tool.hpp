@@ -60,8 +60,10 @@ class Tool {
   virtual void detach() = 0;
   virtual bool attached() const = 0;
 
-  // A process became a target of workload `wid` (e.g. record the state of threads
-  // that are already asleep, which the kernel side would not see until they run).
+  // A process became a target of workload `wid`, or moved to it: once per process
+  // identity and workload, children the kernel followed at fork included (e.g. record
+  // the state of threads that are already asleep, which the kernel side would not see
+  // until they run; the process's GIL range).
   virtual void on_new_target(int /*tgid*/, std::uint32_t /*wid*/) {}
 
   // Workload id `wid` was given to a workload (new, or reused after another left):

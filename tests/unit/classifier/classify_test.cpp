@@ -410,6 +410,11 @@ TEST(Recommend, ForkRiskFollowsTheStartMethodAndGilEvidenceItsSource) {
   auto r = recommend(classify(w), w);
   EXPECT_TRUE(contains(r.risks, "3.14 defaults to forkserver")) << "no start method seen yet";
   EXPECT_TRUE(contains(r.evidence, "inferred from futex waits"));
+  EXPECT_FALSE(contains(r.evidence, "measured by eBPF"));
+  w.gil.wait_measured_in_kernel = true;
+  EXPECT_TRUE(contains(recommend(classify(w), w).evidence,
+                       "GIL wait measured by eBPF at every context switch"));
+  w.gil.wait_measured_in_kernel = false;
   w.runtime.start_method = "fork";
   w.processes = 3;
   r = recommend(classify(w), w);

@@ -73,6 +73,50 @@ TEST(OffCpuMerge, DTimeProcfsMissedBecomesDiskAndNothingMeasuredChangesNothing) 
   EXPECT_DOUBLE_EQ(at(w, Reason::sleep), 7);
 }
 
+TEST(OffCpuMerge, AMeasuredGilWaitReplacesTheSampledOneAndTheRestKeepsProcfsWhy) {
+  WorkloadWindow w;
+  w.thread_seconds[index_of(Reason::on_cpu)] = 2;
+  w.thread_seconds[index_of(Reason::gil)] = 3;  // sampled: 3 of 8 off-CPU seconds
+  w.thread_seconds[index_of(Reason::idle)] = 4;
+  w.thread_seconds[index_of(Reason::lock)] = 1;
+  MeasuredOffCpu m;
+  m.gil = 6;  // the kernel: 6 of the 8 measured sleeping seconds were on the GIL
+  m.interruptible = 2;
+  m.gil_exact = true;
+  merge_offcpu(m, w);
+  EXPECT_DOUBLE_EQ(at(w, Reason::gil), 6);
+  EXPECT_DOUBLE_EQ(at(w, Reason::idle) + at(w, Reason::lock), 2);
+  EXPECT_DOUBLE_EQ(at(w, Reason::idle) / at(w, Reason::lock), 4);  // procfs's why, kept
+  EXPECT_DOUBLE_EQ(at(w, Reason::on_cpu), 2);
+  EXPECT_DOUBLE_EQ(w.total_thread_seconds(), 10);
+  EXPECT_TRUE(w.gil.wait_measured_in_kernel);
+  EXPECT_DOUBLE_EQ(w.offcpu_seconds_by_state.at("gil"), 6);
+}
+
+TEST(OffCpuMerge, GilWaitsTheSamplerMissedAreAddedAndNoRangeKeepsTheSampledOnes) {
+  WorkloadWindow w;
+  w.thread_seconds[index_of(Reason::idle)] = 10;  // procfs saw no GIL wait at all
+  MeasuredOffCpu m;
+  m.gil = 1;
+  m.interruptible = 9;
+  m.gil_exact = true;
+  merge_offcpu(m, w);
+  EXPECT_DOUBLE_EQ(at(w, Reason::gil), 1);
+  EXPECT_DOUBLE_EQ(at(w, Reason::idle), 9);
+
+  // No GIL range in the kernel for any process (not Python, or a layout not known):
+  // the sampled gil seconds are procfs's and scale with the other sleeps.
+  WorkloadWindow sampled;
+  sampled.thread_seconds[index_of(Reason::gil)] = 5;
+  sampled.thread_seconds[index_of(Reason::idle)] = 5;
+  MeasuredOffCpu none_exact;
+  none_exact.interruptible = 10;
+  merge_offcpu(none_exact, sampled);
+  EXPECT_DOUBLE_EQ(at(sampled, Reason::gil), 5);
+  EXPECT_FALSE(sampled.gil.wait_measured_in_kernel);
+  EXPECT_EQ(sampled.offcpu_seconds_by_state.count("gil"), 0u);
+}
+
 }  // namespace
 }  // namespace boundwise::ebpf
 

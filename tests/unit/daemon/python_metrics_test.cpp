@@ -103,6 +103,7 @@ TEST(PythonJson, RuntimeGilAndModel) {
   EXPECT_EQ(w["runtime"]["version"], "3.12.1");
   EXPECT_EQ(w["runtime"]["gil_readable"], true);
   EXPECT_EQ(w["gil"]["source"], "memory");
+  EXPECT_EQ(w["gil"]["wait_source"], "sampled");
   EXPECT_DOUBLE_EQ(w["gil"]["held_seconds"].get<double>(), 9.5);
   EXPECT_DOUBLE_EQ(w["gil"]["native_cpu_seconds"].get<double>(), 0.5);
   EXPECT_EQ(w["current_model"], "threads");
@@ -111,8 +112,16 @@ TEST(PythonJson, RuntimeGilAndModel) {
   auto inferred = recommend_document(snapshot_of(python_report("3.8.18", false)), std::nullopt);
   const auto& g = inferred["workloads"][0]["gil"];
   EXPECT_EQ(g["source"], "futex signature");
+  EXPECT_EQ(g["wait_source"], "sampled");
   EXPECT_TRUE(g["held_seconds"].is_null());
   EXPECT_DOUBLE_EQ(g["wait_seconds"].get<double>(), 26.0);
+}
+
+TEST(PythonJson, GilWaitMeasuredInTheKernelSaysSo) {
+  auto report = python_report("3.12.1", true);
+  report.window->gil.wait_measured_in_kernel = true;
+  auto doc = recommend_document(snapshot_of(report), std::nullopt);
+  EXPECT_EQ(doc["workloads"][0]["gil"]["wait_source"], "ebpf");
 }
 
 }  // namespace
