@@ -39,6 +39,11 @@ struct {
   __type(value, struct bw_thread);
 } bw_threads SEC(".maps");
 
+/* Set by user space for a workload once one of its processes has a GIL range (and
+ * cleared when the id is given to another workload): the sched_switch path of every
+ * other target skips the hash lookup below with one array load. */
+__u8 gil_workloads[BW_MAX_WORKLOADS] SEC(".bss");
+
 /* Written by user space when a Python process becomes a target, deleted when its
  * leader exits (below) or user space finds it is not Python any more (PID reuse). */
 struct {
@@ -100,10 +105,12 @@ static __always_inline void close_segment(const struct bw_thread *t, __u64 wait)
  * top of its kernel stack (bpf_task_pt_regs): the syscall number in orig_ax, the
  * first argument (futex's uaddr) in di. Only on x86_64, whose syscall numbers and
  * registers these are; elsewhere the procfs sampler's signature stands. */
-static __always_inline bool waits_for_gil(struct task_struct *task, __u32 tgid) {
+static __always_inline bool waits_for_gil(struct task_struct *task, __u32 tgid, __u32 wid) {
 #if defined(__TARGET_ARCH_x86)
-  struct bw_gil_range *gil = bpf_map_lookup_elem(&bw_gil_ranges, &tgid);
+  struct bw_gil_range *gil;
   struct pt_regs *regs;
+  if (!gil_workloads[wid & (BW_MAX_WORKLOADS - 1)]) return false;
+  gil = bpf_map_lookup_elem(&bw_gil_ranges, &tgid);
   if (!gil) return false;
   regs = (struct pt_regs *)bpf_task_pt_regs(task);
   if (!regs) return false;
@@ -115,12 +122,12 @@ static __always_inline bool waits_for_gil(struct task_struct *task, __u32 tgid) 
 }
 
 static __always_inline __u32 state_of(bool preempt, unsigned int prev_state,
-                                      struct task_struct *task, __u32 tgid) {
+                                      struct task_struct *task, __u32 tgid, __u32 wid) {
   if (preempt || prev_state == 0) return BW_PREEMPTED;
   if (prev_state & TASK_NOLOAD) return BW_OTHER_STATE; /* TASK_IDLE: kernel-style idle wait */
   if (prev_state & TASK_UNINTERRUPTIBLE) return BW_UNINTERRUPTIBLE;
   if (prev_state & TASK_INTERRUPTIBLE)
-    return waits_for_gil(task, tgid) ? BW_GIL_WAIT : BW_INTERRUPTIBLE;
+    return waits_for_gil(task, tgid, wid) ? BW_GIL_WAIT : BW_INTERRUPTIBLE;
   return BW_OTHER_STATE;
 }
 
@@ -135,7 +142,7 @@ int BPF_PROG(bw_sched_switch, bool preempt, struct task_struct *prev, struct tas
     if (wid != 0 && wid < BW_MAX_WORKLOADS) {
       __u64 run_delay = prev->sched_info.run_delay;
       __u32 generation = attach_generation;
-      __u32 state = state_of(preempt, prev_state, prev, tgid);
+      __u32 state = state_of(preempt, prev_state, prev, tgid, wid);
       struct bw_thread *t = bpf_map_lookup_elem(&bw_threads, &tid);
       now = bpf_ktime_get_ns();
       if (t) {

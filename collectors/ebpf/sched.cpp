@@ -69,7 +69,10 @@ class SchedTool final : public Tool {
     return program_fds(skel_->obj);
   }
 
-  void on_id_assigned(std::uint32_t wid) override { baselines_[wid] = counters(wid); }
+  void on_id_assigned(std::uint32_t wid) override {
+    baselines_[wid] = counters(wid);
+    skel_->bss->gil_workloads[wid % BW_MAX_WORKLOADS] = 0;
+  }
 
   // Threads already asleep when their process becomes a target start an off-CPU
   // segment now, in the state /proc shows; otherwise a thread parked since before the
@@ -149,6 +152,7 @@ class SchedTool final : public Tool {
       bw_gil_range range{(*located)->begin, (*located)->end, wid, 0};
       if (bpf_map__update_elem(skel_->maps.bw_gil_ranges, &key, sizeof key, &range, sizeof range,
                                BPF_ANY) == 0) {
+        skel_->bss->gil_workloads[wid % BW_MAX_WORKLOADS] = 1;
         return;
       }
     }
