@@ -10,6 +10,8 @@ kernel (ctest label `privileged`: loading BPF programs needs root).
                       interruptible and adds up to the window
   forks_followed      children that live between discovery scans are counted (the
                       kernel follows forks of targets)
+  gil_forked          GIL waits of a Python target's children forked after it became
+                      a target are measured in the kernel (their GIL ranges are known)
   bpf_denied          as an unprivileged user: ebpf down with the reason and a hint,
                       said once in the log; procfs still classifies the workload
   disabled            collectors: {ebpf_sched: {enabled: false}} and
@@ -18,6 +20,7 @@ kernel (ctest label `privileged`: loading BPF programs needs root).
 usage: ebpf_sched.py --agent PATH --case NAME
 """
 import os
+import platform
 import re
 import shutil
 import stat
@@ -183,6 +186,42 @@ def case_forks_followed(binary):
           f"{w['window']['duration_seconds']:.2f} s window, {len(w['pids'])} pids listed")
 
 
+def case_gil_forked(binary):
+    need_root()
+    if platform.machine() != "x86_64":
+        harness.skip("the GIL-wait check reads x86_64 syscall registers")
+    # A Python parent that, once the agent watches it, forks two children running
+    # three pure-Python threads each. The kernel marks the children at fork; discovery
+    # then lists them, and the sched tool must learn their GIL ranges too: the parent
+    # itself never waits for its GIL, so GIL waits measured in the kernel can only
+    # come from the children (about 2 × 2 waiting threads).
+    code = ("import os, threading, time\n"
+            "def spin():\n"
+            "    x = 0\n"
+            "    while True:\n"
+            "        x = (x * 31 + 7) % 1000003\n"
+            "time.sleep(3)\n"
+            "for _ in range(2):\n"
+            "    if os.fork() == 0:\n"
+            "        for _ in range(3):\n"
+            "            threading.Thread(target=spin, daemon=True).start()\n"
+            "        threading.Event().wait()\n"
+            "os.wait()\n")
+    p = harness.start([harness.PYTHON, "-c", code])
+    agent = harness.Agent(binary, [{"name": "gilfork", "pid": p.pid}], window="2s")
+    need_tools(agent, "sched")
+    w, ok = harness.wait_for_verdict(
+        agent, "gilfork", lambda w: "scheduler" in w and len(w["pids"]) == 3
+        and w.get("gil", {}).get("wait_source") == "ebpf"
+        and w["scheduler"]["offcpu_seconds_by_state"].get("gil", 0)
+        > 1.5 * w["window"]["duration_seconds"], windows=6)
+    if not ok:
+        harness.fail("GIL waits of forked children are not measured in the kernel (want "
+                     f"wait_source ebpf and > 1.5 × the window):\n{harness.describe(w)}")
+    print(f"gilfork: GIL wait {w['scheduler']['offcpu_seconds_by_state']['gil']:.2f} s in a "
+          f"{w['window']['duration_seconds']:.2f} s window, class {w['verdict']['class']}")
+
+
 def case_bpf_denied(binary):
     need_root()
     if shutil.which("setpriv") is None:
@@ -264,7 +303,8 @@ def case_disabled(binary):
 
 CASES = {"runqueue_saturated": case_runqueue_saturated, "duty_cycled": case_duty_cycled,
          "sleeper_states": case_sleeper_states,
-         "forks_followed": case_forks_followed, "bpf_denied": case_bpf_denied, "disabled": case_disabled}
+         "forks_followed": case_forks_followed, "gil_forked": case_gil_forked,
+         "bpf_denied": case_bpf_denied, "disabled": case_disabled}
 
 
 if __name__ == "__main__":
