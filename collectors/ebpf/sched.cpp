@@ -34,8 +34,11 @@ struct SchedCounters {
 
 class SchedTool final : public Tool {
  public:
-  SchedTool(sched_bpf* skel, std::string proc_root)
-      : skel_(skel), proc_root_(std::move(proc_root)), ncpus_(libbpf_num_possible_cpus()) {
+  SchedTool(sched_bpf* skel, std::string proc_root, const TargetMaps* targets)
+      : skel_(skel),
+        proc_root_(std::move(proc_root)),
+        targets_(targets),
+        ncpus_(libbpf_num_possible_cpus()) {
     if (ncpus_ < 1) ncpus_ = 1;
     skel_->bss->window_start_ns = monotonic_ns();
   }
@@ -112,7 +115,7 @@ class SchedTool final : public Tool {
 
   void contribute(const WindowContext& ctx, WindowSet& windows) override {
     std::map<std::uint32_t, OffCpuNs> open = close_window(ctx.start_ns, ctx.now_ns);
-    const std::set<std::uint32_t> gil_known = workloads_with_gil_ranges();
+    const std::set<std::uint32_t> gil_known = gil_workloads();
     for (auto& [name, w] : windows.workloads) {
       auto id = ctx.ids->find(name);
       if (id == ctx.ids->end()) continue;
@@ -160,20 +163,33 @@ class SchedTool final : public Tool {
   }
 
   // Workload ids with at least one process whose GIL range the kernel holds: their
-  // GIL waits were measured at every switch.
-  std::set<std::uint32_t> workloads_with_gil_ranges() const {
+  // GIL waits were measured at every switch. A range whose process is no longer a
+  // target of that workload goes (it exited while the programs were detached, so the
+  // kernel side never saw its leader leave).
+  std::set<std::uint32_t> gil_workloads() {
+    std::map<std::uint32_t, std::uint32_t> live;
+    for (const auto& [tgid, wid] : targets_->targets())
+      live.emplace(static_cast<std::uint32_t>(tgid), wid);
     std::set<std::uint32_t> out;
+    std::vector<std::uint32_t> stale;
     const bpf_map* map = skel_->maps.bw_gil_ranges;
     std::uint32_t key = 0;
     std::uint32_t next = 0;
     const void* prev = nullptr;
     while (bpf_map__get_next_key(map, prev, &next, sizeof next) == 0) {
       bw_gil_range range{};
-      if (bpf_map__lookup_elem(map, &next, sizeof next, &range, sizeof range, 0) == 0)
-        out.insert(range.workload);
+      if (bpf_map__lookup_elem(map, &next, sizeof next, &range, sizeof range, 0) == 0) {
+        auto it = live.find(next);
+        if (it != live.end() && it->second == range.workload) {
+          out.insert(range.workload);
+        } else {
+          stale.push_back(next);
+        }
+      }
       key = next;
       prev = &key;
     }
+    for (std::uint32_t tgid : stale) bpf_map__delete_elem(map, &tgid, sizeof tgid, 0);
     return out;
   }
 
@@ -228,6 +244,7 @@ class SchedTool final : public Tool {
 
   sched_bpf* skel_;
   std::string proc_root_;
+  const TargetMaps* targets_;
   int ncpus_;
   bool attached_ = false;
   std::map<std::uint32_t, SchedCounters> baselines_;
@@ -257,7 +274,7 @@ Result<std::unique_ptr<Tool>> load_sched_tool(const ToolContext& ctx) {
     sched_bpf__destroy(skel);
     return Error{describe_failure("sched: load BPF programs", err)};
   }
-  auto tool = std::make_unique<SchedTool>(skel, ctx.settings->proc_root);
+  auto tool = std::make_unique<SchedTool>(skel, ctx.settings->proc_root, ctx.targets);
   if (auto st = tool->attach(); !st.ok()) return st.error();
   return std::unique_ptr<Tool>(std::move(tool));
 }
