@@ -275,6 +275,23 @@ def sliced_run(args, comm):
     return [st for st in stretches if st["ops"]], share, len(slices)
 
 
+SWITCHES_PER_ROUND_TRIP = 2  # alone on their CPU, the two ends hand it to each other twice
+
+
+def pair_costs(att, det):
+    """An attached stretch against the detached one after it: (change in CPU per round
+    trip, detached CPU ns per round trip, timed ns per program run, untimed ns per
+    switch on the load's CPU). The untimed cost is the extra CPU per round trip less
+    the programs' timed run time, per switch of the ping-pong (two per round trip):
+    the program's run count also holds switches on the other CPUs, which the
+    ping-pong does not pay for, so it is no denominator for the ping-pong's extra CPU."""
+    att_per_op = att["cpu_ns"] / att["ops"]
+    det_per_op = det["cpu_ns"] / det["ops"]
+    timed = att["run_ns"] / att["runs"]
+    untimed = (att_per_op - det_per_op) / SWITCHES_PER_ROUND_TRIP - timed
+    return att_per_op / det_per_op - 1, det_per_op, timed, untimed
+
+
 def bench_slices(args):
     print(f"\n### Sched tool attached vs detached in the same run: ping-pong, "
           f"{args.slices:g} s per condition, budget_cores {args.budget:g}"
@@ -283,12 +300,12 @@ def bench_slices(args):
           f"load average {loadavg():.1f}\n")
     print("Each attached stretch against the detached stretch right after it (CPU ns per "
           "round trip, both processes); change, median and range over pairs. Averaged "
-          "over time = attached share × median change. Untimed per run = the extra CPU "
-          "of an attached stretch minus the programs' timed run time, per run of "
-          "bw_sched_switch (what `ebpf.per_run_overhead_ns` should charge on this "
-          "machine):\n")
+          "over time = attached share × median change. Untimed = the extra CPU per round "
+          "trip while attached, per switch on the load's CPU (two per round trip), less "
+          "bw_sched_switch's timed ns per run (what `ebpf.per_run_overhead_ns` should "
+          "charge on this machine):\n")
     print("| condition | slices kept | attached share | pairs | detached ns/op (median) | "
-          "change when attached | averaged over time | timed ns/run | untimed ns/run |")
+          "change when attached | averaged over time | timed ns/run | untimed ns/switch |")
     print("|---|---|---|---|---|---|---|---|---|")
     for cond, comm in (("untargeted", "bwb_other"), ("targeted", "bwb_target")):
         stretches, share, kept = sliced_run(args, comm)
@@ -296,13 +313,11 @@ def bench_slices(args):
         for att, det in zip(stretches, stretches[1:]):
             if not att["attached"] or det["attached"] or not att["runs"]:
                 continue
-            att_per_op = att["cpu_ns"] / att["ops"]
-            det_per_op = det["cpu_ns"] / det["ops"]
-            changes.append(att_per_op / det_per_op - 1)
+            change, det_per_op, timed_ns, untimed_ns = pair_costs(att, det)
+            changes.append(change)
             detached.append(det_per_op)
-            extra_ns = (att_per_op - det_per_op) * att["ops"]
-            untimed.append((extra_ns - att["run_ns"]) / att["runs"])
-            timed.append(att["run_ns"] / att["runs"])
+            timed.append(timed_ns)
+            untimed.append(untimed_ns)
         print(f"stretches {cond}: {stretches}", file=sys.stderr, flush=True)
         if not changes:
             print(f"| {cond} | {kept} | {share:.0%} | 0 | – | no attached/detached pair: "

@@ -40,8 +40,8 @@ double cores_when_attached(double run_ns, double runs, double attached_ns,
 DutyPlan plan_duty(const std::vector<ToolCost>& shed_order, double budget_cores,
                    double min_duty = 0.05);
 
-// How many of `ticks` ticks of a cycle a tool with duty `d` is attached: 0 only for
-// d = 0, otherwise at least 1.
+// How many of `ticks` ticks of a cycle a tool with duty `d` is attached: d × ticks
+// rounded down (never more than planned), 0 only for d = 0, otherwise at least 1.
 int attached_ticks(double d, int ticks);
 
 }  // namespace boundwise::ebpf

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "classifier/histogram.hpp"
 #include "collectors/ebpf/budget.hpp"
@@ -201,10 +202,13 @@ TEST(DutyPlan, ThePerRunSurchargeIsChargedOnTopOfTheTimedRunTime) {
   EXPECT_EQ(cores_when_attached(0, 0, 0, 150), -1);
 }
 
-TEST(DutyPlan, AttachedTicksRoundButNeverStarveANonZeroDuty) {
+TEST(DutyPlan, AttachedTicksRoundDownButNeverStarveANonZeroDuty) {
   EXPECT_EQ(attached_ticks(0.0, 20), 0);
   EXPECT_EQ(attached_ticks(0.001, 20), 1);
   EXPECT_EQ(attached_ticks(0.25, 20), 5);
+  EXPECT_EQ(attached_ticks(0.2499, 20), 4);  // never more than planned: within budget
+  EXPECT_EQ(attached_ticks(0.99, 20), 19);
+  EXPECT_EQ(attached_ticks(std::numeric_limits<double>::infinity(), 20), 20);
   EXPECT_EQ(attached_ticks(1.0, 20), 20);
   EXPECT_EQ(attached_ticks(7.0, 20), 20);
   EXPECT_EQ(attached_ticks(std::nan(""), 20), 0);
