@@ -50,7 +50,7 @@ struct CollectorSettings {
   struct Ebpf {
     double budget_cores = 0.01;        // all BPF programs together, in cores
     std::string net_source = "auto";   // auto | tracepoints | syscalls (net tool)
-    double per_run_overhead_ns = 150;  // charged per program run on top of its run time
+    double per_run_overhead_ns = 200;  // charged per program run on top of its run time
   } ebpf;
 };
 

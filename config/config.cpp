@@ -52,7 +52,7 @@ ebpf:
   net_source: auto
   # Cost of one BPF program run beyond what the kernel's run-time stats time
   # (dispatch, clock reads, cache/TLB misses), charged to the budget per run.
-  per_run_overhead_ns: 150
+  per_run_overhead_ns: 200
 )yaml";
 
 const std::set<std::string> kTopKeys = {
