@@ -118,16 +118,10 @@ class NetTool final : public Tool {
     const double f = ctx.attached_fraction > 0 ? ctx.attached_fraction : 1.0;
     // Dependencies: one walk over the bounded endpoint map.
     std::map<bw_net_key, NetCounters, KeyLess> seen;
-    const bpf_map* map = skel_->maps.bw_net_stats;
-    bw_net_key key{}, next{};
-    const void* prev = nullptr;
-    bw_net_stats value{};
-    while (bpf_map__get_next_key(map, prev, &next, sizeof next) == 0) {
-      if (bpf_map__lookup_elem(map, &next, sizeof next, &value, sizeof value, 0) == 0)
-        seen.emplace(next, counters_of(value));
-      key = next;
-      prev = &key;
-    }
+    for_each_entry<bw_net_key, bw_net_stats>(skel_->maps.bw_net_stats,
+                                             [&](const bw_net_key& k, const bw_net_stats& value) {
+                                               seen.emplace(k, counters_of(value));
+                                             });
     for (const auto& [k, now] : seen) {
       auto base = baselines_.find(k);
       NetDelta d = net_delta(now, base == baselines_.end() ? NetCounters{} : base->second, f);

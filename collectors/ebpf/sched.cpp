@@ -173,22 +173,15 @@ class SchedTool final : public Tool {
     std::set<std::uint32_t> out;
     std::vector<std::uint32_t> stale;
     const bpf_map* map = skel_->maps.bw_gil_ranges;
-    std::uint32_t key = 0;
-    std::uint32_t next = 0;
-    const void* prev = nullptr;
-    while (bpf_map__get_next_key(map, prev, &next, sizeof next) == 0) {
-      bw_gil_range range{};
-      if (bpf_map__lookup_elem(map, &next, sizeof next, &range, sizeof range, 0) == 0) {
-        auto it = live.find(next);
-        if (it != live.end() && it->second == range.workload) {
-          out.insert(range.workload);
-        } else {
-          stale.push_back(next);
-        }
-      }
-      key = next;
-      prev = &key;
-    }
+    for_each_entry<std::uint32_t, bw_gil_range>(
+        map, [&](std::uint32_t tgid, const bw_gil_range& range) {
+          auto it = live.find(tgid);
+          if (it != live.end() && it->second == range.workload) {
+            out.insert(range.workload);
+          } else {
+            stale.push_back(tgid);
+          }
+        });
     for (std::uint32_t tgid : stale) bpf_map__delete_elem(map, &tgid, sizeof tgid, 0);
     return out;
   }
@@ -223,22 +216,15 @@ class SchedTool final : public Tool {
     skel_->bss->window_start_ns = now_ns;
     if (!attached_) return open;  // every record is from before the detach
     const std::uint32_t generation = skel_->bss->attach_generation;
-    const bpf_map* map = skel_->maps.bw_threads;
-    std::uint32_t key = 0;
-    std::uint32_t next = 0;
-    const void* prev = nullptr;
-    while (bpf_map__get_next_key(map, prev, &next, sizeof next) == 0) {
-      bw_thread t{};
-      if (bpf_map__lookup_elem(map, &next, sizeof next, &t, sizeof t, 0) == 0 &&
-          t.generation == generation && t.since_ns != 0 && t.state < BW_OFFCPU_STATES &&
-          t.since_ns < now_ns) {
-        const std::uint64_t until = t.until_ns != 0 && t.until_ns < now_ns ? t.until_ns : now_ns;
-        const std::uint64_t from = t.since_ns > window_start_ns ? t.since_ns : window_start_ns;
-        if (until > from) open[t.workload][t.state] += static_cast<double>(until - from);
-      }
-      key = next;
-      prev = &key;
-    }
+    for_each_entry<std::uint32_t, bw_thread>(
+        skel_->maps.bw_threads, [&](std::uint32_t /*tid*/, const bw_thread& t) {
+          if (t.generation != generation || t.since_ns == 0 || t.state >= BW_OFFCPU_STATES ||
+              t.since_ns >= now_ns)
+            return;
+          const std::uint64_t until = t.until_ns != 0 && t.until_ns < now_ns ? t.until_ns : now_ns;
+          const std::uint64_t from = t.since_ns > window_start_ns ? t.since_ns : window_start_ns;
+          if (until > from) open[t.workload][t.state] += static_cast<double>(until - from);
+        });
     return open;
   }
 

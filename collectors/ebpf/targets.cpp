@@ -71,18 +71,10 @@ void TargetMaps::unmark(int tgid) {
 
 std::vector<std::pair<int, std::uint32_t>> TargetMaps::targets() const {
   std::vector<std::pair<int, std::uint32_t>> out;
-  const bpf_map* map = skel_->maps.bw_target_workload;
-  std::uint32_t key = 0;
-  std::uint32_t next = 0;
-  const void* prev = nullptr;
-  while (bpf_map__get_next_key(map, prev, &next, sizeof next) == 0) {
-    std::uint32_t wid = 0;
-    if (bpf_map__lookup_elem(map, &next, sizeof next, &wid, sizeof wid, 0) == 0) {
-      out.emplace_back(static_cast<int>(next), wid);
-    }
-    key = next;
-    prev = &key;
-  }
+  for_each_entry<std::uint32_t, std::uint32_t>(skel_->maps.bw_target_workload,
+                                               [&](std::uint32_t tgid, std::uint32_t wid) {
+                                                 out.emplace_back(static_cast<int>(tgid), wid);
+                                               });
   return out;
 }
 
