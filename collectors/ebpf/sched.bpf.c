@@ -44,8 +44,9 @@ struct {
  * other target skips the hash lookup below with one array load. */
 __u8 gil_workloads[BW_MAX_WORKLOADS] SEC(".bss");
 
-/* Written by user space when a Python process becomes a target, deleted when its
- * leader exits (below) or user space finds it is not Python any more (PID reuse). */
+/* Written by user space when a Python process becomes a target; deleted when its
+ * leader exits or it execs (below), or by user space when the process is no longer a
+ * target of that workload or no longer Python (PID reuse). */
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, BW_MAX_GIL_PROCESSES);
