@@ -4,10 +4,13 @@
 
 #include <elf.h>
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <regex>
@@ -20,21 +23,28 @@ namespace {
 
 constexpr std::uint64_t kGilStructSize = 208;  // _gil_runtime_state, 3.9–3.13
 
+// An interpreter is tens of MB; a mapped "ELF" larger than this is not one we read.
+constexpr std::uint64_t kMaxElfBytes = std::uint64_t{1} << 30;
+
 struct Mapping {
   std::uint64_t start = 0;
+  std::uint64_t end = 0;
   std::uint64_t offset = 0;
-  std::string path;
+  dev_t device = 0;  // of the mapped file, as maps shows it
+  ino_t inode = 0;
+  std::string path;  // as maps shows it, " (deleted)" included
 };
 
 class File {
  public:
-  explicit File(const std::string& path) : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {}
+  explicit File(int fd) : fd_(fd) {}
   ~File() {
     if (fd_ >= 0) ::close(fd_);
   }
+  File(File&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
   File(const File&) = delete;
   File& operator=(const File&) = delete;
-  bool ok() const { return fd_ >= 0; }
+  File& operator=(File&&) = delete;
   bool read(std::uint64_t offset, void* out, std::size_t size) const {
     auto n = ::pread(fd_, out, size, static_cast<off_t>(offset));
     return n == static_cast<ssize_t>(size);
@@ -43,6 +53,51 @@ class File {
  private:
   int fd_;
 };
+
+// Opens the file behind `m` so that nothing the target's owner controls can block or
+// substitute it. The path in maps is only a name: the owner may have deleted the file
+// and put a FIFO (open() would block for good), a symlink or another file at that
+// name, or at "<path> (deleted)". So: the kernel's own references to the mapped file
+// come first (map_files/START-END, which needs CAP_SYS_ADMIN, then exe for the
+// executable), the name inside the process's root last; every open is non-blocking and
+// does not follow a final symlink, and the result must be a regular file with the
+// device and inode maps gives for the mapping.
+Result<File> open_mapped(const std::string& base, const Mapping& m, bool is_executable) {
+  char range[64];
+  std::snprintf(range, sizeof range, "%lx-%lx", static_cast<unsigned long>(m.start),
+                static_cast<unsigned long>(m.end));
+  struct Candidate {
+    std::string path;
+    int extra_flags;
+  };
+  std::vector<Candidate> candidates{{base + "/map_files/" + range, 0}};
+  if (is_executable) candidates.push_back({base + "/exe", 0});
+  // map_files and exe are links the kernel resolves to the mapped file itself;
+  // O_NOFOLLOW would refuse them (ELOOP), so it guards only the name in the root.
+  candidates.push_back({base + "/root" + m.path, O_NOFOLLOW});
+  std::string why;
+  for (const auto& c : candidates) {
+    int fd = ::open(c.path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | c.extra_flags);
+    if (fd < 0) {
+      why += "; open " + c.path + ": " + std::strerror(errno);
+      continue;
+    }
+    File file(fd);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+      why += "; fstat " + c.path + ": " + std::strerror(errno);
+    } else if (!S_ISREG(st.st_mode)) {
+      why += "; " + c.path + ": not a regular file";
+    } else if (st.st_dev != m.device || st.st_ino != m.inode) {
+      why += "; " + c.path + ": not the mapped file (device or inode differs from maps)";
+    } else if (static_cast<std::uint64_t>(st.st_size) > kMaxElfBytes) {
+      why += "; " + c.path + ": larger than " + std::to_string(kMaxElfBytes >> 20) + " MiB";
+    } else {
+      return file;
+    }
+  }
+  return Error{"cannot open the file mapped as " + m.path + why};
+}
 
 struct Symbols {
   std::optional<std::uint64_t> py_runtime;
@@ -78,9 +133,7 @@ struct ElfFacts {
   std::optional<std::uint32_t> py_version;  // 0xMMmmppLS
 };
 
-Result<ElfFacts> read_elf(const std::string& path) {
-  File f(path);
-  if (!f.ok()) return Error{"open " + path + ": " + std::strerror(errno)};
+Result<ElfFacts> read_elf(const File& f, const std::string& path) {
   Elf64_Ehdr eh{};
   if (!f.read(0, &eh, sizeof eh) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
       eh.e_ident[EI_CLASS] != ELFCLASS64) {
@@ -152,12 +205,23 @@ std::vector<Mapping> read_maps(const std::string& path) {
     std::getline(s >> std::ws, file);
     if (file.empty() || file[0] != '/') continue;
     auto dash = range.find('-');
+    auto colon = dev.find(':');
+    if (dash == std::string::npos || colon == std::string::npos) continue;
     auto start = to_number(std::string_view(range).substr(0, dash), 16);
+    auto end = to_number(std::string_view(range).substr(dash + 1), 16);
     auto off = to_number(offset, 16);
-    if (dash == std::string::npos || !start || !off) continue;
+    auto major = to_number(std::string_view(dev).substr(0, colon), 16);
+    auto minor = to_number(std::string_view(dev).substr(colon + 1), 16);
+    auto ino = to_number(inode, 10);
+    if (!start || !end || !off || !major || !minor || !ino || *major > 0xfff || *minor > 0xfffff) {
+      continue;
+    }
     Mapping m;
     m.start = *start;
+    m.end = *end;
     m.offset = *off;
+    m.device = makedev(static_cast<unsigned>(*major), static_cast<unsigned>(*minor));
+    m.inode = static_cast<ino_t>(*ino);
     m.path = file;
     out.push_back(std::move(m));
   }
@@ -203,11 +267,11 @@ Result<std::optional<GilLocation>> locate_gil(const std::string& proc_root, int 
       break;
     }
   }
+  char exe[4096];
+  ssize_t n = ::readlink((base + "/exe").c_str(), exe, sizeof exe - 1);
+  std::string exe_path = n > 0 ? std::string(exe, static_cast<std::size_t>(n)) : std::string();
   if (object == nullptr) {
-    char exe[4096];
-    ssize_t n = ::readlink((base + "/exe").c_str(), exe, sizeof exe - 1);
-    if (n <= 0) return Error{"readlink " + base + "/exe: " + std::strerror(errno)};
-    std::string exe_path(exe, static_cast<std::size_t>(n));
+    if (exe_path.empty()) return Error{"readlink " + base + "/exe: " + std::strerror(errno)};
     for (const auto& m : maps) {
       if (m.offset == 0 && m.path == exe_path) {
         object = &m;
@@ -216,7 +280,9 @@ Result<std::optional<GilLocation>> locate_gil(const std::string& proc_root, int 
     }
     if (object == nullptr) return std::optional<GilLocation>{};
   }
-  auto facts = read_elf(base + "/root" + object->path);
+  auto file = open_mapped(base, *object, object->path == exe_path);
+  if (!file) return Error{file.error().message};
+  auto facts = read_elf(*file, object->path);
   if (!facts) return Error{facts.error().message};
   if (!facts->symbols.py_runtime) return std::optional<GilLocation>{};
 

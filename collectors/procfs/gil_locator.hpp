@@ -36,7 +36,11 @@ std::optional<std::uint64_t> gil_offset_from_runtime(int major, int minor);
 // read. The range is empty (begin == end == 0, containing no address) when the GIL's
 // offset is not known for the version (3.8, 3.14, unknown) or for a free-threaded
 // build (`t` ABI flag in the file name); version and runtime_address are still set. Reads
-// /proc/PID/maps and the ELF file through /proc/PID/root/<path> (so containers work).
+// /proc/PID/maps, then the mapped ELF file itself: through map_files/ or exe where the
+// kernel allows, else by its name under /proc/PID/root (so containers work). Never
+// blocks on what the target's owner put at that name: opens are non-blocking, a final
+// symlink is refused, and only a regular file with the mapping's device and inode (and
+// at most 1 GiB) is read.
 Result<std::optional<GilLocation>> locate_gil(const std::string& proc_root, int pid);
 
 }  // namespace boundwise::procfs

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -113,17 +115,35 @@ class FixtureRoot {
   FixtureRoot& operator=(const FixtureRoot&) = delete;
   void maps(const std::string& text) { std::ofstream(proc() / "maps") << text; }
   void exe(const std::string& path) { std::filesystem::create_symlink(path, proc() / "exe"); }
-  // Makes `path` inside the process's root a link to the real file `target`.
+  // Makes `path` inside the process's root a copy of the real file `target`.
   void file(const std::string& path, const std::string& target) {
-    auto at = proc() / "root" / std::filesystem::path(path).relative_path();
+    auto at = in_root(path);
     std::filesystem::create_directories(at.parent_path());
-    std::filesystem::create_symlink(target, at);
+    std::filesystem::copy_file(target, at);
   }
   // Writes `bytes` as the file `path` inside the process's root.
   void write(const std::string& path, const std::string& bytes) {
-    auto at = proc() / "root" / std::filesystem::path(path).relative_path();
+    auto at = in_root(path);
     std::filesystem::create_directories(at.parent_path());
     std::ofstream(at, std::ios::binary) << bytes;
+  }
+  std::filesystem::path in_root(const std::string& path) const {
+    return proc() / "root" / std::filesystem::path(path).relative_path();
+  }
+  // A maps line for `path` mapped at `start`, with the device and inode of the file
+  // at that name in the root (as the kernel would show for the mapped file), or of
+  // `mapped_as` when given.
+  std::string line(std::uint64_t start, const std::string& path,
+                   const std::string& mapped_as = "") const {
+    struct stat st {};
+    auto file = in_root(mapped_as.empty() ? path : mapped_as);
+    if (::lstat(file.c_str(), &st) != 0) st = {};
+    char text[512];
+    std::snprintf(text, sizeof text, "%lx-%lx r--p 00000000 %x:%02x %lu %s\n",
+                  static_cast<unsigned long>(start), static_cast<unsigned long>(start + 0x1000),
+                  major(st.st_dev), minor(st.st_dev), static_cast<unsigned long>(st.st_ino),
+                  path.c_str());
+    return text;
   }
   std::string root() const { return dir_.string(); }
 
@@ -131,14 +151,6 @@ class FixtureRoot {
   std::filesystem::path proc() const { return dir_ / std::to_string(kPid); }
   std::filesystem::path dir_;
 };
-
-std::string lib_line(std::uint64_t start, const std::string& path) {
-  char line[512];
-  std::snprintf(line, sizeof line, "%lx-%lx r--p 00000000 08:01 1234 %s\n",
-                static_cast<unsigned long>(start), static_cast<unsigned long>(start + 0x1000),
-                path.c_str());
-  return line;
-}
 
 TEST(LocateGilFixture, BiasFollowsTheMappingAndVersionComesFromTheName) {
   auto lib = libpython(10);  // 3.10 has no Py_Version: the version comes from the name
@@ -151,7 +163,7 @@ TEST(LocateGilFixture, BiasFollowsTheMappingAndVersionComesFromTheName) {
     fx.exe("/opt/py/bin/python3.10");
     fx.file(path, lib);
     fx.maps("55d000000000-55d000001000 r--p 00000000 08:01 1 /opt/py/bin/python3.10\n" +
-            lib_line(starts[i], path));
+            fx.line(starts[i], path));
     auto r = locate_gil(fx.root(), FixtureRoot::kPid);
     ASSERT_TRUE(r) << r.error().message;
     ASSERT_TRUE(r->has_value());
@@ -171,7 +183,7 @@ TEST(LocateGilFixture, FreeThreadedNameGivesAnEmptyRange) {
   FixtureRoot fx;
   fx.exe("/usr/bin/python3.13t");
   fx.file("/usr/lib/libpython3.13t.so.1.0", lib);
-  fx.maps(lib_line(0x7f0000000000, "/usr/lib/libpython3.13t.so.1.0"));
+  fx.maps(fx.line(0x7f0000000000, "/usr/lib/libpython3.13t.so.1.0"));
   auto r = locate_gil(fx.root(), FixtureRoot::kPid);
   ASSERT_TRUE(r) << r.error().message;
   ASSERT_TRUE(r->has_value());
@@ -192,7 +204,7 @@ TEST(LocateGilFixture, UnmeasuredVersionIsPythonWithAnEmptyRange) {
   FixtureRoot fx;
   fx.exe("/usr/bin/python3.7");
   fx.file("/usr/lib/libpython3.7m.so.1.0", lib);
-  fx.maps(lib_line(0x7f0000000000, "/usr/lib/libpython3.7m.so.1.0"));
+  fx.maps(fx.line(0x7f0000000000, "/usr/lib/libpython3.7m.so.1.0"));
   auto r = locate_gil(fx.root(), FixtureRoot::kPid);
   ASSERT_TRUE(r) << r.error().message;
   ASSERT_TRUE(r->has_value());
@@ -206,14 +218,14 @@ TEST(LocateGilFixture, BadInputIsAnErrorOrNothingNeverACrash) {
   {  // garbage and overflowing numbers in maps; the exe is not Python
     FixtureRoot fx;
     fx.exe("/bin/sh");
+    fx.file("/bin/sh", "/bin/sh");
     fx.maps(
         "garbage\n"
         "zzzz-yyyy r--p 00000000 08:01 1 /usr/lib/libpython3.11.so.1.0\n"
         "fffffffffffffffffffffffff-1 r--p 00000000 08:01 1 /usr/lib/libpython3.11.so.1.0\n"
         "1000-2000 r--p 99999999999999999999999 08:01 1 /usr/lib/libpython3.11.so.1.0\n"
         "1000-2000 r--p\n" +
-        lib_line(0x400000, "/bin/sh"));
-    fx.file("/bin/sh", "/bin/sh");
+        fx.line(0x400000, "/bin/sh"));
     auto r = locate_gil(fx.root(), FixtureRoot::kPid);
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_FALSE(r->has_value());
@@ -222,7 +234,7 @@ TEST(LocateGilFixture, BadInputIsAnErrorOrNothingNeverACrash) {
     FixtureRoot fx;
     fx.exe("/usr/bin/python3.11");
     fx.write("/usr/bin/python3.11", "#!/bin/sh\necho not an interpreter\n");
-    fx.maps(lib_line(0x400000, "/usr/bin/python3.11"));
+    fx.maps(fx.line(0x400000, "/usr/bin/python3.11"));
     EXPECT_FALSE(locate_gil(fx.root(), FixtureRoot::kPid));
   }
   {  // a truncated ELF: a real header whose section table lies past the end
@@ -232,7 +244,7 @@ TEST(LocateGilFixture, BadInputIsAnErrorOrNothingNeverACrash) {
     FixtureRoot fx;
     fx.exe("/usr/bin/python3.11");
     fx.write("/usr/bin/python3.11", head);
-    fx.maps(lib_line(0x400000, "/usr/bin/python3.11"));
+    fx.maps(fx.line(0x400000, "/usr/bin/python3.11"));
     EXPECT_FALSE(locate_gil(fx.root(), FixtureRoot::kPid));
   }
   {  // a minor version too large for any integer in the file name
@@ -242,7 +254,7 @@ TEST(LocateGilFixture, BadInputIsAnErrorOrNothingNeverACrash) {
       FixtureRoot fx;
       fx.exe("/usr/bin/python3");
       fx.file(path, lib);
-      fx.maps(lib_line(0x7f0000000000, path));
+      fx.maps(fx.line(0x7f0000000000, path));
       auto r = locate_gil(fx.root(), FixtureRoot::kPid);
       ASSERT_TRUE(r) << r.error().message;
       ASSERT_TRUE(r->has_value());  // Py_Version in the file wins over the name
@@ -252,6 +264,58 @@ TEST(LocateGilFixture, BadInputIsAnErrorOrNothingNeverACrash) {
   {  // the maps file cannot be read
     FixtureRoot fx;
     EXPECT_FALSE(locate_gil(fx.root(), FixtureRoot::kPid));
+  }
+}
+
+// What a target's owner can put at the name maps shows: each is refused with an error
+// at once, never read, never waited on.
+TEST(LocateGilFixture, NameControlledByTheTargetIsNeverTrusted) {
+  auto lib = libpython(11);
+  if (lib.empty()) lib = "/bin/sh";  // an ELF without _PyRuntime still exercises the checks
+  const std::string exe = "/opt/py/bin/python3.11";
+  const std::string deleted = exe + " (deleted)";
+  {  // a FIFO at "<path> (deleted)": an open without O_NONBLOCK would block for good
+    FixtureRoot fx;
+    fx.exe(deleted);
+    std::filesystem::create_directories(fx.in_root(deleted).parent_path());
+    ASSERT_EQ(::mkfifo(fx.in_root(deleted).c_str(), 0600), 0);
+    fx.maps(fx.line(0x400000, deleted));
+    auto r = locate_gil(fx.root(), FixtureRoot::kPid);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("not a regular file"), std::string::npos) << r.error().message;
+  }
+  {  // a symlink at the name, even to the right file
+    FixtureRoot fx;
+    fx.exe(exe);
+    fx.file("/real/python", lib);
+    std::filesystem::create_directories(fx.in_root(exe).parent_path());
+    std::filesystem::create_symlink(fx.in_root("/real/python"), fx.in_root(exe));
+    fx.maps(fx.line(0x400000, exe, "/real/python"));
+    auto r = locate_gil(fx.root(), FixtureRoot::kPid);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("Too many levels of symbolic links"), std::string::npos)
+        << r.error().message;
+  }
+  {  // another ELF file put at the name: not the mapped device and inode
+    FixtureRoot fx;
+    fx.exe(exe);
+    fx.file("/mapped/python", lib);
+    fx.file(exe, "/bin/true");
+    fx.maps(fx.line(0x400000, exe, "/mapped/python"));
+    auto r = locate_gil(fx.root(), FixtureRoot::kPid);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("not the mapped file"), std::string::npos)
+        << r.error().message;
+  }
+  {  // a sparse 100 GiB file: refused by size before any read
+    FixtureRoot fx;
+    fx.exe(exe);
+    fx.file(exe, lib);
+    ASSERT_EQ(::truncate(fx.in_root(exe).c_str(), off_t{100} << 30), 0);
+    fx.maps(fx.line(0x400000, exe));
+    auto r = locate_gil(fx.root(), FixtureRoot::kPid);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("larger than"), std::string::npos) << r.error().message;
   }
 }
 

@@ -1,0 +1,93 @@
+"""Targets whose owners (or whose size) could hurt the agent, run against the real agent.
+Each case must leave the agent answering /healthz and closing windows, with the
+target still classified — never a hang, a crash or a wrong answer.
+
+  deleted_exe_fifo    the interpreter's file deleted after start and a FIFO put at
+                      "<path> (deleted)", the name maps and exe then show (an open()
+                      of it without O_NONBLOCK blocks for good)
+  deleted_exe_sparse  a sparse 100 GiB file at that name
+  replaced_exe        another ELF file (/bin/true) at that name
+
+usage: hostile_targets.py --agent PATH --case NAME
+"""
+import os
+import shutil
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import harness  # noqa: E402
+
+WINDOW_SECONDS = 1.0
+
+
+def python_with_deleted_file(make_substitute):
+    """Starts a copy of Debian's interpreter running a CPU-bound loop, deletes the copy
+    and lets `make_substitute(path)` put something at "<path> (deleted)". Returns the
+    process."""
+    if not os.path.exists(harness.PYTHON):
+        harness.skip(f"no {harness.PYTHON}")
+    d = harness.tempdir("boundwise-hostile-")
+    exe = os.path.join(d, "python3.11")
+    shutil.copy2(os.path.realpath(harness.PYTHON), exe)
+    p = harness.start([exe, os.path.join(harness.WORKLOADS, "cpu_single.py")])
+    time.sleep(0.5)  # the interpreter has mapped itself
+    os.unlink(exe)
+    shown = os.readlink(f"/proc/{p.pid}/exe")
+    if shown != exe + " (deleted)":
+        harness.fail(f"/proc/{p.pid}/exe shows {shown!r}, expected {exe + ' (deleted)'!r}")
+    make_substitute(shown)
+    return p
+
+
+def require_agent_unharmed(binary, p):
+    """The agent, started after the substitution, keeps answering and closing windows,
+    and still finds the interpreter (from the mapped file, not the name)."""
+    agent = harness.Agent(binary, [{"name": "hostile", "pid": p.pid}],
+                          window=f"{WINDOW_SECONDS:g}s", sample_rate=10)
+    first = None
+    deadline = time.time() + 8 * WINDOW_SECONDS + 10
+    while time.time() < deadline:
+        status, _ = harness.http_get(agent.base + "/healthz", timeout=2)
+        if status != 200:
+            harness.fail(f"/healthz answered {status}:\n{agent.read_log()[-3000:]}")
+        doc, w = agent.workload("hostile")
+        if doc is not None:
+            first = doc["windows_completed"] if first is None else first
+            if doc["windows_completed"] >= first + 3 and w is not None and w.get("verdict"):
+                runtime = w.get("runtime") or {}
+                if runtime.get("kind") != "python":
+                    harness.fail(f"runtime {runtime}: the interpreter was not read from the "
+                                 f"mapped file\n{agent.read_log()[-3000:]}")
+                print(f"ok: {doc['windows_completed'] - first} windows closed, verdict "
+                      f"{w['verdict']['class']}, runtime {runtime['kind']} {runtime['version']}")
+                agent.stop()
+                return
+        time.sleep(0.2)
+    harness.fail(f"windows stopped closing (first {first}):\n{agent.read_log()[-3000:]}")
+
+
+def case_deleted_exe_fifo(binary):
+    p = python_with_deleted_file(lambda path: os.mkfifo(path, 0o600))
+    require_agent_unharmed(binary, p)
+
+
+def case_deleted_exe_sparse(binary):
+    def sparse(path):
+        with open(path, "wb") as f:
+            f.truncate(100 << 30)
+    p = python_with_deleted_file(sparse)
+    require_agent_unharmed(binary, p)
+
+
+def case_replaced_exe(binary):
+    p = python_with_deleted_file(lambda path: shutil.copy2("/bin/true", path))
+    require_agent_unharmed(binary, p)
+
+
+if __name__ == "__main__":
+    harness.run_cases({
+        "deleted_exe_fifo": case_deleted_exe_fifo,
+        "deleted_exe_sparse": case_deleted_exe_sparse,
+        "replaced_exe": case_replaced_exe,
+    })
