@@ -43,6 +43,8 @@ struct CollectorSettings {
   int sample_rate_hz = 5;                    // thread-state samples per second
   std::vector<DependencyRule> dependencies;  // configured dependency names
   int max_dependencies_per_workload = 10;    // the rest are summed into "other"
+  // procfs files kept open at most; 0: half of the open-files limit.
+  int max_open_files = 0;
   // `collectors:` of the config: name → enabled (absent = enabled). Collectors with
   // parts read their parts' switches here (e.g. "ebpf_syscalls").
   std::map<std::string, bool> collectors_enabled;

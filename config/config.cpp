@@ -40,6 +40,9 @@ discovery_interval: 5s
 max_workloads: 20
 # Dependencies per workload before the rest are summed into "other".
 max_dependencies: 10
+# procfs files kept open at most (three per target thread); 0 = half the open-files
+# limit, which the agent raises to its hard limit at start.
+max_open_files: 0
 log_level: info
 targets: []
 dependencies: []
@@ -59,7 +62,7 @@ const std::set<std::string> kTopKeys = {
     "listen",        "window",           "sample_rate", "discovery_interval",
     "max_workloads", "max_dependencies", "proc_root",   "log_level",
     "targets",       "dependencies",     "collectors",  "web",
-    "run_as_user",   "max_series",       "ebpf"};
+    "run_as_user",   "max_series",       "ebpf",        "max_open_files"};
 
 class Loader {
  public:
@@ -270,6 +273,12 @@ class Loader {
     }
     if (auto n = root["max_series"])
       c.max_series = static_cast<int>(integer(n, "max_series", 100, 1'000'000));
+    if (auto n = root["max_open_files"]) {
+      c.max_open_files = static_cast<int>(integer(n, "max_open_files", 0, 10'000'000));
+      if (c.max_open_files > 0 && c.max_open_files < 16) {
+        fail(n, "\"max_open_files\" must be 0 (half the open-files limit) or at least 16");
+      }
+    }
     if (auto n = root["proc_root"]) c.proc_root = scalar(n, "proc_root");
     if (auto n = root["log_level"]) {
       c.log_level = scalar(n, "log_level");

@@ -53,6 +53,10 @@ struct Config {
   // Prometheus series the agent exports at most; workloads beyond it are left out of
   // /metrics (still in /recommend) and counted in boundwise_dropped_total.
   int max_series = 10'000;
+  // Files the procfs collector keeps open at most (per-thread files of the targets;
+  // the least recently used are closed first and reopened when read). 0: half of the
+  // agent's open-files limit, which the agent raises to its hard limit at start.
+  int max_open_files = 0;
   std::string proc_root = "/proc";
   std::string log_level = "info";
   // `collectors:` section: collector name → enabled. Absent names are enabled.

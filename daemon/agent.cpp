@@ -246,6 +246,7 @@ struct Agent::Impl {
     CollectorSettings settings;
     settings.proc_root = config.proc_root;
     settings.sample_rate_hz = config.sample_rate_hz;
+    settings.max_open_files = config.max_open_files;
     settings.dependencies = config.dependencies;
     settings.max_dependencies_per_workload = config.max_dependencies_per_workload;
     settings.collectors_enabled = config.collectors_enabled;

@@ -2,6 +2,7 @@
 // (0 ok, 1 runtime failure such as a port in use, 2 bad configuration or arguments).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -26,6 +27,19 @@ void setup_logging(const std::string& level) {
   spdlog::set_default_logger(std::make_shared<spdlog::logger>("boundwise", sink));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %n: %v");
   spdlog::set_level(spdlog::level::from_str(level));
+}
+
+// Raises the soft open-files limit to the hard one (systemd's default soft limit is
+// 1024 whatever the hard limit): the procfs collector sizes its kept-open files from it.
+void raise_open_files_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  rlim_t was = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    spdlog::get("agent")->info("open-files limit raised from {} to {} (the hard limit)", was,
+                               limit.rlim_max);
+  }
 }
 
 }  // namespace
@@ -154,6 +168,7 @@ int main(int argc, char** argv) {
   setup_logging(config.log_level);
   spdlog::get("agent")->info("boundwise {} starting (config: {})", BOUNDWISE_VERSION,
                              config_file.empty() ? "embedded default" : config_file);
+  raise_open_files_limit();
   std::string run_as_user = config.run_as_user;
   boundwise::Agent agent(std::move(config), config_file.empty() ? boundwise::ConfigLoader{} : load);
   if (auto started = agent.start(); !started) {

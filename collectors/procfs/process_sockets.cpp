@@ -12,7 +12,7 @@ namespace boundwise::procfs {
 FdInfo ProcessSockets::resolve(int fd, std::uint64_t round) {
   char link[512];
   std::string path = "fd/" + std::to_string(fd);
-  ssize_t n = ::readlinkat(dir_fd_, path.c_str(), link, sizeof link - 1);
+  ssize_t n = ::readlinkat(dir_(), path.c_str(), link, sizeof link - 1);
   if (n <= 0) return {};
   std::string_view text(link, static_cast<std::size_t>(n));
   auto cached = fds_.find(fd);
@@ -116,7 +116,7 @@ void ProcessSockets::load_tables(std::uint64_t round) {
                   Table{"net/tcp6", IpAddress::Family::v6, false},
                   Table{"net/udp", IpAddress::Family::v4, true},
                   Table{"net/udp6", IpAddress::Family::v6, true}}) {
-    auto text = read_at(dir_fd_, t.path);
+    auto text = read_at(dir_(), t.path);
     if (!text) continue;
     auto rows = parse_net_sockets(*text, t.family);
     if (!rows) continue;  // a malformed table: its sockets stay unknown
@@ -126,7 +126,7 @@ void ProcessSockets::load_tables(std::uint64_t round) {
       sockets_[e.inode] = e;
     }
   }
-  if (auto text = read_at(dir_fd_, "net/unix")) {
+  if (auto text = read_at(dir_(), "net/unix")) {
     if (auto inodes = parse_net_unix_inodes(*text)) {
       unix_inodes_.insert(inodes->begin(), inodes->end());
     }
@@ -136,10 +136,11 @@ void ProcessSockets::load_tables(std::uint64_t round) {
 std::vector<SocketEntry> ProcessSockets::held_sockets(std::uint64_t round) {
   std::vector<SocketEntry> out;
   if (tables_round_ != round) load_tables(round);
-  for (int fd : list_numeric(dir_fd_, "fd")) {
+  const int dir = dir_();
+  for (int fd : list_numeric(dir, "fd")) {
     char link[128];
     std::string path = "fd/" + std::to_string(fd);
-    ssize_t n = ::readlinkat(dir_fd_, path.c_str(), link, sizeof link - 1);
+    ssize_t n = ::readlinkat(dir, path.c_str(), link, sizeof link - 1);
     if (n <= 0) continue;
     auto target = parse_fd_link(std::string_view(link, static_cast<std::size_t>(n)));
     if (target.kind != FdTarget::Kind::socket) continue;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -18,8 +19,9 @@ namespace boundwise::procfs {
 
 class ProcessSockets {
  public:
-  // dir_fd: an open fd of /proc/PID, owned by the caller and outliving this object.
-  ProcessSockets(int pid, int dir_fd) : pid_(pid), dir_fd_(dir_fd) {}
+  // dir: returns an open fd of /proc/PID owned by the caller (valid until the next
+  // call), or -1 when the process is gone.
+  ProcessSockets(int pid, std::function<int()> dir) : pid_(pid), dir_(std::move(dir)) {}
 
   // What fd refers to now. `round` is the caller's sampling round (tables are
   // re-read at most once per round).
@@ -50,7 +52,7 @@ class ProcessSockets {
   static constexpr std::uint64_t kNever = ~std::uint64_t{0};
 
   int pid_;
-  int dir_fd_;
+  std::function<int()> dir_;
   std::unordered_map<int, CachedFd> fds_;
   std::unordered_map<std::uint64_t, SocketEntry> sockets_;  // by inode
   std::set<std::uint64_t> unix_inodes_;

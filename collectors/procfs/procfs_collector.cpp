@@ -1,12 +1,14 @@
-// The procfs collector. Per sample: one pread of task/TID/stat per thread, plus
-// task/TID/syscall (and schedstat for socket waits) for blocked threads, through fds
-// kept open. Per window: schedstat, status, io and smaps_rollup for exact counters.
+// The procfs collector. Per sample: one pread of task/TID/schedstat per thread, plus
+// stat and syscall for threads whose wait changed, through fds kept open in a bounded
+// LRU (fd_cache.hpp; files beyond it are opened at each read). Per window: schedstat,
+// status, io and smaps_rollup for exact counters.
 // Attribution rules live in attribution.cpp; docs/COLLECTORS.md explains the method.
 #include "collectors/procfs/procfs_collector.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +20,7 @@
 #include <unordered_map>
 
 #include "collectors/procfs/attribution.hpp"
+#include "collectors/procfs/fd_cache.hpp"
 #include "collectors/procfs/parse.hpp"
 #include "collectors/procfs/proc_io.hpp"
 #include "collectors/procfs/process_sockets.hpp"
@@ -39,10 +42,10 @@ struct Switches {
   bool operator==(const Switches&) const = default;
 };
 
+// The files the collector reads through the FdCache (FileKey::kind).
+enum FileKind : int { kProcessDir, kTaskStat, kTaskSyscall, kTaskSchedstat };
+
 struct ThreadState {
-  Fd stat;
-  Fd syscall;
-  Fd schedstat;
   bool alive = true;
   std::uint64_t last_major_faults = 0;
   // Baselines at the start of this thread's part of the window.
@@ -70,8 +73,8 @@ struct ThreadState {
 struct ProcessState {
   ProcessKey key;
   std::string workload;
-  Fd dir;  // /proc/PID: lookups through a dead process's dir fail, so a reused PID
-           // can never be read through it.
+  // /proc/PID is opened through the FdCache, its start time checked at each open;
+  // lookups through a dead process's dir fail, so a reused PID is never read.
   bool alive = true;
   std::map<int, ThreadState> threads;
   std::optional<procfs::GilLocation> gil;
@@ -108,6 +111,8 @@ class ProcfsCollector final : public Collector {
     if (::fstatat(root_.get(), "self/stat", &st, 0) != 0) {
       return Error{settings_.proc_root + " does not look like procfs (no self/stat)"};
     }
+    files_ = std::make_unique<procfs::FdCache>(kept_files_bound());
+    log_->info("keeping at most {} procfs files open", files_->capacity());
     return Ok{};
   }
 
@@ -131,18 +136,22 @@ class ProcfsCollector final : public Collector {
       ProcessState p;
       p.key = key;
       p.workload = workload;
-      p.dir = Fd(::openat(root_.get(), std::to_string(key.pid).c_str(),
-                          O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      if (!p.dir.ok()) continue;  // already gone
-      p.sockets = std::make_unique<procfs::ProcessSockets>(key.pid, p.dir.get());
-      auto stat_text = read_at(p.dir.get(), "stat");
+      int dir = open_process_dir(key);
+      if (dir < 0) continue;  // already gone, or its PID reused
+      p.sockets =
+          std::make_unique<procfs::ProcessSockets>(key.pid, [this, key] { return dir_of(key); });
+      auto stat_text = read_at(dir, "stat");
       auto stat = stat_text ? procfs::parse_stat(*stat_text) : Result<procfs::TaskStat>(Error{""});
-      if (!stat || stat->start_time_ticks != key.start_time_ticks) continue;  // reused PID
+      if (!stat || stat->start_time_ticks != key.start_time_ticks) {
+        ::close(dir);
+        continue;
+      }
       p.base_cpu_ticks = stat->utime_ticks + stat->stime_ticks;
       p.base_major_faults = stat->major_faults;
-      if (auto io = read_at(p.dir.get(), "io")) {
+      if (auto io = read_at(dir, "io")) {
         if (auto parsed = procfs::parse_io(*io)) p.base_io = *parsed;
       }
+      ::close(dir);
       auto gil = procfs::locate_gil(settings_.proc_root, key.pid);
       if (gil) {
         p.gil = *gil;
@@ -178,7 +187,7 @@ class ProcfsCollector final : public Collector {
           record_blocked(p, t, *t.last_attribution, t.last_sched->timeslices);
           continue;
         }
-        sample_thread(p, t, busy);
+        sample_thread(p, tid, t, busy);
       }
       settle_futex_waits();
     }
@@ -195,7 +204,10 @@ class ProcfsCollector final : public Collector {
       if (p.alive) refresh_threads(p, now, true);
     }
     for (auto& [key, p] : processes_) account_process(p, now, windows);
-    for (auto& p : retired_) account_process(p, now, windows);
+    for (auto& p : retired_) {
+      account_process(p, now, windows);
+      forget_process(p);
+    }
     retired_.clear();
     for (auto& [name, w] : windows.workloads) {
       auto acc = acc_.find(name);
@@ -210,7 +222,12 @@ class ProcfsCollector final : public Collector {
     dependency_seconds_.clear();
     rounds_in_window_ = 0;
     for (auto it = processes_.begin(); it != processes_.end();) {
-      it = it->second.alive ? std::next(it) : processes_.erase(it);
+      if (it->second.alive) {
+        ++it;
+      } else {
+        forget_process(it->second);
+        it = processes_.erase(it);
+      }
     }
   }
 
@@ -229,7 +246,7 @@ class ProcfsCollector final : public Collector {
   // Opens fds for threads not yet known and marks vanished ones. Also detects a
   // process that has exited (its task dir is gone).
   void refresh_threads(ProcessState& p, SteadyTime now, bool mid_window) {
-    auto tids = list_numeric(p.dir.get(), "task");
+    auto tids = list_numeric(dir_of(p.key), "task");
     if (tids.empty()) {
       p.alive = false;
       for (auto& [tid, t] : p.threads) t.alive = false;
@@ -241,38 +258,98 @@ class ProcfsCollector final : public Collector {
     }
     for (int tid : tids) {
       if (p.threads.count(tid) != 0) continue;
-      std::string base = "task/" + std::to_string(tid) + "/";
       ThreadState t;
-      t.stat = Fd(::openat(p.dir.get(), (base + "stat").c_str(), O_RDONLY | O_CLOEXEC));
-      if (!t.stat.ok()) continue;
-      t.syscall = Fd(::openat(p.dir.get(), (base + "syscall").c_str(), O_RDONLY | O_CLOEXEC));
-      t.schedstat = Fd(::openat(p.dir.get(), (base + "schedstat").c_str(), O_RDONLY | O_CLOEXEC));
-      if (!t.syscall.ok() && !syscall_warned_) {
-        syscall_warned_ = true;
-        log_->warn(
-            "cannot open {}/{}/{}syscall: {}; blocked threads are attributed from their state "
-            "only (hint: run as root or grant CAP_SYS_PTRACE)",
-            settings_.proc_root, p.key.pid, base, errno_text());
-      }
       t.base_time = now;
       t.full_window = !mid_window;
-      read_baselines(p, tid, t);
+      if (!read_baselines(p, tid, t)) continue;  // already gone
       p.threads.emplace(tid, std::move(t));
     }
   }
 
-  void read_baselines(ProcessState& p, int tid, ThreadState& t) {
-    if (auto text = pread_text(t.schedstat.get(), buf_)) {
+  // false when the thread's stat cannot be read (it has exited).
+  bool read_baselines(ProcessState& p, int tid, ThreadState& t) {
+    auto stat = read_task(p, tid, kTaskStat);
+    if (!stat) return false;
+    if (auto s = procfs::parse_stat(*stat)) t.last_major_faults = s->major_faults;
+    if (auto text = read_task(p, tid, kTaskSchedstat)) {
       if (auto s = procfs::parse_schedstat(*text)) t.base_sched = *s;
     }
     t.base_switches = thread_switches(p, tid);
-    if (auto text = pread_text(t.stat.get(), buf_)) {
-      if (auto s = procfs::parse_stat(*text)) t.last_major_faults = s->major_faults;
+    return true;
+  }
+
+  // The upper bound of kept-open files: max_open_files when configured, else half of
+  // the open-files limit (the rest is for the HTTP server, the other collectors and
+  // the files this collector opens for one read).
+  std::size_t kept_files_bound() const {
+    rlimit limit{};
+    std::uint64_t soft = ::getrlimit(RLIMIT_NOFILE, &limit) == 0 ? limit.rlim_cur : 1024;
+    std::uint64_t automatic = std::max<std::uint64_t>(16, soft / 2);
+    if (settings_.max_open_files == 0) return automatic;
+    if (static_cast<std::uint64_t>(settings_.max_open_files) > automatic) {
+      log_->warn(
+          "max_open_files {} is more than half the open-files limit ({}); keeping {} "
+          "(hint: raise LimitNOFILE)",
+          settings_.max_open_files, soft, automatic);
+      return automatic;
+    }
+    return static_cast<std::size_t>(settings_.max_open_files);
+  }
+
+  // Opens /proc/PID for `key` and checks that it is still that process (start time);
+  // -1 when it is gone or its PID now belongs to another process.
+  int open_process_dir(const ProcessKey& key) {
+    int fd =
+        ::openat(root_.get(), std::to_string(key.pid).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    auto text = read_at(fd, "stat");
+    auto stat = text ? procfs::parse_stat(*text) : Result<procfs::TaskStat>(Error{""});
+    if (!stat || stat->start_time_ticks != key.start_time_ticks) {
+      ::close(fd);
+      return -1;
+    }
+    return fd;
+  }
+
+  // /proc/PID of a target, kept open while the cache has room.
+  int dir_of(const ProcessKey& key) {
+    return files_->get({key.pid, 0, kProcessDir}, [&] { return open_process_dir(key); });
+  }
+
+  // One of a thread's task files, read whole into buf_; nullopt when it cannot be
+  // opened or read (the thread has exited, or the read was refused).
+  std::optional<std::string_view> read_task(ProcessState& p, int tid, FileKind kind) {
+    static constexpr const char* kNames[] = {"", "stat", "syscall", "schedstat"};
+    int fd = files_->get({p.key.pid, tid, kind}, [&] {
+      int dir = dir_of(p.key);
+      if (dir < 0) return -1;
+      std::string path = "task/" + std::to_string(tid) + "/" + kNames[kind];
+      int opened = ::openat(dir, path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (opened < 0 && kind == kTaskSyscall && errno == EACCES && !syscall_warned_) {
+        syscall_warned_ = true;
+        log_->warn(
+            "cannot open {}/{}/{}: {}; blocked threads are attributed from their state "
+            "only (hint: run as root or grant CAP_SYS_PTRACE)",
+            settings_.proc_root, p.key.pid, path, errno_text());
+      }
+      return opened;
+    });
+    return pread_text(fd, buf_);
+  }
+
+  void forget_thread(const ProcessState& p, int tid) {
+    for (FileKind kind : {kTaskStat, kTaskSyscall, kTaskSchedstat}) {
+      files_->forget({p.key.pid, tid, kind});
     }
   }
 
+  void forget_process(const ProcessState& p) {
+    for (const auto& [tid, t] : p.threads) forget_thread(p, tid);
+    files_->forget({p.key.pid, 0, kProcessDir});
+  }
+
   std::optional<Switches> thread_switches(ProcessState& p, int tid) {
-    auto text = read_at(p.dir.get(), ("task/" + std::to_string(tid) + "/status").c_str());
+    auto text = read_at(dir_of(p.key), ("task/" + std::to_string(tid) + "/status").c_str());
     if (!text) return std::nullopt;
     auto s = procfs::parse_status(*text);
     if (!s) return std::nullopt;
@@ -284,9 +361,9 @@ class ProcfsCollector final : public Collector {
   // unchanged) is still in the same wait, so its previous attribution is reused without
   // reading stat or syscall. Parked and idle pool threads — most threads of most
   // services — then cost one pread.
-  void sample_thread(ProcessState& p, ThreadState& t, int& busy) {
+  void sample_thread(ProcessState& p, int tid, ThreadState& t, int& busy) {
     std::optional<procfs::SchedStat> sched;
-    if (auto text = pread_text(t.schedstat.get(), buf_)) {
+    if (auto text = read_task(p, tid, kTaskSchedstat)) {
       if (auto parsed = procfs::parse_schedstat(*text)) sched = *parsed;
     }
     bool unchanged =
@@ -307,7 +384,7 @@ class ProcfsCollector final : public Collector {
     }
     t.unchanged_reads = 0;
     t.next_read_round = 0;
-    auto text = pread_text(t.stat.get(), buf_);
+    auto text = read_task(p, tid, kTaskStat);
     if (!text) {
       t.alive = false;
       return;
@@ -322,7 +399,7 @@ class ProcfsCollector final : public Collector {
     }
     procfs::SyscallState sys;
     if (stat->state != 'R') {
-      if (auto sys_text = pread_text(t.syscall.get(), buf_)) {
+      if (auto sys_text = read_task(p, tid, kTaskSyscall)) {
         if (auto parsed = procfs::parse_syscall(*sys_text)) sys = *parsed;
       }
     }
@@ -435,6 +512,7 @@ class ProcfsCollector final : public Collector {
         ++threads_alive;
         ++it;
       } else {
+        forget_thread(p, it->first);
         it = p.threads.erase(it);
       }
     }
@@ -456,7 +534,7 @@ class ProcfsCollector final : public Collector {
     in.period_seconds = period;
     std::optional<procfs::SchedStat> sched;
     if (t.alive) {
-      if (auto text = pread_text(t.schedstat.get(), buf_)) {
+      if (auto text = read_task(p, tid, kTaskSchedstat)) {
         if (auto s = procfs::parse_schedstat(*text)) sched = *s;
       }
     }
@@ -496,7 +574,8 @@ class ProcfsCollector final : public Collector {
   }
 
   void account_counters(ProcessState& p, WorkloadWindow& w) {
-    if (auto text = read_at(p.dir.get(), "stat")) {
+    const int dir = dir_of(p.key);
+    if (auto text = read_at(dir, "stat")) {
       if (auto s = procfs::parse_stat(*text)) {
         std::uint64_t cpu = s->utime_ticks + s->stime_ticks;
         if (p.base_cpu_ticks && cpu >= *p.base_cpu_ticks) {
@@ -509,7 +588,7 @@ class ProcfsCollector final : public Collector {
         p.base_major_faults = s->major_faults;
       }
     }
-    if (auto text = read_at(p.dir.get(), "io")) {
+    if (auto text = read_at(dir, "io")) {
       if (auto io = procfs::parse_io(*text)) {
         if (p.base_io && io->read_bytes >= p.base_io->read_bytes &&
             io->write_bytes >= p.base_io->write_bytes) {
@@ -519,7 +598,7 @@ class ProcfsCollector final : public Collector {
         p.base_io = *io;
       }
     }
-    if (auto text = read_at(p.dir.get(), "smaps_rollup")) {
+    if (auto text = read_at(dir, "smaps_rollup")) {
       if (auto m = procfs::parse_smaps_rollup(*text)) {
         w.memory.rss_bytes += m->rss;
         w.memory.pss_bytes += m->pss;
@@ -558,6 +637,7 @@ class ProcfsCollector final : public Collector {
   double ticks_per_second_;
   std::shared_ptr<spdlog::logger> log_;
   Fd root_;
+  std::unique_ptr<procfs::FdCache> files_;  // created in start()
   std::map<ProcessKey, ProcessState> processes_;
   std::vector<ProcessState> retired_;
   std::map<std::string, WorkloadAcc> acc_;

@@ -7,11 +7,16 @@ target still classified — never a hang, a crash or a wrong answer.
                       of it without O_NONBLOCK blocks for good)
   deleted_exe_sparse  a sparse 100 GiB file at that name
   replaced_exe        another ELF file (/bin/true) at that name
+  fd_limit            a target with 2 000 idle threads, the agent under an open-files
+                      limit of 1 024 (soft and hard): the agent stays within it, answers
+                      every request, reports its privileges truly and counts every thread
 
 usage: hostile_targets.py --agent PATH --case NAME
 """
 import os
+import resource
 import shutil
+import subprocess
 import sys
 import time
 
@@ -85,9 +90,71 @@ def case_replaced_exe(binary):
     require_agent_unharmed(binary, p)
 
 
+MANY_THREADS = """
+import threading
+threading.stack_size(256 * 1024)
+stop = threading.Event()
+for _ in range(2000):
+    threading.Thread(target=stop.wait, daemon=True).start()
+print("ready", flush=True)
+stop.wait()
+"""
+
+
+def case_fd_limit(binary):
+    limit = 1024
+    p = harness.start([harness.PYTHON, "-c", MANY_THREADS], stdout=subprocess.PIPE, text=True)
+    if p.stdout.readline().strip() != "ready":
+        harness.fail("the 2 000-thread target did not start")
+    threads = len(os.listdir(f"/proc/{p.pid}/task"))
+
+    def low_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+    agent = harness.Agent(binary, [{"name": "many", "pid": p.pid}],
+                          window=f"{WINDOW_SECONDS:g}s", sample_rate=10, preexec_fn=low_limit)
+    most_fds = 0
+    first = None
+    counted = None
+    deadline = time.time() + 6 * WINDOW_SECONDS + 15
+    while time.time() < deadline:
+        most_fds = max(most_fds, len(os.listdir(f"/proc/{agent.process.pid}/fd")))
+        status, _ = harness.http_get(agent.base + "/healthz", timeout=2)
+        if status != 200:
+            harness.fail(f"/healthz answered {status} (fds {most_fds}):\n"
+                         f"{agent.read_log()[-3000:]}")
+        doc, w = agent.workload("many")
+        if doc is not None:
+            first = doc["windows_completed"] if first is None else first
+            if w is not None and w.get("verdict") is not None:
+                counted = w["threads"]
+            if doc["windows_completed"] >= first + 4 and counted is not None:
+                break
+        time.sleep(0.1)
+    else:
+        harness.fail(f"windows stopped closing:\n{agent.read_log()[-3000:]}")
+    log = agent.read_log()
+    problems = []
+    # Half the limit for kept procfs files, the rest for BPF maps and programs, the
+    # listener and its connections, and one-read opens: a quarter left free at least.
+    if most_fds > limit * 3 // 4:
+        problems.append(f"the agent held {most_fds} fds under a limit of {limit}")
+    if "Too many open files" in log:
+        problems.append("the log reports 'Too many open files'")
+    if os.geteuid() == 0 and " unavailable: " in log:
+        problems.append("a privilege is reported unavailable although the agent runs as root")
+    if counted is None or counted < threads - 5:
+        problems.append(f"the workload counts {counted} threads, the target has {threads}")
+    if problems:
+        harness.fail("; ".join(problems) + "\n" + log[-3000:])
+    print(f"ok: at most {most_fds} fds under a limit of {limit}; {counted} of {threads} "
+          f"threads counted")
+
+
 if __name__ == "__main__":
     harness.run_cases({
         "deleted_exe_fifo": case_deleted_exe_fifo,
         "deleted_exe_sparse": case_deleted_exe_sparse,
         "replaced_exe": case_replaced_exe,
+        "fd_limit": case_fd_limit,
     })

@@ -137,7 +137,7 @@ class Agent:
     """The boundwise binary on a temp config, listening on a free loopback port."""
 
     def __init__(self, binary, targets, window="2s", sample_rate=20, dependencies=None,
-                 extra="", discovery_interval="1s"):
+                 extra="", discovery_interval="1s", preexec_fn=None):
         self.port = free_port()
         self.dir = tempdir("boundwise-agent-")
         self.config = os.path.join(self.dir, "boundwise.yaml")
@@ -162,7 +162,7 @@ class Agent:
         self.log_path = os.path.join(self.dir, "agent.log")
         self.log = open(self.log_path, "w")
         self.process = start([binary, "--config", self.config], stdout=self.log,
-                             stderr=subprocess.STDOUT)
+                             stderr=subprocess.STDOUT, preexec_fn=preexec_fn)
         self.base = f"http://127.0.0.1:{self.port}"
         self.log.flush()
         wait_healthy(self.process, self.base, self.log_path)

@@ -37,6 +37,8 @@ TEST(Config, EmbeddedDefaultEqualsStructDefaults) {
   EXPECT_EQ(parsed.ebpf.budget_cores, defaults.ebpf.budget_cores);
   EXPECT_EQ(parsed.ebpf.net_source, defaults.ebpf.net_source);
   EXPECT_EQ(parsed.ebpf.per_run_overhead_ns, defaults.ebpf.per_run_overhead_ns);
+  EXPECT_EQ(parsed.max_open_files, defaults.max_open_files);
+  EXPECT_EQ(parse_config("max_open_files: 4096\n", "t").max_open_files, 4096);
 }
 
 TEST(Config, EveryKey) {
@@ -136,6 +138,8 @@ TEST(Config, Errors) {
   expect_error("ebpf:\n  per_run_overhead_ns: 0.3us\n", 2, 24, "must be an integer");
   expect_error("ebpf:\n  budget: 1\n", 2, 3, "unknown key \"budget\"");
   expect_error("window: 1s\ndiscovery_interval: 5s\n", 2, 21, "must not be longer");
+  expect_error("max_open_files: 8\n", 1, 17, "at least 16");
+  expect_error("max_open_files: -1\n", 1, 17, "between 0 and 10000000");
 }
 
 TEST(Config, UnreadableFile) {

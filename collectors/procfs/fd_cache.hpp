@@ -1,0 +1,68 @@
+// Kept-open procfs files under a bound. Keeping /proc/PID/task/TID/stat and friends
+// open makes a sample one pread instead of open+read+close, but a target with
+// thousands of threads (or a tree of thousands of processes) would otherwise take one
+// fd per file until the agent's open-files limit is gone — and with it the HTTP
+// listener's accept() and every other collector's opens. The cache keeps at most
+// `capacity` fds and closes the least recently used first; a file not kept is opened
+// again at its next read.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <unordered_map>
+
+namespace boundwise::procfs {
+
+// Which file: tid 0 for a process-level file. `kind` is the caller's own numbering.
+struct FileKey {
+  int pid = 0;
+  int tid = 0;
+  int kind = 0;
+  bool operator==(const FileKey&) const = default;
+};
+
+class FdCache {
+ public:
+  // capacity: fds kept open at most (at least 2: a directory and a file in it).
+  explicit FdCache(std::size_t capacity);
+  ~FdCache();
+  FdCache(const FdCache&) = delete;
+  FdCache& operator=(const FdCache&) = delete;
+
+  // The kept fd for `key`, or, when it is not kept, the fd `open()` returns (kept from
+  // now on; the least recently used beyond capacity is closed). -1 when open() fails.
+  // The fd stays valid until the next get() or forget().
+  int get(const FileKey& key, const std::function<int()>& open);
+
+  // Closes the file if it is kept (its task has gone).
+  void forget(const FileKey& key);
+
+  std::size_t size() const { return entries_.size(); }
+  std::size_t capacity() const { return capacity_; }
+  // fds opened and closed again because the cache was full (an indicator that the
+  // bound is below the working set).
+  std::uint64_t evictions() const { return evictions_; }
+
+ private:
+  struct Hash {
+    std::size_t operator()(const FileKey& k) const {
+      return std::hash<std::uint64_t>()((static_cast<std::uint64_t>(k.pid) << 32) ^
+                                        (static_cast<std::uint64_t>(k.tid) << 4) ^
+                                        static_cast<std::uint64_t>(k.kind));
+    }
+  };
+  struct Entry {
+    FileKey key;
+    int fd;
+  };
+  void close_entry(std::list<Entry>::iterator it);
+
+  std::size_t capacity_;
+  std::list<Entry> lru_;  // most recently used first
+  std::unordered_map<FileKey, std::list<Entry>::iterator, Hash> entries_;
+  std::uint64_t evictions_ = 0;
+};
+
+}  // namespace boundwise::procfs
