@@ -7,15 +7,16 @@
 #include <cstdio>
 #include <string>
 
+#include "classifier/numbers.hpp"
+
 namespace boundwise {
 
 namespace {
 
 using namespace thresholds;
 
-double finite_or_zero(double v) { return std::isfinite(v) && v > 0 ? v : 0.0; }
 // A ratio from a collector, trusted only inside [0, 1].
-double ratio(double v) { return std::min(finite_or_zero(v), 1.0); }
+double ratio(double v) { return std::min(non_negative(v), 1.0); }
 
 std::string fmt(const char* format, double a, double b = 0) {
   char buf[160];
@@ -42,13 +43,13 @@ Verdict classify(const WorkloadWindow& w) {
   PerReason<double> seconds{};
   double total = 0;
   for (std::size_t i = 0; i < kReasonCount; ++i) {
-    seconds[i] = finite_or_zero(w.thread_seconds[i]);
+    seconds[i] = non_negative(w.thread_seconds[i]);
     total += seconds[i];
   }
-  double duration = finite_or_zero(w.duration_seconds);
+  double duration = non_negative(w.duration_seconds);
   if (duration > 0) {
-    double cpu = w.cpu_seconds > 0 ? finite_or_zero(w.cpu_seconds) : at(seconds, Reason::on_cpu);
-    v.cpu_cores_used = finite_or_zero(cpu / duration);
+    double cpu = w.cpu_seconds > 0 ? non_negative(w.cpu_seconds) : at(seconds, Reason::on_cpu);
+    v.cpu_cores_used = non_negative(cpu / duration);
   }
 
   if (total <= 0 || duration <= 0) {
@@ -74,7 +75,7 @@ Verdict classify(const WorkloadWindow& w) {
   }
 
   for (const auto& d : w.dependencies) {
-    DependencyShare s{d.name, d.endpoint, finite_or_zero(d.wait_seconds) / total, d.latency};
+    DependencyShare s{d.name, d.endpoint, non_negative(d.wait_seconds) / total, d.latency};
     if (d.request_latency) s.latency_source = "ebpf";
     if (w.duration_seconds > 0)
       s.requests_per_second = static_cast<double>(d.requests) / w.duration_seconds;

@@ -1,5 +1,5 @@
-// The wait-reason vocabulary (DESIGN.md): every second of every thread of a workload
-// is accounted to exactly one Reason.
+// The wait-reason vocabulary (README.md, docs/COLLECTORS.md): every second of every
+// thread of a workload is accounted to exactly one Reason.
 #pragma once
 
 #include <array>

@@ -9,6 +9,7 @@
 
 #include "classifier/classify.hpp"
 #include "classifier/histogram.hpp"
+#include "classifier/numbers.hpp"
 
 namespace boundwise {
 
@@ -28,9 +29,8 @@ std::string printf_string(const char* format, ...) {
 
 double at(const PerReason<double>& p, Reason r) { return p[index_of(r)]; }
 // Window fields come from collectors; a non-finite one prints as 0, never "nan".
-double finite(double v) { return std::isfinite(v) ? v : 0.0; }
 int pct(double share) {
-  return static_cast<int>(std::lround(std::clamp(finite(share), -10.0, 10.0) * 100));
+  return static_cast<int>(std::lround(std::clamp(non_negative(share), -10.0, 10.0) * 100));
 }
 
 std::string latency_text(const std::optional<LatencyQuantiles>& q) {
@@ -62,13 +62,13 @@ void add_common_evidence(const Verdict& v, const WorkloadWindow& w, Recommendati
       pct(at(v.shares, Reason::idle))));
   if (w.node.cores > 0) {
     r.evidence.push_back(printf_string("%.2f cores used of %d; node CPU busy %d%%",
-                                       finite(v.cpu_cores_used), w.node.cores,
+                                       non_negative(v.cpu_cores_used), w.node.cores,
                                        pct(w.node.cpu_busy_ratio)));
   } else {
-    r.evidence.push_back(printf_string("%.2f cores used", finite(v.cpu_cores_used)));
+    r.evidence.push_back(printf_string("%.2f cores used", non_negative(v.cpu_cores_used)));
   }
   r.evidence.push_back(printf_string("%d threads in %d processes over a %.0f s window", w.threads,
-                                     w.processes, finite(w.duration_seconds)));
+                                     w.processes, non_negative(w.duration_seconds)));
   // Measured by the ebpf collector's sched tool: how long a runnable thread waited for
   // a CPU. The run-queue share above says how much; this says how long each time.
   if (w.runqueue_latency) {
@@ -76,8 +76,8 @@ void add_common_evidence(const Verdict& v, const WorkloadWindow& w, Recommendati
     if (q) {
       r.evidence.push_back(printf_string(
           "run-queue latency (eBPF, %llu waits): p50 %.2f ms, p95 %.2f ms, p99 %.2f ms",
-          static_cast<unsigned long long>(w.runqueue_latency->count()), finite(q->p50) * 1e3,
-          finite(q->p95) * 1e3, finite(q->p99) * 1e3));
+          static_cast<unsigned long long>(w.runqueue_latency->count()), non_negative(q->p50) * 1e3,
+          non_negative(q->p95) * 1e3, non_negative(q->p99) * 1e3));
     }
   }
   // A tool the overhead budget duty-cycled measured only part of the window.
@@ -142,13 +142,13 @@ void add_gil_evidence(const WorkloadWindow& w, Recommendation& r) {
     r.evidence.push_back(printf_string(
         "GIL wait measured by eBPF at every context switch (sleeps in futex on the GIL's "
         "address): %.2f thread-seconds per second",
-        finite(w.thread_seconds[index_of(Reason::gil)]) / duration));
+        non_negative(w.thread_seconds[index_of(Reason::gil)]) / duration));
   }
   if (w.gil.measured) {
     r.evidence.push_back(printf_string(
         "GIL read from memory: held %d%% of the window by %d thread(s), %.1f waiters on "
         "average, %.0f hand-overs/s; %.2f cores ran native code without it",
-        pct(w.gil.held_seconds / duration), w.gil.holder_threads, finite(w.gil.waiters_mean),
+        pct(w.gil.held_seconds / duration), w.gil.holder_threads, non_negative(w.gil.waiters_mean),
         static_cast<double>(w.gil.switches) / duration, native_cpu_seconds(w) / duration));
   } else {
     r.evidence.push_back(
@@ -164,8 +164,9 @@ void add_disk_evidence(const WorkloadWindow& w, Recommendation& r) {
     auto q = histogram_quantiles(h);
     if (!q) return std::string();
     return printf_string("%s (eBPF, %llu %s): p50 %.2f ms, p95 %.2f ms, p99 %.2f ms", what,
-                         static_cast<unsigned long long>(h.count()), unit, finite(q->p50) * 1e3,
-                         finite(q->p95) * 1e3, finite(q->p99) * 1e3);
+                         static_cast<unsigned long long>(h.count()), unit,
+                         non_negative(q->p50) * 1e3, non_negative(q->p95) * 1e3,
+                         non_negative(q->p99) * 1e3);
   };
   if (w.disk_latency) {
     if (w.disk_latency->count() > 0) {
@@ -218,7 +219,8 @@ Recommendation recommend(const Verdict& v, const WorkloadWindow& w) {
       r.model = Model::none;
       r.summary = printf_string(
           "idle: %d%% of thread time waits for work and %.2f cores are used; no change needed",
-          pct(at(v.shares, Reason::idle) + at(v.shares, Reason::sleep)), finite(v.cpu_cores_used));
+          pct(at(v.shares, Reason::idle) + at(v.shares, Reason::sleep)),
+          non_negative(v.cpu_cores_used));
       break;
     }
     case Bottleneck::cpu_saturated: {
@@ -264,7 +266,7 @@ Recommendation recommend(const Verdict& v, const WorkloadWindow& w) {
       r.summary = printf_string(
           "GIL-bound: threads wait for the GIL %d%% of busy time and the workload uses %.2f "
           "cores of %d; %s run Python in parallel",
-          pct(at(b, Reason::gil)), finite(v.cpu_cores_used), cores,
+          pct(at(b, Reason::gil)), non_negative(v.cpu_cores_used), cores,
           w.runtime.free_threaded ? "this free-threaded interpreter's threads"
                                   : "processes (one per core)");
       add_gil_evidence(w, r);
@@ -286,8 +288,8 @@ Recommendation recommend(const Verdict& v, const WorkloadWindow& w) {
         r.summary = printf_string(
             "CPU-bound: on CPU %d%% of busy thread time using %.2f cores of %d; more threads "
             "won't help%s, %d processes use every core",
-            pct(at(b, Reason::on_cpu) + at(b, Reason::runqueue)), finite(v.cpu_cores_used), cores,
-            python ? " under the GIL" : "", cores);
+            pct(at(b, Reason::on_cpu) + at(b, Reason::runqueue)), non_negative(v.cpu_cores_used),
+            cores, python ? " under the GIL" : "", cores);
         add_process_risks(w, r.workers, r);
         if (!python) {
           r.risks.push_back(
@@ -303,24 +305,24 @@ Recommendation recommend(const Verdict& v, const WorkloadWindow& w) {
         r.summary = printf_string(
             "CPU-parallel: %d threads keep %.2f cores of %d busy in one process%s; threads "
             "are fine, size them to the cores",
-            w.busy_threads_max > 0 ? w.busy_threads_max : w.threads, finite(v.cpu_cores_used),
+            w.busy_threads_max > 0 ? w.busy_threads_max : w.threads, non_negative(v.cpu_cores_used),
             cores, python ? " (native code running outside the GIL)" : "");
         if (python) {
           add_gil_evidence(w, r);
           r.risks.push_back("pure-Python code added to these threads would serialise on the GIL");
         }
-        if (finite(v.cpu_cores_used) >= 0.9 * cores) {
+        if (non_negative(v.cpu_cores_used) >= 0.9 * cores) {
           r.risks.push_back(printf_string(
               "the workload already uses %.2f of %d cores: more threads only queue; beyond "
               "this, scale out",
-              finite(v.cpu_cores_used), cores));
+              non_negative(v.cpu_cores_used), cores));
         }
       } else {
         r.model = Model::processes;
         r.summary = printf_string(
             "CPU-parallel across %d processes using %.2f cores of %d; processes already run "
             "in parallel, keep one per core",
-            w.processes, finite(v.cpu_cores_used), cores);
+            w.processes, non_negative(v.cpu_cores_used), cores);
         add_process_risks(w, r.workers, r);
       }
       break;

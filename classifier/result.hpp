@@ -1,4 +1,4 @@
-// Result type for operations that can fail at run time (STYLE.md rule 6).
+// Result type for operations that can fail at run time (docs/ARCHITECTURE.md, "Code rules").
 //
 // A Result<T> holds either a value or an Error whose message says what failed and
 // where ("read /proc/42/task/43/stat: No such file or directory"). Startup errors

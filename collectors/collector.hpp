@@ -6,9 +6,11 @@
 //                                 boundwise_collector_up 0) and the agent goes on
 //   set_targets(targets)          after every discovery scan
 //   sample(now)                   every period() (never, if period() is zero)
-//   contribute(now, windows)      at each window close: add this collector's
-//                                 evidence for [previous close, now) to the
-//                                 per-workload windows, then start a new window
+//   contribute(now, evidence)     at each window close: write this collector's own
+//                                 evidence for [previous close, now) (its own part
+//                                 of each WorkloadEvidence, never another's), then
+//                                 start a new window. The daemon's assemble() merges
+//                                 the parts, so the order of collectors is irrelevant.
 //
 // Adding a collector = its own files + one line in daemon/collectors.cpp.
 #pragma once
@@ -20,29 +22,19 @@
 #include <string_view>
 #include <vector>
 
+#include "classifier/assemble/evidence.hpp"
 #include "classifier/endpoint.hpp"
 #include "classifier/result.hpp"
-#include "classifier/window.hpp"
 #include "collectors/targets.hpp"
 
 namespace boundwise {
 
 using SteadyTime = std::chrono::steady_clock::time_point;
 
-// One window being assembled. contribute() may assume `workloads` has an entry for
-// every workload of the last TargetSet (the daemon creates them). Node-wide facts go
-// in `node`; the daemon copies them into each workload's window before classifying.
-struct WindowSet {
-  NodeWindow node;
-  std::map<std::string, WorkloadWindow> workloads;
-};
-
 // Settings every collector may read; the daemon fills them from the config.
 struct CollectorSettings {
-  std::string proc_root = "/proc";           // tests point this at fixture trees
-  int sample_rate_hz = 5;                    // thread-state samples per second
-  std::vector<DependencyRule> dependencies;  // configured dependency names
-  int max_dependencies_per_workload = 10;    // the rest are summed into "other"
+  std::string proc_root = "/proc";  // tests point this at fixture trees
+  int sample_rate_hz = 5;           // thread-state samples per second
   // procfs files kept open at most; 0: half of the open-files limit.
   int max_open_files = 0;
   // `collectors:` of the config: name → enabled (absent = enabled). Collectors with
@@ -83,7 +75,7 @@ class Collector {
   // gone); a single vanished target is not an error, it is skipped.
   virtual Status sample(SteadyTime now) = 0;
 
-  virtual void contribute(SteadyTime now, WindowSet& windows) = 0;
+  virtual void contribute(SteadyTime now, EvidenceSet& evidence) = 0;
 
   // Parts and their state, after start(); empty for collectors without parts.
   virtual std::vector<PartStatus> parts() const { return {}; }

@@ -22,6 +22,7 @@
 #include <thread>
 #include <utility>  // before Asio: Boost 1.74 + GCC 12 need std::exchange declared
 
+#include "classifier/assemble/assemble.hpp"
 #include "classifier/classify.hpp"
 #include "daemon/auth.hpp"
 #include "daemon/collectors.hpp"
@@ -247,8 +248,6 @@ struct Agent::Impl {
     settings.proc_root = config.proc_root;
     settings.sample_rate_hz = config.sample_rate_hz;
     settings.max_open_files = config.max_open_files;
-    settings.dependencies = config.dependencies;
-    settings.max_dependencies_per_workload = config.max_dependencies_per_workload;
     settings.collectors_enabled = config.collectors_enabled;
     settings.ebpf.budget_cores = config.ebpf.budget_cores;
     settings.ebpf.net_source = config.ebpf.net_source;
@@ -358,23 +357,25 @@ struct Agent::Impl {
   void close_window() {
     auto now = Clock::now();
     double duration = std::chrono::duration<double>(now - window_start).count();
-    WindowSet windows;
+    EvidenceSet evidence;
     for (const auto& w : targets.workloads) {
-      auto& win = windows.workloads[w.name];
-      win.workload = w.name;
-      win.duration_seconds = duration;
+      auto& e = evidence.workloads[w.name];
+      e.workload = w.name;
+      e.duration_seconds = duration;
     }
     for (auto& slot : slots) {
       if (!slot.status.up) continue;
       auto t0 = Clock::now();
-      slot.collector->contribute(now, windows);
+      slot.collector->contribute(now, evidence);
       double spent = std::chrono::duration<double>(Clock::now() - t0).count();
       if (slot.collector->period().count() == 0) slot.status.last_duration_seconds = spent;
     }
+    auto windows = assemble(
+        evidence, AssembleRules{config.dependencies, config.max_dependencies_per_workload});
 
     auto next = std::make_shared<Snapshot>(initial_snapshot());
     next->windows_completed = ++windows_completed;
-    next->node = windows.node;
+    next->node = evidence.node;
     for (const auto& slot : slots) {
       next->collectors.push_back(slot.status);
       if (!slot.status.up) continue;
@@ -389,9 +390,7 @@ struct Agent::Impl {
       for (const auto& key : w.processes) report.pids.push_back(key.pid);
       auto threads = discovery.threads().find(w.name);
       report.threads = threads != discovery.threads().end() ? threads->second : 0;
-      auto& win = windows.workloads[w.name];
-      win.node = windows.node;
-      finalize_window(win);
+      auto& win = windows[w.name];
       // A workload discovered late in this window has too little of it to judge.
       auto seen = first_seen.find(w.name);
       bool enough = seen != first_seen.end() &&
@@ -418,7 +417,7 @@ struct Agent::Impl {
               [](const auto& a, const auto& b) { return a.name < b.name; });
     metrics.count_dropped("workloads", discovery.over_limit());
     double folded = 0;
-    for (const auto& [name, win] : windows.workloads) {
+    for (const auto& [name, win] : windows) {
       for (const auto& d : win.dependencies) folded += d.folded;
     }
     metrics.count_dropped("dependencies", folded);

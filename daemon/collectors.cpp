@@ -13,7 +13,6 @@ std::vector<std::unique_ptr<Collector>> make_collectors(const CollectorSettings&
   list.push_back(make_node_collector(settings));
   list.push_back(make_procfs_collector(settings));
   list.push_back(make_python_collector(settings));
-  // After procfs: it rescales the off-CPU split procfs put in the window.
   list.push_back(make_ebpf_collector(settings));
   return list;
 }

@@ -1,5 +1,5 @@
-// The explicit list of collectors (STYLE.md rule 3): adding one is one line in
-// collectors.cpp.
+// The explicit list of collectors: adding one is one line in collectors.cpp
+// (docs/ARCHITECTURE.md, "Adding a collector").
 #pragma once
 
 #include <memory>

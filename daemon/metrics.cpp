@@ -22,6 +22,8 @@
 #include <string_view>
 #include <utility>
 
+#include "classifier/numbers.hpp"
+
 namespace boundwise {
 
 namespace {
@@ -31,8 +33,6 @@ using prometheus::Family;
 using prometheus::Gauge;
 using prometheus::Histogram;
 using prometheus::Labels;
-
-double finite(double v) { return std::isfinite(v) && v > 0 ? v : 0.0; }
 
 // A dependency that has not been waited on for this many windows loses its series
 // (5 minutes at the default 10 s window): auto-named dependencies churn, and the cap
@@ -126,7 +126,7 @@ void observe(Histogram& h, const Histogram::BucketBoundaries& bounds, const Late
     below = at;
   }
   increments.push_back(static_cast<double>(in.count() - below));
-  h.ObserveMultiple(increments, finite(in.sum_seconds));
+  h.ObserveMultiple(increments, non_negative(in.sum_seconds));
 }
 
 }  // namespace
@@ -479,13 +479,13 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
     const Verdict& v = *report.verdict;
     for (Reason r : kAllReasons) {
       s.add(s.thread_seconds, {{"workload", name}, {"reason", std::string(to_string(r))}}, name)
-          .Increment(finite(win.thread_seconds[index_of(r)]));
+          .Increment(non_negative(win.thread_seconds[index_of(r)]));
     }
-    s.add(s.cpu_seconds, {{"workload", name}}, name).Increment(finite(win.cpu_seconds));
-    s.add(s.cores_used, {{"workload", name}}, name).Set(finite(v.cpu_cores_used));
+    s.add(s.cpu_seconds, {{"workload", name}}, name).Increment(non_negative(win.cpu_seconds));
+    s.add(s.cores_used, {{"workload", name}}, name).Set(non_negative(v.cpu_cores_used));
     for (const auto& [state, seconds] : win.offcpu_seconds_by_state) {
       s.add(s.offcpu_seconds, {{"workload", name}, {"state", state}}, name)
-          .Increment(finite(seconds));
+          .Increment(non_negative(seconds));
     }
     if (win.runqueue_latency) {
       Labels labels{{"workload", name}};
@@ -506,14 +506,15 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
       Labels labels{{"workload", name}};
       State::add_histogram(s.inbound_latency, labels, s.workload_series[name], kRequestBounds,
                            *win.inbound_latency);
-      s.add(s.inbound_requests, labels, name).Increment(finite(win.inbound_requests));
+      s.add(s.inbound_requests, labels, name).Increment(non_negative(win.inbound_requests));
     }
     for (const auto& d : win.dependencies) {
       const std::string dependency = utf8(d.name);
       auto& series = s.dependency_series[{name, dependency}];
       series.last_seen = s.publishes;
       Labels labels{{"workload", name}, {"dependency", dependency}};
-      State::add(s.dependency_wait, labels, series.removers).Increment(finite(d.wait_seconds));
+      State::add(s.dependency_wait, labels, series.removers)
+          .Increment(non_negative(d.wait_seconds));
       const LatencyHistogram latency =
           d.request_latency ? *d.request_latency : histogram_of(d.blocked_intervals_seconds);
       if (latency.count() > 0) {
@@ -547,7 +548,7 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
           .Set(model == report.recommendation->model ? 1 : 0);
     }
     s.add(s.workers, {{"workload", name}}, name).Set(report.recommendation->workers);
-    s.add(s.confidence, {{"workload", name}}, name).Set(finite(v.confidence));
+    s.add(s.confidence, {{"workload", name}}, name).Set(non_negative(v.confidence));
     // pss and uss are 0 when smaps_rollup was unreadable: absent beats a wrong 0.
     const std::pair<const char*, std::uint64_t> memory[] = {{"rss", win.memory.rss_bytes},
                                                             {"pss", win.memory.pss_bytes},
@@ -584,10 +585,11 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
     }
     if (win.runtime.kind == "python") {
       s.add(s.gil_wait, {{"workload", name}}, name)
-          .Increment(finite(win.thread_seconds[index_of(Reason::gil)]));
+          .Increment(non_negative(win.thread_seconds[index_of(Reason::gil)]));
       if (win.gil.measured) {
-        s.add(s.gil_held, {{"workload", name}}, name).Increment(finite(win.gil.held_seconds));
-        s.add(s.native_cpu, {{"workload", name}}, name).Increment(finite(native_cpu_seconds(win)));
+        s.add(s.gil_held, {{"workload", name}}, name).Increment(non_negative(win.gil.held_seconds));
+        s.add(s.native_cpu, {{"workload", name}}, name)
+            .Increment(non_negative(native_cpu_seconds(win)));
       }
     }
   }
@@ -604,9 +606,9 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
   }
 
   const NodeWindow& node = snapshot.node;
-  s.node_busy.Add({}).Set(finite(node.cpu_busy_ratio));
+  s.node_busy.Add({}).Set(non_negative(node.cpu_busy_ratio));
   s.node_cores.Add({}).Set(node.cores);
-  s.node_load1.Add({}).Set(finite(node.load1));
+  s.node_load1.Add({}).Set(non_negative(node.load1));
   for (const auto& [resource, totals] : node.pressure_totals) {
     const std::pair<const char*, double> kinds[] = {{"some", totals.some_seconds},
                                                     {"full", totals.full_seconds}};
@@ -640,11 +642,12 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
   }
   for (const auto& [tool, duty] : node.ebpf_duty) {
     s.ebpf_attached_seconds.Add({{"tool", utf8(tool)}})
-        .Increment(finite(std::clamp(duty, 0.0, 1.0) * snapshot.window_seconds));
+        .Increment(non_negative(std::clamp(duty, 0.0, 1.0) * snapshot.window_seconds));
   }
   for (const auto& c : snapshot.collectors) {
     s.collector_up.Add({{"collector", utf8(c.name)}}).Set(c.up ? 1 : 0);
-    s.collector_duration.Add({{"collector", utf8(c.name)}}).Set(finite(c.last_duration_seconds));
+    s.collector_duration.Add({{"collector", utf8(c.name)}})
+        .Set(non_negative(c.last_duration_seconds));
   }
   s.windows.Add({}).Increment();
 }

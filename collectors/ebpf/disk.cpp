@@ -52,8 +52,8 @@ class DiskTool final : public Tool {
     baselines_[wid] = KernelHistogram{};
   }
 
-  void contribute(const WindowContext& ctx, WindowSet& windows) override {
-    for (auto& [name, w] : windows.workloads) {
+  void contribute(const WindowContext& ctx, EvidenceSet& evidence) override {
+    for (auto& [name, w] : evidence.workloads) {
       auto id = ctx.ids->find(name);
       if (id == ctx.ids->end()) continue;
       const std::uint32_t wid = id->second;
@@ -67,7 +67,8 @@ class DiskTool final : public Tool {
       base = now;
       // An empty histogram is still set: "measured, no requests" differs from "not
       // measured" (the evidence says so).
-      w.disk_latency = std::move(h);
+      if (!w.io) w.io.emplace();
+      w.io->disk_latency = std::move(h);
     }
   }
 

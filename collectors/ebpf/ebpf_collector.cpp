@@ -215,7 +215,7 @@ class EbpfCollector final : public Collector {
     return Ok{};
   }
 
-  void contribute(SteadyTime, WindowSet& windows) override {
+  void contribute(SteadyTime, EvidenceSet& evidence) override {
     if (!targets_) return;
     const std::uint64_t now_ns = ebpf::monotonic_ns();
     const double window_ns = static_cast<double>(now_ns - window_start_ns_);
@@ -230,8 +230,8 @@ class EbpfCollector final : public Collector {
         r.attached_since_ns = now_ns;
       }
       ctx.attached_fraction = window_ns > 0 ? std::min(1.0, r.attached_ns / window_ns) : 1.0;
-      windows.node.ebpf_duty[name] = ctx.attached_fraction;
-      if (r.attached_ns > 0) r.tool->contribute(ctx, windows);
+      evidence.node.ebpf_duty[name] = ctx.attached_fraction;
+      if (r.attached_ns > 0) r.tool->contribute(ctx, evidence);
       // Cost of this window: run time of the tool's programs, plus the surcharge per
       // run the stats cannot time, over its attached time.
       std::uint64_t run_ns = 0;
@@ -244,7 +244,7 @@ class EbpfCollector final : public Collector {
         total.last_run_ns = s.run_time_ns;
         total.last_runs = s.run_count;
         if (stats_) {
-          auto& out = windows.node.bpf_programs[prog];
+          auto& out = evidence.node.bpf_programs[prog];
           out.run_seconds = static_cast<double>(s.run_time_ns) / 1e9;
           out.runs = s.run_count;
         }
@@ -258,7 +258,7 @@ class EbpfCollector final : public Collector {
     if (stats_) {
       for (const auto& [prog, fd] : targets_->programs()) {
         auto s = ebpf::program_run_stats(fd);
-        windows.node.bpf_programs[prog] = {static_cast<double>(s.run_time_ns) / 1e9, s.run_count};
+        evidence.node.bpf_programs[prog] = {static_cast<double>(s.run_time_ns) / 1e9, s.run_count};
       }
     }
     window_start_ns_ = now_ns;

@@ -17,7 +17,7 @@ class EbpfStub final : public Collector {
   std::chrono::nanoseconds period() const override { return std::chrono::nanoseconds(0); }
   void set_targets(const TargetSet&) override {}
   Status sample(SteadyTime) override { return Ok{}; }
-  void contribute(SteadyTime, WindowSet&) override {}
+  void contribute(SteadyTime, EvidenceSet&) override {}
 };
 
 }  // namespace

@@ -15,7 +15,7 @@
 #include "collectors/ebpf/bpf_util.hpp"
 #include "collectors/ebpf/net.h"
 #include "collectors/ebpf/net.skel.h"
-#include "collectors/ebpf/net_merge.hpp"
+#include "collectors/ebpf/net_counters.hpp"
 #include "collectors/ebpf/targets.hpp"
 
 namespace boundwise::ebpf {
@@ -109,11 +109,11 @@ class NetTool final : public Tool {
     inbound_baselines_[wid] = inbound(wid);
   }
 
-  void contribute(const WindowContext& ctx, WindowSet& windows) override {
-    std::map<std::uint32_t, WorkloadWindow*> by_id;
-    for (auto& [name, w] : windows.workloads) {
+  void contribute(const WindowContext& ctx, EvidenceSet& evidence) override {
+    std::map<std::uint32_t, MeasuredNet*> by_id;
+    for (auto& [name, w] : evidence.workloads) {
       auto id = ctx.ids->find(name);
-      if (id != ctx.ids->end()) by_id[id->second] = &w;
+      if (id != ctx.ids->end()) by_id[id->second] = &w.net.emplace();
     }
     const double f = ctx.attached_fraction > 0 ? ctx.attached_fraction : 1.0;
     // Dependencies: one walk over the bounded endpoint map.
@@ -124,14 +124,22 @@ class NetTool final : public Tool {
                                              });
     for (const auto& [k, now] : seen) {
       auto base = baselines_.find(k);
-      NetDelta d = net_delta(now, base == baselines_.end() ? NetCounters{} : base->second, f);
+      MeasuredDependency d =
+          net_delta(now, base == baselines_.end() ? NetCounters{} : base->second, f);
       auto w = by_id.find(k.workload);
       if (w == by_id.end()) continue;
       if (d.request_latency.count() == 0 && d.connect_latency.count() == 0 && d.requests == 0 &&
           d.bytes_sent == 0 && d.bytes_received == 0)
         continue;
-      add_to_dependencies(w->second->dependencies, endpoint_of(k), d, settings_.dependencies,
-                          settings_.max_dependencies_per_workload);
+      // Two keys of one workload can be one endpoint (an IPv4-mapped IPv6 address).
+      auto [at, fresh] = w->second->dependencies.try_emplace(endpoint_of(k), d);
+      if (!fresh) {
+        at->second.request_latency.merge(d.request_latency);
+        at->second.connect_latency.merge(d.connect_latency);
+        at->second.requests += d.requests;
+        at->second.bytes_sent += d.bytes_sent;
+        at->second.bytes_received += d.bytes_received;
+      }
     }
     baselines_ = std::move(seen);  // evicted entries leave the baselines too
 

@@ -1,9 +1,8 @@
-// The net tool (net.bpf.c, layout in net.h, pure parts in net_merge.hpp): per
+// The net tool (net.bpf.c, layout in net.h, pure parts in net_counters.hpp): per
 // dependency request latency, connect latency, requests and bytes of TCP clients, and
-// inbound request latency of TCP servers, per workload. Its contribute() fills
-// DependencyWindow::request_latency / requests / bytes_* / connect_latency of the
-// dependency procfs named the same way (or a new one, within the cap), and
-// WorkloadWindow::inbound_latency / inbound_requests.
+// inbound request latency of TCP servers, per workload. Its contribute() writes them
+// as MeasuredNet evidence, per remote endpoint; assemble() names and caps them with
+// procfs's sampled waits.
 //
 // Source of socket traffic (config ebpf.net_source): "tracepoints" (sock_send_length
 // / sock_recv_length, kernel 6.3+), "syscalls" (sys_enter/sys_exit of the

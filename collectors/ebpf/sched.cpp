@@ -12,7 +12,6 @@
 #include <string>
 
 #include "collectors/ebpf/bpf_util.hpp"
-#include "collectors/ebpf/offcpu_merge.hpp"
 #include "collectors/ebpf/sched.h"
 #include "collectors/ebpf/sched.skel.h"
 #include "collectors/ebpf/targets.hpp"
@@ -113,10 +112,10 @@ class SchedTool final : public Tool {
     }
   }
 
-  void contribute(const WindowContext& ctx, WindowSet& windows) override {
+  void contribute(const WindowContext& ctx, EvidenceSet& evidence) override {
     std::map<std::uint32_t, OffCpuNs> open = close_window(ctx.start_ns, ctx.now_ns);
     const std::set<std::uint32_t> gil_known = gil_workloads();
-    for (auto& [name, w] : windows.workloads) {
+    for (auto& [name, w] : evidence.workloads) {
       auto id = ctx.ids->find(name);
       if (id == ctx.ids->end()) continue;
       const std::uint32_t wid = id->second;
@@ -127,19 +126,23 @@ class SchedTool final : public Tool {
         ns[i] = static_cast<double>(delta(now.offcpu_ns[i], base.offcpu_ns[i]));
         if (auto o = open.find(wid); o != open.end()) ns[i] += o->second[i];
       }
-      MeasuredOffCpu m{ns[BW_INTERRUPTIBLE] / 1e9, ns[BW_UNINTERRUPTIBLE] / 1e9,
-                       ns[BW_PREEMPTED] / 1e9,     ns[BW_WOKEN] / 1e9,
-                       ns[BW_OTHER_STATE] / 1e9,   ns[BW_GIL_WAIT] / 1e9,
-                       gil_known.count(wid) != 0};
+      MeasuredOffCpu m;
+      m.interruptible = ns[BW_INTERRUPTIBLE] / 1e9;
+      m.uninterruptible = ns[BW_UNINTERRUPTIBLE] / 1e9;
+      m.preempted = ns[BW_PREEMPTED] / 1e9;
+      m.woken = ns[BW_WOKEN] / 1e9;
+      m.other = ns[BW_OTHER_STATE] / 1e9;
+      m.gil = ns[BW_GIL_WAIT] / 1e9;
+      m.gil_exact = gil_known.count(wid) != 0;
       LatencyHistogram runq;
       for (std::size_t i = 0; i < kLatencySlots; ++i)
         runq.slots[i] = delta(now.runq_slots[i], base.runq_slots[i]);
       runq.sum_seconds = static_cast<double>(delta(now.runq_sum_ns, base.runq_sum_ns)) / 1e9;
       base = now;
       // Off-CPU time of a duty-cycled window covers only its attached part: the
-      // split is still a fair sample, the seconds are not, so only shares are merged.
-      merge_offcpu(m, w);
-      w.runqueue_latency = std::move(runq);
+      // split is still a fair sample, the seconds are not (assemble merges shares).
+      m.runqueue_latency = std::move(runq);
+      w.offcpu = std::move(m);
     }
   }
 

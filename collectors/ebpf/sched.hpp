@@ -1,8 +1,7 @@
 // The sched tool (sched.bpf.c, layout in sched.h): off-CPU thread time by the state a
 // thread left the CPU in, and run-queue latency, per workload. Its contribute()
-// rescales the off-CPU reasons procfs put in the window to the measured split
-// (offcpu_merge.hpp) and sets WorkloadWindow::offcpu_seconds_by_state and
-// runqueue_latency.
+// writes them as MeasuredOffCpu evidence; assemble() re-divides procfs's sampled
+// off-CPU reasons by the measured split.
 #pragma once
 
 #include <memory>

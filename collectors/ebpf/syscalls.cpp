@@ -64,8 +64,8 @@ class SyscallsTool final : public Tool {
     baselines_[wid] = ClassHistograms{};
   }
 
-  void contribute(const WindowContext& ctx, WindowSet& windows) override {
-    for (auto& [name, w] : windows.workloads) {
+  void contribute(const WindowContext& ctx, EvidenceSet& evidence) override {
+    for (auto& [name, w] : evidence.workloads) {
       auto id = ctx.ids->find(name);
       if (id == ctx.ids->end()) continue;
       const std::uint32_t wid = id->second;
@@ -74,7 +74,9 @@ class SyscallsTool final : public Tool {
         KernelHistogram now = read(wid, cls);
         LatencyHistogram h = window_delta(now, base[cls]);
         base[cls] = now;
-        if (h.count() > 0) w.syscall_latency[std::string(syscall_class_name(cls))] = std::move(h);
+        if (h.count() == 0) continue;
+        if (!w.io) w.io.emplace();
+        w.io->syscall_latency[std::string(syscall_class_name(cls))] = std::move(h);
       }
     }
   }

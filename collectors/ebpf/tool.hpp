@@ -70,8 +70,9 @@ class Tool {
   // whatever the kernel counted under it so far belongs to no window.
   virtual void on_id_assigned(std::uint32_t /*wid*/) {}
 
-  // Adds this tool's evidence for [ctx.start_ns, ctx.now_ns) to `windows`.
-  virtual void contribute(const WindowContext& ctx, WindowSet& windows) = 0;
+  // Writes this tool's evidence for [ctx.start_ns, ctx.now_ns) into its own part of
+  // each workload's evidence.
+  virtual void contribute(const WindowContext& ctx, EvidenceSet& evidence) = 0;
 
   // Loaded programs (name, fd), for the kernel's run-time stats.
   virtual std::vector<std::pair<std::string, int>> programs() const = 0;

@@ -41,8 +41,8 @@ class NodeCollector final : public Collector {
     return Ok{};
   }
 
-  void contribute(SteadyTime now, WindowSet& windows) override {
-    NodeWindow& node = windows.node;
+  void contribute(SteadyTime now, EvidenceSet& evidence) override {
+    NodeWindow& node = evidence.node;
     double elapsed = std::chrono::duration<double>(now - previous_time_).count();
     previous_time_ = now;
     if (auto stat = read_stat()) {

@@ -1,5 +1,5 @@
 // The node collector: host-wide CPU busy ratio, core count, load and pressure stall
-// information (/proc/stat, /proc/loadavg, /proc/pressure/*), into WindowSet::node.
+// information (/proc/stat, /proc/loadavg, /proc/pressure/*), into EvidenceSet::node.
 #pragma once
 
 #include <memory>

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <string>
 
+#include "classifier/numbers.hpp"
+
 namespace boundwise::procfs {
 
 namespace {
@@ -215,12 +217,6 @@ Attribution attribute(char state, const SyscallState& s, bool major_fault_rose,
   }
 }
 
-namespace {
-
-double non_negative(double v) { return std::isfinite(v) && v > 0 ? v : 0.0; }
-
-}  // namespace
-
 ThreadSeconds split_thread_time(const ThreadWindow& t) {
   ThreadSeconds out;
   const double lifetime = non_negative(t.lifetime_seconds);
@@ -254,44 +250,6 @@ ThreadSeconds split_thread_time(const ThreadWindow& t) {
     out.seconds[i] += out.off_cpu * static_cast<double>(t.reason_samples[i]) / total;
   }
   return out;
-}
-
-std::vector<DependencyWindow> name_dependencies(
-    const std::map<Endpoint, DependencyWindow>& by_endpoint,
-    const std::vector<DependencyRule>& rules, int max_names) {
-  std::map<std::string, DependencyWindow> by_name;
-  for (const auto& [endpoint, d] : by_endpoint) {
-    std::string name = dependency_name(endpoint, rules);
-    auto& merged = by_name[name];
-    if (merged.name.empty()) {
-      merged.name = name;
-      merged.endpoint = endpoint.to_string();
-    }
-    merged.wait_seconds += d.wait_seconds;
-    merged.blocked_intervals_seconds.insert(merged.blocked_intervals_seconds.end(),
-                                            d.blocked_intervals_seconds.begin(),
-                                            d.blocked_intervals_seconds.end());
-  }
-  std::vector<DependencyWindow> list;
-  list.reserve(by_name.size());
-  for (auto& [name, d] : by_name) list.push_back(std::move(d));
-  std::stable_sort(list.begin(), list.end(),
-                   [](const auto& a, const auto& b) { return a.wait_seconds > b.wait_seconds; });
-  const auto cap = static_cast<std::size_t>(std::max(1, max_names));
-  if (list.size() > cap) {
-    DependencyWindow other;
-    other.name = "other";
-    for (std::size_t i = cap; i < list.size(); ++i) {
-      other.wait_seconds += list[i].wait_seconds;
-      other.blocked_intervals_seconds.insert(other.blocked_intervals_seconds.end(),
-                                             list[i].blocked_intervals_seconds.begin(),
-                                             list[i].blocked_intervals_seconds.end());
-    }
-    other.folded = static_cast<int>(list.size() - cap);
-    list.resize(cap);
-    list.push_back(std::move(other));
-  }
-  return list;
 }
 
 }  // namespace boundwise::procfs

@@ -87,12 +87,4 @@ struct ThreadSeconds {
 // period. Negative or non-finite inputs count as zero.
 ThreadSeconds split_thread_time(const ThreadWindow& t);
 
-// Names a workload's per-endpoint dependencies (dependency_name with `rules`; endpoints
-// that share a name are merged, keeping the first endpoint), sorts them by wait
-// (largest first) and keeps at most max(1, max_names); the rest are summed into one
-// entry named "other" with an empty endpoint.
-std::vector<DependencyWindow> name_dependencies(
-    const std::map<Endpoint, DependencyWindow>& by_endpoint,
-    const std::vector<DependencyRule>& rules, int max_names);
-
 }  // namespace boundwise::procfs

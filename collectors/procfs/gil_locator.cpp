@@ -1,5 +1,5 @@
 // Locating CPython's GIL from the interpreter's ELF file and the process's maps, with
-// no read of the target's memory. Offsets and symbol facts: shared/PYTHON_INTERNALS.md.
+// no read of the target's memory. Offsets and symbol facts: docs/PYTHON_INTERNALS.md.
 #include "collectors/procfs/gil_locator.hpp"
 
 #include <elf.h>

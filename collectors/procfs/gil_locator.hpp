@@ -2,7 +2,7 @@
 // memory read): the `_PyRuntime` symbol from .dynsym/.symtab, the interpreter version
 // (Py_Version in the file, the soname or exe name), the load bias from
 // /proc/PID/maps, and the per-version offset of the main interpreter's GIL
-// (shared/PYTHON_INTERNALS.md). A thread blocked in futex on an address inside the
+// (docs/PYTHON_INTERNALS.md). A thread blocked in futex on an address inside the
 // range waits for the GIL.
 #pragma once
 

@@ -199,24 +199,26 @@ class ProcfsCollector final : public Collector {
     return Ok{};
   }
 
-  void contribute(SteadyTime now, WindowSet& windows) override {
+  void contribute(SteadyTime now, EvidenceSet& evidence) override {
+    for (auto& [name, e] : evidence.workloads) e.sampled.emplace();
     for (auto& [key, p] : processes_) {
       if (p.alive) refresh_threads(p, now, true);
     }
-    for (auto& [key, p] : processes_) account_process(p, now, windows);
+    for (auto& [key, p] : processes_) account_process(p, now, evidence);
     for (auto& p : retired_) {
-      account_process(p, now, windows);
+      account_process(p, now, evidence);
       forget_process(p);
     }
     retired_.clear();
-    for (auto& [name, w] : windows.workloads) {
+    for (auto& [name, e] : evidence.workloads) {
+      SampledEvidence& w = *e.sampled;
       auto acc = acc_.find(name);
       w.sample_rounds = rounds_in_window_;
       if (acc != acc_.end()) {
         w.busy_threads_max = std::max(w.busy_threads_max, acc->second.busy_threads_max);
         w.event_loop = w.event_loop || acc->second.event_loop;
       }
-      finish_dependencies(w, acc != acc_.end() ? &acc->second : nullptr);
+      add_dependencies(name, w, acc != acc_.end() ? &acc->second : nullptr);
     }
     acc_.clear();
     dependency_seconds_.clear();
@@ -498,10 +500,10 @@ class ProcfsCollector final : public Collector {
     t.interval_samples = 0;
   }
 
-  void account_process(ProcessState& p, SteadyTime now, WindowSet& windows) {
-    auto wit = windows.workloads.find(p.workload);
-    if (wit == windows.workloads.end()) return;
-    WorkloadWindow& w = wit->second;
+  void account_process(ProcessState& p, SteadyTime now, EvidenceSet& evidence) {
+    auto wit = evidence.workloads.find(p.workload);
+    if (wit == evidence.workloads.end()) return;
+    SampledEvidence& w = *wit->second.sampled;
     const double period = std::chrono::duration<double>(period_).count();
     int threads_alive = 0;
     for (auto it = p.threads.begin(); it != p.threads.end();) {
@@ -525,7 +527,7 @@ class ProcfsCollector final : public Collector {
   }
 
   void account_thread(ProcessState& p, int tid, ThreadState& t, SteadyTime now, double period,
-                      WorkloadWindow& w) {
+                      SampledEvidence& w) {
     procfs::ThreadWindow in;
     in.lifetime_seconds = std::chrono::duration<double>(now - t.base_time).count();
     in.running_samples = t.running_samples;
@@ -573,7 +575,7 @@ class ProcfsCollector final : public Collector {
     t.full_window = true;
   }
 
-  void account_counters(ProcessState& p, WorkloadWindow& w) {
+  void account_counters(ProcessState& p, SampledEvidence& w) {
     const int dir = dir_of(p.key);
     if (auto text = read_at(dir, "stat")) {
       if (auto s = procfs::parse_stat(*text)) {
@@ -610,25 +612,17 @@ class ProcfsCollector final : public Collector {
     w.established_connections += p.sockets->established(round_);
   }
 
-  void finish_dependencies(WorkloadWindow& w, const WorkloadAcc* acc) {
-    std::map<Endpoint, DependencyWindow> by_endpoint;
-    auto deps = dependency_seconds_.find(w.workload);
-    if (deps != dependency_seconds_.end()) {
+  // Waits per remote endpoint, unnamed: assemble() names and caps them.
+  void add_dependencies(const std::string& workload, SampledEvidence& w, const WorkloadAcc* acc) {
+    if (auto deps = dependency_seconds_.find(workload); deps != dependency_seconds_.end()) {
       for (const auto& [endpoint, seconds] : deps->second) {
-        auto& d = by_endpoint[endpoint];
-        d.wait_seconds += seconds;
+        w.dependencies[endpoint].wait_seconds += seconds;
       }
     }
-    if (acc != nullptr) {
-      for (const auto& [endpoint, intervals] : acc->intervals) {
-        auto& d = by_endpoint[endpoint];
-        d.blocked_intervals_seconds.insert(d.blocked_intervals_seconds.end(), intervals.begin(),
-                                           intervals.end());
-      }
-    }
-    for (auto& d : procfs::name_dependencies(by_endpoint, settings_.dependencies,
-                                             settings_.max_dependencies_per_workload)) {
-      w.dependencies.push_back(std::move(d));
+    if (acc == nullptr) return;
+    for (const auto& [endpoint, intervals] : acc->intervals) {
+      auto& d = w.dependencies[endpoint].blocked_intervals_seconds;
+      d.insert(d.end(), intervals.begin(), intervals.end());
     }
   }
 

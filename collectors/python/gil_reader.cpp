@@ -1,5 +1,5 @@
 // GIL state from memory. Offsets and the glibc waiter-count fact:
-// shared/PYTHON_INTERNALS.md; the _Py_DebugOffsets layout is CPython 3.13's
+// docs/PYTHON_INTERNALS.md; the _Py_DebugOffsets layout is CPython 3.13's
 // Include/internal/pycore_runtime.h (checked against a live 3.13.0 process).
 #include "collectors/python/gil_reader.hpp"
 

@@ -1,7 +1,7 @@
 // Reading CPython's GIL state from another process's memory: whether it is locked,
 // which native thread holds it, the switch count and the number of waiters. The
 // layout comes from `_Py_DebugOffsets` at the start of `_PyRuntime` on 3.13, else
-// from a per-version table (shared/PYTHON_INTERNALS.md); either is validated against
+// from a per-version table (docs/PYTHON_INTERNALS.md); either is validated against
 // the live process before use (interpreter back-pointers, native thread ids that
 // exist in /proc/PID/task, `locked` ∈ {0,1}). Pure apart from the RemoteMemory it is
 // given, so tests run it on fake images.

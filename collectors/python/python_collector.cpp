@@ -148,7 +148,7 @@ class PythonCollector final : public Collector {
     return Ok{};
   }
 
-  void contribute(SteadyTime now, WindowSet& windows) override {
+  void contribute(SteadyTime now, EvidenceSet& evidence) override {
     struct Acc {
       bool any_elf = false;
       const PythonProcess* first_python = nullptr;
@@ -157,9 +157,9 @@ class PythonCollector final : public Collector {
     };
     std::map<std::string, Acc> acc;
     for (auto& [key, p] : processes_) {
-      auto wit = windows.workloads.find(p.workload);
-      if (wit == windows.workloads.end()) continue;
-      WorkloadWindow& w = wit->second;
+      auto wit = evidence.workloads.find(p.workload);
+      if (wit == evidence.workloads.end()) continue;
+      RuntimeEvidence& w = runtime_of(wit->second);
       Acc& a = acc[p.workload];
       a.any_elf = a.any_elf || p.elf_read;
       if (p.python) {
@@ -187,11 +187,11 @@ class PythonCollector final : public Collector {
     }
     std::map<std::string, std::vector<python::ProcessFacts>> facts;
     for (auto& [key, p] : processes_) {
-      if (!p.alive || windows.workloads.count(p.workload) == 0) continue;
+      if (!p.alive || evidence.workloads.count(p.workload) == 0) continue;
       if (auto f = process_facts(p)) facts[p.workload].push_back(std::move(*f));
     }
     for (auto& [name, a] : acc) {
-      WorkloadWindow& w = windows.workloads[name];
+      RuntimeEvidence& w = runtime_of(evidence.workloads[name]);
       w.gil.holder_threads = static_cast<int>(a.holders.size());
       auto topology = python::detect_topology(facts[name]);
       w.runtime.start_method = topology.start_method;
@@ -215,6 +215,10 @@ class PythonCollector final : public Collector {
 
  private:
   static constexpr std::uint64_t kRelistEvery = 8;
+
+  static RuntimeEvidence& runtime_of(WorkloadEvidence& e) {
+    return e.runtime ? *e.runtime : e.runtime.emplace();
+  }
 
   // Command line, parent and thread count, once per window (two small reads).
   std::optional<python::ProcessFacts> process_facts(const PythonProcess& p) {

@@ -1,6 +1,6 @@
 // Topology from command lines. The signatures (CPython's multiprocessing/spawn.py,
 // forkserver.py, resource_tracker.py; gunicorn's arbiter) are listed in
-// shared/PYTHON_INTERNALS.md.
+// docs/PYTHON_INTERNALS.md.
 #include "collectors/python/topology.hpp"
 
 #include <algorithm>

@@ -1,7 +1,7 @@
 // How a Python workload's processes relate: multiprocessing helpers (resource
 // tracker, forkserver), workers, gunicorn/uvicorn masters, and the start method in
 // use (fork / spawn / forkserver), from command lines and parentage alone
-// (shared/PYTHON_INTERNALS.md, "Process topology"). Pure.
+// (docs/PYTHON_INTERNALS.md, "Process topology"). Pure.
 #pragma once
 
 #include <string>

@@ -2,7 +2,7 @@
 
 N (default 4) threads of pure-Python arithmetic. They share one GIL, so together they
 use about one core and each waits for the GIL most of the time (futex on the GIL's
-address, see shared/PYTHON_INTERNALS.md).
+address, see docs/PYTHON_INTERNALS.md).
 """
 import sys
 import threading

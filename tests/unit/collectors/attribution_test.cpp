@@ -205,52 +205,5 @@ TEST(SplitThreadTime, BadInputsCountAsZero) {
   EXPECT_EQ(sum(out.seconds), 0.0);
 }
 
-std::map<Endpoint, DependencyWindow> waits(
-    const std::vector<std::pair<const char*, double>>& list) {
-  std::map<Endpoint, DependencyWindow> out;
-  for (const auto& [text, seconds] : list) {
-    auto& d = out[*Endpoint::parse(text)];
-    d.wait_seconds = seconds;
-    d.blocked_intervals_seconds = {seconds / 2};
-  }
-  return out;
-}
-
-TEST(NameDependencies, KeepsTheLargestAndSumsTheRestIntoOther) {
-  auto list = name_dependencies(
-      waits({{"10.0.0.1:7000", 0.5}, {"10.0.0.2:7000", 3.0}, {"10.0.0.3:7000", 1.0}}), {}, 2);
-  ASSERT_EQ(list.size(), 3u);
-  EXPECT_EQ(list[0].name, "10.0.0.2:7000");
-  EXPECT_EQ(list[0].endpoint, "10.0.0.2:7000");
-  EXPECT_EQ(list[1].name, "10.0.0.3:7000");
-  EXPECT_EQ(list[2].name, "other");
-  EXPECT_EQ(list[2].endpoint, "");
-  EXPECT_DOUBLE_EQ(list[2].wait_seconds, 0.5);
-  EXPECT_EQ(list[2].blocked_intervals_seconds.size(), 1u);
-  EXPECT_EQ(list[2].folded, 1);  // counted in boundwise_dropped_total{what="dependencies"}
-  EXPECT_EQ(list[0].folded, 0);
-}
-
-TEST(NameDependencies, RulesMergeEndpointsUnderOneName) {
-  auto rule = DependencyRule::parse("orders-db", "10.0.0.0/24:5432");
-  ASSERT_TRUE(rule);
-  auto list = name_dependencies(
-      waits({{"10.0.0.5:5432", 1.0}, {"10.0.0.6:5432", 2.0}, {"10.0.1.5:5432", 0.25}}), {*rule},
-      10);
-  ASSERT_EQ(list.size(), 2u);
-  EXPECT_EQ(list[0].name, "orders-db");
-  EXPECT_DOUBLE_EQ(list[0].wait_seconds, 3.0);
-  EXPECT_EQ(list[0].blocked_intervals_seconds.size(), 2u);
-  EXPECT_EQ(list[1].name, "postgres 10.0.1.5:5432");  // well-known port, no rule
-}
-
-TEST(NameDependencies, CapBelowOneKeepsOne) {
-  auto list = name_dependencies(waits({{"10.0.0.1:7000", 1.0}, {"10.0.0.2:7000", 2.0}}), {}, 0);
-  ASSERT_EQ(list.size(), 2u);
-  EXPECT_EQ(list[0].name, "10.0.0.2:7000");
-  EXPECT_EQ(list[1].name, "other");
-  EXPECT_TRUE(name_dependencies({}, {}, 5).empty());
-}
-
 }  // namespace
 }  // namespace boundwise::procfs

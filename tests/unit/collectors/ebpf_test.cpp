@@ -1,5 +1,5 @@
 // Pure parts of the ebpf collector: the BPF side's slot function agrees with the
-// classifier's, and the off-CPU merge keeps totals and rescales reasons.
+// classifier's; the overhead budget's plan.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,7 +8,6 @@
 #include "classifier/histogram.hpp"
 #include "collectors/ebpf/budget.hpp"
 #include "collectors/ebpf/latency_slots.h"
-#include "collectors/ebpf/offcpu_merge.hpp"
 #include "collectors/ebpf/tool.hpp"
 
 namespace boundwise::ebpf {
@@ -25,97 +24,6 @@ TEST(EbpfLatencySlots, BpfAndClassifierAgree) {
       ASSERT_EQ(bw_log2((1ULL << k) - 1), k - 1);
     }
   }
-}
-
-double at(const WorkloadWindow& w, Reason r) { return w.thread_seconds[index_of(r)]; }
-
-TEST(OffCpuMerge, RescalesDReasonsToTheMeasuredShareKeepingTheTotal) {
-  WorkloadWindow w;
-  w.thread_seconds[index_of(Reason::on_cpu)] = 3;
-  w.thread_seconds[index_of(Reason::runqueue)] = 1;
-  w.thread_seconds[index_of(Reason::disk)] = 2;  // procfs sampled: 2 s disk, 6 s net/sleep
-  w.thread_seconds[index_of(Reason::net)] = 4;
-  w.thread_seconds[index_of(Reason::sleep)] = 2;
-  DependencyWindow d;
-  d.wait_seconds = 4;
-  w.dependencies.push_back(d);
-  MeasuredOffCpu m;
-  m.uninterruptible = 1;  // the kernel says: 1/4 of the sleep was D (procfs said 2/8)...
-  m.interruptible = 3;
-  merge_offcpu(m, w);
-  EXPECT_DOUBLE_EQ(at(w, Reason::on_cpu), 3);
-  EXPECT_DOUBLE_EQ(at(w, Reason::runqueue), 1);
-  EXPECT_DOUBLE_EQ(at(w, Reason::disk), 2);  // ...so nothing moves
-  EXPECT_DOUBLE_EQ(at(w, Reason::net), 4);
-
-  m.uninterruptible = 0.5;  // now D is 1/8 of the sleep: 1 s of the 8
-  m.interruptible = 3.5;
-  merge_offcpu(m, w);
-  EXPECT_DOUBLE_EQ(at(w, Reason::disk), 1);
-  EXPECT_DOUBLE_EQ(at(w, Reason::net) + at(w, Reason::sleep), 7);
-  EXPECT_DOUBLE_EQ(at(w, Reason::net) / at(w, Reason::sleep), 2);  // procfs's why, kept
-  EXPECT_DOUBLE_EQ(w.dependencies[0].wait_seconds, at(w, Reason::net));
-  EXPECT_DOUBLE_EQ(w.total_thread_seconds(), 12);
-  EXPECT_DOUBLE_EQ(w.offcpu_seconds_by_state.at("uninterruptible"), 0.5);
-}
-
-TEST(OffCpuMerge, DTimeProcfsMissedBecomesDiskAndNothingMeasuredChangesNothing) {
-  WorkloadWindow w;
-  w.thread_seconds[index_of(Reason::sleep)] = 10;
-  MeasuredOffCpu none;
-  merge_offcpu(none, w);
-  EXPECT_DOUBLE_EQ(at(w, Reason::sleep), 10);
-
-  MeasuredOffCpu m;
-  m.uninterruptible = 3;
-  m.interruptible = 7;
-  merge_offcpu(m, w);
-  EXPECT_DOUBLE_EQ(at(w, Reason::disk), 3);
-  EXPECT_DOUBLE_EQ(at(w, Reason::sleep), 7);
-}
-
-TEST(OffCpuMerge, AMeasuredGilWaitReplacesTheSampledOneAndTheRestKeepsProcfsWhy) {
-  WorkloadWindow w;
-  w.thread_seconds[index_of(Reason::on_cpu)] = 2;
-  w.thread_seconds[index_of(Reason::gil)] = 3;  // sampled: 3 of 8 off-CPU seconds
-  w.thread_seconds[index_of(Reason::idle)] = 4;
-  w.thread_seconds[index_of(Reason::lock)] = 1;
-  MeasuredOffCpu m;
-  m.gil = 6;  // the kernel: 6 of the 8 measured sleeping seconds were on the GIL
-  m.interruptible = 2;
-  m.gil_exact = true;
-  merge_offcpu(m, w);
-  EXPECT_DOUBLE_EQ(at(w, Reason::gil), 6);
-  EXPECT_DOUBLE_EQ(at(w, Reason::idle) + at(w, Reason::lock), 2);
-  EXPECT_DOUBLE_EQ(at(w, Reason::idle) / at(w, Reason::lock), 4);  // procfs's why, kept
-  EXPECT_DOUBLE_EQ(at(w, Reason::on_cpu), 2);
-  EXPECT_DOUBLE_EQ(w.total_thread_seconds(), 10);
-  EXPECT_TRUE(w.gil.wait_measured_in_kernel);
-  EXPECT_DOUBLE_EQ(w.offcpu_seconds_by_state.at("gil"), 6);
-}
-
-TEST(OffCpuMerge, GilWaitsTheSamplerMissedAreAddedAndNoRangeKeepsTheSampledOnes) {
-  WorkloadWindow w;
-  w.thread_seconds[index_of(Reason::idle)] = 10;  // procfs saw no GIL wait at all
-  MeasuredOffCpu m;
-  m.gil = 1;
-  m.interruptible = 9;
-  m.gil_exact = true;
-  merge_offcpu(m, w);
-  EXPECT_DOUBLE_EQ(at(w, Reason::gil), 1);
-  EXPECT_DOUBLE_EQ(at(w, Reason::idle), 9);
-
-  // No GIL range in the kernel for any process (not Python, or a layout not known):
-  // the sampled gil seconds are procfs's and scale with the other sleeps.
-  WorkloadWindow sampled;
-  sampled.thread_seconds[index_of(Reason::gil)] = 5;
-  sampled.thread_seconds[index_of(Reason::idle)] = 5;
-  MeasuredOffCpu none_exact;
-  none_exact.interruptible = 10;
-  merge_offcpu(none_exact, sampled);
-  EXPECT_DOUBLE_EQ(at(sampled, Reason::gil), 5);
-  EXPECT_FALSE(sampled.gil.wait_measured_in_kernel);
-  EXPECT_EQ(sampled.offcpu_seconds_by_state.count("gil"), 0u);
 }
 
 }  // namespace

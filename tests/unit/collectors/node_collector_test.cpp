@@ -34,7 +34,7 @@ TEST(NodeCollector, RatiosFromDeltasOnAFixtureRoot) {
   write(root / "stat",
         "cpu  250 0 250 900 0 0 0 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\ncpu1 0 0 0 0 0 0 0 0 0 0\n");
   write(root / "pressure" / "cpu", "some avg10=0.00 avg60=0.00 avg300=0.00 total=1500000\n");
-  WindowSet windows;
+  EvidenceSet windows;
   c->contribute(std::chrono::steady_clock::now() + std::chrono::seconds(1), windows);
   EXPECT_EQ(windows.node.cores, 2);
   EXPECT_NEAR(windows.node.cpu_busy_ratio, 0.75, 1e-9);
@@ -47,7 +47,7 @@ TEST(NodeCollector, RatiosFromDeltasOnAFixtureRoot) {
 
   // A counter going backwards (a reset) gives no ratio, not a negative one.
   write(root / "stat", "cpu  10 0 10 10 0 0 0 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\n");
-  WindowSet again;
+  EvidenceSet again;
   c->contribute(std::chrono::steady_clock::now() + std::chrono::seconds(2), again);
   EXPECT_EQ(again.node.cpu_busy_ratio, 0.0);
   fs::remove_all(root);
@@ -66,7 +66,7 @@ TEST(NodeCollector, RealProc) {
   auto c = make_node_collector(CollectorSettings{});
   ASSERT_TRUE(c->start().ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  WindowSet windows;
+  EvidenceSet windows;
   c->contribute(std::chrono::steady_clock::now(), windows);
   EXPECT_EQ(windows.node.cores, static_cast<int>(std::thread::hardware_concurrency()));
   EXPECT_GE(windows.node.cpu_busy_ratio, 0.0);

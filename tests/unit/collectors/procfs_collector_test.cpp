@@ -21,6 +21,7 @@
 #include <sstream>
 #include <thread>
 
+#include "classifier/assemble/assemble.hpp"
 #include "collectors/procfs/parse.hpp"
 
 namespace boundwise {
@@ -61,29 +62,36 @@ class Child {
 };
 
 struct Run {
-  WindowSet windows;
-  const WorkloadWindow& w(const std::string& name) const { return windows.workloads.at(name); }
+  std::map<std::string, WorkloadWindow> windows;  // assembled from procfs's evidence alone
+  const WorkloadWindow& w(const std::string& name) const { return windows.at(name); }
 };
+
+// An evidence set with one entry per workload, as the daemon makes at a window close.
+EvidenceSet evidence_for(const std::vector<std::string>& names) {
+  EvidenceSet e;
+  for (const auto& name : names) e.workloads[name].workload = name;
+  return e;
+}
 
 // Samples the given workloads for `duration` at 50 Hz and closes one window.
 Run observe(const std::vector<std::pair<std::string, pid_t>>& targets,
             std::chrono::milliseconds duration, std::vector<DependencyRule> rules = {}) {
   CollectorSettings settings;
   settings.sample_rate_hz = 50;
-  settings.dependencies = std::move(rules);
   auto collector = make_procfs_collector(settings);
   EXPECT_TRUE(collector->start().ok());
   TargetSet set;
   Run run;
+  std::vector<std::string> names;
   for (const auto& [name, pid] : targets) {
     set.workloads.push_back(TargetWorkload{name, {key_of(pid)}});
-    run.windows.workloads[name].workload = name;
+    names.push_back(name);
   }
   collector->set_targets(set);
   // A first window closes right away, as the daemon's would: the measured window then
   // starts at a boundary and does not include the time set_targets took (locating
   // each interpreter's GIL).
-  WindowSet first = run.windows;
+  EvidenceSet first = evidence_for(names);
   collector->contribute(std::chrono::steady_clock::now(), first);
   auto start = std::chrono::steady_clock::now();
   while (std::chrono::steady_clock::now() - start < duration) {
@@ -91,11 +99,12 @@ Run observe(const std::vector<std::pair<std::string, pid_t>>& targets,
     std::this_thread::sleep_for(collector->period());
   }
   auto end = std::chrono::steady_clock::now();
-  collector->contribute(end, run.windows);
-  for (auto& [name, w] : run.windows.workloads) {
-    w.duration_seconds = std::chrono::duration<double>(end - start).count();
-    finalize_window(w);
+  EvidenceSet evidence = evidence_for(names);
+  collector->contribute(end, evidence);
+  for (auto& [name, e] : evidence.workloads) {
+    e.duration_seconds = std::chrono::duration<double>(end - start).count();
   }
+  run.windows = assemble(evidence, AssembleRules{std::move(rules), 10});
   return run;
 }
 
@@ -302,9 +311,7 @@ TEST(ProcfsCollector, TargetExitingMidWindowAndReusedPid) {
   ProcessKey key = key_of(doomed.pid());
   // A key with the right pid but another start time is a different process.
   ProcessKey stale{doomed.pid(), key.start_time_ticks + 1};
-  WindowSet windows;
-  windows.workloads["doomed"].workload = "doomed";
-  windows.workloads["stale"].workload = "stale";
+  EvidenceSet evidence = evidence_for({"doomed", "stale"});
   collector->set_targets(
       TargetSet{{TargetWorkload{"doomed", {key}}, TargetWorkload{"stale", {stale}}}});
   for (int i = 0; i < 10; ++i) {
@@ -315,11 +322,12 @@ TEST(ProcfsCollector, TargetExitingMidWindowAndReusedPid) {
   for (int i = 0; i < 5; ++i) {
     ASSERT_TRUE(collector->sample(std::chrono::steady_clock::now()).ok());
   }
-  collector->contribute(std::chrono::steady_clock::now(), windows);
-  EXPECT_EQ(windows.workloads["doomed"].processes, 0);  // gone at window end
-  EXPECT_GT(windows.workloads["doomed"].thread_seconds[index_of(Reason::sleep)], 0.0);
-  EXPECT_EQ(windows.workloads["stale"].total_thread_seconds(), 0.0);
-  EXPECT_EQ(windows.workloads["stale"].processes, 0);
+  collector->contribute(std::chrono::steady_clock::now(), evidence);
+  auto windows = assemble(evidence, {});
+  EXPECT_EQ(windows["doomed"].processes, 0);  // gone at window end
+  EXPECT_GT(windows["doomed"].thread_seconds[index_of(Reason::sleep)], 0.0);
+  EXPECT_EQ(windows["stale"].total_thread_seconds(), 0.0);
+  EXPECT_EQ(windows["stale"].processes, 0);
 }
 
 TEST(ProcfsCollector, RoundFailsOnlyWhenProcRootIsGone) {
@@ -337,10 +345,10 @@ TEST(ProcfsCollector, RoundFailsOnlyWhenProcRootIsGone) {
   EXPECT_TRUE(collector->sample(std::chrono::steady_clock::now()).ok());
   fs::remove_all(root);
   EXPECT_FALSE(collector->sample(std::chrono::steady_clock::now()).ok());
-  WindowSet windows;
-  windows.workloads["w"].workload = "w";
-  collector->contribute(std::chrono::steady_clock::now(), windows);
-  EXPECT_EQ(windows.workloads["w"].processes, 0);
+  EvidenceSet evidence = evidence_for({"w"});
+  collector->contribute(std::chrono::steady_clock::now(), evidence);
+  ASSERT_TRUE(evidence.workloads["w"].sampled);
+  EXPECT_EQ(evidence.workloads["w"].sampled->processes, 0);
 }
 
 }  // namespace

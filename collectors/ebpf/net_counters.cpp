@@ -1,7 +1,7 @@
-#include "collectors/ebpf/net_merge.hpp"
+// Pure parts of the net tool; see net_counters.hpp.
+#include "collectors/ebpf/net_counters.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 
 #include "collectors/ebpf/tool.hpp"
@@ -43,9 +43,10 @@ LatencyHistogram histogram_delta(const std::uint64_t* now, const std::uint64_t* 
   return h;
 }
 
-NetDelta net_delta(const NetCounters& now, const NetCounters& before, double attached_fraction) {
+MeasuredDependency net_delta(const NetCounters& now, const NetCounters& before,
+                             double attached_fraction) {
   const double f = attached_fraction > 0 ? attached_fraction : 1.0;
-  NetDelta d;
+  MeasuredDependency d;
   d.request_latency = histogram_delta(now.req_slots.data(), before.req_slots.data(), now.req_sum_ns,
                                       before.req_sum_ns);
   d.connect_latency = histogram_delta(now.conn_slots.data(), before.conn_slots.data(),
@@ -54,56 +55,6 @@ NetDelta net_delta(const NetCounters& now, const NetCounters& before, double att
   d.bytes_sent = static_cast<double>(delta(now.bytes_sent, before.bytes_sent)) / f;
   d.bytes_received = static_cast<double>(delta(now.bytes_received, before.bytes_received)) / f;
   return d;
-}
-
-namespace {
-
-void merge_into(std::optional<LatencyHistogram>& into, const LatencyHistogram& h) {
-  if (h.count() == 0) return;
-  if (into) {
-    into->merge(h);
-  } else {
-    into = h;
-  }
-}
-
-std::uint64_t rounded(double v) {
-  return std::isfinite(v) && v > 0 ? static_cast<std::uint64_t>(std::llround(v)) : 0;
-}
-
-}  // namespace
-
-void add_to_dependencies(std::vector<DependencyWindow>& deps, const Endpoint& endpoint,
-                         const NetDelta& d, const std::vector<DependencyRule>& rules,
-                         int max_names) {
-  const std::string name = dependency_name(endpoint, rules);
-  auto it = std::find_if(deps.begin(), deps.end(), [&](const auto& x) { return x.name == name; });
-  if (it == deps.end()) {
-    const auto named =
-        std::count_if(deps.begin(), deps.end(), [](const auto& x) { return x.name != "other"; });
-    auto other =
-        std::find_if(deps.begin(), deps.end(), [](const auto& x) { return x.name == "other"; });
-    if (named < std::max(1, max_names)) {
-      DependencyWindow fresh;
-      fresh.name = name;
-      fresh.endpoint = endpoint.to_string();
-      it = deps.insert(other, std::move(fresh));  // "other" stays last
-    } else {
-      if (other == deps.end()) {
-        DependencyWindow o;
-        o.name = "other";
-        deps.push_back(std::move(o));
-        other = deps.end() - 1;
-      }
-      ++other->folded;
-      it = other;
-    }
-  }
-  merge_into(it->request_latency, d.request_latency);
-  merge_into(it->connect_latency, d.connect_latency);
-  it->requests += rounded(d.requests);
-  it->bytes_sent += rounded(d.bytes_sent);
-  it->bytes_received += rounded(d.bytes_received);
 }
 
 }  // namespace boundwise::ebpf

@@ -1,0 +1,112 @@
+// Evidence: what each collector observed of one workload over one window, by source,
+// before anything is merged. Each collector writes only its own part (procfs the
+// sampled part, the eBPF tools their measured parts, the python collector the
+// runtime part, the node collector the node facts); assemble() (assemble.hpp) is the
+// one place that combines them into the WorkloadWindow the classifier reads.
+//
+// Units as everywhere: seconds and bytes; counts are deltas over the window. Numbers
+// are taken as the collectors produced them: assemble() sanitises them (a
+// non-finite or negative value counts as 0).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "classifier/endpoint.hpp"
+#include "classifier/histogram.hpp"
+#include "classifier/reason.hpp"
+#include "classifier/window.hpp"
+
+namespace boundwise {
+
+// The procfs collector: every thread sampled at the sample rate (why it waits), exact
+// per-thread and per-process counters read once a window.
+struct SampledEvidence {
+  // Thread time by reason: exact run and run-queue time (schedstat), the off-CPU rest
+  // split over reasons by the samples. Parked threads are counted under idle.
+  PerReason<double> thread_seconds{};
+  int parked_threads = 0;
+  std::uint64_t sample_rounds = 0;
+  double cpu_seconds = 0;
+  double runqueue_seconds = 0;
+  std::uint64_t voluntary_switches = 0;
+  std::uint64_t involuntary_switches = 0;
+  std::uint64_t major_faults = 0;
+  std::uint64_t read_bytes = 0;
+  std::uint64_t write_bytes = 0;
+  int threads = 0;        // at window end
+  int processes = 0;      // at window end
+  std::vector<int> pids;  // at window end, ascending
+  bool event_loop = false;
+  int established_connections = 0;
+  int busy_threads_max = 0;
+  MemoryUsage memory;
+  // Waits on remote endpoints, not yet named or capped.
+  struct Dependency {
+    double wait_seconds = 0;  // part of thread_seconds[net]
+    std::vector<double> blocked_intervals_seconds;
+  };
+  std::map<Endpoint, Dependency> dependencies;
+};
+
+// The ebpf collector's sched tool: off-CPU thread-seconds by the state the kernel saw
+// at each switch, and run-queue latency. Covers only the tool's attached share of the
+// window when the overhead budget duty-cycles it: shares are fair, seconds are not.
+struct MeasuredOffCpu {
+  double interruptible = 0;
+  double uninterruptible = 0;
+  double preempted = 0;
+  double woken = 0;
+  double other = 0;
+  double gil = 0;          // asleep in futex on the GIL (part of what procfs calls sleep)
+  bool gil_exact = false;  // the kernel knew the GIL of at least one of the processes
+  std::optional<LatencyHistogram> runqueue_latency;
+};
+
+// The ebpf collector's net tool, per remote endpoint and for requests served.
+struct MeasuredDependency {
+  LatencyHistogram request_latency;
+  LatencyHistogram connect_latency;
+  double requests = 0;  // divided by the attached fraction when duty-cycled
+  double bytes_sent = 0;
+  double bytes_received = 0;
+};
+struct MeasuredNet {
+  std::map<Endpoint, MeasuredDependency> dependencies;
+  std::optional<LatencyHistogram> inbound_latency;
+  double inbound_requests = 0;
+};
+
+// The ebpf collector's syscalls and disk tools (each sets its own field).
+struct MeasuredIo {
+  std::map<std::string, LatencyHistogram> syscall_latency;  // by class, classes with calls
+  std::optional<LatencyHistogram> disk_latency;
+};
+
+// The python collector: what the runtime is and what its GIL did.
+struct RuntimeEvidence {
+  RuntimeInfo runtime;
+  GilWindow gil;  // gil.wait_measured_in_kernel is set by assemble(), not here
+};
+
+struct WorkloadEvidence {
+  std::string workload;
+  double duration_seconds = 0;
+  std::optional<SampledEvidence> sampled;
+  std::optional<MeasuredOffCpu> offcpu;
+  std::optional<MeasuredNet> net;
+  std::optional<MeasuredIo> io;
+  std::optional<RuntimeEvidence> runtime;
+};
+
+// One window's evidence. Collectors may assume `workloads` has an entry for every
+// target workload (the daemon creates them) and must not add others.
+struct EvidenceSet {
+  NodeWindow node;
+  std::map<std::string, WorkloadEvidence> workloads;
+};
+
+}  // namespace boundwise

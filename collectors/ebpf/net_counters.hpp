@@ -1,0 +1,44 @@
+// The pure part of the net tool (net.cpp): kernel endpoint keys → Endpoint and
+// cumulative counters → window deltas. Naming and capping dependencies is assemble()'s
+// (classifier/assemble/). No libbpf, no I/O: unit-tested in
+// tests/unit/collectors/net_test.cpp.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "classifier/assemble/evidence.hpp"
+#include "classifier/endpoint.hpp"
+#include "classifier/histogram.hpp"
+#include "collectors/ebpf/net.h"
+
+namespace boundwise::ebpf {
+
+// The remote endpoint of a kernel key; an IPv4-mapped IPv6 address becomes IPv4.
+Endpoint endpoint_of(const bw_net_key& key);
+
+// Cumulative counters of one (workload, endpoint), as summed from the kernel map.
+struct NetCounters {
+  std::array<std::uint64_t, BW_LATENCY_SLOTS> req_slots{};
+  std::uint64_t req_sum_ns = 0;
+  std::uint64_t requests = 0;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t bytes_received = 0;
+  std::array<std::uint64_t, BW_LATENCY_SLOTS> conn_slots{};
+  std::uint64_t conn_sum_ns = 0;
+};
+NetCounters counters_of(const bw_net_stats& s);
+
+// One window of one endpoint: counts divided by the attached fraction (duty
+// cycling); the histograms are what was measured (an unbiased sample).
+// (previous, current) → delta; a counter that went backwards restarts from zero.
+// attached_fraction <= 0 is taken as 1.
+MeasuredDependency net_delta(const NetCounters& now, const NetCounters& before,
+                             double attached_fraction);
+
+// Cumulative slots → window histogram (one slot array + sum in ns).
+LatencyHistogram histogram_delta(const std::uint64_t* now, const std::uint64_t* before,
+                                 std::uint64_t now_sum_ns, std::uint64_t before_sum_ns);
+
+}  // namespace boundwise::ebpf
