@@ -87,16 +87,15 @@ struct Agent::Impl {
 
   ~Impl() { stop_http(); }
 
-  // On the HTTP thread. The bodies are always rendered, so the handler never reads
-  // `metrics` (which the collection thread changes); it only needs the reference.
+  // On the HTTP thread: it sees only what a window close published (immutable
+  // bodies and snapshot, swapped under the mutex), never `metrics` itself.
   HttpResponse serve(const HttpRequest& r) {
     Published p;
     {
       std::lock_guard lock(published_mutex);
       p = published;
     }
-    EndpointContext context{*p.snapshot,    metrics,          p.ready,
-                            p.metrics_body, p.recommend_body, p.auth.get()};
+    EndpointContext context{*p.snapshot, p.ready, p.metrics_body, p.recommend_body, p.auth.get()};
     return handle_request(r, context);
   }
 

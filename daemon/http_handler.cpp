@@ -4,7 +4,6 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/auth.hpp"
-#include "daemon/metrics.hpp"
 #include "daemon/recommend_json.hpp"
 
 namespace boundwise {
@@ -91,7 +90,8 @@ HttpResponse handle_request(const HttpRequest& request, const EndpointContext& c
     if (context.metrics_body) {
       r.shared_body = context.metrics_body;
     } else {
-      r.body = context.metrics.render();
+      r.status = 503;
+      r.body = "metrics not rendered yet\n";
     }
     return r;
   }

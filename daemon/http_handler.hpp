@@ -34,13 +34,14 @@ struct HttpResponse {
   std::string_view text() const { return shared_body ? std::string_view(*shared_body) : body; }
 };
 
-// State the endpoints read. All references outlive the call.
+// State the endpoints read: immutable once published (the HTTP thread reads it while
+// the collection thread prepares the next). The snapshot outlives the call.
 struct EndpointContext {
   const Snapshot& snapshot;
-  const MetricsPublisher& metrics;
   bool ready = false;  // first window classified
   // Bodies rendered once per snapshot (they change only at a window close), served
-  // as they are, shared with every response in flight; null = render per request.
+  // as they are, shared with every response in flight. No metrics body: /metrics
+  // answers 503; no recommend body: /recommend renders from the snapshot.
   std::shared_ptr<const std::string> metrics_body;
   std::shared_ptr<const std::string> recommend_body;
   // Credentials check for protected paths; null = no authentication.

@@ -23,11 +23,19 @@
 #include <utility>
 
 #include "classifier/numbers.hpp"
+#include "daemon/prometheus_util.hpp"
 
 namespace boundwise {
 
 namespace {
 
+using prom::histogram_of;
+using prom::kDiskBounds;
+using prom::kRequestBounds;
+using prom::kRunqueueBounds;
+using prom::kSyscallBounds;
+using prom::observe;
+using prom::utf8;
 using prometheus::Counter;
 using prometheus::Family;
 using prometheus::Gauge;
@@ -39,314 +47,138 @@ using prometheus::Labels;
 // upstream bounds them per window, not over the agent's lifetime.
 constexpr std::uint64_t kStaleDependencyWindows = 30;
 
-// Label values must be UTF-8 (promtool and Prometheus reject anything else), but a
-// workload named after a process comm can hold any byte: replace invalid sequences
-// with U+FFFD, as the JSON encoder of /recommend does.
-std::string utf8(const std::string& in) {
-  std::string out;
-  out.reserve(in.size());
-  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
-  std::size_t n = in.size();
-  for (std::size_t i = 0; i < n;) {
-    unsigned char c = p[i];
-    std::size_t len = c < 0x80           ? 1
-                      : (c >> 5) == 0x6  ? 2
-                      : (c >> 4) == 0xE  ? 3
-                      : (c >> 3) == 0x1E ? 4
-                                         : 0;
-    bool ok = len != 0 && i + len <= n;
-    for (std::size_t k = 1; ok && k < len; ++k) ok = (p[i + k] & 0xC0) == 0x80;
-    if (ok && len > 1) {
-      // Reject overlong forms, surrogates and code points above U+10FFFF.
-      std::uint32_t cp = c & (0xFF >> (len + 1));
-      for (std::size_t k = 1; k < len; ++k) cp = (cp << 6) | (p[i + k] & 0x3Fu);
-      static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-      ok = cp >= kMin[len] && cp <= 0x10FFFF && (cp < 0xD800 || cp > 0xDFFF);
-    }
-    if (ok) {
-      out.append(in, i, len);
-      i += len;
-    } else {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    }
-  }
-  return out;
-}
-
-// Prometheus bucket bounds on LatencyHistogram slot edges (powers of two in µs),
-// 2^lo .. 2^hi µs, so that every bucket is exact.
-Histogram::BucketBoundaries power_of_two_bounds(int lo, int hi) {
-  Histogram::BucketBoundaries b;
-  for (int e = lo; e <= hi; ++e) b.push_back(std::ldexp(1.0, e) * 1e-6);
-  return b;
-}
-
-// Run-queue waits: 4 µs .. ~1 s.
-const Histogram::BucketBoundaries kRunqueueBounds = power_of_two_bounds(2, 20);
-
-// Syscalls: 1 µs .. 16 s in powers of four (a futex or poll wait can last seconds; 11
-// classes per workload, so fewer buckets than the run queue's).
-const Histogram::BucketBoundaries kSyscallBounds = [] {
-  Histogram::BucketBoundaries b;
-  for (int e = 0; e <= 24; e += 2) b.push_back(std::ldexp(1.0, e) * 1e-6);
-  return b;
-}();
-
-// Block requests: 8 µs (NVMe) .. ~4 s.
-const Histogram::BucketBoundaries kDiskBounds = power_of_two_bounds(3, 22);
-// Request, connect and inbound latencies: 2^e and 1.5 × 2^e µs (both slot edges, so
-// exact), 64 µs .. ~50 s: steps of 1.33x and 1.5x, fine enough for p95 within ~20 %.
-Histogram::BucketBoundaries power_and_half_bounds(int lo, int hi) {
-  Histogram::BucketBoundaries b;
-  for (int e = lo; e <= hi; ++e) {
-    b.push_back(std::ldexp(1.0, e) * 1e-6);
-    if (e < hi) b.push_back(std::ldexp(1.5, e) * 1e-6);
-  }
-  return b;
-}
-const Histogram::BucketBoundaries kRequestBounds = power_and_half_bounds(6, 25);
-
-// A procfs-only dependency's waits as a histogram, so that the metric is a histogram
-// whichever collector measured it.
-LatencyHistogram histogram_of(const std::vector<double>& seconds) {
-  LatencyHistogram h;
-  for (double v : seconds) h.add(v);
-  return h;
-}
-
-// Adds one window's histogram to a Prometheus histogram with `bounds`.
-void observe(Histogram& h, const Histogram::BucketBoundaries& bounds, const LatencyHistogram& in) {
-  std::vector<double> increments;
-  increments.reserve(bounds.size() + 1);
-  std::uint64_t below = 0;
-  for (double bound : bounds) {
-    std::uint64_t at = in.count_at_or_below(bound);
-    increments.push_back(static_cast<double>(at - below));
-    below = at;
-  }
-  increments.push_back(static_cast<double>(in.count() - below));
-  h.ObserveMultiple(increments, non_negative(in.sum_seconds));
-}
-
 }  // namespace
 
 struct MetricsPublisher::State {
   prometheus::Registry registry;
 
+  // The families, one line each: name and help (docs/METRICS.md has the full table).
+  Family<Counter>& counter(const char* name, const std::string& help) {
+    return prometheus::BuildCounter().Name(name).Help(help).Register(registry);
+  }
+  Family<Gauge>& gauge(const char* name, const std::string& help) {
+    return prometheus::BuildGauge().Name(name).Help(help).Register(registry);
+  }
+  Family<Histogram>& histogram(const char* name, const std::string& help) {
+    return prometheus::BuildHistogram().Name(name).Help(help).Register(registry);
+  }
+
   Family<Counter>& thread_seconds =
-      prometheus::BuildCounter()
-          .Name("boundwise_thread_seconds_total")
-          .Help(
+      counter("boundwise_thread_seconds_total",
               "Thread time of the workload by wait reason (on_cpu, runqueue, gil, lock, net, disk, "
-              "ipc, sleep, idle, paging, other)")
-          .Register(registry);
-  Family<Counter>& cpu_seconds =
-      prometheus::BuildCounter()
-          .Name("boundwise_cpu_seconds_total")
-          .Help("CPU time (user + system) used by the workload's processes")
-          .Register(registry);
-  Family<Gauge>& cores_used = prometheus::BuildGauge()
-                                  .Name("boundwise_cpu_cores_used")
-                                  .Help("Cores the workload used on average over the last window")
-                                  .Register(registry);
+              "ipc, sleep, idle, paging, other)");
+  Family<Counter>& cpu_seconds = counter(
+      "boundwise_cpu_seconds_total", "CPU time (user + system) used by the workload's processes");
+  Family<Gauge>& cores_used =
+      gauge("boundwise_cpu_cores_used", "Cores the workload used on average over the last window");
   Family<Counter>& dependency_wait =
-      prometheus::BuildCounter()
-          .Name("boundwise_dependency_wait_seconds_total")
-          .Help("Thread time the workload spent blocked on a dependency")
-          .Register(registry);
+      counter("boundwise_dependency_wait_seconds_total",
+              "Thread time the workload spent blocked on a dependency");
   Family<Histogram>& dependency_latency =
-      prometheus::BuildHistogram()
-          .Name("boundwise_dependency_latency_seconds")
-          .Help(
-              "Latency of a dependency: request to first byte of the response measured by eBPF "
-              "(net tool), else the length of completed blocked waits sampled by procfs "
-              "(resolution: the sampling interval)")
-          .Register(registry);
+      histogram("boundwise_dependency_latency_seconds",
+                "Latency of a dependency: request to first byte of the response measured by eBPF "
+                "(net tool), else the length of completed blocked waits sampled by procfs "
+                "(resolution: the sampling interval)");
   Family<Counter>& dependency_requests =
-      prometheus::BuildCounter()
-          .Name("boundwise_dependency_requests_total")
-          .Help("Requests to a dependency that got a response, measured by eBPF")
-          .Register(registry);
+      counter("boundwise_dependency_requests_total",
+              "Requests to a dependency that got a response, measured by eBPF");
   Family<Counter>& dependency_bytes =
-      prometheus::BuildCounter()
-          .Name("boundwise_dependency_bytes_total")
-          .Help("Bytes sent to and received from a dependency (direction), measured by eBPF")
-          .Register(registry);
+      counter("boundwise_dependency_bytes_total",
+              "Bytes sent to and received from a dependency (direction), measured by eBPF");
   Family<Histogram>& dependency_connect =
-      prometheus::BuildHistogram()
-          .Name("boundwise_dependency_connect_latency_seconds")
-          .Help("TCP connect latency to a dependency (SYN sent to established), measured by eBPF")
-          .Register(registry);
+      histogram("boundwise_dependency_connect_latency_seconds",
+                "TCP connect latency to a dependency (SYN sent to established), measured by eBPF");
   Family<Histogram>& inbound_latency =
-      prometheus::BuildHistogram()
-          .Name("boundwise_inbound_latency_seconds")
-          .Help(
-              "Latency of requests the workload served on connections it accepted (first byte "
-              "received to first byte of the response sent), measured by eBPF")
-          .Register(registry);
+      histogram("boundwise_inbound_latency_seconds",
+                "Latency of requests the workload served on connections it accepted (first byte "
+                "received to first byte of the response sent), measured by eBPF");
   Family<Counter>& inbound_requests =
-      prometheus::BuildCounter()
-          .Name("boundwise_inbound_requests_total")
-          .Help("Requests the workload served on connections it accepted, measured by eBPF")
-          .Register(registry);
+      counter("boundwise_inbound_requests_total",
+              "Requests the workload served on connections it accepted, measured by eBPF");
   Family<Counter>& offcpu_seconds =
-      prometheus::BuildCounter()
-          .Name("boundwise_offcpu_seconds_total")
-          .Help(
+      counter("boundwise_offcpu_seconds_total",
               "Off-CPU thread time of the workload by scheduler state, measured by eBPF "
-              "(interruptible, uninterruptible, preempted, woken, other)")
-          .Register(registry);
+              "(interruptible, uninterruptible, preempted, woken, other)");
   Family<Histogram>& runqueue_latency =
-      prometheus::BuildHistogram()
-          .Name("boundwise_runqueue_latency_seconds")
-          .Help(
-              "Run-queue latency of the workload's threads (woken or preempted to on-CPU), "
-              "measured by eBPF")
-          .Register(registry);
-  Family<Histogram>& syscall_latency =
-      prometheus::BuildHistogram()
-          .Name("boundwise_syscall_latency_seconds")
-          .Help(
-              "Latency of the workload's syscalls by class (read, write, recv, send, poll, futex, "
-              "fsync, connect, accept, sleep, other), measured by eBPF while the syscalls tool "
-              "is attached")
-          .Register(registry);
+      histogram("boundwise_runqueue_latency_seconds",
+                "Run-queue latency of the workload's threads (woken or preempted to on-CPU), "
+                "measured by eBPF");
+  Family<Histogram>& syscall_latency = histogram(
+      "boundwise_syscall_latency_seconds",
+      "Latency of the workload's syscalls by class (read, write, recv, send, poll, futex, "
+      "fsync, connect, accept, sleep, other), measured by eBPF while the syscalls tool "
+      "is attached");
   Family<Histogram>& disk_latency =
-      prometheus::BuildHistogram()
-          .Name("boundwise_disk_latency_seconds")
-          .Help(
-              "Block request latency (issued to the device to completed) of requests the "
-              "workload's threads submitted, measured by eBPF while the disk tool is attached")
-          .Register(registry);
+      histogram("boundwise_disk_latency_seconds",
+                "Block request latency (issued to the device to completed) of requests the "
+                "workload's threads submitted, measured by eBPF while the disk tool is attached");
   Family<Counter>& ebpf_attached_seconds =
-      prometheus::BuildCounter()
-          .Name("boundwise_ebpf_tool_attached_seconds_total")
-          .Help(
+      counter("boundwise_ebpf_tool_attached_seconds_total",
               "Time each eBPF tool had its programs attached; below the wall-clock rate when the "
-              "overhead budget duty-cycles it")
-          .Register(registry);
+              "overhead budget duty-cycles it");
   Family<Counter>& bpf_program_seconds =
-      prometheus::BuildCounter()
-          .Name("boundwise_ebpf_program_seconds_total")
-          .Help("CPU time spent in each of the agent's BPF programs (kernel run-time stats)")
-          .Register(registry);
+      counter("boundwise_ebpf_program_seconds_total",
+              "CPU time spent in each of the agent's BPF programs (kernel run-time stats)");
   Family<Counter>& bpf_program_runs =
-      prometheus::BuildCounter()
-          .Name("boundwise_ebpf_program_runs_total")
-          .Help("Runs of each of the agent's BPF programs (kernel run-time stats)")
-          .Register(registry);
-  Family<Gauge>& bottleneck =
-      prometheus::BuildGauge()
-          .Name("boundwise_bottleneck")
-          .Help("1 for the workload's current bottleneck class, 0 for the others")
-          .Register(registry);
+      counter("boundwise_ebpf_program_runs_total",
+              "Runs of each of the agent's BPF programs (kernel run-time stats)");
+  Family<Gauge>& bottleneck = gauge(
+      "boundwise_bottleneck", "1 for the workload's current bottleneck class, 0 for the others");
   Family<Gauge>& recommendation =
-      prometheus::BuildGauge()
-          .Name("boundwise_recommendation")
-          .Help("1 for the concurrency model recommended for the workload, 0 for the others")
-          .Register(registry);
-  Family<Gauge>& workers = prometheus::BuildGauge()
-                               .Name("boundwise_recommended_workers")
-                               .Help("Worker count recommended for the workload (0: no change)")
-                               .Register(registry);
-  Family<Gauge>& confidence = prometheus::BuildGauge()
-                                  .Name("boundwise_verdict_confidence")
-                                  .Help("Confidence of the current verdict, 0 to 1")
-                                  .Register(registry);
-  Family<Gauge>& threads = prometheus::BuildGauge()
-                               .Name("boundwise_workload_threads")
-                               .Help("Threads in the workload at the end of the last window")
-                               .Register(registry);
-  Family<Gauge>& processes = prometheus::BuildGauge()
-                                 .Name("boundwise_workload_processes")
-                                 .Help("Processes in the workload at the end of the last window")
-                                 .Register(registry);
+      gauge("boundwise_recommendation",
+            "1 for the concurrency model recommended for the workload, 0 for the others");
+  Family<Gauge>& workers = gauge("boundwise_recommended_workers",
+                                 "Worker count recommended for the workload (0: no change)");
+  Family<Gauge>& confidence =
+      gauge("boundwise_verdict_confidence", "Confidence of the current verdict, 0 to 1");
+  Family<Gauge>& threads =
+      gauge("boundwise_workload_threads", "Threads in the workload at the end of the last window");
+  Family<Gauge>& processes = gauge("boundwise_workload_processes",
+                                   "Processes in the workload at the end of the last window");
   Family<Gauge>& memory =
-      prometheus::BuildGauge()
-          .Name("boundwise_workload_memory_bytes")
-          .Help("Memory of the workload's processes by kind (rss, pss, uss, shared)")
-          .Register(registry);
+      gauge("boundwise_workload_memory_bytes",
+            "Memory of the workload's processes by kind (rss, pss, uss, shared)");
   Family<Gauge>& runtime_info =
-      prometheus::BuildGauge()
-          .Name("boundwise_runtime_info")
-          .Help("The runtime inside the workload (kind, version, free_threaded); always 1")
-          .Register(registry);
+      gauge("boundwise_runtime_info",
+            "The runtime inside the workload (kind, version, free_threaded); always 1");
   Family<Gauge>& pod_info =
-      prometheus::BuildGauge()
-          .Name("boundwise_workload_pod_info")
-          .Help(
-              "The Kubernetes pod (and container) the workload runs in, from its cgroup path "
-              "(pod_uid, container_id, qos_class); always 1")
-          .Register(registry);
+      gauge("boundwise_workload_pod_info",
+            "The Kubernetes pod (and container) the workload runs in, from its cgroup path "
+            "(pod_uid, container_id, qos_class); always 1");
   Family<Counter>& gil_wait =
-      prometheus::BuildCounter()
-          .Name("boundwise_python_gil_wait_seconds_total")
-          .Help("Thread time the workload's Python threads spent waiting for the GIL")
-          .Register(registry);
-  Family<Counter>& gil_held = prometheus::BuildCounter()
-                                  .Name("boundwise_python_gil_held_seconds_total")
-                                  .Help(
+      counter("boundwise_python_gil_wait_seconds_total",
+              "Thread time the workload's Python threads spent waiting for the GIL");
+  Family<Counter>& gil_held = counter("boundwise_python_gil_held_seconds_total",
                                       "Time the GIL of the workload's Python processes was held "
-                                      "(read from memory; summed over processes)")
-                                  .Register(registry);
+                                      "(read from memory; summed over processes)");
   Family<Counter>& native_cpu =
-      prometheus::BuildCounter()
-          .Name("boundwise_python_native_cpu_seconds_total")
-          .Help("CPU time of the workload's Python processes spent without holding the GIL")
-          .Register(registry);
+      counter("boundwise_python_native_cpu_seconds_total",
+              "CPU time of the workload's Python processes spent without holding the GIL");
   Family<Gauge>& node_busy =
-      prometheus::BuildGauge()
-          .Name("boundwise_node_cpu_busy_ratio")
-          .Help("Share of the node's CPU time that was busy over the last window")
-          .Register(registry);
-  Family<Gauge>& node_cores = prometheus::BuildGauge()
-                                  .Name("boundwise_node_cpu_cores")
-                                  .Help("CPUs of the node")
-                                  .Register(registry);
-  Family<Gauge>& node_load1 = prometheus::BuildGauge()
-                                  .Name("boundwise_node_load1")
-                                  .Help("One-minute load average of the node")
-                                  .Register(registry);
+      gauge("boundwise_node_cpu_busy_ratio",
+            "Share of the node's CPU time that was busy over the last window");
+  Family<Gauge>& node_cores = gauge("boundwise_node_cpu_cores", "CPUs of the node");
+  Family<Gauge>& node_load1 = gauge("boundwise_node_load1", "One-minute load average of the node");
   Family<Counter>& node_pressure =
-      prometheus::BuildCounter()
-          .Name("boundwise_node_pressure_seconds_total")
-          .Help("Time some (or all) tasks of the node stalled on a resource (/proc/pressure)")
-          .Register(registry);
+      counter("boundwise_node_pressure_seconds_total",
+              "Time some (or all) tasks of the node stalled on a resource (/proc/pressure)");
   Family<Gauge>& collector_up =
-      prometheus::BuildGauge()
-          .Name("boundwise_collector_up")
-          .Help("1 if the collector is working, 0 if it is down (see the agent's log for why)")
-          .Register(registry);
-  Family<Gauge>& collector_duration = prometheus::BuildGauge()
-                                          .Name("boundwise_collector_duration_seconds")
-                                          .Help("Duration of the collector's last sampling round")
-                                          .Register(registry);
-  Family<Counter>& windows = prometheus::BuildCounter()
-                                 .Name("boundwise_windows_total")
-                                 .Help("Classification windows completed")
-                                 .Register(registry);
+      gauge("boundwise_collector_up",
+            "1 if the collector is working, 0 if it is down (see the agent's log for why)");
+  Family<Gauge>& collector_duration = gauge("boundwise_collector_duration_seconds",
+                                            "Duration of the collector's last sampling round");
+  Family<Counter>& windows = counter("boundwise_windows_total", "Classification windows completed");
   Family<Counter>& dropped =
-      prometheus::BuildCounter()
-          .Name("boundwise_dropped_total")
-          .Help(
+      counter("boundwise_dropped_total",
               "What the agent's limits left out: workloads over max_workloads and dependencies "
-              "over max_dependencies (per window), series over max_series (per publish)")
-          .Register(registry);
+              "over max_dependencies (per window), series over max_series (per publish)");
   std::size_t max_series = 10'000;
   Family<Gauge>& reload_ok =
-      prometheus::BuildGauge()
-          .Name("boundwise_config_last_reload_successful")
-          .Help("1 if the last configuration (re)load succeeded, 0 if the agent kept the old one")
-          .Register(registry);
-  Family<Gauge>& reload_time = prometheus::BuildGauge()
-                                   .Name("boundwise_config_last_reload_success_timestamp_seconds")
-                                   .Help("Unix time of the last successful configuration load")
-                                   .Register(registry);
-  Family<Gauge>& build_info = prometheus::BuildGauge()
-                                  .Name("boundwise_build_info")
-                                  .Help("Build of the agent; always 1")
-                                  .Register(registry);
+      gauge("boundwise_config_last_reload_successful",
+            "1 if the last configuration (re)load succeeded, 0 if the agent kept the old one");
+  Family<Gauge>& reload_time = gauge("boundwise_config_last_reload_success_timestamp_seconds",
+                                     "Unix time of the last successful configuration load");
+  Family<Gauge>& build_info = gauge("boundwise_build_info", "Build of the agent; always 1");
 
   // How to remove one exported metric, and how many series it exports: 1, or for a
   // histogram one per bucket (+Inf included) plus _sum and _count.
@@ -408,75 +240,10 @@ struct MetricsPublisher::State {
     for (auto& [ptr, removal] : removers) removal.remove();
     removers.clear();
   }
-};
 
-MetricsPublisher::MetricsPublisher() : state_(std::make_unique<State>()) {
-  state_->build_info.Add({{"version", BOUNDWISE_VERSION}}).Set(1);
-  set_config_reload(true, static_cast<double>(std::time(nullptr)));
-  for (const char* what : {"workloads", "dependencies", "series"}) count_dropped(what, 0);
-  state_->windows.Add({});
-}
-
-MetricsPublisher::~MetricsPublisher() = default;
-
-void MetricsPublisher::publish(const Snapshot& snapshot) {
-  State& s = *state_;
-  ++s.publishes;
-  std::set<std::string> present;
-  for (const auto& w : snapshot.workloads) present.insert(utf8(w.name));
-  for (auto it = s.workload_series.begin(); it != s.workload_series.end();) {
-    if (present.count(it->first) == 0) {
-      State::remove_all(it->second);
-      s.runtime_info_labels.erase(it->first);
-      s.pod_info_labels.erase(it->first);
-      it = s.workload_series.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  // A workload's dependencies leave with it, before the series cap admits new ones.
-  for (auto it = s.dependency_series.begin(); it != s.dependency_series.end();) {
-    if (present.count(it->first.first) == 0) {
-      State::remove_all(it->second.removers);
-      it = s.dependency_series.erase(it);
-    } else {
-      ++it;
-    }
-  }
-
-  for (const auto& report : snapshot.workloads) {
-    const std::string name = utf8(report.name);
-    // Over the series cap, workloads already exported keep their series (no gaps in
-    // their graphs); new ones wait until there is room.
-    if (s.workload_series.count(name) == 0 && s.series_count() >= s.max_series) {
-      s.dropped.Add({{"what", "series"}}).Increment();
-      continue;
-    }
-    s.add(s.threads, {{"workload", name}}, name).Set(report.threads);
-    s.add(s.processes, {{"workload", name}}, name)
-        .Set(report.window ? report.window->processes : static_cast<double>(report.pids.size()));
-    // From discovery, so published from the start like the two above. One series per
-    // workload: a configured workload whose pod was replaced gets the new pod's.
-    Labels pod_labels;
-    if (report.pod) {
-      pod_labels = {{"workload", name},
-                    {"pod_uid", utf8(report.pod->pod_uid)},
-                    {"container_id", utf8(report.pod->container_id)},
-                    {"qos_class", utf8(report.pod->qos_class)}};
-    }
-    auto& published_pod = s.pod_info_labels[name];
-    if (published_pod != pod_labels) {
-      if (!published_pod.empty() && s.pod_info.Has(published_pod)) {
-        auto& stale = s.pod_info.Add(published_pod);
-        s.workload_series[name].erase(&stale);
-        s.pod_info.Remove(&stale);
-      }
-      published_pod = pod_labels;
-    }
-    if (!pod_labels.empty()) s.add(s.pod_info, pod_labels, name).Set(1);
-    if (!report.window || !report.verdict || !report.recommendation) continue;
-    const WorkloadWindow& win = *report.window;
-    const Verdict& v = *report.verdict;
+  // One window's thread time, CPU and measured latencies of a workload.
+  static void publish_window(State& s, const std::string& name, const WorkloadWindow& win,
+                             const Verdict& v) {
     for (Reason r : kAllReasons) {
       s.add(s.thread_seconds, {{"workload", name}, {"reason", std::string(to_string(r))}}, name)
           .Increment(non_negative(win.thread_seconds[index_of(r)]));
@@ -508,6 +275,10 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
                            *win.inbound_latency);
       s.add(s.inbound_requests, labels, name).Increment(non_negative(win.inbound_requests));
     }
+  }
+
+  // A workload's dependencies, each with series of its own (stale ones leave alone).
+  static void publish_dependencies(State& s, const std::string& name, const WorkloadWindow& win) {
     for (const auto& d : win.dependencies) {
       const std::string dependency = utf8(d.name);
       auto& series = s.dependency_series[{name, dependency}];
@@ -537,6 +308,11 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
                              *d.connect_latency);
       }
     }
+  }
+
+  // The verdict and the recommendation.
+  static void publish_verdict(State& s, const std::string& name, const Verdict& v,
+                              const Recommendation& rec) {
     for (std::size_t i = 0; i < kBottleneckCount; ++i) {
       auto cls = static_cast<Bottleneck>(i);
       s.add(s.bottleneck, {{"workload", name}, {"class", std::string(to_string(cls))}}, name)
@@ -545,10 +321,14 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
     for (std::size_t i = 0; i < kModelCount; ++i) {
       auto model = static_cast<Model>(i);
       s.add(s.recommendation, {{"workload", name}, {"model", std::string(to_string(model))}}, name)
-          .Set(model == report.recommendation->model ? 1 : 0);
+          .Set(model == rec.model ? 1 : 0);
     }
-    s.add(s.workers, {{"workload", name}}, name).Set(report.recommendation->workers);
+    s.add(s.workers, {{"workload", name}}, name).Set(rec.workers);
     s.add(s.confidence, {{"workload", name}}, name).Set(non_negative(v.confidence));
+  }
+
+  // Memory by kind.
+  static void publish_memory(State& s, const std::string& name, const WorkloadWindow& win) {
     // pss and uss are 0 when smaps_rollup was unreadable: absent beats a wrong 0.
     const std::pair<const char*, std::uint64_t> memory[] = {{"rss", win.memory.rss_bytes},
                                                             {"pss", win.memory.pss_bytes},
@@ -566,6 +346,10 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
       }
       s.add(s.memory, labels, name).Set(static_cast<double>(bytes));
     }
+  }
+
+  // The runtime and, for Python, its GIL.
+  static void publish_runtime(State& s, const std::string& name, const WorkloadWindow& win) {
     if (!win.runtime.kind.empty()) {
       // One series per workload: a version change (a redeploy) replaces the old one.
       Labels labels{{"workload", name},
@@ -594,56 +378,145 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
     }
   }
 
-  for (auto it = s.dependency_series.begin(); it != s.dependency_series.end();) {
-    bool gone = present.count(it->first.first) == 0 ||
-                s.publishes - it->second.last_seen >= kStaleDependencyWindows;
-    if (gone) {
-      State::remove_all(it->second.removers);
-      it = s.dependency_series.erase(it);
-    } else {
-      ++it;
+  // Node facts and the eBPF programs' cost.
+  static void publish_node(State& s, const Snapshot& snapshot) {
+    const NodeWindow& node = snapshot.node;
+    s.node_busy.Add({}).Set(non_negative(node.cpu_busy_ratio));
+    s.node_cores.Add({}).Set(node.cores);
+    s.node_load1.Add({}).Set(non_negative(node.load1));
+    for (const auto& [resource, totals] : node.pressure_totals) {
+      const std::pair<const char*, double> kinds[] = {{"some", totals.some_seconds},
+                                                      {"full", totals.full_seconds}};
+      for (const auto& [kind, value] : kinds) {
+        std::string key = resource + "/" + kind;
+        double& published = s.pressure_published[key];
+        if (value > published) {
+          s.node_pressure.Add({{"resource", resource}, {"kind", kind}})
+              .Increment(value - published);
+          published = value;
+        } else {
+          s.node_pressure.Add({{"resource", resource}, {"kind", kind}});
+        }
+      }
+    }
+    // Cumulative kernel counters become counters that only ever increase.
+    for (const auto& [program, stats] : node.bpf_programs) {
+      auto& published = s.bpf_published[program];
+      Labels labels{{"program", utf8(program)}};
+      if (stats.run_seconds > published.run_seconds) {
+        s.bpf_program_seconds.Add(labels).Increment(stats.run_seconds - published.run_seconds);
+        published.run_seconds = stats.run_seconds;
+      } else {
+        s.bpf_program_seconds.Add(labels);
+      }
+      if (stats.runs > published.runs) {
+        s.bpf_program_runs.Add(labels).Increment(static_cast<double>(stats.runs - published.runs));
+        published.runs = stats.runs;
+      } else {
+        s.bpf_program_runs.Add(labels);
+      }
+    }
+    for (const auto& [tool, duty] : node.ebpf_duty) {
+      s.ebpf_attached_seconds.Add({{"tool", utf8(tool)}})
+          .Increment(non_negative(std::clamp(duty, 0.0, 1.0) * snapshot.window_seconds));
     }
   }
 
-  const NodeWindow& node = snapshot.node;
-  s.node_busy.Add({}).Set(non_negative(node.cpu_busy_ratio));
-  s.node_cores.Add({}).Set(node.cores);
-  s.node_load1.Add({}).Set(non_negative(node.load1));
-  for (const auto& [resource, totals] : node.pressure_totals) {
-    const std::pair<const char*, double> kinds[] = {{"some", totals.some_seconds},
-                                                    {"full", totals.full_seconds}};
-    for (const auto& [kind, value] : kinds) {
-      std::string key = resource + "/" + kind;
-      double& published = s.pressure_published[key];
-      if (value > published) {
-        s.node_pressure.Add({{"resource", resource}, {"kind", kind}}).Increment(value - published);
-        published = value;
+  // Series of workloads no longer present leave, with their dependencies, before the series cap
+  // admits new ones.
+  void drop_absent(const std::set<std::string>& present) {
+    State& s = *this;
+    for (auto it = s.workload_series.begin(); it != s.workload_series.end();) {
+      if (present.count(it->first) == 0) {
+        State::remove_all(it->second);
+        s.runtime_info_labels.erase(it->first);
+        s.pod_info_labels.erase(it->first);
+        it = s.workload_series.erase(it);
       } else {
-        s.node_pressure.Add({{"resource", resource}, {"kind", kind}});
+        ++it;
+      }
+    }
+    // A workload's dependencies leave with it, before the series cap admits new ones.
+    for (auto it = s.dependency_series.begin(); it != s.dependency_series.end();) {
+      if (present.count(it->first.first) == 0) {
+        State::remove_all(it->second.removers);
+        it = s.dependency_series.erase(it);
+      } else {
+        ++it;
       }
     }
   }
-  // Cumulative kernel counters become counters that only ever increase.
-  for (const auto& [program, stats] : node.bpf_programs) {
-    auto& published = s.bpf_published[program];
-    Labels labels{{"program", utf8(program)}};
-    if (stats.run_seconds > published.run_seconds) {
-      s.bpf_program_seconds.Add(labels).Increment(stats.run_seconds - published.run_seconds);
-      published.run_seconds = stats.run_seconds;
-    } else {
-      s.bpf_program_seconds.Add(labels);
-    }
-    if (stats.runs > published.runs) {
-      s.bpf_program_runs.Add(labels).Increment(static_cast<double>(stats.runs - published.runs));
-      published.runs = stats.runs;
-    } else {
-      s.bpf_program_runs.Add(labels);
+
+  // Dependencies of absent workloads, and those not waited on for kStaleDependencyWindows.
+  void prune_dependencies(const std::set<std::string>& present) {
+    State& s = *this;
+    for (auto it = s.dependency_series.begin(); it != s.dependency_series.end();) {
+      bool gone = present.count(it->first.first) == 0 ||
+                  s.publishes - it->second.last_seen >= kStaleDependencyWindows;
+      if (gone) {
+        State::remove_all(it->second.removers);
+        it = s.dependency_series.erase(it);
+      } else {
+        ++it;
+      }
     }
   }
-  for (const auto& [tool, duty] : node.ebpf_duty) {
-    s.ebpf_attached_seconds.Add({{"tool", utf8(tool)}})
-        .Increment(non_negative(std::clamp(duty, 0.0, 1.0) * snapshot.window_seconds));
+};
+
+MetricsPublisher::MetricsPublisher() : state_(std::make_unique<State>()) {
+  state_->build_info.Add({{"version", BOUNDWISE_VERSION}}).Set(1);
+  set_config_reload(true, static_cast<double>(std::time(nullptr)));
+  for (const char* what : {"workloads", "dependencies", "series"}) count_dropped(what, 0);
+  state_->windows.Add({});
+}
+
+MetricsPublisher::~MetricsPublisher() = default;
+
+void MetricsPublisher::publish(const Snapshot& snapshot) {
+  State& s = *state_;
+  ++s.publishes;
+  std::set<std::string> present;
+  for (const auto& w : snapshot.workloads) present.insert(utf8(w.name));
+  s.drop_absent(present);
+  for (const auto& report : snapshot.workloads) {
+    const std::string name = utf8(report.name);
+    // Over the series cap, workloads already exported keep their series (no gaps in
+    // their graphs); new ones wait until there is room.
+    if (s.workload_series.count(name) == 0 && s.series_count() >= s.max_series) {
+      s.dropped.Add({{"what", "series"}}).Increment();
+      continue;
+    }
+    s.add(s.threads, {{"workload", name}}, name).Set(report.threads);
+    s.add(s.processes, {{"workload", name}}, name)
+        .Set(report.window ? report.window->processes : static_cast<double>(report.pids.size()));
+    // From discovery, so published from the start like the two above. One series per
+    // workload: a configured workload whose pod was replaced gets the new pod's.
+    Labels pod_labels;
+    if (report.pod) {
+      pod_labels = {{"workload", name},
+                    {"pod_uid", utf8(report.pod->pod_uid)},
+                    {"container_id", utf8(report.pod->container_id)},
+                    {"qos_class", utf8(report.pod->qos_class)}};
+    }
+    auto& published_pod = s.pod_info_labels[name];
+    if (published_pod != pod_labels) {
+      if (!published_pod.empty() && s.pod_info.Has(published_pod)) {
+        auto& stale = s.pod_info.Add(published_pod);
+        s.workload_series[name].erase(&stale);
+        s.pod_info.Remove(&stale);
+      }
+      published_pod = pod_labels;
+    }
+    if (!pod_labels.empty()) s.add(s.pod_info, pod_labels, name).Set(1);
+    if (!report.window || !report.verdict || !report.recommendation) continue;
+    State::publish_window(s, name, *report.window, *report.verdict);
+    State::publish_dependencies(s, name, *report.window);
+    State::publish_verdict(s, name, *report.verdict, *report.recommendation);
+    State::publish_memory(s, name, *report.window);
+    State::publish_runtime(s, name, *report.window);
   }
+  s.prune_dependencies(present);
+  State::publish_node(s, snapshot);
   for (const auto& c : snapshot.collectors) {
     s.collector_up.Add({{"collector", utf8(c.name)}}).Set(c.up ? 1 : 0);
     s.collector_duration.Add({{"collector", utf8(c.name)}})

@@ -55,9 +55,13 @@ Snapshot make_snapshot() {
 
 struct Fixture {
   Snapshot snapshot = make_snapshot();
-  MetricsPublisher metrics;
+  std::shared_ptr<const std::string> metrics_body;
   Authenticator auth;
-  Fixture() : auth(web()) { metrics.publish(snapshot); }
+  Fixture() : auth(web()) {
+    MetricsPublisher metrics;
+    metrics.publish(snapshot);
+    metrics_body = std::make_shared<const std::string>(metrics.render());
+  }
   static WebConfig web() {
     WebConfig w;
     w.bearer_token = "fuzz-token";
@@ -80,7 +84,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (status != 400 && status != 413 && status != 431) __builtin_trap();
     return 0;
   }
-  EndpointContext context{fixture.snapshot, fixture.metrics, true, nullptr, nullptr, &fixture.auth};
+  EndpointContext context{fixture.snapshot, true, fixture.metrics_body, nullptr, &fixture.auth};
   HttpResponse response = handle_request(to_request(parser.get()), context);
   if (response.status < 200 || response.status > 599) __builtin_trap();
   return 0;

@@ -98,7 +98,8 @@ TEST(Authenticator, HandlerAnswers401WithAChallenge) {
   Snapshot s;
   MetricsPublisher metrics;
   metrics.publish(s);
-  EndpointContext context{s, metrics, true, nullptr, nullptr, &auth};
+  EndpointContext context{s, true, std::make_shared<const std::string>(metrics.render()), nullptr,
+                          &auth};
 
   auto none = handle_request({"GET", "/recommend", ""}, context);
   EXPECT_EQ(none.status, 401);

@@ -65,8 +65,9 @@ HttpResponse get(const Snapshot& s, const std::string& target, bool ready = true
                  const std::string& method = "GET") {
   MetricsPublisher metrics;
   metrics.publish(s);
-  return handle_request(HttpRequest{method, target, {}},
-                        EndpointContext{s, metrics, ready, {}, {}});
+  return handle_request(
+      HttpRequest{method, target, {}},
+      EndpointContext{s, ready, std::make_shared<const std::string>(metrics.render()), {}});
 }
 
 TEST(Endpoints, RecommendContract) {
@@ -155,7 +156,7 @@ TEST(Endpoints, PreRenderedBodiesAreServedAsTheyAre) {
   metrics.publish(s);
   auto metrics_body = std::make_shared<const std::string>("# pre-rendered metrics\n");
   auto recommend_body = std::make_shared<const std::string>(render_recommend(s));
-  EndpointContext context{s, metrics, true, metrics_body, recommend_body};
+  EndpointContext context{s, true, metrics_body, recommend_body};
   auto m = handle_request({"GET", "/metrics", {}}, context);
   EXPECT_EQ(m.text(), *metrics_body);
   EXPECT_EQ(m.shared_body, metrics_body);  // shared, not copied

@@ -51,8 +51,9 @@ struct Fixture {
     metrics.publish(s);
   }
   HttpResponse operator()(const std::string& target, const std::string& method = "GET") const {
-    return handle_request(HttpRequest{method, target, {}},
-                          EndpointContext{s, metrics, ready, {}, {}});
+    return handle_request(
+        HttpRequest{method, target, {}},
+        EndpointContext{s, ready, std::make_shared<const std::string>(metrics.render()), {}});
   }
   Snapshot s;
   MetricsPublisher metrics;
@@ -64,10 +65,14 @@ TEST(HttpHandler, MetricsIsTheExpositionWithItsContentType) {
   auto r = get("/metrics");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
-  EXPECT_EQ(r.body, get.metrics.render());
-  EXPECT_NE(r.body.find("boundwise_workload_threads{workload=\"api\"} 4"), std::string::npos);
+  EXPECT_EQ(r.text(), get.metrics.render());
+  EXPECT_NE(r.text().find("boundwise_workload_threads{workload=\"api\"} 4"), std::string::npos);
   // Query strings do not change the path.
-  EXPECT_EQ(get("/metrics?name[]=x").body, r.body);
+  EXPECT_EQ(get("/metrics?name[]=x").text(), r.text());
+  // Nothing rendered yet (the HTTP thread never renders itself): 503, not an empty 200.
+  Snapshot s = snapshot_of({"api"});
+  auto none = handle_request({"GET", "/metrics", {}}, EndpointContext{s, true, nullptr, nullptr});
+  EXPECT_EQ(none.status, 503);
 }
 
 TEST(HttpHandler, HeadAnswersLikeGet) {
@@ -216,14 +221,14 @@ TEST(HttpHandler, PreRenderedBodiesAreUsedForTheWholeDocumentOnly) {
   metrics.publish(s);
   auto metrics_body = std::make_shared<const std::string>("pre-rendered metrics\n");
   auto recommend_body = std::make_shared<const std::string>("{\"pre\": true}\n");
-  EndpointContext context{s, metrics, true, metrics_body, recommend_body};
+  EndpointContext context{s, true, metrics_body, recommend_body};
   EXPECT_EQ(handle_request({"GET", "/metrics", {}}, context).text(), *metrics_body);
   EXPECT_EQ(handle_request({"GET", "/recommend", {}}, context).text(), *recommend_body);
   auto one = handle_request({"GET", "/recommend?workload=api", {}}, context);
   EXPECT_EQ(json::parse(one.body)["workloads"][0]["workload"], "api");
   EXPECT_EQ(
       render_recommend(s),
-      handle_request({"GET", "/recommend", {}}, EndpointContext{s, metrics, true, {}, {}}).body);
+      handle_request({"GET", "/recommend", {}}, EndpointContext{s, true, metrics_body, {}}).body);
 }
 
 }  // namespace
