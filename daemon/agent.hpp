@@ -1,6 +1,8 @@
-// The agent: one io_context thread that runs discovery, the collectors' sampling
-// timers, the window close (classify + recommend + publish) and the HTTP server.
-// State read by the HTTP handlers is an immutable Snapshot replaced once per window.
+// The agent: a collection thread (one io_context) that runs discovery, the
+// collectors' sampling timers and the window close (assemble, classify, recommend,
+// publish), and an HTTP thread (its own io_context) that serves only what each window
+// close published: an immutable Snapshot and pre-rendered bodies, swapped under a
+// mutex once per window.
 #pragma once
 
 #include <functional>

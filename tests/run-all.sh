@@ -45,8 +45,8 @@ if ((${#sources[@]})); then
   clang-format-14 --dry-run -Werror "${sources[@]}"
 fi
 
-step "build (RelWithDebInfo)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+step "build (RelWithDebInfo, warnings are errors)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBOUNDWISE_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
 
 step "unit + fuzz-replay tests"
@@ -66,6 +66,12 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBOUNDWISE_SANITIZE=ON >/dev/
 cmake --build build-asan -j"$jobs" --target classifier_test config_test collectors_test python_test daemon_test
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   run_ctest --test-dir build-asan -L unit --output-on-failure -j"$jobs"
+
+step "daemon unit tests under ThreadSanitizer (HTTP thread and collection thread)"
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DBOUNDWISE_TSAN=ON -DBOUNDWISE_WERROR=ON >/dev/null
+cmake --build build-tsan -j"$jobs" --target daemon_test
+TSAN_OPTIONS=halt_on_error=1 run_ctest --test-dir build-tsan -L unit -R '^(HttpServer|Agent|Endpoints|HttpHandler|Authenticator)' \
+  --output-on-failure -j"$jobs"
 
 step "libFuzzer runs (clang-14, ${FUZZ_SECONDS:-10} s per target)"
 CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -DBOUNDWISE_FUZZ=ON -DBOUNDWISE_ONLY_PURE=ON \

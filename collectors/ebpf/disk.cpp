@@ -10,41 +10,24 @@
 #include "collectors/ebpf/disk.h"
 #include "collectors/ebpf/disk.skel.h"
 #include "collectors/ebpf/kernel_histogram.hpp"
+#include "collectors/ebpf/skeleton_tool.hpp"
 #include "collectors/ebpf/targets.hpp"
 
 namespace boundwise::ebpf {
 
 namespace {
 
-class DiskTool final : public Tool {
+constexpr SkeletonOps<disk_bpf> kDiskOps{disk_bpf__open, disk_bpf__load, disk_bpf__attach,
+                                         disk_bpf__detach, disk_bpf__destroy};
+
+class DiskTool final : public SkeletonTool<disk_bpf> {
  public:
-  explicit DiskTool(disk_bpf* skel) : skel_(skel) {}
-  ~DiskTool() override { disk_bpf__destroy(skel_); }
-  DiskTool(const DiskTool&) = delete;
-  DiskTool& operator=(const DiskTool&) = delete;
+  // The generation: requests whose completion went unseen while detached must not be
+  // completed against their stale issue time.
+  explicit DiskTool(disk_bpf* skel)
+      : SkeletonTool(skel, kDiskOps, &skel->bss->attach_gen, "disk: attach to block tracepoints") {}
 
   std::string_view name() const override { return "disk"; }
-
-  Status attach() override {
-    if (attached_) return Ok{};
-    // A new generation first: requests whose completion went unseen while detached
-    // are never counted (disk.bpf.c).
-    __atomic_add_fetch(&skel_->bss->attach_gen, 1, __ATOMIC_SEQ_CST);
-    __atomic_store_n(&skel_->bss->inflight, 0, __ATOMIC_SEQ_CST);
-    if (int err = disk_bpf__attach(skel_); err != 0)
-      return Error{describe_failure("disk: attach to block tracepoints", err)};
-    attached_ = true;
-    return Ok{};
-  }
-  void detach() override {
-    disk_bpf__detach(skel_);
-    attached_ = false;
-  }
-  bool attached() const override { return attached_; }
-
-  std::vector<std::pair<std::string, int>> programs() const override {
-    return program_fds(skel_->obj);
-  }
 
   void on_id_assigned(std::uint32_t wid) override {
     bw_disk_hist zero{};
@@ -73,33 +56,22 @@ class DiskTool final : public Tool {
   }
 
  private:
-  disk_bpf* skel_;
-  bool attached_ = false;
   std::map<std::uint32_t, KernelHistogram> baselines_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<Tool>> load_disk_tool(const ToolContext& ctx) {
-  disk_bpf* skel = disk_bpf__open();
-  if (skel == nullptr) return Error{describe_failure("disk: open BPF object", errno)};
-  // block_io_start (6.5+) sees every request its submitter makes; block_rq_insert
-  // only those that pass through an I/O scheduler or a plug (disk.bpf.c).
-  const bool io_start = libbpf_find_vmlinux_btf_id("block_io_start", BPF_TRACE_RAW_TP) > 0;
-  bpf_program__set_autoload(skel->progs.bw_disk_io_start, io_start);
-  bpf_program__set_autoload(skel->progs.bw_disk_rq_insert, !io_start);
-  if (int err = ctx.targets->reuse_in(skel->maps.bw_target_bits, skel->maps.bw_target_workload);
-      err != 0) {
-    disk_bpf__destroy(skel);
-    return Error{describe_failure("disk: share the target maps", err)};
-  }
-  if (int err = disk_bpf__load(skel); err != 0) {
-    disk_bpf__destroy(skel);
-    return Error{describe_failure("disk: load BPF programs", err)};
-  }
-  auto tool = std::make_unique<DiskTool>(skel);
-  if (auto st = tool->attach(); !st.ok()) return st.error();
-  return std::unique_ptr<Tool>(std::move(tool));
+  return load_skeleton_tool(
+      "disk", kDiskOps, ctx,
+      [](disk_bpf* skel) {
+        // block_io_start (6.5+) sees every request its submitter makes; block_rq_insert
+        // only those that pass through an I/O scheduler or a plug (disk.bpf.c).
+        const bool io_start = libbpf_find_vmlinux_btf_id("block_io_start", BPF_TRACE_RAW_TP) > 0;
+        bpf_program__set_autoload(skel->progs.bw_disk_io_start, io_start);
+        bpf_program__set_autoload(skel->progs.bw_disk_rq_insert, !io_start);
+      },
+      [](disk_bpf* skel) { return std::make_unique<DiskTool>(skel); });
 }
 
 }  // namespace boundwise::ebpf

@@ -209,7 +209,7 @@ class EbpfCollector final : public Collector {
         r.attached_since_ns = now;
       } else {
         r.tool->detach();
-        r.attached_ns += now - r.attached_since_ns;
+        r.attached_ns += static_cast<double>(now - r.attached_since_ns);
       }
     }
     return Ok{};
@@ -226,7 +226,7 @@ class EbpfCollector final : public Collector {
     std::vector<ebpf::ToolCost> costs;
     for (auto& [name, r] : tools_) {
       if (r.tool->attached()) {
-        r.attached_ns += now_ns - r.attached_since_ns;
+        r.attached_ns += static_cast<double>(now_ns - r.attached_since_ns);
         r.attached_since_ns = now_ns;
       }
       ctx.attached_fraction = window_ns > 0 ? std::min(1.0, r.attached_ns / window_ns) : 1.0;

@@ -16,6 +16,7 @@
 #include "collectors/ebpf/net.h"
 #include "collectors/ebpf/net.skel.h"
 #include "collectors/ebpf/net_counters.hpp"
+#include "collectors/ebpf/skeleton_tool.hpp"
 #include "collectors/ebpf/targets.hpp"
 
 namespace boundwise::ebpf {
@@ -55,32 +56,17 @@ std::vector<std::uint16_t> listening_ports(const std::string& proc_root, int tgi
   return out;
 }
 
-class NetTool final : public Tool {
+constexpr SkeletonOps<net_bpf> kNetOps{net_bpf__open, net_bpf__load, net_bpf__attach,
+                                       net_bpf__detach, net_bpf__destroy};
+
+class NetTool final : public SkeletonTool<net_bpf> {
  public:
-  NetTool(net_bpf* skel, const CollectorSettings& settings) : skel_(skel), settings_(settings) {}
-  ~NetTool() override { net_bpf__destroy(skel_); }
-  NetTool(const NetTool&) = delete;
-  NetTool& operator=(const NetTool&) = delete;
+  // The generation: requests open across a detach are not measured.
+  NetTool(net_bpf* skel, const CollectorSettings& settings)
+      : SkeletonTool(skel, kNetOps, &skel->bss->bw_net_gen, "net: attach to socket tracepoints"),
+        settings_(settings) {}
 
   std::string_view name() const override { return "net"; }
-
-  Status attach() override {
-    if (attached_) return Ok{};
-    ++skel_->bss->bw_net_gen;  // requests open across a detach are not measured
-    if (int err = net_bpf__attach(skel_); err != 0)
-      return Error{describe_failure("net: attach to socket tracepoints", err)};
-    attached_ = true;
-    return Ok{};
-  }
-  void detach() override {
-    net_bpf__detach(skel_);
-    attached_ = false;
-  }
-  bool attached() const override { return attached_; }
-
-  std::vector<std::pair<std::string, int>> programs() const override {
-    return program_fds(skel_->obj);
-  }
 
   // Ports the new target's network namespace listens on make its sockets on them
   // server side (the rule for connections accepted before the agent saw them).
@@ -168,9 +154,7 @@ class NetTool final : public Tool {
     return out;
   }
 
-  net_bpf* skel_;
   CollectorSettings settings_;
-  bool attached_ = false;
   std::map<bw_net_key, NetCounters, KeyLess> baselines_;
   std::map<std::uint32_t, InboundCounters> inbound_baselines_;
 };
@@ -198,29 +182,24 @@ Result<std::string> resolve_net_source(const std::string& configured) {
 Result<std::unique_ptr<Tool>> load_net_tool(const ToolContext& ctx) {
   auto source = resolve_net_source(ctx.settings->ebpf.net_source);
   if (!source) return source.error();
-  net_bpf* skel = net_bpf__open();
-  if (skel == nullptr) return Error{describe_failure("net: open BPF object", errno)};
   const bool tracepoints = *source == "tracepoints";
-  bpf_program__set_autoload(skel->progs.bw_sock_send, tracepoints);
-  bpf_program__set_autoload(skel->progs.bw_sock_recv, tracepoints);
-  bpf_program__set_autoload(skel->progs.bw_sys_enter, !tracepoints);
-  bpf_program__set_autoload(skel->progs.bw_sys_exit, !tracepoints);
-  bpf_program__set_autoload(skel->progs.bw_net_task_exit, !tracepoints);
-  if (int err = ctx.targets->reuse_in(skel->maps.bw_target_bits, skel->maps.bw_target_workload);
-      err != 0) {
-    net_bpf__destroy(skel);
-    return Error{describe_failure("net: share the target maps", err)};
-  }
-  if (int err = net_bpf__load(skel); err != 0) {
-    net_bpf__destroy(skel);
-    return Error{describe_failure("net: load BPF programs (source " + *source + ")", err)};
+  auto tool = load_skeleton_tool(
+      "net", kNetOps, ctx,
+      [tracepoints](net_bpf* skel) {
+        bpf_program__set_autoload(skel->progs.bw_sock_send, tracepoints);
+        bpf_program__set_autoload(skel->progs.bw_sock_recv, tracepoints);
+        bpf_program__set_autoload(skel->progs.bw_sys_enter, !tracepoints);
+        bpf_program__set_autoload(skel->progs.bw_sys_exit, !tracepoints);
+        bpf_program__set_autoload(skel->progs.bw_net_task_exit, !tracepoints);
+      },
+      [&ctx](net_bpf* skel) { return std::make_unique<NetTool>(skel, *ctx.settings); });
+  if (!tool) {
+    return Error{tool.error().message + " (source " + *source + ")"};
   }
   auto log = spdlog::get("ebpf") ? spdlog::get("ebpf") : spdlog::default_logger();
   log->info("ebpf_net: socket traffic from {} (ebpf.net_source: {})", *source,
             ctx.settings->ebpf.net_source);
-  auto tool = std::make_unique<NetTool>(skel, *ctx.settings);
-  if (auto st = tool->attach(); !st.ok()) return st.error();
-  return std::unique_ptr<Tool>(std::move(tool));
+  return tool;
 }
 
 }  // namespace boundwise::ebpf

@@ -14,6 +14,7 @@
 #include "collectors/ebpf/bpf_util.hpp"
 #include "collectors/ebpf/sched.h"
 #include "collectors/ebpf/sched.skel.h"
+#include "collectors/ebpf/skeleton_tool.hpp"
 #include "collectors/ebpf/targets.hpp"
 #include "collectors/procfs/gil_locator.hpp"
 #include "collectors/procfs/parse.hpp"
@@ -31,45 +32,25 @@ struct SchedCounters {
   std::uint64_t runq_sum_ns = 0;
 };
 
-class SchedTool final : public Tool {
+constexpr SkeletonOps<sched_bpf> kSchedOps{sched_bpf__open, sched_bpf__load, sched_bpf__attach,
+                                           sched_bpf__detach, sched_bpf__destroy};
+
+class SchedTool final : public SkeletonTool<sched_bpf> {
  public:
+  // Every attach starts a new generation of per-thread records: those written before
+  // (a thread may have run and waited any number of times while the programs were
+  // detached) count as absent, in the kernel and in close_window().
   SchedTool(sched_bpf* skel, std::string proc_root, const TargetMaps* targets)
-      : skel_(skel),
+      : SkeletonTool(skel, kSchedOps, &skel->bss->attach_generation,
+                     "sched: attach to scheduler tracepoints"),
         proc_root_(std::move(proc_root)),
         targets_(targets),
         ncpus_(libbpf_num_possible_cpus()) {
     if (ncpus_ < 1) ncpus_ = 1;
     skel_->bss->window_start_ns = monotonic_ns();
   }
-  ~SchedTool() override { sched_bpf__destroy(skel_); }
-  SchedTool(const SchedTool&) = delete;
-  SchedTool& operator=(const SchedTool&) = delete;
 
   std::string_view name() const override { return "sched"; }
-
-  // Every attach starts a new generation of per-thread records: those written before
-  // (a thread may have run and waited any number of times while the programs were
-  // detached) count as absent, in the kernel and in close_window().
-  Status attach() override {
-    if (attached_) return Ok{};
-    ++skel_->bss->attach_generation;
-    if (int err = sched_bpf__attach(skel_); err != 0)
-      return Error{describe_failure("sched: attach to scheduler tracepoints", err)};
-    attached_ = true;
-    return Ok{};
-  }
-
-  // Segments open at the detach are dropped (see attach()): no time is invented, the
-  // detached part of a window is simply not measured.
-  void detach() override {
-    sched_bpf__detach(skel_);
-    attached_ = false;
-  }
-  bool attached() const override { return attached_; }
-
-  std::vector<std::pair<std::string, int>> programs() const override {
-    return program_fds(skel_->obj);
-  }
 
   void on_id_assigned(std::uint32_t wid) override {
     baselines_[wid] = counters(wid);
@@ -104,7 +85,7 @@ class SchedTool final : public Tool {
       bw_thread t{};
       t.since_ns = now_ns;
       t.run_delay_ns = waits->wait_ns;
-      t.generation = skel_->bss->attach_generation;
+      t.generation = generation();
       t.state = state;
       t.workload = wid;
       // BPF_NOEXIST: the kernel's own record, if the thread switched meanwhile, wins.
@@ -217,11 +198,11 @@ class SchedTool final : public Tool {
                                                  std::uint64_t now_ns) {
     std::map<std::uint32_t, OffCpuNs> open;
     skel_->bss->window_start_ns = now_ns;
-    if (!attached_) return open;  // every record is from before the detach
-    const std::uint32_t generation = skel_->bss->attach_generation;
+    if (!attached()) return open;  // every record is from before the detach
+    const std::uint32_t current = generation();
     for_each_entry<std::uint32_t, bw_thread>(
         skel_->maps.bw_threads, [&](std::uint32_t /*tid*/, const bw_thread& t) {
-          if (t.generation != generation || t.since_ns == 0 || t.state >= BW_OFFCPU_STATES ||
+          if (t.generation != current || t.since_ns == 0 || t.state >= BW_OFFCPU_STATES ||
               t.since_ns >= now_ns)
             return;
           const std::uint64_t until = t.until_ns != 0 && t.until_ns < now_ns ? t.until_ns : now_ns;
@@ -231,11 +212,9 @@ class SchedTool final : public Tool {
     return open;
   }
 
-  sched_bpf* skel_;
   std::string proc_root_;
   const TargetMaps* targets_;
   int ncpus_;
-  bool attached_ = false;
   std::map<std::uint32_t, SchedCounters> baselines_;
 };
 
@@ -252,20 +231,11 @@ Result<std::unique_ptr<Tool>> load_sched_tool(const ToolContext& ctx) {
         "; hint: a kernel built with CONFIG_SCHED_INFO, selected by CONFIG_TASK_DELAY_ACCT or "
         "CONFIG_SCHEDSTATS)"};
   }
-  sched_bpf* skel = sched_bpf__open();
-  if (skel == nullptr) return Error{describe_failure("sched: open BPF object", errno)};
-  if (int err = ctx.targets->reuse_in(skel->maps.bw_target_bits, skel->maps.bw_target_workload);
-      err != 0) {
-    sched_bpf__destroy(skel);
-    return Error{describe_failure("sched: share the target maps", err)};
-  }
-  if (int err = sched_bpf__load(skel); err != 0) {
-    sched_bpf__destroy(skel);
-    return Error{describe_failure("sched: load BPF programs", err)};
-  }
-  auto tool = std::make_unique<SchedTool>(skel, ctx.settings->proc_root, ctx.targets);
-  if (auto st = tool->attach(); !st.ok()) return st.error();
-  return std::unique_ptr<Tool>(std::move(tool));
+  return load_skeleton_tool(
+      "sched", kSchedOps, ctx, [](sched_bpf*) {},
+      [&ctx](sched_bpf* skel) {
+        return std::make_unique<SchedTool>(skel, ctx.settings->proc_root, ctx.targets);
+      });
 }
 
 }  // namespace boundwise::ebpf

@@ -9,6 +9,7 @@
 
 #include "collectors/ebpf/bpf_util.hpp"
 #include "collectors/ebpf/kernel_histogram.hpp"
+#include "collectors/ebpf/skeleton_tool.hpp"
 #include "collectors/ebpf/syscall_classes.hpp"
 #include "collectors/ebpf/syscalls.h"
 #include "collectors/ebpf/syscalls.skel.h"
@@ -20,37 +21,23 @@ namespace {
 
 using ClassHistograms = std::array<KernelHistogram, kSyscallClasses>;
 
-class SyscallsTool final : public Tool {
+constexpr SkeletonOps<syscalls_bpf> kSyscallsOps{syscalls_bpf__open, syscalls_bpf__load,
+                                                 syscalls_bpf__attach, syscalls_bpf__detach,
+                                                 syscalls_bpf__destroy};
+
+class SyscallsTool final : public SkeletonTool<syscalls_bpf> {
  public:
-  explicit SyscallsTool(syscalls_bpf* skel) : skel_(skel), ncpus_(libbpf_num_possible_cpus()) {
+  // The generation: a syscall that entered before the last detach and exits now must
+  // not be counted from its stale start.
+  explicit SyscallsTool(syscalls_bpf* skel)
+      : SkeletonTool(skel, kSyscallsOps, &skel->bss->attach_gen,
+                     "syscalls: attach to sys_enter/sys_exit"),
+        ncpus_(libbpf_num_possible_cpus()) {
     if (ncpus_ < 1) ncpus_ = 1;
     per_cpu_.resize(static_cast<std::size_t>(ncpus_));
   }
-  ~SyscallsTool() override { syscalls_bpf__destroy(skel_); }
-  SyscallsTool(const SyscallsTool&) = delete;
-  SyscallsTool& operator=(const SyscallsTool&) = delete;
 
   std::string_view name() const override { return "syscalls"; }
-
-  Status attach() override {
-    if (attached_) return Ok{};
-    // A new generation first: a syscall that entered before the last detach and exits
-    // now must not be counted from its stale start.
-    __atomic_add_fetch(&skel_->bss->attach_gen, 1, __ATOMIC_SEQ_CST);
-    if (int err = syscalls_bpf__attach(skel_); err != 0)
-      return Error{describe_failure("syscalls: attach to sys_enter/sys_exit", err)};
-    attached_ = true;
-    return Ok{};
-  }
-  void detach() override {
-    syscalls_bpf__detach(skel_);
-    attached_ = false;
-  }
-  bool attached() const override { return attached_; }
-
-  std::vector<std::pair<std::string, int>> programs() const override {
-    return program_fds(skel_->obj);
-  }
 
   // The kernel's histograms of a (new or reused) id start from zero; the program only
   // looks entries up, so they are created here.
@@ -94,9 +81,7 @@ class SyscallsTool final : public Tool {
     return out;
   }
 
-  syscalls_bpf* skel_;
   int ncpus_;
-  bool attached_ = false;
   std::vector<bw_syscall_hist> per_cpu_;  // lookup buffer, one value per possible CPU
   std::map<std::uint32_t, ClassHistograms> baselines_;
 };
@@ -104,23 +89,14 @@ class SyscallsTool final : public Tool {
 }  // namespace
 
 Result<std::unique_ptr<Tool>> load_syscalls_tool(const ToolContext& ctx) {
-  syscalls_bpf* skel = syscalls_bpf__open();
-  if (skel == nullptr) return Error{describe_failure("syscalls: open BPF object", errno)};
-  const auto table = syscall_class_table();
-  for (std::size_t nr = 0; nr < table.size(); ++nr)
-    skel->rodata->bw_syscall_class_of[nr] = table[nr];
-  if (int err = ctx.targets->reuse_in(skel->maps.bw_target_bits, skel->maps.bw_target_workload);
-      err != 0) {
-    syscalls_bpf__destroy(skel);
-    return Error{describe_failure("syscalls: share the target maps", err)};
-  }
-  if (int err = syscalls_bpf__load(skel); err != 0) {
-    syscalls_bpf__destroy(skel);
-    return Error{describe_failure("syscalls: load BPF programs", err)};
-  }
-  auto tool = std::make_unique<SyscallsTool>(skel);
-  if (auto st = tool->attach(); !st.ok()) return st.error();
-  return std::unique_ptr<Tool>(std::move(tool));
+  return load_skeleton_tool(
+      "syscalls", kSyscallsOps, ctx,
+      [](syscalls_bpf* skel) {
+        const auto table = syscall_class_table();
+        for (std::size_t nr = 0; nr < table.size(); ++nr)
+          skel->rodata->bw_syscall_class_of[nr] = table[nr];
+      },
+      [](syscalls_bpf* skel) { return std::make_unique<SyscallsTool>(skel); });
 }
 
 }  // namespace boundwise::ebpf

@@ -84,7 +84,7 @@ Run observe(const std::vector<std::pair<std::string, pid_t>>& targets,
   Run run;
   std::vector<std::string> names;
   for (const auto& [name, pid] : targets) {
-    set.workloads.push_back(TargetWorkload{name, {key_of(pid)}});
+    set.workloads.push_back(TargetWorkload{name, {key_of(pid)}, {}});
     names.push_back(name);
   }
   collector->set_targets(set);
@@ -313,7 +313,7 @@ TEST(ProcfsCollector, TargetExitingMidWindowAndReusedPid) {
   ProcessKey stale{doomed.pid(), key.start_time_ticks + 1};
   EvidenceSet evidence = evidence_for({"doomed", "stale"});
   collector->set_targets(
-      TargetSet{{TargetWorkload{"doomed", {key}}, TargetWorkload{"stale", {stale}}}});
+      TargetSet{{TargetWorkload{"doomed", {key}, {}}, TargetWorkload{"stale", {stale}, {}}}});
   for (int i = 0; i < 10; ++i) {
     ASSERT_TRUE(collector->sample(std::chrono::steady_clock::now()).ok());
     std::this_thread::sleep_for(10ms);
@@ -341,7 +341,7 @@ TEST(ProcfsCollector, RoundFailsOnlyWhenProcRootIsGone) {
   EXPECT_FALSE(collector->sample(std::chrono::steady_clock::now()).ok());  // not started
   ASSERT_TRUE(collector->start().ok());
   // A target that is not in the tree is skipped, not an error.
-  collector->set_targets(TargetSet{{TargetWorkload{"w", {ProcessKey{4242, 1}}}}});
+  collector->set_targets(TargetSet{{TargetWorkload{"w", {ProcessKey{4242, 1}}, {}}}});
   EXPECT_TRUE(collector->sample(std::chrono::steady_clock::now()).ok());
   fs::remove_all(root);
   EXPECT_FALSE(collector->sample(std::chrono::steady_clock::now()).ok());
