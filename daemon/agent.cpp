@@ -65,7 +65,8 @@ struct Agent::Impl {
     std::shared_ptr<const Snapshot> snapshot;
     std::shared_ptr<const std::string> metrics_body;
     std::shared_ptr<const std::string> recommend_body;
-    std::shared_ptr<Authenticator> auth;  // used by the HTTP thread only
+    // Used by the HTTP thread and its slow-path worker (Authenticator is thread-safe).
+    std::shared_ptr<Authenticator> auth;
     bool ready = false;
   };
 
@@ -83,6 +84,18 @@ struct Agent::Impl {
     snapshot = std::make_shared<const Snapshot>(initial_snapshot());
     metrics.set_max_series(static_cast<std::size_t>(config.max_series));
     render_bodies();
+    // A basic-auth check runs bcrypt (~0.2 s): off the HTTP thread, so that a flood of
+    // wrong passwords delays only itself.
+    server.set_slow_path([this](const HttpRequest& r) {
+      std::shared_ptr<Authenticator> current;
+      {
+        std::lock_guard lock(published_mutex);
+        current = published.auth;
+      }
+      const std::string_view target = r.target;
+      return current && current->protects(target.substr(0, target.find('?'))) &&
+             current->slow(r.authorization);
+    });
   }
 
   ~Impl() { stop_http(); }

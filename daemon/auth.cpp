@@ -73,18 +73,42 @@ std::string Authenticator::challenge() const {
   return users_.empty() ? "Bearer realm=\"boundwise\"" : "Basic realm=\"boundwise\"";
 }
 
-bool Authenticator::check(std::string_view authorization) {
-  if (!enabled()) return true;
+namespace {
+
+// "Scheme credentials" → (lower-case scheme, credentials); nullopt without a space.
+std::optional<std::pair<std::string, std::string_view>> split_authorization(
+    std::string_view authorization) {
   auto space = authorization.find(' ');
-  if (space == std::string_view::npos) return false;
+  if (space == std::string_view::npos) return std::nullopt;
   std::string scheme(authorization.substr(0, space));
   std::transform(scheme.begin(), scheme.end(), scheme.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   std::string_view credentials = authorization.substr(space + 1);
   while (!credentials.empty() && credentials.front() == ' ') credentials.remove_prefix(1);
+  return std::make_pair(std::move(scheme), credentials);
+}
+
+}  // namespace
+
+bool Authenticator::check(std::string_view authorization) {
+  if (!enabled()) return true;
+  auto parts = split_authorization(authorization);
+  if (!parts) return false;
+  const auto& [scheme, credentials] = *parts;
   if (scheme == "bearer" && !token_.empty()) return equal_constant_time(token_, credentials);
   if (scheme == "basic" && !users_.empty()) return check_basic(credentials);
   return false;
+}
+
+bool Authenticator::slow(std::string_view authorization) const {
+  if (users_.empty()) return false;
+  auto parts = split_authorization(authorization);
+  if (!parts || parts->first != "basic") return false;
+  auto decoded = base64_decode(parts->second);
+  if (!decoded || decoded->find(':') == std::string::npos) return false;  // refused at once
+  std::string digest = sha256(*decoded);
+  std::lock_guard lock(verified_mutex_);
+  return std::find(verified_.begin(), verified_.end(), digest) == verified_.end();
 }
 
 bool Authenticator::check_basic(std::string_view encoded) {
@@ -96,13 +120,17 @@ bool Authenticator::check_basic(std::string_view encoded) {
   std::string password = decoded->substr(colon + 1);
 
   std::string digest = sha256(*decoded);
-  auto cached = std::find(verified_.begin(), verified_.end(), digest);
   auto it = users_.find(user);
-  if (cached != verified_.end() && it != users_.end()) return true;
-
+  {
+    std::lock_guard lock(verified_mutex_);
+    auto cached = std::find(verified_.begin(), verified_.end(), digest);
+    if (cached != verified_.end() && it != users_.end()) return true;
+  }
+  // bcrypt outside the lock: it takes ~0.2 s.
   bool ok = bcrypt_matches(password, it != users_.end() ? it->second : dummy_hash_);
   ok = ok && it != users_.end();
   if (ok) {
+    std::lock_guard lock(verified_mutex_);
     verified_.push_front(digest);
     if (verified_.size() > kVerifiedCache) verified_.pop_back();
   }

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <list>
 #include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,7 +24,11 @@ class Authenticator {
   bool protects(std::string_view path) const;
   // True if the Authorization header value grants access. A wrong password costs the
   // same bcrypt run whether the user exists or not (no user enumeration by timing).
+  // Thread-safe (the HTTP server runs slow checks on a worker thread).
   bool check(std::string_view authorization);
+  // True if check() would run bcrypt for this header (basic credentials not verified
+  // recently): the HTTP server then checks it off its own thread.
+  bool slow(std::string_view authorization) const;
   // The WWW-Authenticate header for a 401.
   std::string challenge() const;
 
@@ -37,7 +42,8 @@ class Authenticator {
   // Digests of recently verified user:password pairs: bcrypt is slow by design
   // (~0.2 s at cost 12) and a dashboard polling every few seconds must not pay it
   // each time. Bounded; oldest first out.
-  std::list<std::string> verified_;
+  mutable std::mutex verified_mutex_;
+  std::list<std::string> verified_;  // guarded by verified_mutex_
   static constexpr std::size_t kVerifiedCache = 32;
 };
 

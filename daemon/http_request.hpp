@@ -19,6 +19,9 @@ struct HttpLimits {
   std::size_t max_body_bytes = 16 * 1024;
   int read_timeout_ms = 5'000;
   int max_connections = 64;
+  // Requests waiting for the slow path (HttpServer::set_slow_path) at most; beyond it
+  // a request is answered 503 at once.
+  int max_slow_pending = 4;
 };
 
 using RequestParser = boost::beast::http::request_parser<boost::beast::http::string_body>;

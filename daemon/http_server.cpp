@@ -1,11 +1,14 @@
 // The Beast HTTP server. The only translation unit that includes Beast (it is slow to
-// compile). Sessions are callback-driven on the agent's single io_context thread.
+// compile). Sessions are callback-driven on the server's io_context thread; requests
+// on the slow path are handled on a one-thread pool and answered back on it.
 #include "daemon/http_server.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -40,7 +43,7 @@ const char* reason_text(int status) {
     case 431:
       return "request header too large";
     case 503:
-      return "too many connections";
+      return "busy: too many connections or requests waiting";
     case 500:
       return "internal error";
     default:
@@ -70,7 +73,25 @@ struct Shared {
   std::list<std::weak_ptr<SessionBase>> sessions;
   int active = 0;
   bool stopped = true;
+  // The slow path: requests is_slow picks are handled on `slow_pool`.
+  std::function<bool(const HttpRequest&)> is_slow;
+  std::unique_ptr<asio::thread_pool> slow_pool;
+  int slow_pending = 0;  // on the slow path, queued or running
 };
+
+// The handler's response; a throwing handler (a bug) costs that request a 500.
+HttpResponse call_handler(Shared& server, const HttpRequest& request) {
+  try {
+    return server.handler(request);
+  } catch (const std::exception& e) {
+    log()->error("handler for {} {}: {}", request.method, request.target, e.what());
+    HttpResponse r;
+    r.status = 500;
+    r.content_type = "application/json";
+    r.body = "{\"error\":\"internal error\"}\n";
+    return r;
+  }
+}
 
 // One connection. Stream is beast::tcp_stream (plain HTTP) or an ssl_stream over it.
 // A response whose body is a view of a shared string: the pre-rendered /metrics and
@@ -189,19 +210,41 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     auto& req = parser_->get();
     HttpRequest request = to_request(req);
-    HttpResponse response;
-    try {
-      response = server_->handler(request);
-    } catch (const std::exception& e) {
-      // A handler bug must cost one request, not the agent.
-      log()->error("handler for {} {}: {}", request.method, request.target, e.what());
-      write_error(500);
+    const Reply reply{req.version(), req.keep_alive(), req.method() == http::verb::head};
+    if (server_->is_slow && server_->slow_pool && server_->is_slow(request)) {
+      if (server_->slow_pending >= server_->limits.max_slow_pending) {
+        write_error(503);
+        return;
+      }
+      ++server_->slow_pending;
+      asio::post(*server_->slow_pool, [self = this->shared_from_this(), request, reply] {
+        HttpResponse response = call_handler(*self->server_, request);
+        asio::post(self->server_->io, [self, reply, response = std::move(response)]() mutable {
+          --self->server_->slow_pending;
+          if (self->server_->stopped) {
+            self->close();
+            return;
+          }
+          self->respond(std::move(response), reply);
+        });
+      });
       return;
     }
+    respond(call_handler(*server_, request), reply);
+  }
+
+  // What a response must repeat of its request.
+  struct Reply {
+    unsigned version;
+    bool keep_alive;
+    bool head;
+  };
+
+  void respond(HttpResponse response, const Reply& reply) {
     auto res = std::make_shared<Outgoing>(
         response.shared_body ? response.shared_body
                              : std::make_shared<const std::string>(std::move(response.body)));
-    res->version(req.version());
+    res->version(reply.version);
     res->result(static_cast<unsigned>(response.status));
     res->set(http::field::server, "boundwise");
     res->set(http::field::content_type, response.content_type);
@@ -209,12 +252,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (!response.www_authenticate.empty()) {
       res->set(http::field::www_authenticate, response.www_authenticate);
     }
-    res->keep_alive(req.keep_alive());
-    bool head = req.method() == http::verb::head;
+    res->keep_alive(reply.keep_alive);
     res->prepare_payload();
     // HEAD: the Content-Length of the GET answer, no body.
-    if (head) res->body() = {};
-    write(res, !req.keep_alive());
+    if (reply.head) res->body() = {};
+    write(res, !reply.keep_alive);
   }
 
   void write_error(int status) {
@@ -345,8 +387,15 @@ Status HttpServer::listen(const std::string& host, std::uint16_t port) {
     return Error{"listen " + where + ": " + ec.message()};
   }
   impl_->shared->stopped = false;
+  if (impl_->shared->is_slow && !impl_->shared->slow_pool) {
+    impl_->shared->slow_pool = std::make_unique<asio::thread_pool>(1);
+  }
   accept(impl_->shared);
   return Ok{};
+}
+
+void HttpServer::set_slow_path(std::function<bool(const HttpRequest&)> is_slow) {
+  impl_->shared->is_slow = std::move(is_slow);
 }
 
 std::uint16_t HttpServer::port() const {
@@ -365,6 +414,13 @@ void HttpServer::stop() {
     if (auto session = weak.lock()) session->close();
   }
   s.sessions.clear();
+  if (s.slow_pool) {
+    // Queued slow requests are dropped (their connections are closed); one in progress
+    // finishes first, so the handler is never called after stop() returns.
+    s.slow_pool->stop();
+    s.slow_pool->join();
+    s.slow_pool.reset();
+  }
 }
 
 }  // namespace boundwise

@@ -30,7 +30,15 @@ class HttpServer {
   Status listen(const std::string& host, std::uint16_t port);
   // The bound port (useful when listening on port 0).
   std::uint16_t port() const;
-  // Stops accepting and closes open connections.
+  // Requests for which `is_slow` holds (called on the server's thread: it must be
+  // cheap) are handled on a worker thread of the server's, one at a time, at most
+  // HttpLimits::max_slow_pending waiting (503 beyond), so that a slow handler (a
+  // bcrypt check of basic-auth credentials) never delays other clients' answers. The
+  // handler must then be safe to call from that thread and the server's at once.
+  // Call before listen().
+  void set_slow_path(std::function<bool(const HttpRequest&)> is_slow);
+  // Stops accepting, closes open connections, and waits for a slow request in
+  // progress.
   void stop();
 
  private:

@@ -1,9 +1,9 @@
 """The agent's endpoints as an SRE secures them, against the real binary: HTTPS with
 basic auth, bearer-token rotation by SIGHUP (and an invalid reload that keeps the old
 config), and secrets in a target's command line and environment that must appear
-nowhere the agent writes.
+nowhere the agent writes; a flood of wrong passwords that must not slow other clients.
 
-usage: web_security.py --agent PATH --case tls_auth|sighup_reload|secrets_redacted
+usage: web_security.py --agent PATH --case tls_auth|sighup_reload|secrets_redacted|auth_flood
 """
 import base64
 import os
@@ -199,8 +199,60 @@ def case_secrets_redacted(binary):
     expect(target.poll() is None, "the target died")
 
 
+def case_auth_flood(binary):
+    """A flood of wrong basic-auth passwords (bcrypt at cost 12, ~0.2 s each) must not
+    hold up other clients: bcrypt runs off the HTTP thread, its queue is bounded (503
+    beyond), and /metrics and /healthz answer meanwhile."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt
+    costly = crypt.crypt("correct horse", crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << 12))
+    p, port, _, log_path, _ = start_agent(
+        binary, f'web:\n  basic_auth_users:\n    alice: "{costly}"\n', log_level="warn")
+    base = f"http://127.0.0.1:{port}"
+    harness.wait_healthy(p, base, log_path)
+    import threading
+    stop = threading.Event()
+    flood_statuses = []
+
+    def flood(n):
+        while not stop.is_set():
+            status, _, _ = request(base + "/recommend", auth=basic("alice", f"wrong{n}"))
+            flood_statuses.append(status)
+
+    threads = [threading.Thread(target=flood, args=(n,)) for n in range(12)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)  # the slow path is full
+    latencies = []
+    deadline = time.time() + 4
+    while time.time() < deadline:
+        for path in ("/metrics", "/healthz"):
+            t0 = time.monotonic()
+            status, _, _ = request(base + path)
+            latencies.append(time.monotonic() - t0)
+            expect(status == 200, f"{path} answered {status} during the flood", log_path)
+    stop.set()
+    for t in threads:
+        t.join()
+    latencies.sort()
+    p50 = latencies[len(latencies) // 2]
+    worst = latencies[-1]
+    print(f"during the flood: {len(latencies)} requests, p50 {p50 * 1e3:.1f} ms, "
+          f"max {worst * 1e3:.1f} ms; flood answers: 401 x{flood_statuses.count(401)}, "
+          f"503 x{flood_statuses.count(503)}, load {os.getloadavg()}")
+    # One bcrypt run takes ~200 ms: waiting behind even one would show.
+    expect(p50 < 0.05 and worst < 0.5,
+           f"other clients waited: p50 {p50 * 1e3:.1f} ms, max {worst * 1e3:.1f} ms", log_path)
+    # 0: the flooding client gave up (its 5 s timeout) while queued; nothing else.
+    expect(flood_statuses.count(401) > 0 and set(flood_statuses) <= {0, 401, 503},
+           f"flood answers {sorted(set(flood_statuses))}", log_path)
+    status, _, _ = request(base + "/recommend", auth=basic("alice", "correct horse"))
+    expect(status == 200, f"the right password after the flood: {status}", log_path)
+
+
 CASES = {"tls_auth": case_tls_auth, "sighup_reload": case_sighup_reload,
-         "secrets_redacted": case_secrets_redacted}
+         "secrets_redacted": case_secrets_redacted, "auth_flood": case_auth_flood}
 
 
 if __name__ == "__main__":

@@ -57,6 +57,22 @@ TEST(Authenticator, BasicAgainstBcrypt) {
   EXPECT_EQ(auth.challenge(), "Basic realm=\"boundwise\"");
 }
 
+TEST(Authenticator, SlowOnlyWhereBcryptWouldRun) {
+  Authenticator auth(basic_web());
+  EXPECT_TRUE(auth.slow("Basic YWxpY2U6c2VjcmV0"));  // alice:secret, not verified yet
+  EXPECT_TRUE(auth.slow("Basic YWxpY2U6U2VjcmV0"));  // a wrong password runs bcrypt too
+  EXPECT_FALSE(auth.slow("Basic YWxpY2U="));         // no colon: refused without bcrypt
+  EXPECT_FALSE(auth.slow("Basic !!!!"));             // not base64
+  EXPECT_FALSE(auth.slow("Bearer tok"));             // not basic
+  EXPECT_FALSE(auth.slow(""));
+  ASSERT_TRUE(auth.check("Basic YWxpY2U6c2VjcmV0"));
+  EXPECT_FALSE(auth.slow("Basic YWxpY2U6c2VjcmV0"));  // verified: the cache answers
+  EXPECT_TRUE(auth.slow("Basic YWxpY2U6U2VjcmV0"));
+  WebConfig token;
+  token.bearer_token = "tok";
+  EXPECT_FALSE(Authenticator(token).slow("Basic YWxpY2U6c2VjcmV0"));  // no users at all
+}
+
 TEST(Authenticator, UnknownUserCostsWhatAWrongPasswordCosts) {
   // No user enumeration by timing: both run bcrypt at the configured cost. The two
   // are measured interleaved and compared by their fastest runs: the minimum is the

@@ -17,6 +17,7 @@
 #include <boost/asio/post.hpp>
 #include <cctype>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -138,7 +139,8 @@ class Client {
 // A server on 127.0.0.1:0 whose io_context runs on a thread of its own.
 class Server {
  public:
-  explicit Server(HttpLimits limits = {}, HttpServer::Handler handler = {})
+  explicit Server(HttpLimits limits = {}, HttpServer::Handler handler = {},
+                  std::function<bool(const HttpRequest&)> is_slow = {})
       : work_(asio::make_work_guard(io_)) {
     if (!handler) {
       handler = [this](const HttpRequest& r) {
@@ -151,6 +153,7 @@ class Server {
       };
     }
     server_ = std::make_unique<HttpServer>(io_, std::move(handler), limits);
+    if (is_slow) server_->set_slow_path(std::move(is_slow));
     Status st = server_->listen("127.0.0.1", 0);
     if (!st) throw std::runtime_error(st.error().message);
     thread_ = std::thread([this] { io_.run(); });
@@ -186,6 +189,49 @@ class Server {
   std::unique_ptr<HttpServer> server_;
   std::thread thread_;
 };
+
+// The slow path: a request it picks waits in the handler on a gate this test opens;
+// meanwhile another client is answered, and a slow request beyond max_slow_pending is
+// refused at once.
+TEST(HttpServer, SlowRequestsRunOffTheServerThreadAndAreBounded) {
+  std::promise<void> gate;
+  std::shared_future<void> opened = gate.get_future().share();
+  std::atomic<bool> entered{false};
+  HttpLimits limits;
+  limits.max_slow_pending = 1;
+  Server server(
+      limits,
+      [opened, &entered](const HttpRequest& r) {
+        if (r.target == "/slow") {
+          entered = true;
+          opened.wait();
+        }
+        HttpResponse res;
+        res.body = "done " + r.target;
+        return res;
+      },
+      [](const HttpRequest& r) { return r.target == "/slow"; });
+  const std::string slow_request = "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n";
+  Client slow(server.port());
+  ASSERT_TRUE(slow.send(slow_request));
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!entered && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_TRUE(entered) << "the slow request never reached the handler";
+  Client refused(server.port());
+  ASSERT_TRUE(refused.send(slow_request));
+  EXPECT_EQ(refused.read_response().status, 503);  // at once, not after the gate
+  Client fast(server.port());
+  ASSERT_TRUE(fast.send("GET /fast HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto f = fast.read_response();  // answered while the slow handler still blocks
+  EXPECT_EQ(f.status, 200);
+  EXPECT_EQ(f.body, "done /fast");
+  gate.set_value();
+  auto r = slow.read_response();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "done /slow");
+}
 
 TEST(HttpServer, AnswersAGet) {
   Server server;
