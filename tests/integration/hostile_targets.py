@@ -10,6 +10,12 @@ target still classified — never a hang, a crash or a wrong answer.
   fd_limit            a target with 2 000 idle threads, the agent under an open-files
                       limit of 1 024 (soft and hard): the agent stays within it, answers
                       every request, reports its privileges truly and counts every thread
+  threads_20k         a target with 20 000 threads: windows keep closing on time
+  fds_100k            a target holding 100 000 open fds (or as many as the hard limit
+                      allows without CAP_SYS_RESOURCE), blocked on a socket: windows
+                      keep closing on time and the wait is still attributed
+  renaming            a busy auto-discovered process renaming itself every millisecond:
+                      one workload, one name, no series churn
 
 usage: hostile_targets.py --agent PATH --case NAME
 """
@@ -151,10 +157,136 @@ def case_fd_limit(binary):
           f"threads counted")
 
 
+def require_windows_on_time(agent, name, windows=4, check=None):
+    """Polls until `windows` windows have closed after the first one that shows `name`
+    with a verdict, each no later than 2.5 window lengths after the previous; /healthz
+    must answer throughout. Returns the last workload JSON."""
+    last_count = None
+    last_time = None
+    closed = 0
+    w = None
+    deadline = time.time() + 60
+    while time.time() < deadline and closed < windows:
+        status, _ = harness.http_get(agent.base + "/healthz", timeout=2)
+        if status != 200:
+            harness.fail(f"/healthz answered {status}:\n{agent.read_log()[-3000:]}")
+        doc, w = agent.workload(name)
+        now = time.time()
+        if doc is not None and w is not None and w.get("verdict") is not None:
+            if last_count is None or doc["windows_completed"] > last_count:
+                if last_count is not None:
+                    closed += doc["windows_completed"] - last_count
+                last_count, last_time = doc["windows_completed"], now
+            elif now - last_time > 2.5 * WINDOW_SECONDS + 1:
+                harness.fail(f"no window closed for {now - last_time:.1f} s:\n"
+                             f"{agent.read_log()[-3000:]}")
+        time.sleep(0.1)
+    if closed < windows:
+        harness.fail(f"{closed} windows closed in 60 s:\n{agent.read_log()[-3000:]}")
+    if check:
+        check(w)
+    return w
+
+
+def case_threads_20k(binary):
+    n = 20000
+    free = int(open("/proc/sys/kernel/pid_max").read()) - len(os.listdir("/proc"))
+    if free < n + 2000:
+        harness.skip(f"kernel.pid_max leaves room for {free} more tasks, {n} needed")
+    code = MANY_THREADS.replace("range(2000)", f"range({n})").replace("256 * 1024", "64 * 1024")
+    p = harness.start([harness.PYTHON, "-c", code], stdout=subprocess.PIPE, text=True)
+    if p.stdout.readline().strip() != "ready":
+        harness.fail(f"the {n}-thread target did not start")
+    agent = harness.Agent(binary, [{"name": "huge", "pid": p.pid}],
+                          window=f"{WINDOW_SECONDS:g}s", sample_rate=5)
+
+    def counted(w):
+        if w["threads"] < n:
+            harness.fail(f"{w['threads']} threads counted, the target has {n + 1}")
+    w = require_windows_on_time(agent, "huge", check=counted)
+    print(f"ok: {w['threads']} threads, windows on time")
+
+
+MANY_FDS = """
+import os, resource, socket, time
+try:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (100100, 100100))
+    n = 100000
+except (ValueError, OSError):  # no CAP_SYS_RESOURCE here: as many as the hard limit allows
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    n = hard - 100
+keep = [os.open("/dev/null", os.O_RDONLY) for _ in range(n)]
+server = socket.socket()
+server.bind(("127.0.0.1", 0))
+server.listen()
+client = socket.create_connection(server.getsockname())
+peer, _ = server.accept()
+print("ready", n, flush=True)
+client.recv(1)  # blocks: the peer never writes
+"""
+
+
+def case_fds_100k(binary):
+    p = harness.start([harness.PYTHON, "-c", MANY_FDS], stdout=subprocess.PIPE, text=True)
+    ready = p.stdout.readline().split()
+    if not ready or ready[0] != "ready":
+        harness.fail("the many-fd target did not start")
+    fds = int(ready[1])
+    if fds < 10000:
+        harness.skip(f"the open-files hard limit allows only {fds} fds (CAP_SYS_RESOURCE "
+                     "would raise it to 100 000)")
+    agent = harness.Agent(binary, [{"name": "fds", "pid": p.pid}],
+                          window=f"{WINDOW_SECONDS:g}s", sample_rate=10)
+
+    def waits_on_the_socket(w):
+        shares = w["verdict"]["shares"]
+        if shares.get("net", 0) + shares.get("idle", 0) < 0.5:
+            harness.fail(f"the socket wait is not attributed: {shares}")
+    require_windows_on_time(agent, "fds", check=waits_on_the_socket)
+    print(f"ok: windows on time with {fds} fds in the target"
+          + ("" if fds >= 100000 else " (the most this machine's hard limit allows)"))
+
+
+RENAMING = """
+import ctypes, itertools, time
+libc = ctypes.CDLL(None)
+for i in itertools.count():
+    libc.prctl(15, f"evil{i % 100000}".encode(), 0, 0, 0)  # PR_SET_NAME, the process comm
+    end = time.monotonic() + 0.001
+    while time.monotonic() < end:
+        pass
+"""
+
+
+def case_renaming(binary):
+    p = harness.start([harness.PYTHON, "-c", RENAMING])
+    agent = harness.Agent(binary, [], window=f"{WINDOW_SECONDS:g}s", sample_rate=10)
+    names = set()
+    deadline = time.time() + 8 * WINDOW_SECONDS + 5
+    while time.time() < deadline:
+        doc = agent.recommend()
+        if doc:
+            for w in doc["workloads"]:
+                if p.pid in w.get("pids", []):
+                    names.add(w["workload"])
+        time.sleep(0.2)
+    metrics = harness.http_get(agent.base + "/metrics")[1]
+    evil_series = {line.split('workload="')[1].split('"')[0]
+                   for line in metrics.splitlines() if 'workload="evil' in line}
+    if len(names) != 1 or len(evil_series) > 1:
+        harness.fail(f"the renaming process was seen as {sorted(names)}; series under "
+                     f"{sorted(evil_series)}")
+    print(f"ok: one workload ({names.pop()}) for a process renaming itself every ms")
+
+
 if __name__ == "__main__":
     harness.run_cases({
         "deleted_exe_fifo": case_deleted_exe_fifo,
         "deleted_exe_sparse": case_deleted_exe_sparse,
         "replaced_exe": case_replaced_exe,
         "fd_limit": case_fd_limit,
+        "threads_20k": case_threads_20k,
+        "fds_100k": case_fds_100k,
+        "renaming": case_renaming,
     })
