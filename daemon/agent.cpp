@@ -6,6 +6,7 @@
 // snapshot, readiness, and the authenticator of the running configuration.
 #include "daemon/agent.hpp"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -42,6 +43,28 @@ std::shared_ptr<spdlog::logger> logger(const std::string& name) {
   auto l = spdlog::get(name);
   return l ? l : spdlog::default_logger();
 }
+
+// CPU time of a clock (a thread's CLOCK_THREAD_CPUTIME_ID or pthread_getcpuclockid).
+double cpu_seconds(clockid_t clock) {
+  timespec ts{};
+  if (::clock_gettime(clock, &ts) != 0) return 0;
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+// Adds the calling thread's CPU time over its scope to `total`
+// (boundwise_agent_stage_seconds_total).
+class StageClock {
+ public:
+  explicit StageClock(double& total)
+      : total_(total), start_(cpu_seconds(CLOCK_THREAD_CPUTIME_ID)) {}
+  ~StageClock() { total_ += cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - start_; }
+  StageClock(const StageClock&) = delete;
+  StageClock& operator=(const StageClock&) = delete;
+
+ private:
+  double& total_;
+  double start_;
+};
 
 std::string host_name() {
   char buf[256] = {};
@@ -317,6 +340,7 @@ struct Agent::Impl {
   }
 
   void discover() {
+    StageClock clock(stage_cpu["discovery"]);
     targets = discovery.scan();
     auto now = Clock::now();
     std::map<std::string, Clock::time_point> seen;
@@ -344,6 +368,7 @@ struct Agent::Impl {
     slot.timer->expires_at(slot.next);
     slot.timer->async_wait([this, &slot](const boost::system::error_code& ec) {
       if (ec) return;
+      StageClock clock(stage_cpu["sampling"]);
       auto t0 = Clock::now();
       Status st = slot.collector->sample(t0);
       slot.status.last_duration_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -366,9 +391,9 @@ struct Agent::Impl {
     window_timer.async_wait([this](const boost::system::error_code& e) { on_window(e); });
   }
 
-  void close_window() {
-    auto now = Clock::now();
-    double duration = std::chrono::duration<double>(now - window_start).count();
+  // Every collector's evidence for the window that ends now.
+  EvidenceSet collect_evidence(Clock::time_point now, double duration) {
+    StageClock clock(stage_cpu["sampling"]);
     EvidenceSet evidence;
     for (const auto& w : targets.workloads) {
       auto& e = evidence.workloads[w.name];
@@ -382,12 +407,16 @@ struct Agent::Impl {
       double spent = std::chrono::duration<double>(Clock::now() - t0).count();
       if (slot.collector->period().count() == 0) slot.status.last_duration_seconds = spent;
     }
-    auto windows = assemble(
-        evidence, AssembleRules{config.dependencies, config.max_dependencies_per_workload});
+    return evidence;
+  }
 
+  // The next snapshot: every target workload with its verdict and recommendation (a
+  // workload discovered late in this window has too little of it to judge).
+  std::shared_ptr<Snapshot> judge(std::map<std::string, WorkloadWindow>& windows,
+                                  const NodeWindow& node, Clock::time_point now, double duration) {
     auto next = std::make_shared<Snapshot>(initial_snapshot());
     next->windows_completed = ++windows_completed;
-    next->node = evidence.node;
+    next->node = node;
     for (const auto& slot : slots) {
       next->collectors.push_back(slot.status);
       if (!slot.status.up) continue;
@@ -402,12 +431,11 @@ struct Agent::Impl {
       for (const auto& key : w.processes) report.pids.push_back(key.pid);
       auto threads = discovery.threads().find(w.name);
       report.threads = threads != discovery.threads().end() ? threads->second : 0;
-      auto& win = windows[w.name];
-      // A workload discovered late in this window has too little of it to judge.
       auto seen = first_seen.find(w.name);
       bool enough = seen != first_seen.end() &&
                     std::chrono::duration<double>(now - seen->second).count() >= duration * 0.5;
       if (enough) {
+        auto& win = windows[w.name];
         Verdict verdict = classify(win);
         report.recommendation = recommend(verdict, win);
         auto previous = last_class.find(w.name);
@@ -427,6 +455,35 @@ struct Agent::Impl {
     }
     std::sort(next->workloads.begin(), next->workloads.end(),
               [](const auto& a, const auto& b) { return a.name < b.name; });
+    return next;
+  }
+
+  // CPU time of the HTTP thread so far (0 before it starts).
+  double http_thread_cpu_seconds() {
+    clockid_t id;
+    if (!http_thread.joinable() || ::pthread_getcpuclockid(http_thread.native_handle(), &id) != 0)
+      return 0;
+    return cpu_seconds(id);
+  }
+
+  void close_window() {
+    auto now = Clock::now();
+    double duration = std::chrono::duration<double>(now - window_start).count();
+    EvidenceSet evidence = collect_evidence(now, duration);
+    std::map<std::string, WorkloadWindow> windows;
+    {
+      StageClock clock(stage_cpu["assembly"]);
+      windows = assemble(evidence,
+                         AssembleRules{config.dependencies, config.max_dependencies_per_workload});
+    }
+    std::shared_ptr<Snapshot> next;
+    {
+      StageClock clock(stage_cpu["classify"]);
+      next = judge(windows, evidence.node, now, duration);
+    }
+    StageClock clock(stage_cpu["publish"]);
+    stage_cpu["http"] = http_thread_cpu_seconds();
+    next->stage_cpu_seconds = stage_cpu;
     metrics.count_dropped("workloads", discovery.over_limit());
     double folded = 0;
     for (const auto& [name, win] : windows) {
@@ -481,6 +538,7 @@ struct Agent::Impl {
   std::mutex published_mutex;
   Published published;
   std::thread http_thread;
+  std::map<std::string, double> stage_cpu;  // CPU seconds by stage, since start
 };
 
 Agent::Agent(Config config, ConfigLoader loader)

@@ -168,6 +168,11 @@ struct MetricsPublisher::State {
   Family<Gauge>& collector_duration = gauge("boundwise_collector_duration_seconds",
                                             "Duration of the collector's last sampling round");
   Family<Counter>& windows = counter("boundwise_windows_total", "Classification windows completed");
+  Family<Counter>& stage_seconds =
+      counter("boundwise_agent_stage_seconds_total",
+              "CPU time of the agent's own threads by stage (discovery, sampling, assembly, "
+              "classify, publish, http)");
+  std::map<std::string, double> stage_published;
   Family<Counter>& dropped =
       counter("boundwise_dropped_total",
               "What the agent's limits left out: workloads over max_workloads and dependencies "
@@ -521,6 +526,14 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
     s.collector_up.Add({{"collector", utf8(c.name)}}).Set(c.up ? 1 : 0);
     s.collector_duration.Add({{"collector", utf8(c.name)}})
         .Set(non_negative(c.last_duration_seconds));
+  }
+  for (const auto& [stage, seconds] : snapshot.stage_cpu_seconds) {
+    double& published = s.stage_published[stage];
+    auto& counter = s.stage_seconds.Add({{"stage", stage}});
+    if (seconds > published) {
+      counter.Increment(seconds - published);
+      published = seconds;
+    }
   }
   s.windows.Add({}).Increment();
 }

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,6 +42,9 @@ struct Snapshot {
   NodeWindow node;
   std::vector<WorkloadReport> workloads;  // sorted by name
   std::vector<CollectorStatus> collectors;
+  // CPU time the agent's own threads spent, by stage ("discovery", "sampling",
+  // "assembly", "classify", "publish", "http"), cumulative since start.
+  std::map<std::string, double> stage_cpu_seconds;
 };
 
 }  // namespace boundwise

@@ -72,9 +72,10 @@ TEST(Agent, HttpServesPublishedSnapshotsWhileWindowsClose) {
   // Poll every endpoint from this thread while windows close on the agent's.
   bool ready = false;
   int windows_seen = 0;
+  std::string metrics;
   const auto deadline = std::chrono::steady_clock::now() + 20s;
   while (std::chrono::steady_clock::now() < deadline && windows_seen < 5) {
-    std::string metrics = get(config.listen_port, "/metrics");
+    metrics = get(config.listen_port, "/metrics");
     ASSERT_NE(metrics.find("HTTP/1.1 200"), std::string::npos) << metrics.substr(0, 200);
     auto at = metrics.find("\nboundwise_windows_total ");
     if (at != std::string::npos) {
@@ -88,6 +89,12 @@ TEST(Agent, HttpServesPublishedSnapshotsWhileWindowsClose) {
   runner.join();
   EXPECT_GE(windows_seen, 5) << "windows stopped closing";
   EXPECT_TRUE(ready);
+  // Where the agent's own time went, by stage.
+  for (const char* stage : {"discovery", "sampling", "assembly", "classify", "publish", "http"}) {
+    EXPECT_NE(metrics.find("boundwise_agent_stage_seconds_total{stage=\"" + std::string(stage)),
+              std::string::npos)
+        << stage;
+  }
 }
 
 }  // namespace

@@ -262,6 +262,18 @@ TEST(PrometheusMetrics, CountersAccumulateAcrossPublishes) {
             second.verdict->cpu_cores_used);
 }
 
+TEST(PrometheusMetrics, AgentStageCountersFollowTheCumulativeCpuTime) {
+  MetricsPublisher m;
+  Snapshot s = snapshot_with({});
+  s.stage_cpu_seconds = {{"sampling", 0.5}, {"publish", 0.25}};
+  m.publish(s);
+  s.stage_cpu_seconds = {{"sampling", 1.5}, {"publish", 0.25}};
+  m.publish(s);
+  const std::string text = m.render();
+  EXPECT_EQ(value(text, "boundwise_agent_stage_seconds_total", {{"stage", "sampling"}}), 1.5);
+  EXPECT_EQ(value(text, "boundwise_agent_stage_seconds_total", {{"stage", "publish"}}), 0.25);
+}
+
 TEST(PrometheusMetrics, PressureCountersFollowTheKernelTotalsMonotonically) {
   MetricsPublisher m;
   const Labels cpu_some{{"resource", "cpu"}, {"kind", "some"}};
