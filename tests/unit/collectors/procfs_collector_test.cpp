@@ -92,7 +92,8 @@ Run observe(const std::vector<std::pair<std::string, pid_t>>& targets,
   // starts at a boundary and does not include the time set_targets took (locating
   // each interpreter's GIL).
   EvidenceSet first = evidence_for(names);
-  collector->contribute(std::chrono::steady_clock::now(), first);
+  const auto boundary = std::chrono::steady_clock::now();
+  collector->contribute(boundary, first);
   auto start = std::chrono::steady_clock::now();
   while (std::chrono::steady_clock::now() - start < duration) {
     EXPECT_TRUE(collector->sample(std::chrono::steady_clock::now()).ok());
@@ -102,7 +103,9 @@ Run observe(const std::vector<std::pair<std::string, pid_t>>& targets,
   EvidenceSet evidence = evidence_for(names);
   collector->contribute(end, evidence);
   for (auto& [name, e] : evidence.workloads) {
-    e.duration_seconds = std::chrono::duration<double>(end - start).count();
+    // From the boundary the collector was given, not from when contribute() returned:
+    // on a loaded machine the two are far apart.
+    e.duration_seconds = std::chrono::duration<double>(end - boundary).count();
   }
   run.windows = assemble(evidence, AssembleRules{std::move(rules), 10});
   return run;
