@@ -2,6 +2,9 @@
 // (yaml-cpp marks are 0-based; messages are 1-based like compilers').
 #include "config/config.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -57,6 +60,43 @@ ebpf:
   # (dispatch, clock reads, cache/TLB misses), charged to the budget per run.
   per_run_overhead_ns: 200
 )yaml";
+
+// The content of a regular file of at most 1 MiB, read without ever blocking: a FIFO
+// at the path would hang a plain open() until a writer appears. nullopt with `why`
+// ("is a directory", "not a regular file", ...) otherwise.
+std::optional<std::string> read_regular_file(const std::string& path, std::string& why) {
+  constexpr off_t kMaxBytes = 1 << 20;
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    why = std::strerror(errno);
+    return std::nullopt;
+  }
+  struct stat st {};
+  std::optional<std::string> out;
+  if (::fstat(fd, &st) != 0) {
+    why = std::strerror(errno);
+  } else if (S_ISDIR(st.st_mode)) {
+    why = "is a directory";
+  } else if (!S_ISREG(st.st_mode)) {
+    why = "not a regular file (a FIFO, socket or device)";
+  } else if (st.st_size > kMaxBytes) {
+    why = "larger than 1 MiB";
+  } else {
+    std::string text;
+    char buf[8192];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0 && text.size() <= kMaxBytes) {
+      text.append(buf, static_cast<std::size_t>(n));
+    }
+    if (n < 0) {
+      why = std::strerror(errno);
+    } else {
+      out = std::move(text);
+    }
+  }
+  ::close(fd);
+  return out;
+}
 
 const std::set<std::string> kTopKeys = {
     "listen",        "window",           "sample_rate", "discovery_interval",
@@ -175,11 +215,10 @@ class Loader {
   std::string readable_file(const YAML::Node& node, const std::string& key) const {
     std::string path = scalar(node, key);
     if (path.empty()) fail(node, "\"" + key + "\" must be a file path");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail(node, "\"" + key + "\": cannot read " + path + ": " + std::strerror(errno));
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
+    std::string why;
+    auto text = read_regular_file(path, why);
+    if (!text) fail(node, "\"" + key + "\": cannot read " + path + ": " + why);
+    return *text;
   }
 
   WebConfig web(const YAML::Node& node) const {
@@ -404,12 +443,10 @@ Config parse_config(std::string_view yaml_text, const std::string& file_name) {
 }
 
 Config load_config_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path, 1, 1, "cannot read the file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw ConfigError(path, 1, 1, "cannot read the file");
-  return parse_config(text.str(), path);
+  std::string why;
+  auto text = read_regular_file(path, why);
+  if (!text) throw ConfigError(path, 1, 1, "cannot read the file: " + why);
+  return parse_config(*text, path);
 }
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {

@@ -68,7 +68,15 @@ def case_invalid_configs(binary):
     r = run([binary, "--check-config", os.path.join(d, "missing.yaml")])
     if r.returncode != 2 or "cannot read" not in r.stderr:
         harness.fail(f"missing file: exit {r.returncode}, stderr {r.stderr!r}")
-    print("ok: default config validates; a missing file is reported")
+    fifo = os.path.join(d, "fifo.yaml")
+    os.mkfifo(fifo)
+    for path, phrase in ((d, "is a directory"), (fifo, "not a regular file")):
+        for args in ([binary, "--check-config", path],
+                     [binary, "--config", path, "--listen", f"127.0.0.1:{harness.free_port()}"]):
+            r = run(args)  # a FIFO must not hang the read (run() times out after 10 s)
+            if r.returncode != 2 or phrase not in r.stderr:
+                harness.fail(f"{' '.join(args[1:3])}: exit {r.returncode}, stderr {r.stderr!r}")
+    print("ok: default config validates; a missing file, a directory and a FIFO are reported")
 
 
 def case_cli_errors(binary):

@@ -2,7 +2,10 @@
 #include "config/config.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 
 namespace boundwise {
@@ -147,8 +150,32 @@ TEST(Config, UnreadableFile) {
     load_config_file("/nonexistent/boundwise.yaml");
     FAIL();
   } catch (const ConfigError& e) {
-    EXPECT_EQ(std::string(e.what()), "/nonexistent/boundwise.yaml:1:1: cannot read the file");
+    EXPECT_EQ(std::string(e.what()),
+              "/nonexistent/boundwise.yaml:1:1: cannot read the file: No such file or directory");
   }
+}
+
+// Not a file the agent can use: a clear error at once (a FIFO must not hang the read).
+TEST(Config, DirectoriesFifosAndHugeFilesAreRefused) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("config-test-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  fs::path fifo = dir / "fifo.yaml";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  fs::path huge = dir / "huge.yaml";
+  std::ofstream(huge) << std::string(2 << 20, '#');
+  const std::pair<fs::path, const char*> cases[] = {
+      {dir, "is a directory"}, {fifo, "not a regular file"}, {huge, "larger than 1 MiB"}};
+  for (const auto& [path, phrase] : cases) {
+    try {
+      load_config_file(path.string());
+      ADD_FAILURE() << path << " was accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(phrase), std::string::npos) << e.what();
+      EXPECT_EQ(e.line(), 1);
+    }
+  }
+  fs::remove_all(dir);
 }
 
 TEST(Config, DurationsAndListenAddresses) {
