@@ -219,6 +219,25 @@ struct MetricsPublisher::State {
     return add(family, labels, workload_series[workload]);
   }
 
+  // Removes a workload's series with these labels, if it exists.
+  void remove(Family<Gauge>& family, const Labels& labels, const std::string& workload) {
+    if (labels.empty() || !family.Has(labels)) return;
+    auto& stale = family.Add(labels);
+    workload_series[workload].erase(&stale);
+    family.Remove(&stale);
+  }
+
+  // An `_info` series: one per workload, always 1; a change of labels (a redeploy, a
+  // replaced pod) replaces the old series. No labels: none.
+  void set_info(Family<Gauge>& family, Labels& published, const Labels& labels,
+                const std::string& workload) {
+    if (published != labels) {
+      remove(family, published, workload);
+      published = labels;
+    }
+    if (!labels.empty()) add(family, labels, workload).Set(1);
+  }
+
   // A latency histogram series with buckets `bounds`, registered for removal, and one
   // window's observations added to it.
   static void add_histogram(Family<Histogram>& family, const Labels& labels, Removers& removers,
@@ -342,11 +361,7 @@ struct MetricsPublisher::State {
     for (const auto& [kind, bytes] : memory) {
       Labels labels{{"workload", name}, {"kind", kind}};
       if (bytes == 0 && std::string_view(kind) != "rss") {
-        if (s.memory.Has(labels)) {
-          auto& stale = s.memory.Add(labels);
-          s.workload_series[name].erase(&stale);
-          s.memory.Remove(&stale);
-        }
+        s.remove(s.memory, labels, name);
         continue;
       }
       s.add(s.memory, labels, name).Set(static_cast<double>(bytes));
@@ -361,16 +376,7 @@ struct MetricsPublisher::State {
                     {"kind", win.runtime.kind},
                     {"version", utf8(win.runtime.version)},
                     {"free_threaded", win.runtime.free_threaded ? "true" : "false"}};
-      auto& current = s.runtime_info_labels[name];
-      if (current != labels) {
-        if (!current.empty() && s.runtime_info.Has(current)) {
-          auto& stale = s.runtime_info.Add(current);
-          s.workload_series[name].erase(&stale);
-          s.runtime_info.Remove(&stale);
-        }
-        current = labels;
-      }
-      s.add(s.runtime_info, labels, name).Set(1);
+      s.set_info(s.runtime_info, s.runtime_info_labels[name], labels, name);
     }
     if (win.runtime.kind == "python") {
       s.add(s.gil_wait, {{"workload", name}}, name)
@@ -503,16 +509,7 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
                     {"container_id", utf8(report.pod->container_id)},
                     {"qos_class", utf8(report.pod->qos_class)}};
     }
-    auto& published_pod = s.pod_info_labels[name];
-    if (published_pod != pod_labels) {
-      if (!published_pod.empty() && s.pod_info.Has(published_pod)) {
-        auto& stale = s.pod_info.Add(published_pod);
-        s.workload_series[name].erase(&stale);
-        s.pod_info.Remove(&stale);
-      }
-      published_pod = pod_labels;
-    }
-    if (!pod_labels.empty()) s.add(s.pod_info, pod_labels, name).Set(1);
+    s.set_info(s.pod_info, s.pod_info_labels[name], pod_labels, name);
     if (!report.window || !report.verdict || !report.recommendation) continue;
     State::publish_window(s, name, *report.window, *report.verdict);
     State::publish_dependencies(s, name, *report.window);
