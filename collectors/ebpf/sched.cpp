@@ -15,7 +15,7 @@
 #include "collectors/ebpf/sched.h"
 #include "collectors/ebpf/sched.skel.h"
 #include "collectors/ebpf/targets.hpp"
-#include "collectors/procfs/gil_locator.hpp"
+#include "collectors/process/process_images.hpp"
 #include "collectors/procfs/parse.hpp"
 #include "collectors/procfs/proc_io.hpp"
 
@@ -33,10 +33,12 @@ struct SchedCounters {
 
 class SchedTool final : public Tool {
  public:
-  SchedTool(sched_bpf* skel, std::string proc_root, const TargetMaps* targets)
+  SchedTool(sched_bpf* skel, std::string proc_root, const TargetMaps* targets,
+            std::shared_ptr<process::ProcessImages> images)
       : skel_(skel),
         proc_root_(std::move(proc_root)),
         targets_(targets),
+        images_(std::move(images)),
         ncpus_(libbpf_num_possible_cpus()) {
     if (ncpus_ < 1) ncpus_ = 1;
     skel_->bss->window_start_ns = monotonic_ns();
@@ -79,8 +81,9 @@ class SchedTool final : public Tool {
   // Threads already asleep when their process becomes a target start an off-CPU
   // segment now, in the state /proc shows; otherwise a thread parked since before the
   // agent started would be invisible to the kernel side until it next runs.
-  void on_new_target(int tgid, std::uint32_t wid) override {
-    set_gil_range(tgid, wid);
+  void on_new_target(const ProcessKey& process, std::uint32_t wid) override {
+    const int tgid = process.pid;
+    set_gil_range(process, wid);
     procfs::Fd dir(::open((proc_root_ + "/" + std::to_string(tgid) + "/task").c_str(),
                           O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dir.ok()) return;
@@ -151,9 +154,9 @@ class SchedTool final : public Tool {
   // that sched_switch can tell GIL waits from other sleeps; anything else (not
   // Python, a free-threaded build, a version without a known offset, a reused PID
   // that is no longer Python) has its stale range removed.
-  void set_gil_range(int tgid, std::uint32_t wid) {
-    auto key = static_cast<std::uint32_t>(tgid);
-    auto located = procfs::locate_gil(proc_root_, tgid);
+  void set_gil_range(const ProcessKey& process, std::uint32_t wid) {
+    auto key = static_cast<std::uint32_t>(process.pid);
+    auto located = images_->gil(process);
     if (located && located->has_value() && (*located)->begin < (*located)->end) {
       bw_gil_range range{(*located)->begin, (*located)->end, wid, 0};
       if (bpf_map__update_elem(skel_->maps.bw_gil_ranges, &key, sizeof key, &range, sizeof range,
@@ -234,6 +237,7 @@ class SchedTool final : public Tool {
   sched_bpf* skel_;
   std::string proc_root_;
   const TargetMaps* targets_;
+  std::shared_ptr<process::ProcessImages> images_;  // shared with the other collectors
   int ncpus_;
   bool attached_ = false;
   std::map<std::uint32_t, SchedCounters> baselines_;
@@ -263,7 +267,9 @@ Result<std::unique_ptr<Tool>> load_sched_tool(const ToolContext& ctx) {
     sched_bpf__destroy(skel);
     return Error{describe_failure("sched: load BPF programs", err)};
   }
-  auto tool = std::make_unique<SchedTool>(skel, ctx.settings->proc_root, ctx.targets);
+  auto tool =
+      std::make_unique<SchedTool>(skel, ctx.settings->proc_root, ctx.targets,
+                                  process::with_process_images(*ctx.settings).process_images);
   if (auto st = tool->attach(); !st.ok()) return st.error();
   return std::unique_ptr<Tool>(std::move(tool));
 }
