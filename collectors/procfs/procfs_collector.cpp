@@ -141,7 +141,7 @@ class ProcfsCollector final : public Collector {
       int dir = open_process_dir(key);
       if (dir < 0) continue;  // already gone, or its PID reused
       p.sockets =
-          std::make_unique<procfs::ProcessSockets>(key.pid, [this, key] { return dir_of(key); });
+          std::make_unique<procfs::ProcessSockets>(key.pid, [this, k = key] { return dir_of(k); });
       auto stat_text = read_at(dir, "stat");
       auto stat = stat_text ? procfs::parse_stat(*stat_text) : Result<procfs::TaskStat>(Error{""});
       if (!stat || stat->start_time_ticks != key.start_time_ticks) {
