@@ -26,7 +26,7 @@
 #include <thread>
 #include <vector>
 
-#include "collectors/procfs/gil_locator.hpp"
+#include "collectors/process/gil_locator.hpp"
 #include "collectors/procfs/proc_io.hpp"
 #include "collectors/python/gil_reader.hpp"
 #include "collectors/python/remote_memory.hpp"
@@ -149,14 +149,14 @@ int run(int argc, char** argv) {
   };
 
   // Set-up as in PythonCollector::detect (untimed: once per discovered process).
-  auto located = procfs::locate_gil("/proc", pid);
+  auto located = process::locate_gil("/proc", pid);
   if (!located || !*located || (*located)->runtime_address == 0) {
     std::fprintf(stderr, "pid %d: not a CPython with a known _PyRuntime: %s\n", pid,
                  located ? "no _PyRuntime" : located.error().message.c_str());
     kill_target();
     return 1;
   }
-  const procfs::GilLocation& py = **located;
+  const process::GilLocation& py = **located;
   python::ProcessMemory process_memory(pid);
   CountingMemory memory(process_memory);
   std::set<int> tids = task_ids(pid);

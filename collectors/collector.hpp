@@ -29,6 +29,10 @@
 
 namespace boundwise {
 
+namespace process {
+class ProcessImages;  // collectors/process/process_images.hpp
+}
+
 using SteadyTime = std::chrono::steady_clock::time_point;
 
 // Settings every collector may read; the daemon fills them from the config.
@@ -46,6 +50,10 @@ struct CollectorSettings {
     std::string net_source = "auto";   // auto | tracepoints | syscalls (net tool)
     double per_run_overhead_ns = 200;  // charged per program run on top of its run time
   } ebpf;
+  // What each process's image says (CPython or not, its GIL range), shared by every
+  // collector so that a process's ELF is read once. The daemon sets it, for
+  // `proc_root`; a collector given none makes its own (unit tests).
+  std::shared_ptr<process::ProcessImages> process_images;
 };
 
 // A separately loaded part of a collector (e.g. one BPF tool of the ebpf collector),

@@ -25,6 +25,7 @@
 
 #include "classifier/assemble/assemble.hpp"
 #include "classifier/classify.hpp"
+#include "collectors/process/process_images.hpp"
 #include "daemon/auth.hpp"
 #include "daemon/collectors.hpp"
 #include "daemon/discovery.hpp"
@@ -287,6 +288,8 @@ struct Agent::Impl {
     settings.ebpf.budget_cores = config.ebpf.budget_cores;
     settings.ebpf.net_source = config.ebpf.net_source;
     settings.ebpf.per_run_overhead_ns = config.ebpf.per_run_overhead_ns;
+    // One cache for all collectors: each process's ELF is read once, not per collector.
+    settings.process_images = std::make_shared<process::ProcessImages>(settings.proc_root);
     for (auto& c : make_collectors(settings)) {
       std::string name(c->name());
       auto enabled = config.collectors_enabled.find(name);

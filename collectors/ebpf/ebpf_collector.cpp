@@ -24,6 +24,7 @@
 #include "collectors/ebpf/targets.h"
 #include "collectors/ebpf/targets.hpp"
 #include "collectors/ebpf/tool.hpp"
+#include "collectors/process/process_images.hpp"
 
 namespace boundwise {
 
@@ -86,7 +87,7 @@ bool stats_sysctl_on() {
 class EbpfCollector final : public Collector {
  public:
   explicit EbpfCollector(const CollectorSettings& settings)
-      : settings_(settings),
+      : settings_(process::with_process_images(settings)),
         log_(spdlog::get("ebpf") ? spdlog::get("ebpf") : spdlog::default_logger()) {}
 
   // Tools first (their skeletons detach their programs), then the shared maps.
@@ -155,6 +156,7 @@ class EbpfCollector final : public Collector {
   std::vector<PartStatus> parts() const override { return parts_; }
 
   void set_targets(const TargetSet& targets) override {
+    settings_.process_images->retain(targets);
     if (!targets_) return;
     assign_workload_ids(targets);
     std::map<int, std::uint32_t> wanted;
@@ -179,7 +181,7 @@ class EbpfCollector final : public Collector {
     for (const auto& [key, wid] : announce) {
       auto it = announced_.find(key);
       if (it != announced_.end() && it->second == wid) continue;
-      for (auto& [name, r] : tools_) r.tool->on_new_target(key.pid, wid);
+      for (auto& [name, r] : tools_) r.tool->on_new_target(key, wid);
     }
     announced_ = std::move(announce);
     // Leave alone the children the kernel followed (discovery will list them), unless

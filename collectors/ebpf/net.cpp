@@ -70,8 +70,8 @@ class NetTool final : public SkeletonTool<net_bpf> {
 
   // Ports the new target's network namespace listens on make its sockets on them
   // server side (the rule for connections accepted before the agent saw them).
-  void on_new_target(int tgid, std::uint32_t wid) override {
-    for (std::uint16_t port : listening_ports(settings_.proc_root, tgid)) {
+  void on_new_target(const ProcessKey& key, std::uint32_t wid) override {
+    for (std::uint16_t port : listening_ports(settings_.proc_root, key.pid)) {
       bpf_map__update_elem(skel_->maps.bw_listen_ports, &port, sizeof port, &wid, sizeof wid,
                            BPF_NOEXIST);
     }

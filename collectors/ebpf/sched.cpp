@@ -16,7 +16,7 @@
 #include "collectors/ebpf/sched.skel.h"
 #include "collectors/ebpf/skeleton_tool.hpp"
 #include "collectors/ebpf/targets.hpp"
-#include "collectors/procfs/gil_locator.hpp"
+#include "collectors/process/process_images.hpp"
 #include "collectors/procfs/parse.hpp"
 #include "collectors/procfs/proc_io.hpp"
 
@@ -40,11 +40,13 @@ class SchedTool final : public SkeletonTool<sched_bpf> {
   // Every attach starts a new generation of per-thread records: those written before
   // (a thread may have run and waited any number of times while the programs were
   // detached) count as absent, in the kernel and in close_window().
-  SchedTool(sched_bpf* skel, std::string proc_root, const TargetMaps* targets)
+  SchedTool(sched_bpf* skel, std::string proc_root, const TargetMaps* targets,
+            std::shared_ptr<process::ProcessImages> images)
       : SkeletonTool(skel, kSchedOps, &skel->bss->attach_generation,
                      "sched: attach to scheduler tracepoints"),
         proc_root_(std::move(proc_root)),
         targets_(targets),
+        images_(std::move(images)),
         ncpus_(libbpf_num_possible_cpus()) {
     if (ncpus_ < 1) ncpus_ = 1;
     skel_->bss->window_start_ns = monotonic_ns();
@@ -60,8 +62,9 @@ class SchedTool final : public SkeletonTool<sched_bpf> {
   // Threads already asleep when their process becomes a target start an off-CPU
   // segment now, in the state /proc shows; otherwise a thread parked since before the
   // agent started would be invisible to the kernel side until it next runs.
-  void on_new_target(int tgid, std::uint32_t wid) override {
-    set_gil_range(tgid, wid);
+  void on_new_target(const ProcessKey& process, std::uint32_t wid) override {
+    const int tgid = process.pid;
+    set_gil_range(process, wid);
     procfs::Fd dir(::open((proc_root_ + "/" + std::to_string(tgid) + "/task").c_str(),
                           O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dir.ok()) return;
@@ -132,9 +135,9 @@ class SchedTool final : public SkeletonTool<sched_bpf> {
   // that sched_switch can tell GIL waits from other sleeps; anything else (not
   // Python, a free-threaded build, a version without a known offset, a reused PID
   // that is no longer Python) has its stale range removed.
-  void set_gil_range(int tgid, std::uint32_t wid) {
-    auto key = static_cast<std::uint32_t>(tgid);
-    auto located = procfs::locate_gil(proc_root_, tgid);
+  void set_gil_range(const ProcessKey& process, std::uint32_t wid) {
+    auto key = static_cast<std::uint32_t>(process.pid);
+    auto located = images_->gil(process);
     if (located && located->has_value() && (*located)->begin < (*located)->end) {
       bw_gil_range range{(*located)->begin, (*located)->end, wid, 0};
       if (bpf_map__update_elem(skel_->maps.bw_gil_ranges, &key, sizeof key, &range, sizeof range,
@@ -214,6 +217,7 @@ class SchedTool final : public SkeletonTool<sched_bpf> {
 
   std::string proc_root_;
   const TargetMaps* targets_;
+  std::shared_ptr<process::ProcessImages> images_;  // shared with the other collectors
   int ncpus_;
   std::map<std::uint32_t, SchedCounters> baselines_;
 };
@@ -234,7 +238,9 @@ Result<std::unique_ptr<Tool>> load_sched_tool(const ToolContext& ctx) {
   return load_skeleton_tool(
       "sched", kSchedOps, ctx, [](sched_bpf*) {},
       [&ctx](sched_bpf* skel) {
-        return std::make_unique<SchedTool>(skel, ctx.settings->proc_root, ctx.targets);
+        return std::make_unique<SchedTool>(
+            skel, ctx.settings->proc_root, ctx.targets,
+            process::with_process_images(*ctx.settings).process_images);
       });
 }
 

@@ -40,7 +40,8 @@ struct WindowContext {
   double attached_fraction = 1.0;
 };
 
-// Where a tool reads its options and the shared maps when it loads.
+// Where a tool reads its options and the shared maps when it loads. The ebpf
+// collector's settings carry the shared process image cache (process_images).
 struct ToolContext {
   const TargetMaps* targets = nullptr;
   const CollectorSettings* settings = nullptr;
@@ -63,8 +64,8 @@ class Tool {
   // A process became a target of workload `wid`, or moved to it: once per process
   // identity and workload, children the kernel followed at fork included (e.g. record
   // the state of threads that are already asleep, which the kernel side would not see
-  // until they run; the process's GIL range).
-  virtual void on_new_target(int /*tgid*/, std::uint32_t /*wid*/) {}
+  // until they run; the process's GIL range). key.pid is the process's tgid.
+  virtual void on_new_target(const ProcessKey& /*key*/, std::uint32_t /*wid*/) {}
 
   // Workload id `wid` was given to a workload (new, or reused after another left):
   // whatever the kernel counted under it so far belongs to no window.

@@ -139,7 +139,7 @@ Attribution from_fd(long nr, const FdInfo& fd) {
 }  // namespace
 
 Attribution attribute(char state, const SyscallState& s, bool major_fault_rose,
-                      const std::optional<GilLocation>& gil, const FdResolver& resolve) {
+                      const std::optional<process::GilLocation>& gil, const FdResolver& resolve) {
   Attribution a;
   if (state == 'R') {
     a.reason = Reason::on_cpu;

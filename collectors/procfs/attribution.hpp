@@ -12,7 +12,7 @@
 #include "classifier/endpoint.hpp"
 #include "classifier/reason.hpp"
 #include "classifier/window.hpp"
-#include "collectors/procfs/gil_locator.hpp"
+#include "collectors/process/gil_locator.hpp"
 #include "collectors/procfs/parse.hpp"
 
 namespace boundwise::procfs {
@@ -56,7 +56,7 @@ using FdResolver = std::function<FdInfo(int fd)>;
 // thread's major-fault count increased since its previous sample. `resolve` is called
 // at most once, only for syscalls that name an fd.
 Attribution attribute(char state, const SyscallState& syscall, bool major_fault_rose,
-                      const std::optional<GilLocation>& gil, const FdResolver& resolve);
+                      const std::optional<process::GilLocation>& gil, const FdResolver& resolve);
 
 // One thread's evidence for one window (or for the part of it the thread lived).
 struct ThreadWindow {

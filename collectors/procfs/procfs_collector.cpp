@@ -19,6 +19,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "collectors/process/process_images.hpp"
 #include "collectors/procfs/attribution.hpp"
 #include "collectors/procfs/fd_cache.hpp"
 #include "collectors/procfs/parse.hpp"
@@ -77,7 +78,7 @@ struct ProcessState {
   // lookups through a dead process's dir fail, so a reused PID is never read.
   bool alive = true;
   std::map<int, ThreadState> threads;
-  std::optional<procfs::GilLocation> gil;
+  std::optional<process::GilLocation> gil;
   std::unique_ptr<procfs::ProcessSockets> sockets;  // what its fds are
   // Process-level counter baselines.
   std::optional<std::uint64_t> base_cpu_ticks;
@@ -96,7 +97,7 @@ std::string errno_text() { return std::strerror(errno); }
 class ProcfsCollector final : public Collector {
  public:
   explicit ProcfsCollector(const CollectorSettings& settings)
-      : settings_(settings),
+      : settings_(process::with_process_images(settings)),
         period_(std::chrono::nanoseconds(1'000'000'000LL / std::max(1, settings.sample_rate_hz))),
         ticks_per_second_(static_cast<double>(::sysconf(_SC_CLK_TCK))),
         log_(spdlog::get("procfs") ? spdlog::get("procfs") : spdlog::default_logger()) {}
@@ -117,6 +118,7 @@ class ProcfsCollector final : public Collector {
   }
 
   void set_targets(const TargetSet& targets) override {
+    settings_.process_images->retain(targets);
     std::map<ProcessKey, std::string> wanted;
     for (const auto& w : targets.workloads) {
       for (const auto& key : w.processes) wanted.emplace(key, w.name);
@@ -139,7 +141,7 @@ class ProcfsCollector final : public Collector {
       int dir = open_process_dir(key);
       if (dir < 0) continue;  // already gone, or its PID reused
       p.sockets =
-          std::make_unique<procfs::ProcessSockets>(key.pid, [this, key] { return dir_of(key); });
+          std::make_unique<procfs::ProcessSockets>(key.pid, [this, k = key] { return dir_of(k); });
       auto stat_text = read_at(dir, "stat");
       auto stat = stat_text ? procfs::parse_stat(*stat_text) : Result<procfs::TaskStat>(Error{""});
       if (!stat || stat->start_time_ticks != key.start_time_ticks) {
@@ -152,13 +154,13 @@ class ProcfsCollector final : public Collector {
         if (auto parsed = procfs::parse_io(*io)) p.base_io = *parsed;
       }
       ::close(dir);
-      auto gil = procfs::locate_gil(settings_.proc_root, key.pid);
+      auto gil = settings_.process_images->gil(key);
       if (gil) {
         p.gil = *gil;
       } else {
         log_->debug("pid {}: GIL not located: {}", key.pid, gil.error().message);
       }
-      // The thread baselines start now, after locate_gil: its ELF reads must not count
+      // The thread baselines start now, after the GIL lookup: its ELF reads must not count
       // as this process's off-CPU time.
       refresh_threads(p, std::chrono::steady_clock::now(), false);
       processes_.emplace(key, std::move(p));

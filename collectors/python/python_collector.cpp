@@ -5,7 +5,6 @@
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,7 +13,7 @@
 #include <set>
 #include <sstream>
 
-#include "collectors/procfs/gil_locator.hpp"
+#include "collectors/process/process_images.hpp"
 #include "collectors/procfs/parse.hpp"
 #include "collectors/procfs/proc_io.hpp"
 #include "collectors/python/gil_reader.hpp"
@@ -30,26 +29,20 @@ using python::GilReader;
 using python::GilSample;
 using python::SampleOutcome;
 
-// Identity (device, inode) of the executable a process runs. exec() keeps the pid and
-// the start time (the ProcessKey) but changes this: a wrapper script or pyenv's shim
-// that execs python may be discovered before the exec, and its runtime must then be
+// A process's executable identity (process_images.hpp). exec() keeps the pid and the
+// start time (the ProcessKey) but changes it: a wrapper script or pyenv's shim that
+// execs python may be discovered before the exec, and its runtime must then be
 // detected again.
-using ExeIdentity = std::pair<std::uint64_t, std::uint64_t>;
-
-std::optional<ExeIdentity> exe_identity(const std::string& proc_root, int pid) {
-  struct stat st {};
-  if (::stat((proc_root + "/" + std::to_string(pid) + "/exe").c_str(), &st) != 0)
-    return std::nullopt;
-  return ExeIdentity{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
-}
+using process::exe_identity;
+using process::ExeIdentity;
 
 struct PythonProcess {
   ProcessKey key;
   std::string workload;
   std::optional<ExeIdentity> exe;  // at detection
   bool alive = true;
-  std::optional<procfs::GilLocation> python;  // empty: not CPython (or unreadable ELF)
-  bool elf_read = false;                      // runtime detection succeeded
+  std::optional<process::GilLocation> python;  // empty: not CPython (or unreadable ELF)
+  bool elf_read = false;                       // runtime detection succeeded
   std::unique_ptr<python::ProcessMemory> memory;
   std::optional<GilReader> reader;
   std::set<int> tids;
@@ -75,7 +68,7 @@ std::set<int> task_ids(const std::string& proc_root, int pid) {
 class PythonCollector final : public Collector {
  public:
   explicit PythonCollector(const CollectorSettings& settings)
-      : settings_(settings),
+      : settings_(process::with_process_images(settings)),
         period_(std::chrono::nanoseconds(1'000'000'000LL / std::max(1, settings.sample_rate_hz))),
         log_(spdlog::get("python") ? spdlog::get("python") : spdlog::default_logger()) {}
 
@@ -84,6 +77,7 @@ class PythonCollector final : public Collector {
   Status start() override { return Ok{}; }
 
   void set_targets(const TargetSet& targets) override {
+    settings_.process_images->retain(targets);
     std::map<ProcessKey, std::string> wanted;
     for (const auto& w : targets.workloads) {
       for (const auto& key : w.processes) wanted.emplace(key, w.name);
@@ -241,7 +235,7 @@ class PythonCollector final : public Collector {
 
   void detect(PythonProcess& p) {
     p.exe = exe_identity(settings_.proc_root, p.key.pid);
-    auto located = procfs::locate_gil(settings_.proc_root, p.key.pid);
+    auto located = settings_.process_images->gil(p.key);
     if (!located) {
       log_->debug("pid {}: runtime not detected: {}", p.key.pid, located.error().message);
       return;

@@ -1,5 +1,5 @@
 // The python collector: for every target process, what runtime it is (CPython or
-// not, version, free-threaded, from the ELF: gil_locator), and for CPython with a
+// not, version, free-threaded, from the ELF: collectors/process/), and for CPython with a
 // known layout the GIL's state read from memory at the sample rate (gil_reader.hpp):
 // GIL held time, waiters, switches. Fills WorkloadWindow::runtime and ::gil. Where
 // memory cannot be read (no CAP_SYS_PTRACE, unknown layout) runtime.gil_readable is

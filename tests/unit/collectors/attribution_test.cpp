@@ -9,6 +9,8 @@
 namespace boundwise::procfs {
 namespace {
 
+using process::GilLocation;
+
 SyscallState call(long nr, std::uint64_t a0 = 0, std::uint64_t a1 = 0) {
   SyscallState s;
   s.number = nr;

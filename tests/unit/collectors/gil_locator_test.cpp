@@ -1,8 +1,10 @@
-// The GIL locator against real interpreters: for every CPython found on this machine,
-// threads waiting for the GIL are seen blocked in futex inside the located range. Fixture
-// proc roots (a maps file, an exe link and a root/ tree of links to real interpreter
-// libraries) cover the load bias, version-from-name, free-threaded and bad-input paths.
-#include "collectors/procfs/gil_locator.hpp"
+// The GIL locator (collectors/process/gil_locator.hpp) against real interpreters: for
+// every CPython found on this machine, threads waiting for the GIL are seen blocked in
+// futex inside the located range. Fixture proc roots (a maps file, an exe link and a
+// root/ tree of links to real interpreter libraries) cover the load bias,
+// version-from-name, free-threaded and bad-input paths, and the safe opening of the
+// mapped file.
+#include "collectors/process/gil_locator.hpp"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -20,7 +22,7 @@
 
 #include "collectors/procfs/parse.hpp"
 
-namespace boundwise::procfs {
+namespace boundwise::process {
 namespace {
 
 TEST(GilOffset, MeasuredVersionsOnly) {
@@ -356,7 +358,7 @@ TEST(LocateGil, WaitersBlockInsideTheRangeOnEveryInterpreter) {
       std::error_code ec;
       for (const auto& task :
            std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
-        auto s = parse_syscall(read(task.path().string() + "/syscall"));
+        auto s = procfs::parse_syscall(read(task.path().string() + "/syscall"));
         if (s && s->number == 202 && gil->contains(s->args[0])) waiter_inside = true;
       }
     }
@@ -374,4 +376,4 @@ TEST(LocateGil, WaitersBlockInsideTheRangeOnEveryInterpreter) {
 }
 
 }  // namespace
-}  // namespace boundwise::procfs
+}  // namespace boundwise::process

@@ -15,7 +15,7 @@
 #include <fstream>
 #include <thread>
 
-#include "collectors/procfs/gil_locator.hpp"
+#include "collectors/process/gil_locator.hpp"
 
 namespace boundwise::python {
 namespace {
@@ -266,7 +266,7 @@ TEST(GilReaderLive, ASpinningMainThreadHoldsTheGilOnEveryInterpreter) {
       ::_exit(127);
     }
     ASSERT_GT(pid, 0);
-    std::optional<procfs::GilLocation> where;
+    std::optional<process::GilLocation> where;
     std::optional<GilReader> reader;
     ProcessMemory memory(pid);
     std::string why;
@@ -274,7 +274,7 @@ TEST(GilReaderLive, ASpinningMainThreadHoldsTheGilOnEveryInterpreter) {
     while (!reader && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       if (tids_of(pid).size() < 2) continue;  // the helper thread exists
-      auto located = procfs::locate_gil("/proc", pid);
+      auto located = process::locate_gil("/proc", pid);
       if (!located || !located->has_value()) continue;
       where = **located;
       std::optional<PythonLayout> layout = table_layout(where->major, where->minor);

@@ -1,8 +1,9 @@
 // Locating CPython's GIL from the interpreter's ELF file and the process's maps, with
 // no read of the target's memory. Offsets and symbol facts: docs/PYTHON_INTERNALS.md.
-#include "collectors/procfs/gil_locator.hpp"
+// Which object to read and how to open it are here; parsing its bytes is
+// elf_facts.cpp's.
+#include "collectors/process/gil_locator.hpp"
 
-#include <elf.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -15,9 +16,12 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <utility>
 #include <vector>
 
-namespace boundwise::procfs {
+#include "collectors/process/elf_facts.hpp"
+
+namespace boundwise::process {
 
 namespace {
 
@@ -35,23 +39,29 @@ struct Mapping {
   std::string path;  // as maps shows it, " (deleted)" included
 };
 
-class File {
+// The opened mapped file, read with pread (only the headers and tables the parser
+// asks for, not the whole file).
+class File final : public ByteSource {
  public:
-  explicit File(int fd) : fd_(fd) {}
-  ~File() {
+  File(int fd, std::uint64_t size) : fd_(fd), size_(size) {}
+  ~File() override {
     if (fd_ >= 0) ::close(fd_);
   }
-  File(File&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  File(File&& o) noexcept : fd_(o.fd_), size_(o.size_) { o.fd_ = -1; }
   File(const File&) = delete;
   File& operator=(const File&) = delete;
   File& operator=(File&&) = delete;
-  bool read(std::uint64_t offset, void* out, std::size_t size) const {
+  std::uint64_t size() const override { return size_; }
+  // Gives up the descriptor (the caller closes it).
+  int release() { return std::exchange(fd_, -1); }
+  bool read(std::uint64_t offset, void* out, std::size_t size) const override {
     auto n = ::pread(fd_, out, size, static_cast<off_t>(offset));
     return n == static_cast<ssize_t>(size);
   }
 
  private:
   int fd_;
+  std::uint64_t size_;  // at open (fstat)
 };
 
 // Opens the file behind `m` so that nothing the target's owner controls can block or
@@ -82,7 +92,7 @@ Result<File> open_mapped(const std::string& base, const Mapping& m, bool is_exec
       why += "; open " + c.path + ": " + std::strerror(errno);
       continue;
     }
-    File file(fd);
+    File file(fd, 0);
     struct stat st {};
     if (::fstat(fd, &st) != 0) {
       why += "; fstat " + c.path + ": " + std::strerror(errno);
@@ -93,95 +103,10 @@ Result<File> open_mapped(const std::string& base, const Mapping& m, bool is_exec
     } else if (static_cast<std::uint64_t>(st.st_size) > kMaxElfBytes) {
       why += "; " + c.path + ": larger than " + std::to_string(kMaxElfBytes >> 20) + " MiB";
     } else {
-      return file;
+      return File(file.release(), static_cast<std::uint64_t>(st.st_size));
     }
   }
   return Error{"cannot open the file mapped as " + m.path + why};
-}
-
-struct Symbols {
-  std::optional<std::uint64_t> py_runtime;
-  std::optional<std::uint64_t> py_version_vaddr;
-};
-
-// Scans one symbol table section (.dynsym or .symtab) for the two symbols we need.
-void scan_symbols(const File& f, const Elf64_Shdr& symtab, const Elf64_Shdr& strtab, Symbols& out) {
-  if (symtab.sh_entsize != sizeof(Elf64_Sym) || strtab.sh_size == 0 ||
-      strtab.sh_size > (64u << 20) || symtab.sh_size > (256u << 20)) {
-    return;
-  }
-  std::vector<char> strings(strtab.sh_size);
-  if (!f.read(strtab.sh_offset, strings.data(), strings.size())) return;
-  std::vector<Elf64_Sym> syms(symtab.sh_size / sizeof(Elf64_Sym));
-  if (!f.read(symtab.sh_offset, syms.data(), syms.size() * sizeof(Elf64_Sym))) return;
-  for (const auto& s : syms) {
-    if (s.st_name >= strings.size() || s.st_value == 0) continue;
-    const char* name = strings.data() + s.st_name;
-    std::size_t max = strings.size() - s.st_name;
-    if (strnlen(name, max) == max) continue;
-    if (!out.py_runtime && std::strcmp(name, "_PyRuntime") == 0) out.py_runtime = s.st_value;
-    if (!out.py_version_vaddr && std::strcmp(name, "Py_Version") == 0) {
-      out.py_version_vaddr = s.st_value;
-    }
-  }
-}
-
-struct ElfFacts {
-  bool exec = false;  // ET_EXEC: no load bias
-  std::uint64_t first_load_vaddr = 0;
-  Symbols symbols;
-  std::optional<std::uint32_t> py_version;  // 0xMMmmppLS
-};
-
-Result<ElfFacts> read_elf(const File& f, const std::string& path) {
-  Elf64_Ehdr eh{};
-  if (!f.read(0, &eh, sizeof eh) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
-      eh.e_ident[EI_CLASS] != ELFCLASS64) {
-    return Error{path + ": not a 64-bit ELF file"};
-  }
-  ElfFacts facts;
-  facts.exec = eh.e_type == ET_EXEC;
-  if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_shentsize != sizeof(Elf64_Shdr) ||
-      eh.e_shnum > 4096 || eh.e_phnum > 4096) {
-    return Error{path + ": unexpected ELF header sizes"};
-  }
-  std::vector<Elf64_Phdr> ph(eh.e_phnum);
-  if (!f.read(eh.e_phoff, ph.data(), ph.size() * sizeof(Elf64_Phdr))) {
-    return Error{path + ": truncated program headers"};
-  }
-  for (const auto& p : ph) {
-    if (p.p_type == PT_LOAD) {
-      facts.first_load_vaddr = p.p_vaddr & ~std::uint64_t{0xfff};
-      break;
-    }
-  }
-  std::vector<Elf64_Shdr> sh(eh.e_shnum);
-  if (!f.read(eh.e_shoff, sh.data(), sh.size() * sizeof(Elf64_Shdr))) {
-    return Error{path + ": truncated section headers"};
-  }
-  // .dynsym first: both symbols are exported, and pyenv's .symtab is ~20x larger
-  // (hundreds of ms to scan on a busy machine), so it is read only as a fallback.
-  for (Elf64_Word type : {SHT_DYNSYM, SHT_SYMTAB}) {
-    if (facts.symbols.py_runtime) break;
-    for (const auto& s : sh) {
-      if (s.sh_type == type && s.sh_link < sh.size()) {
-        scan_symbols(f, s, sh[s.sh_link], facts.symbols);
-      }
-    }
-  }
-  if (facts.symbols.py_version_vaddr) {
-    std::uint64_t vaddr = *facts.symbols.py_version_vaddr;
-    for (const auto& s : sh) {
-      if (s.sh_type == SHT_PROGBITS && vaddr >= s.sh_addr && vaddr + 4 <= s.sh_addr + s.sh_size) {
-        std::uint32_t value = 0;
-        if (f.read(s.sh_offset + (vaddr - s.sh_addr), &value, sizeof value)) {
-          facts.py_version = value;
-        }
-        break;
-      }
-    }
-  }
-  return facts;
 }
 
 // Hex or decimal text to a number; nullopt on anything else (a fixture or a
@@ -282,9 +207,9 @@ Result<std::optional<GilLocation>> locate_gil(const std::string& proc_root, int 
   }
   auto file = open_mapped(base, *object, object->path == exe_path);
   if (!file) return Error{file.error().message};
-  auto facts = read_elf(*file, object->path);
+  auto facts = read_elf_facts(*file, object->path);
   if (!facts) return Error{facts.error().message};
-  if (!facts->symbols.py_runtime) return std::optional<GilLocation>{};
+  if (!facts->py_runtime) return std::optional<GilLocation>{};
 
   int major = 0, minor = -1;
   GilLocation location;
@@ -315,7 +240,7 @@ Result<std::optional<GilLocation>> locate_gil(const std::string& proc_root, int 
     return Error{base + "/maps: " + object->path + " mapped below its first PT_LOAD vaddr"};
   }
   std::uint64_t bias = facts->exec ? 0 : object->start - facts->first_load_vaddr;
-  location.runtime_address = *facts->symbols.py_runtime + bias;
+  location.runtime_address = *facts->py_runtime + bias;
   location.object_path = object->path;
   // A free-threaded build has no GIL at these offsets (and usually none at all), and
   // an unmeasured version has no known offset: an empty range says "CPython, this
@@ -328,4 +253,4 @@ Result<std::optional<GilLocation>> locate_gil(const std::string& proc_root, int 
   return std::optional<GilLocation>{location};
 }
 
-}  // namespace boundwise::procfs
+}  // namespace boundwise::process

@@ -3,7 +3,10 @@
 // (Py_Version in the file, the soname or exe name), the load bias from
 // /proc/PID/maps, and the per-version offset of the main interpreter's GIL
 // (docs/PYTHON_INTERNALS.md). A thread blocked in futex on an address inside the
-// range waits for the GIL.
+// range waits for the GIL. This is the I/O half of the ELF reader: which file to
+// read and how to open it safely; the bytes are parsed by elf_facts.hpp. Collectors
+// do not call locate_gil() directly: they ask the shared cache (process_images.hpp),
+// which reads each process's ELF once.
 #pragma once
 
 #include <cstdint>
@@ -12,7 +15,7 @@
 
 #include "classifier/result.hpp"
 
-namespace boundwise::procfs {
+namespace boundwise::process {
 
 struct GilLocation {
   std::uint64_t begin = 0;  // address of the GIL struct in the target
@@ -43,4 +46,4 @@ std::optional<std::uint64_t> gil_offset_from_runtime(int major, int minor);
 // at most 1 GiB) is read.
 Result<std::optional<GilLocation>> locate_gil(const std::string& proc_root, int pid);
 
-}  // namespace boundwise::procfs
+}  // namespace boundwise::process
