@@ -30,6 +30,7 @@
 #include "daemon/http_handler.hpp"
 #include "daemon/http_server.hpp"
 #include "daemon/metrics.hpp"
+#include "daemon/recorder.hpp"
 
 namespace boundwise {
 
@@ -158,7 +159,31 @@ struct Agent::Impl {
       shutdown();
     });
     wait_for_reload_signal();
+    if (auto st = open_recorder(); !st) return st;
     start_collection();
+    return Ok{};
+  }
+
+  // `record`: (re)opens the recorder when the directory or its bound changed; off when
+  // unset. Error: the directory cannot be created or written.
+  Status open_recorder() {
+    if (config.record.empty()) {
+      if (recorder) log->info("record: off");
+      recorder.reset();
+      return Ok{};
+    }
+    if (recorder && recorder->dir() == config.record &&
+        recorder->max_bytes() == config.record_max_bytes) {
+      return Ok{};
+    }
+    recorder.reset();
+    auto opened = Recorder::open(config.record, config.record_max_bytes, config.run_as_user);
+    if (!opened) return opened.error();
+    recorder = std::move(*opened);
+    log->info(
+        "record: each window's evidence goes to {}/evidence-*.jsonl, {} bytes at most "
+        "(boundwise replay {})",
+        config.record, config.record_max_bytes, config.record);
     return Ok{};
   }
 
@@ -228,6 +253,9 @@ struct Agent::Impl {
     spdlog::set_level(spdlog::level::from_str(config.log_level));
     auth = std::make_shared<Authenticator>(config.web);
     metrics.set_max_series(static_cast<std::size_t>(config.max_series));
+    if (auto st = open_recorder(); !st) {
+      log->error("SIGHUP: {}; not recording", st.error().message);
+    }
     discovery = Discovery(config, ::getpid());
     first_seen.clear();
     metrics.set_config_reload(true, static_cast<double>(std::time(nullptr)));
@@ -357,7 +385,12 @@ struct Agent::Impl {
   void close_window() {
     auto now = Clock::now();
     double duration = std::chrono::duration<double>(now - window_start).count();
-    EvidenceSet evidence;
+    // The window's evidence and rules: what assemble reads and the recorder writes.
+    RecordedWindow recorded;
+    recorded.time = std::chrono::system_clock::now();
+    recorded.window = ++windows_completed;
+    recorded.rules = AssembleRules{config.dependencies, config.max_dependencies_per_workload};
+    EvidenceSet& evidence = recorded.evidence;
     for (const auto& w : targets.workloads) {
       auto& e = evidence.workloads[w.name];
       e.workload = w.name;
@@ -370,11 +403,11 @@ struct Agent::Impl {
       double spent = std::chrono::duration<double>(Clock::now() - t0).count();
       if (slot.collector->period().count() == 0) slot.status.last_duration_seconds = spent;
     }
-    auto windows = assemble(
-        evidence, AssembleRules{config.dependencies, config.max_dependencies_per_workload});
+    auto windows = assemble(evidence, recorded.rules);
+    if (recorder) metrics.count_dropped("records", recorder->record(recorded) ? 0 : 1);
 
     auto next = std::make_shared<Snapshot>(initial_snapshot());
-    next->windows_completed = ++windows_completed;
+    next->windows_completed = recorded.window;
     next->node = evidence.node;
     for (const auto& slot : slots) {
       next->collectors.push_back(slot.status);
@@ -384,31 +417,7 @@ struct Agent::Impl {
       }
     }
     for (const auto& w : targets.workloads) {
-      WorkloadReport report;
-      report.name = w.name;
-      report.pod = w.pod;
-      for (const auto& key : w.processes) report.pids.push_back(key.pid);
-      auto threads = discovery.threads().find(w.name);
-      report.threads = threads != discovery.threads().end() ? threads->second : 0;
-      auto& win = windows[w.name];
-      // A workload discovered late in this window has too little of it to judge.
-      auto seen = first_seen.find(w.name);
-      bool enough = seen != first_seen.end() &&
-                    std::chrono::duration<double>(now - seen->second).count() >= duration * 0.5;
-      if (enough) {
-        Verdict verdict = classify(win);
-        report.recommendation = recommend(verdict, win);
-        auto previous = last_class.find(w.name);
-        if (previous == last_class.end() || previous->second != verdict.bottleneck) {
-          log->info("workload {}: {} (confidence {:.2f}) → {}: {}", w.name,
-                    to_string(verdict.bottleneck), verdict.confidence,
-                    to_string(report.recommendation->model), report.recommendation->summary);
-        }
-        last_class[w.name] = verdict.bottleneck;
-        report.verdict = std::move(verdict);
-        report.window = win;
-      }
-      next->workloads.push_back(std::move(report));
+      next->workloads.push_back(report(w, windows[w.name], now, duration));
     }
     for (auto it = last_class.begin(); it != last_class.end();) {
       it = first_seen.count(it->first) == 0 ? last_class.erase(it) : std::next(it);
@@ -432,6 +441,35 @@ struct Agent::Impl {
       sd_notify(0, "READY=1\nSTATUS=first window classified");
     }
     window_start = now;
+  }
+
+  // One workload's report for the window just closed: classified and recommended
+  // unless it was discovered too late in the window to judge.
+  WorkloadReport report(const TargetWorkload& w, const WorkloadWindow& win, Clock::time_point now,
+                        double duration) {
+    WorkloadReport report;
+    report.name = w.name;
+    report.pod = w.pod;
+    for (const auto& key : w.processes) report.pids.push_back(key.pid);
+    auto threads = discovery.threads().find(w.name);
+    report.threads = threads != discovery.threads().end() ? threads->second : 0;
+    // A workload discovered late in this window has too little of it to judge.
+    auto seen = first_seen.find(w.name);
+    bool enough = seen != first_seen.end() &&
+                  std::chrono::duration<double>(now - seen->second).count() >= duration * 0.5;
+    if (!enough) return report;
+    Verdict verdict = classify(win);
+    report.recommendation = recommend(verdict, win);
+    auto previous = last_class.find(w.name);
+    if (previous == last_class.end() || previous->second != verdict.bottleneck) {
+      log->info("workload {}: {} (confidence {:.2f}) → {}: {}", w.name,
+                to_string(verdict.bottleneck), verdict.confidence,
+                to_string(report.recommendation->model), report.recommendation->summary);
+    }
+    last_class[w.name] = verdict.bottleneck;
+    report.verdict = std::move(verdict);
+    report.window = win;
+    return report;
   }
 
   void shutdown() {
@@ -463,6 +501,7 @@ struct Agent::Impl {
   std::map<std::string, Clock::time_point> first_seen;
   std::map<std::string, Bottleneck> last_class;
   std::shared_ptr<const Snapshot> snapshot;
+  std::unique_ptr<Recorder> recorder;  // set when `record` is
   Clock::time_point window_start{};
   std::uint64_t windows_completed = 0;
   bool ready = false;
