@@ -131,10 +131,18 @@ struct BadValue {
   std::string message;
 };
 
-[[noreturn]] void bad(const std::string& path, const std::string& what, const json& got) {
-  std::string text = got.dump();
+// What was there instead: a scalar as written (cut at 40 characters), an array or
+// object by its size only (dumping it would recurse as deep as the garbage nests).
+std::string describe(const json& got) {
+  if (got.is_array()) return "an array of " + std::to_string(got.size());
+  if (got.is_object()) return "an object of " + std::to_string(got.size()) + " fields";
+  std::string text = got.dump(-1, ' ', false, json::error_handler_t::replace);
   if (text.size() > 40) text = text.substr(0, 37) + "...";
-  throw BadValue{path + ": expected " + what + ", got " + got.type_name() + " " + text};
+  return std::string(got.type_name()) + " " + text;
+}
+
+[[noreturn]] void bad(const std::string& path, const std::string& what, const json& got) {
+  throw BadValue{path + ": expected " + what + ", got " + describe(got)};
 }
 
 std::string member_path(const std::string& path, const std::string& key) {

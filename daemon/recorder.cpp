@@ -12,6 +12,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 
 namespace boundwise {
@@ -29,14 +30,22 @@ bool is_evidence_file(const std::string& name) {
 }
 
 // "evidence-20260501T120000.123Z.jsonl": sorts by time, no ':' (awkward in file names).
-std::string file_name(std::chrono::system_clock::time_point t, int attempt) {
+std::string file_name(std::chrono::system_clock::time_point t) {
   std::string stamp = format_record_time(t);  // 2026-05-01T12:00:00.123Z
   std::string compact;
   for (char c : stamp) {
     if (c != '-' && c != ':') compact += c;
   }
-  return std::string(kPrefix) + compact + (attempt > 0 ? "-" + std::to_string(attempt) : "") +
-         std::string(kSuffix);
+  return std::string(kPrefix) + compact + std::string(kSuffix);
+}
+
+// The time in a file_name(); nullopt for other names.
+std::optional<std::chrono::system_clock::time_point> name_time(const std::string& name) {
+  if (name.size() != file_name({}).size() || !is_evidence_file(name)) return std::nullopt;
+  std::string c = name.substr(kPrefix.size());  // 20260501T120000.123Z.jsonl
+  std::string stamp = c.substr(0, 4) + "-" + c.substr(4, 2) + "-" + c.substr(6, 5) + ":" +
+                      c.substr(11, 2) + ":" + c.substr(13, 7);
+  return parse_record_time(stamp);
 }
 
 std::string errno_text() { return std::strerror(errno); }
@@ -109,11 +118,22 @@ void Recorder::close_file() {
   current_.clear();
 }
 
+// A new file's name must sort after every file of ours already there: they are deleted
+// oldest name first. Two files within a millisecond, or a wall clock stepped back,
+// would otherwise name the newest file first.
 Status Recorder::open_new_file(std::chrono::system_clock::time_point now) {
   close_file();
   rescan();
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    std::string name = file_name(now, attempt);
+  std::chrono::system_clock::time_point t =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(now);
+  for (auto it = files_.rbegin(); it != files_.rend(); ++it) {
+    if (auto newest = name_time(it->first)) {
+      if (*newest >= t) t = *newest + std::chrono::milliseconds(1);
+      break;
+    }
+  }
+  for (int attempt = 0; attempt < 100; ++attempt, t += std::chrono::milliseconds(1)) {
+    std::string name = file_name(t);
     std::string path = dir_ + "/" + name;
     int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     if (fd >= 0) {
@@ -129,7 +149,7 @@ Status Recorder::open_new_file(std::chrono::system_clock::time_point now) {
 
 // Deletes the oldest evidence files (never the one being written) until `line_bytes`
 // more fit in max_bytes.
-bool Recorder::make_room(std::uint64_t line_bytes) {
+Status Recorder::make_room(std::uint64_t line_bytes) {
   std::uint64_t total = bytes();
   for (auto it = files_.begin(); total + line_bytes > max_bytes_ && it != files_.end();) {
     if (it->first == current_) {
@@ -137,11 +157,16 @@ bool Recorder::make_room(std::uint64_t line_bytes) {
       continue;
     }
     std::string path = dir_ + "/" + it->first;
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return false;
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return Error{"cannot delete " + path + " to stay within record_max_bytes: " + errno_text()};
+    }
     total -= it->second;
     it = files_.erase(it);
   }
-  return total + line_bytes <= max_bytes_;
+  if (total + line_bytes > max_bytes_) {
+    return Error{"the file being written already holds record_max_bytes"};  // not reached
+  }
+  return Ok{};
 }
 
 Status Recorder::append(const std::string& line) {
@@ -194,10 +219,7 @@ bool Recorder::record(const RecordedWindow& window) {
       return failed(st.error().message);
     }
   }
-  if (!make_room(size)) {
-    return failed("cannot delete old evidence files in " + dir_ + " to stay within " +
-                  std::to_string(max_bytes_) + " bytes: " + errno_text());
-  }
+  if (auto st = make_room(size); !st) return failed(st.error().message);
   if (auto st = append(line); !st) return failed(st.error().message);
   if (failures_in_a_row_ > 0) {
     log()->info("record: recording again; windows not recorded meanwhile: {}", failures_in_a_row_);

@@ -48,7 +48,7 @@ class Recorder {
  private:
   Recorder(std::string dir, std::uint64_t max_bytes);
   void rescan();
-  bool make_room(std::uint64_t line_bytes);
+  Status make_room(std::uint64_t line_bytes);
   Status open_new_file(std::chrono::system_clock::time_point now);
   Status append(const std::string& line);
   bool failed(const std::string& why);

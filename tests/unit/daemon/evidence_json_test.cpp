@@ -297,6 +297,16 @@ TEST(EvidenceJson, TruncatedAndGarbageLinesNeverCrash) {
   }
   std::string deep(100000, '[');
   EXPECT_FALSE(parse_record_line(deep).ok());
+  // Deep nesting that is valid JSON, where a field wants something else: the error
+  // describes it without walking it.
+  const std::string nested = std::string(200000, '[') + std::string(200000, ']');
+  for (const std::string& text : {"{\"version\":1,\"time\":" + nested + "}",
+                                  "{\"version\":1,\"workloads\":{\"a\":" + nested + "}}",
+                                  "{\"version\":1,\"node\":{\"cores\":" + nested + "}}"}) {
+    auto r = parse_record_line(text);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("got an array of 1"), std::string::npos) << r.error().message;
+  }
 }
 
 }  // namespace

@@ -99,6 +99,19 @@ TEST_F(RecorderTest, StaysWithinMaxBytesDeletingTheOldestFiles) {
   EXPECT_EQ(last, 120u);
 }
 
+TEST_F(RecorderTest, ANewFileSortsAfterEveryEarlierOne) {
+  // A wall clock stepped back (or a file from a clock far ahead): the next file is
+  // named after it all the same, so that it is not the first deleted.
+  std::ofstream(root + "/evidence-20991231T235959.999Z.jsonl") << "{}\n";
+  auto r = Recorder::open(root, 1 << 20);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE((*r)->record(test::small_window(1)));
+  std::uint64_t total = 0;
+  auto files = evidence_files(root, &total);
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(files.back(), "evidence-21000101T000000.000Z.jsonl");
+}
+
 TEST_F(RecorderTest, AWindowLargerThanMaxBytesIsDroppedNotWritten) {
   auto r = Recorder::open(root, 1 << 20);
   ASSERT_TRUE(r.ok());
