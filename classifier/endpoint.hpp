@@ -53,6 +53,8 @@ struct DependencyRule {
   int prefix_length = 0;  // 32 / 128 for a single host
   std::uint16_t port = 0;
 
+  bool operator==(const DependencyRule&) const = default;
+
   // "10.0.0.5:5432", "10.0.0.0/24:5432", "[2001:db8::/32]:443". Errors say what is
   // wrong with the text ("bad port 99999", "prefix length 33 > 32").
   static Result<DependencyRule> parse(std::string_view name, std::string_view endpoint_text);

@@ -27,6 +27,7 @@ struct LatencyHistogram {
   std::vector<std::uint64_t> slots = std::vector<std::uint64_t>(kLatencySlots, 0);
   double sum_seconds = 0;
 
+  bool operator==(const LatencyHistogram&) const = default;
   std::uint64_t count() const;
   void add(double seconds);  // negative or non-finite values are ignored
   void merge(const LatencyHistogram& other);

@@ -22,6 +22,8 @@ struct LatencyQuantiles {
   double p50 = 0;
   double p95 = 0;
   double p99 = 0;
+
+  bool operator==(const LatencyQuantiles&) const = default;
 };
 
 // Nearest-rank quantiles of the samples; nullopt when there are none.
@@ -45,12 +47,16 @@ struct DependencyWindow {
   std::optional<LatencyQuantiles> latency;          // set by finalize_window()
   // The "other" bucket only: how many dependencies over the cap were summed into it.
   int folded = 0;
+
+  bool operator==(const DependencyWindow&) const = default;
 };
 
 struct PressureTotals {
   // Cumulative stall time from /proc/pressure/<resource> ("total=" in µs → s).
   double some_seconds = 0;
   double full_seconds = 0;  // cpu has no "full" on older kernels: 0
+
+  bool operator==(const PressureTotals&) const = default;
 };
 
 struct NodeWindow {
@@ -72,12 +78,16 @@ struct NodeWindow {
   struct BpfProgramStats {
     double run_seconds = 0;
     std::uint64_t runs = 0;
+
+    bool operator==(const BpfProgramStats&) const = default;
   };
   std::map<std::string, BpfProgramStats> bpf_programs;  // key: program name
   // Share of the window each loaded eBPF tool ("sched", "net", "syscalls", "disk")
   // had its programs attached: below 1 when the overhead budget duty-cycled it, 0
   // when it detached it. Absent tools were not loaded.
   std::map<std::string, double> ebpf_duty;
+
+  bool operator==(const NodeWindow&) const = default;
 };
 
 struct MemoryUsage {
@@ -86,6 +96,8 @@ struct MemoryUsage {
   std::uint64_t uss_bytes = 0;     // private clean + dirty; 0 if unreadable
   std::uint64_t shared_bytes = 0;  // shared clean + dirty (RSS shared with any process)
   int processes_measured = 0;
+
+  bool operator==(const MemoryUsage&) const = default;
 };
 
 // What the runtime inside the workload is, as far as known (the python collector).
@@ -99,6 +111,8 @@ struct RuntimeInfo {
   std::string server;          // "gunicorn", "uvicorn", "multiprocessing", or ""
   int worker_processes = 0;    // helpers (resource tracker, forkserver) and masters excluded
   int max_worker_threads = 0;  // most threads in one worker process
+
+  bool operator==(const RuntimeInfo&) const = default;
 };
 
 // The GIL read from memory by the python collector, summed over the workload's
@@ -115,6 +129,8 @@ struct GilWindow {
   // thread_seconds[gil] was measured by the ebpf collector at every context switch
   // (sleeps in futex on the GIL's address) rather than sampled from procfs.
   bool wait_measured_in_kernel = false;
+
+  bool operator==(const GilWindow&) const = default;
 };
 
 struct WorkloadWindow {
@@ -175,6 +191,9 @@ struct WorkloadWindow {
   RuntimeInfo runtime;
   GilWindow gil;
   NodeWindow node;
+
+  // Field by field; a NaN is unequal to itself.
+  bool operator==(const WorkloadWindow&) const = default;
 
   // Sum of thread_seconds over all reasons.
   double total_thread_seconds() const;

@@ -59,6 +59,10 @@ ebpf:
   # Cost of one BPF program run beyond what the kernel's run-time stats time
   # (dispatch, clock reads, cache/TLB misses), charged to the budget per run.
   per_run_overhead_ns: 200
+# Append each window's evidence to files in this directory, for `boundwise replay`
+# (off when unset); the files together stay under record_max_bytes, oldest deleted.
+# record: /var/lib/boundwise/record
+# record_max_bytes: 64MiB
 )yaml";
 
 // The content of a regular file of at most 1 MiB, read without ever blocking: a FIFO
@@ -102,7 +106,8 @@ const std::set<std::string> kTopKeys = {
     "listen",        "window",           "sample_rate", "discovery_interval",
     "max_workloads", "max_dependencies", "proc_root",   "log_level",
     "targets",       "dependencies",     "collectors",  "web",
-    "run_as_user",   "max_series",       "ebpf",        "max_open_files"};
+    "run_as_user",   "max_series",       "ebpf",        "max_open_files",
+    "record",        "record_max_bytes"};
 
 class Loader {
  public:
@@ -288,6 +293,26 @@ class Loader {
     return w;
   }
 
+  // `record` and `record_max_bytes`. The directory is created and checked at start,
+  // not here: --check-config must not create anything.
+  void record(const YAML::Node& root, Config& c) const {
+    if (auto n = root["record"]) {
+      if (!n.IsNull()) c.record = scalar(n, "record");
+      if (c.record.find('\0') != std::string::npos) fail(n, "\"record\" must be a directory path");
+    }
+    if (auto n = root["record_max_bytes"]) {
+      std::string text = scalar(n, "record_max_bytes");
+      auto bytes = parse_byte_size(text);
+      if (!bytes || *bytes < kMinRecordMaxBytes || *bytes > kMaxRecordMaxBytes) {
+        fail(n,
+             "\"record_max_bytes\" must be a size from 1MiB to 1TiB (bytes, or with KiB, "
+             "MiB, GiB or TiB), got \"" +
+                 text + "\"");
+      }
+      c.record_max_bytes = *bytes;
+    }
+  }
+
   Config load(const YAML::Node& root) const {
     Config c;
     if (!root || root.IsNull()) return c;
@@ -396,6 +421,7 @@ class Loader {
       }
     }
     if (auto n = root["web"]) c.web = web(n);
+    record(root, c);
     if (auto n = root["run_as_user"]) {
       c.run_as_user = scalar(n, "run_as_user");
       static const std::regex kUser("^[a-z_][a-z0-9_-]{0,31}$");
@@ -470,6 +496,29 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   }
   if (ms <= 0) return std::nullopt;
   return std::chrono::milliseconds(ms);
+}
+
+std::optional<std::uint64_t> parse_byte_size(std::string_view text) {
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  std::uint64_t value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + digits, value);
+  if (digits == 0 || ec != std::errc()) return std::nullopt;
+  std::string_view unit = text.substr(digits);
+  int shift = 0;
+  if (unit == "KiB") {
+    shift = 10;
+  } else if (unit == "MiB") {
+    shift = 20;
+  } else if (unit == "GiB") {
+    shift = 30;
+  } else if (unit == "TiB") {
+    shift = 40;
+  } else if (!unit.empty()) {
+    return std::nullopt;
+  }
+  if (shift > 0 && value > (~std::uint64_t{0} >> shift)) return std::nullopt;
+  return value << shift;
 }
 
 std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(std::string_view text) {

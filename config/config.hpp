@@ -39,6 +39,11 @@ struct WebConfig {
   bool auth() const { return !bearer_token.empty() || !basic_auth_users.empty(); }
 };
 
+// Bounds and default of `record_max_bytes`.
+inline constexpr std::uint64_t kMinRecordMaxBytes = 1ull << 20;       // 1 MiB
+inline constexpr std::uint64_t kMaxRecordMaxBytes = 1ull << 40;       // 1 TiB
+inline constexpr std::uint64_t kDefaultRecordMaxBytes = 64ull << 20;  // 64 MiB
+
 struct Config {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 9977;
@@ -82,6 +87,11 @@ struct Config {
   // When started as root: the user to switch to once started (keeping only the
   // capabilities boundwise uses). Empty: stay the user it was started as.
   std::string run_as_user;
+  // Record and replay (docs/ARCHITECTURE.md): a directory the agent appends each
+  // window's evidence to, one JSON line per window, for `boundwise replay`. Empty: off.
+  std::string record;
+  // What the evidence files in `record` may hold together; the oldest go first.
+  std::uint64_t record_max_bytes = kDefaultRecordMaxBytes;
 };
 
 // Every name `collectors:` accepts: the collectors and the parts of those with parts.
@@ -125,6 +135,10 @@ Config load_config_file(const std::string& path);
 
 // Parses "10s", "500ms", "2m", "1h" (a positive integer and a unit). nullopt if bad.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+
+// Parses a size in bytes: an integer, optionally followed by KiB, MiB, GiB or TiB
+// ("65536", "64MiB"). nullopt if bad or above 2^64 - 1.
+std::optional<std::uint64_t> parse_byte_size(std::string_view text);
 
 // Parses "127.0.0.1:9977", "[::1]:9977", "0.0.0.0:9977". nullopt if bad.
 std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(std::string_view text);

@@ -32,6 +32,7 @@
 #include "daemon/http_handler.hpp"
 #include "daemon/http_server.hpp"
 #include "daemon/metrics.hpp"
+#include "daemon/recorder.hpp"
 
 namespace boundwise {
 
@@ -194,7 +195,31 @@ struct Agent::Impl {
       shutdown();
     });
     wait_for_reload_signal();
+    if (auto st = open_recorder(); !st) return st;
     start_collection();
+    return Ok{};
+  }
+
+  // `record`: (re)opens the recorder when the directory or its bound changed; off when
+  // unset. Error: the directory cannot be created or written.
+  Status open_recorder() {
+    if (config.record.empty()) {
+      if (recorder) log->info("record: off");
+      recorder.reset();
+      return Ok{};
+    }
+    if (recorder && recorder->dir() == config.record &&
+        recorder->max_bytes() == config.record_max_bytes) {
+      return Ok{};
+    }
+    recorder.reset();
+    auto opened = Recorder::open(config.record, config.record_max_bytes, config.run_as_user);
+    if (!opened) return opened.error();
+    recorder = std::move(*opened);
+    log->info(
+        "record: each window's evidence goes to {}/evidence-*.jsonl, {} bytes at most "
+        "(boundwise replay {})",
+        config.record, config.record_max_bytes, config.record);
     return Ok{};
   }
 
@@ -264,6 +289,9 @@ struct Agent::Impl {
     spdlog::set_level(spdlog::level::from_str(config.log_level));
     auth = std::make_shared<Authenticator>(config.web);
     metrics.set_max_series(static_cast<std::size_t>(config.max_series));
+    if (auto st = open_recorder(); !st) {
+      log->error("SIGHUP: {}; not recording", st.error().message);
+    }
     discovery = Discovery(config, ::getpid());
     first_seen.clear();
     metrics.set_config_reload(true, static_cast<double>(std::time(nullptr)));
@@ -428,30 +456,7 @@ struct Agent::Impl {
       }
     }
     for (const auto& w : targets.workloads) {
-      WorkloadReport report;
-      report.name = w.name;
-      report.pod = w.pod;
-      for (const auto& key : w.processes) report.pids.push_back(key.pid);
-      auto threads = discovery.threads().find(w.name);
-      report.threads = threads != discovery.threads().end() ? threads->second : 0;
-      auto seen = first_seen.find(w.name);
-      bool enough = seen != first_seen.end() &&
-                    std::chrono::duration<double>(now - seen->second).count() >= duration * 0.5;
-      if (enough) {
-        auto& win = windows[w.name];
-        Verdict verdict = classify(win);
-        report.recommendation = recommend(verdict, win);
-        auto previous = last_class.find(w.name);
-        if (previous == last_class.end() || previous->second != verdict.bottleneck) {
-          log->info("workload {}: {} (confidence {:.2f}) → {}: {}", w.name,
-                    to_string(verdict.bottleneck), verdict.confidence,
-                    to_string(report.recommendation->model), report.recommendation->summary);
-        }
-        last_class[w.name] = verdict.bottleneck;
-        report.verdict = std::move(verdict);
-        report.window = win;
-      }
-      next->workloads.push_back(std::move(report));
+      next->workloads.push_back(report(w, windows[w.name], now, duration));
     }
     for (auto it = last_class.begin(); it != last_class.end();) {
       it = first_seen.count(it->first) == 0 ? last_class.erase(it) : std::next(it);
@@ -473,11 +478,11 @@ struct Agent::Impl {
     auto now = Clock::now();
     double duration = std::chrono::duration<double>(now - window_start).count();
     EvidenceSet evidence = collect_evidence(now, duration);
+    const AssembleRules rules{config.dependencies, config.max_dependencies_per_workload};
     std::map<std::string, WorkloadWindow> windows;
     {
       StageClock clock(stage_cpu["assembly"]);
-      windows = assemble(evidence,
-                         AssembleRules{config.dependencies, config.max_dependencies_per_workload});
+      windows = assemble(evidence, rules);
     }
     std::shared_ptr<Snapshot> next;
     {
@@ -485,6 +490,15 @@ struct Agent::Impl {
       next = judge(windows, evidence.node, now, duration);
     }
     StageClock clock(stage_cpu["publish"]);
+    if (recorder) {
+      // The window's evidence and rules: what assemble read, for `boundwise replay`.
+      RecordedWindow recorded;
+      recorded.time = std::chrono::system_clock::now();
+      recorded.window = windows_completed;
+      recorded.rules = rules;
+      recorded.evidence = std::move(evidence);
+      metrics.count_dropped("records", recorder->record(recorded) ? 0 : 1);
+    }
     stage_cpu["http"] = http_thread_cpu_seconds();
     next->stage_cpu_seconds = stage_cpu;
     metrics.count_dropped("workloads", discovery.over_limit());
@@ -504,6 +518,35 @@ struct Agent::Impl {
       sd_notify(0, "READY=1\nSTATUS=first window classified");
     }
     window_start = now;
+  }
+
+  // One workload's report for the window just closed: classified and recommended
+  // unless it was discovered too late in the window to judge.
+  WorkloadReport report(const TargetWorkload& w, const WorkloadWindow& win, Clock::time_point now,
+                        double duration) {
+    WorkloadReport report;
+    report.name = w.name;
+    report.pod = w.pod;
+    for (const auto& key : w.processes) report.pids.push_back(key.pid);
+    auto threads = discovery.threads().find(w.name);
+    report.threads = threads != discovery.threads().end() ? threads->second : 0;
+    // A workload discovered late in this window has too little of it to judge.
+    auto seen = first_seen.find(w.name);
+    bool enough = seen != first_seen.end() &&
+                  std::chrono::duration<double>(now - seen->second).count() >= duration * 0.5;
+    if (!enough) return report;
+    Verdict verdict = classify(win);
+    report.recommendation = recommend(verdict, win);
+    auto previous = last_class.find(w.name);
+    if (previous == last_class.end() || previous->second != verdict.bottleneck) {
+      log->info("workload {}: {} (confidence {:.2f}) → {}: {}", w.name,
+                to_string(verdict.bottleneck), verdict.confidence,
+                to_string(report.recommendation->model), report.recommendation->summary);
+    }
+    last_class[w.name] = verdict.bottleneck;
+    report.verdict = std::move(verdict);
+    report.window = win;
+    return report;
   }
 
   void shutdown() {
@@ -535,6 +578,7 @@ struct Agent::Impl {
   std::map<std::string, Clock::time_point> first_seen;
   std::map<std::string, Bottleneck> last_class;
   std::shared_ptr<const Snapshot> snapshot;
+  std::unique_ptr<Recorder> recorder;  // set when `record` is
   Clock::time_point window_start{};
   std::uint64_t windows_completed = 0;
   bool ready = false;

@@ -1,5 +1,7 @@
 // boundwise: command line, configuration, logging, and the exit codes
 // (0 ok, 1 runtime failure such as a port in use, 2 bad configuration or arguments).
+// One subcommand, `boundwise replay`, runs recorded windows offline (daemon/replay.hpp)
+// instead of the agent.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -15,6 +17,7 @@
 #include "config/config.hpp"
 #include "daemon/agent.hpp"
 #include "daemon/privileges.hpp"
+#include "daemon/replay.hpp"
 
 namespace {
 
@@ -76,6 +79,19 @@ int main(int argc, char** argv) {
   app.add_flag("--check-privileges", check_privs,
                "print which capabilities and kernel features this host grants the agent, "
                "what each buys and what degrades without it, and exit");
+  std::string replay_path;
+  bool replay_json = false;
+  CLI::App* replay = app.add_subcommand(
+      "replay",
+      "run recorded windows (the `record:` setting) offline through assemble, classify and "
+      "recommend, and print each workload's class, confidence, model and summary; exit 2 on a "
+      "missing path or a malformed line");
+  replay
+      ->add_option("DIR_OR_FILE", replay_path,
+                   "a recording file, or a directory: its *.jsonl files in name order")
+      ->required();
+  replay->add_flag("--json", replay_json, "one JSON object per window and line");
+  app.require_subcommand(0, 1);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -83,6 +99,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
 
+  if (*replay) return boundwise::run_replay(replay_path, replay_json, std::cout, std::cerr);
   if (version) {
     std::cout << "boundwise " << BOUNDWISE_VERSION << "\n";
     return 0;

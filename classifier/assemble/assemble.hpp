@@ -35,6 +35,8 @@ namespace boundwise {
 struct AssembleRules {
   std::vector<DependencyRule> dependencies;  // configured names
   int max_dependencies_per_workload = 10;    // the rest are summed into "other"
+
+  bool operator==(const AssembleRules&) const = default;
 };
 
 // One window per workload of `evidence`, finalized (finalize_window) and with the node

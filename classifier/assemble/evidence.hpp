@@ -48,8 +48,11 @@ struct SampledEvidence {
   struct Dependency {
     double wait_seconds = 0;  // part of thread_seconds[net]
     std::vector<double> blocked_intervals_seconds;
+    bool operator==(const Dependency&) const = default;
   };
   std::map<Endpoint, Dependency> dependencies;
+
+  bool operator==(const SampledEvidence&) const = default;
 };
 
 // The ebpf collector's sched tool: off-CPU thread-seconds by the state the kernel saw
@@ -64,6 +67,8 @@ struct MeasuredOffCpu {
   double gil = 0;          // asleep in futex on the GIL (part of what procfs calls sleep)
   bool gil_exact = false;  // the kernel knew the GIL of at least one of the processes
   std::optional<LatencyHistogram> runqueue_latency;
+
+  bool operator==(const MeasuredOffCpu&) const = default;
 };
 
 // The ebpf collector's net tool, per remote endpoint and for requests served.
@@ -73,23 +78,31 @@ struct MeasuredDependency {
   double requests = 0;  // divided by the attached fraction when duty-cycled
   double bytes_sent = 0;
   double bytes_received = 0;
+
+  bool operator==(const MeasuredDependency&) const = default;
 };
 struct MeasuredNet {
   std::map<Endpoint, MeasuredDependency> dependencies;
   std::optional<LatencyHistogram> inbound_latency;
   double inbound_requests = 0;
+
+  bool operator==(const MeasuredNet&) const = default;
 };
 
 // The ebpf collector's syscalls and disk tools (each sets its own field).
 struct MeasuredIo {
   std::map<std::string, LatencyHistogram> syscall_latency;  // by class, classes with calls
   std::optional<LatencyHistogram> disk_latency;
+
+  bool operator==(const MeasuredIo&) const = default;
 };
 
 // The python collector: what the runtime is and what its GIL did.
 struct RuntimeEvidence {
   RuntimeInfo runtime;
   GilWindow gil;  // gil.wait_measured_in_kernel is set by assemble(), not here
+
+  bool operator==(const RuntimeEvidence&) const = default;
 };
 
 struct WorkloadEvidence {
@@ -100,6 +113,8 @@ struct WorkloadEvidence {
   std::optional<MeasuredNet> net;
   std::optional<MeasuredIo> io;
   std::optional<RuntimeEvidence> runtime;
+
+  bool operator==(const WorkloadEvidence&) const = default;
 };
 
 // One window's evidence. Collectors may assume `workloads` has an entry for every
@@ -107,6 +122,9 @@ struct WorkloadEvidence {
 struct EvidenceSet {
   NodeWindow node;
   std::map<std::string, WorkloadEvidence> workloads;
+
+  // Field by field (record and replay's round-trip tests); a NaN is unequal to itself.
+  bool operator==(const EvidenceSet&) const = default;
 };
 
 }  // namespace boundwise

@@ -1,9 +1,11 @@
 """Bad input, run against the real agent: invalid configs and command lines, garbage
-HTTP, a target that exits mid-window, a reused PID, a port already in use. Each must
-give a clear error or a clean skip — never a crash, a hang or a wrong answer.
+HTTP, a target that exits mid-window, a reused PID, a port already in use, bad
+recordings for `boundwise replay` and an unusable `record:` directory. Each must give a
+clear error or a clean skip — never a crash, a hang or a wrong answer.
 
 usage: bad_input.py --agent PATH --case NAME
 """
+import json
 import os
 import re
 import socket
@@ -91,6 +93,91 @@ def case_cli_errors(binary):
     r = run([binary, "--help"])
     if r.returncode != 0 or "--config" not in r.stdout:
         harness.fail(f"--help: exit {r.returncode}: {r.stdout}")
+
+
+def case_replay_errors(binary):
+    """boundwise replay: a missing path, a directory without recordings, a malformed,
+    a truncated and a binary line each exit 2 with the path (and FILE:LINE) and what
+    is wrong; a good recording replays with exit 0; the agent's flags still work."""
+    d = harness.tempdir()
+    golden = os.path.join(harness.REPO, "tests", "golden", "recordings", "cpu_single")
+    with open(os.path.join(golden, "recording.jsonl")) as f:
+        good = f.readline()
+    files = {"bad_field.jsonl": good + good.replace('"window":', '"window":"x","w":', 1),
+             "cut.jsonl": good + good[:len(good) // 2],
+             "binary.jsonl": "\x00\x01\xfe garbage\n"}
+    for name, text in files.items():
+        with open(os.path.join(d, name), "w", errors="surrogateescape") as f:
+            f.write(text)
+    os.mkdir(os.path.join(d, "empty"))
+    cases = [
+        ([os.path.join(d, "missing")], "missing: No such file or directory"),
+        ([os.path.join(d, "empty")], "no *.jsonl recording"),
+        ([os.path.join(d, "bad_field.jsonl")], "bad_field.jsonl:2: window: expected"),
+        ([os.path.join(d, "cut.jsonl")], "cut.jsonl:2: not a JSON value (the last line has no newline"),
+        ([os.path.join(d, "binary.jsonl"), "--json"], "binary.jsonl:1: not a JSON value"),
+        ([], "DIR_OR_FILE is required"),
+    ]
+    for args, phrase in cases:
+        r = run([binary, "replay", *args])
+        if r.returncode != 2 or phrase not in r.stderr:
+            harness.fail(f"replay {args}: exit {r.returncode} (want 2), stderr {r.stderr!r} "
+                         f"lacks {phrase!r}")
+        print(f"ok: replay {' '.join(os.path.basename(a) for a in args)}: "
+              f"{r.stderr.strip().splitlines()[0]}")
+    r = run([binary, "replay", golden])
+    if r.returncode != 0 or "cpu: cpu_bound" not in r.stdout:
+        harness.fail(f"replay of the golden cpu_single: exit {r.returncode}: {r.stdout} {r.stderr}")
+    r = run([binary, "replay", "--json", golden])
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    if r.returncode != 0 or not lines or lines[0]["workloads"][0]["class"] != "cpu_bound":
+        harness.fail(f"replay --json: exit {r.returncode}: {r.stdout} {r.stderr}")
+    print(f"ok: a good recording replays ({len(lines)} windows)")
+    r = run([binary, "--version"])
+    if r.returncode != 0 or not r.stdout.startswith("boundwise "):
+        harness.fail(f"--version beside the replay subcommand: {r.returncode} {r.stdout}")
+
+
+def case_record_dir(binary):
+    """record: an unusable directory stops the start (exit 1, what is wrong with the
+    path); a usable one is created and gets one line per window, which replays to the
+    verdict the agent published."""
+    d = harness.tempdir()
+    not_dir = os.path.join(d, "file")
+    with open(not_dir, "w") as f:
+        f.write("x")
+    for path, phrase in ((not_dir, "exists and is not a directory"),
+                         (os.path.join(not_dir, "sub"), "cannot create the directory")):
+        config = os.path.join(d, "c.yaml")
+        with open(config, "w") as f:
+            f.write(f'listen: "127.0.0.1:{harness.free_port()}"\nrecord: {path}\n')
+        r = run([binary, "--config", config])
+        if r.returncode != 1 or phrase not in r.stderr or path not in r.stderr:
+            harness.fail(f"record: {path}: exit {r.returncode} (want 1), stderr {r.stderr!r}")
+        print(f"ok: {r.stderr.strip().splitlines()[-1]}")
+
+    rec = os.path.join(d, "rec", "deeper")
+    p = harness.start_workload("cpu_single.py")
+    agent = harness.Agent(binary, [{"name": "cpu", "pid": p.pid}], extra=f"record: {rec}")
+    w, ok = harness.wait_for_verdict(agent, "cpu", lambda w: True)
+    if not ok:
+        harness.fail("no verdict while recording")
+    doc, w = agent.workload("cpu")
+    number, live = doc["windows_completed"], w["verdict"]["class"]
+    metrics = harness.http_get(agent.base + "/metrics")[1]
+    if 'boundwise_dropped_total{what="records"} 0' not in metrics:
+        harness.fail("boundwise_dropped_total{what=\"records\"} is not 0 while recording works")
+    time.sleep(0.5)
+    r = run([binary, "replay", "--json", rec])
+    windows = {x["window"]: x for x in map(json.loads, r.stdout.splitlines())}
+    if r.returncode != 0 or number not in windows:
+        harness.fail(f"replay of the live recording: exit {r.returncode}, windows "
+                     f"{sorted(windows)} (want {number}): {r.stderr}")
+    replayed = windows[number]["workloads"][0]["class"]
+    if replayed != live:
+        harness.fail(f"window {number}: replayed as {replayed}, the agent said {live}")
+    print(f"ok: {len(windows)} windows recorded; window {number} replays as {replayed}, "
+          "as the agent said")
 
 
 def raw_request(port, data, read_timeout=10):

@@ -42,6 +42,9 @@ TEST(Config, EmbeddedDefaultEqualsStructDefaults) {
   EXPECT_EQ(parsed.ebpf.per_run_overhead_ns, defaults.ebpf.per_run_overhead_ns);
   EXPECT_EQ(parsed.max_open_files, defaults.max_open_files);
   EXPECT_EQ(parse_config("max_open_files: 4096\n", "t").max_open_files, 4096);
+  EXPECT_EQ(parsed.record, "");  // recording off
+  EXPECT_EQ(parsed.record_max_bytes, defaults.record_max_bytes);
+  EXPECT_EQ(defaults.record_max_bytes, 64u << 20);
 }
 
 TEST(Config, EveryKey) {
@@ -74,6 +77,8 @@ ebpf:
   budget_cores: 0.05
   net_source: syscalls
   per_run_overhead_ns: 120
+record: /var/lib/boundwise/record
+record_max_bytes: 16MiB
 )",
                           "x.yaml");
   EXPECT_EQ(c.listen_host, "::1");
@@ -98,6 +103,23 @@ ebpf:
   EXPECT_DOUBLE_EQ(c.ebpf.budget_cores, 0.05);
   EXPECT_EQ(c.ebpf.net_source, "syscalls");
   EXPECT_EQ(c.ebpf.per_run_overhead_ns, 120);
+  EXPECT_EQ(c.record, "/var/lib/boundwise/record");
+  EXPECT_EQ(c.record_max_bytes, 16u << 20);
+}
+
+TEST(Config, Record) {
+  EXPECT_EQ(parse_config("record: \"\"\n", "t").record, "");  // empty: off
+  EXPECT_EQ(parse_config("record:\n", "t").record, "");       // null: off
+  EXPECT_EQ(parse_config("record: rec\n", "t").record, "rec");
+  EXPECT_EQ(parse_config("record_max_bytes: 1048576\n", "t").record_max_bytes, 1u << 20);
+  EXPECT_EQ(parse_config("record_max_bytes: 2048KiB\n", "t").record_max_bytes, 2u << 20);
+  EXPECT_EQ(parse_config("record_max_bytes: 1TiB\n", "t").record_max_bytes, 1ull << 40);
+  EXPECT_EQ(parse_byte_size("3GiB"), 3ull << 30);
+  EXPECT_EQ(parse_byte_size("0"), 0u);
+  for (const char* bad : {"", "MiB", "1.5MiB", "-1", "1 MiB", "1mb", "1M", "99999999999999999999",
+                          "17179869184GiB"}) {
+    EXPECT_FALSE(parse_byte_size(bad)) << bad;
+  }
 }
 
 TEST(Config, EmptyFileIsTheDefaults) {
@@ -143,6 +165,11 @@ TEST(Config, Errors) {
   expect_error("window: 1s\ndiscovery_interval: 5s\n", 2, 21, "must not be longer");
   expect_error("max_open_files: 8\n", 1, 17, "at least 16");
   expect_error("max_open_files: -1\n", 1, 17, "between 0 and 10000000");
+  expect_error("record: [a, b]\n", 1, 9, "\"record\" must be a scalar");
+  expect_error("record_max_bytes: 1000\n", 1, 19, "from 1MiB to 1TiB");
+  expect_error("record_max_bytes: 2TiB\n", 1, 19, "from 1MiB to 1TiB");
+  expect_error("record_max_bytes: lots\n", 1, 19, "got \"lots\"");
+  expect_error("recrd: /tmp\n", 1, 1, "unknown key \"recrd\"");
 }
 
 TEST(Config, UnreadableFile) {
