@@ -456,7 +456,7 @@ struct Agent::Impl {
       }
     }
     for (const auto& w : targets.workloads) {
-      next->workloads.push_back(report(w, windows[w.name], now, duration));
+      next->workloads.push_back(make_report(w, windows[w.name], now, duration));
     }
     for (auto it = last_class.begin(); it != last_class.end();) {
       it = first_seen.count(it->first) == 0 ? last_class.erase(it) : std::next(it);
@@ -522,31 +522,31 @@ struct Agent::Impl {
 
   // One workload's report for the window just closed: classified and recommended
   // unless it was discovered too late in the window to judge.
-  WorkloadReport report(const TargetWorkload& w, const WorkloadWindow& win, Clock::time_point now,
-                        double duration) {
-    WorkloadReport report;
-    report.name = w.name;
-    report.pod = w.pod;
-    for (const auto& key : w.processes) report.pids.push_back(key.pid);
+  WorkloadReport make_report(const TargetWorkload& w, const WorkloadWindow& win,
+                             Clock::time_point now, double duration) {
+    WorkloadReport out;
+    out.name = w.name;
+    out.pod = w.pod;
+    for (const auto& key : w.processes) out.pids.push_back(key.pid);
     auto threads = discovery.threads().find(w.name);
-    report.threads = threads != discovery.threads().end() ? threads->second : 0;
+    out.threads = threads != discovery.threads().end() ? threads->second : 0;
     // A workload discovered late in this window has too little of it to judge.
     auto seen = first_seen.find(w.name);
     bool enough = seen != first_seen.end() &&
                   std::chrono::duration<double>(now - seen->second).count() >= duration * 0.5;
-    if (!enough) return report;
+    if (!enough) return out;
     Verdict verdict = classify(win);
-    report.recommendation = recommend(verdict, win);
+    out.recommendation = recommend(verdict, win);
     auto previous = last_class.find(w.name);
     if (previous == last_class.end() || previous->second != verdict.bottleneck) {
       log->info("workload {}: {} (confidence {:.2f}) → {}: {}", w.name,
                 to_string(verdict.bottleneck), verdict.confidence,
-                to_string(report.recommendation->model), report.recommendation->summary);
+                to_string(out.recommendation->model), out.recommendation->summary);
     }
     last_class[w.name] = verdict.bottleneck;
-    report.verdict = std::move(verdict);
-    report.window = win;
-    return report;
+    out.verdict = std::move(verdict);
+    out.window = win;
+    return out;
   }
 
   void shutdown() {

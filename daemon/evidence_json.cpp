@@ -421,15 +421,17 @@ std::optional<std::chrono::system_clock::time_point> parse_record_time(std::stri
       consumed != 24) {
     return std::nullopt;
   }
-  if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
-      tm.tm_min > 59 || tm.tm_sec > 60 || millis < 0) {
-    return std::nullopt;
-  }
+  // system_clock counts nanoseconds in 64 bits: 1678 to 2262. Windows close after 1970.
+  if (tm.tm_year < 1970 || tm.tm_year > 2261) return std::nullopt;
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
   std::time_t seconds = timegm(&tm);
-  return std::chrono::system_clock::time_point(std::chrono::seconds(seconds) +
-                                               std::chrono::milliseconds(millis));
+  auto t = std::chrono::system_clock::time_point(std::chrono::seconds(seconds) +
+                                                 std::chrono::milliseconds(millis));
+  // Only the canonical spelling: timegm() normalises "02-30" or ":60" into another
+  // time, which would not be written back as it was read.
+  if (format_record_time(t) != text) return std::nullopt;
+  return t;
 }
 
 }  // namespace boundwise

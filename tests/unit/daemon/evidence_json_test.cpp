@@ -163,8 +163,13 @@ TEST(EvidenceJson, TimeFormat) {
   auto t = std::chrono::system_clock::time_point(std::chrono::milliseconds(1777777777123));
   EXPECT_EQ(format_record_time(t), "2026-05-03T03:09:37.123Z");
   EXPECT_EQ(parse_record_time("2026-05-03T03:09:37.123Z"), t);
-  for (const char* bad : {"", "2026-05-03T03:09:37Z", "2026-05-03 03:09:37.123Z",
-                          "2026-13-03T03:09:37.123Z", "2026-05-03T03:09:37.123+", "x"}) {
+  EXPECT_TRUE(parse_record_time("1970-01-01T00:00:00.000Z"));
+  EXPECT_TRUE(parse_record_time("2261-12-31T23:59:59.999Z"));
+  for (const char* bad :
+       {"", "2026-05-03T03:09:37Z", "2026-05-03 03:09:37.123Z", "2026-13-03T03:09:37.123Z",
+        "2026-05-03T03:09:37.123+", "x", "2026-02-30T00:00:00.000Z", "9999-12-31T23:59:59.999Z",
+        "0001-01-01T00:00:00.000Z", "2026-12-31T23:59:60.999Z", "+026-05-03T03:09:37.123Z",
+        "2026-05-03T03:09:37.-12Z"}) {
     EXPECT_FALSE(parse_record_time(bad)) << bad;
   }
 }
