@@ -2,6 +2,7 @@
 // (0 ok, 1 runtime failure such as a port in use, 2 bad configuration or arguments).
 // One subcommand, `boundwise replay`, runs recorded windows offline (daemon/replay.hpp)
 // instead of the agent.
+#include <malloc.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -48,6 +49,12 @@ void raise_open_files_limit() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Large transient buffers (libbpf parses the kernel's BTF, ~5.5 MB, once per tool that
+  // probes it; the ELF reader's symbol tables) must go back to the system when freed.
+  // glibc's dynamic threshold rises to the size of the first such buffer freed, after
+  // which the next ones come from the heap and stay in the agent's RSS (+5 MiB
+  // measured, docs/BENCHMARKS.md): a fixed threshold keeps them mmap()ed.
+  ::mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   CLI::App app{
       "boundwise: tells, per workload on this host, whether it is CPU-bound or I/O-bound, why, "
       "and which concurrency model serves it.\nServes /metrics (Prometheus) and /recommend "
