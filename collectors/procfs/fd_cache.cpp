@@ -13,20 +13,20 @@ FdCache::~FdCache() {
   for (const auto& e : lru_) ::close(e.fd);
 }
 
-int FdCache::get(const FileKey& key, const std::function<int()>& open) {
-  if (auto it = entries_.find(key); it != entries_.end()) {
-    lru_.splice(lru_.begin(), lru_, it->second);
-    return it->second->fd;
-  }
-  int fd = open();
-  if (fd < 0) return -1;
+int FdCache::find(const FileKey& key) {
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return -1;
+  lru_.splice(lru_.begin(), lru_, it->second);
+  return it->second->fd;
+}
+
+void FdCache::keep(const FileKey& key, int fd) {
   while (entries_.size() >= capacity_) {
     ++evictions_;
     close_entry(std::prev(lru_.end()));
   }
   lru_.push_front(Entry{key, fd});
   entries_.emplace(key, lru_.begin());
-  return fd;
 }
 
 void FdCache::forget(const FileKey& key) {

@@ -33,8 +33,16 @@ class FdCache {
 
   // The kept fd for `key`, or, when it is not kept, the fd `open()` returns (kept from
   // now on; the least recently used beyond capacity is closed). -1 when open() fails.
-  // The fd stays valid until the next get() or forget().
-  int get(const FileKey& key, const std::function<int()>& open);
+  // The fd stays valid until the next get() or forget(). A template, not a
+  // std::function: it runs for every procfs read, and the sampler's capturing openers
+  // would cost a heap allocation each.
+  template <class Open>
+  int get(const FileKey& key, Open&& open) {
+    if (int fd = find(key); fd >= 0) return fd;
+    int fd = open();
+    if (fd >= 0) keep(key, fd);
+    return fd;
+  }
 
   // Closes the file if it is kept (its task has gone).
   void forget(const FileKey& key);
@@ -57,6 +65,8 @@ class FdCache {
     FileKey key;
     int fd;
   };
+  int find(const FileKey& key);           // the kept fd (now most recently used), or -1
+  void keep(const FileKey& key, int fd);  // keeps a new fd, closing the LRU beyond capacity
   void close_entry(std::list<Entry>::iterator it);
 
   std::size_t capacity_;
