@@ -1,7 +1,7 @@
 // The collector seam. A collector turns one kernel source (procfs, eBPF, perf, a
 // Python interpreter's memory) into classifier types; it never classifies.
 //
-// Lifecycle, all on the daemon's single io_context thread:
+// Lifecycle, all on the daemon's collection thread (the HTTP thread never calls a collector):
 //   start()                       once; an error means "down" (logged, exported as
 //                                 boundwise_collector_up 0) and the agent goes on
 //   set_targets(targets)          after every discovery scan
@@ -12,7 +12,8 @@
 //                                 start a new window. The daemon's assemble() merges
 //                                 the parts, so the order of collectors is irrelevant.
 //
-// Adding a collector = its own files + one line in daemon/collectors.cpp.
+// Adding a collector = its own folder, with a descriptor (collectors/descriptor.hpp),
+// + one line in collectors/registry.cpp.
 #pragma once
 
 #include <chrono>
@@ -25,6 +26,7 @@
 #include "classifier/assemble/evidence.hpp"
 #include "classifier/endpoint.hpp"
 #include "classifier/result.hpp"
+#include "collectors/descriptor.hpp"
 #include "collectors/targets.hpp"
 
 namespace boundwise {
@@ -44,12 +46,13 @@ struct CollectorSettings {
   // `collectors:` of the config: name → enabled (absent = enabled). Collectors with
   // parts read their parts' switches here (e.g. "ebpf_syscalls").
   std::map<std::string, bool> collectors_enabled;
-  // `ebpf:` of the config.
-  struct Ebpf {
-    double budget_cores = 0.01;        // all BPF programs together, in cores
-    std::string net_source = "auto";   // auto | tracepoints | syscalls (net tool)
-    double per_run_overhead_ns = 200;  // charged per program run on top of its run time
-  } ebpf;
+  // Each collector's configured options (its `NAME:` section), by collector name;
+  // options_for() adds the defaults of those not set.
+  std::map<std::string, OptionValues, std::less<>> options;
+  Options options_for(const CollectorDescriptor& descriptor) const {
+    auto it = options.find(descriptor.name);
+    return Options(descriptor, it != options.end() ? &it->second : nullptr);
+  }
   // What each process's image says (CPython or not, its GIL range), shared by every
   // collector so that a process's ELF is read once. The daemon sets it, for
   // `proc_root`; a collector given none makes its own (unit tests).

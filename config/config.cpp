@@ -49,16 +49,6 @@ max_open_files: 0
 log_level: info
 targets: []
 dependencies: []
-ebpf:
-  # CPU all BPF programs together may use, in cores (0.01 = 1% of one core). The
-  # costliest tools (syscalls, then disk, net, sched) are duty-cycled to stay within it.
-  budget_cores: 0.01
-  # Socket traffic for dependency/inbound latency: auto, tracepoints (kernel 6.3+) or
-  # syscalls (any kernel, costlier).
-  net_source: auto
-  # Cost of one BPF program run beyond what the kernel's run-time stats time
-  # (dispatch, clock reads, cache/TLB misses), charged to the budget per run.
-  per_run_overhead_ns: 200
 # Append each window's evidence to files in this directory, for `boundwise replay`
 # (off when unset); the files together stay under record_max_bytes, oldest deleted.
 # record: /var/lib/boundwise/record
@@ -103,15 +93,16 @@ std::optional<std::string> read_regular_file(const std::string& path, std::strin
 }
 
 const std::set<std::string> kTopKeys = {
-    "listen",        "window",           "sample_rate", "discovery_interval",
-    "max_workloads", "max_dependencies", "proc_root",   "log_level",
-    "targets",       "dependencies",     "collectors",  "web",
-    "run_as_user",   "max_series",       "ebpf",        "max_open_files",
-    "record",        "record_max_bytes"};
+    "listen",          "window",           "sample_rate",    "discovery_interval",
+    "max_workloads",   "max_dependencies", "proc_root",      "log_level",
+    "targets",         "dependencies",     "collectors",     "web",
+    "run_as_user",     "max_series",       "max_open_files", "record",
+    "record_max_bytes"};
 
 class Loader {
  public:
-  explicit Loader(std::string file) : file_(std::move(file)) {}
+  Loader(std::string file, const CollectorDescriptors& collectors)
+      : file_(std::move(file)), collectors_(collectors) {}
 
   [[noreturn]] void fail(const YAML::Node& node, const std::string& message) const {
     YAML::Mark m = node.Mark();
@@ -317,7 +308,36 @@ class Loader {
     Config c;
     if (!root || root.IsNull()) return c;
     if (!root.IsMap()) fail(root, "the top level must be a map of settings");
-    check_keys(root, kTopKeys, "the top level");
+    std::set<std::string> top_keys = kTopKeys;
+    for (const auto* d : collectors_) {
+      if (!d->options.empty()) top_keys.insert(d->name);
+    }
+    check_keys(root, top_keys, "the top level");
+    settings(root, c);
+    lists(root, c);
+    if (auto n = root["collectors"]) switches(n, c);
+    for (const auto* d : collectors_) {
+      if (auto n = root[d->name]; n && !d->options.empty()) {
+        c.collector_options[d->name] = options(n, *d);
+      }
+    }
+    if (auto n = root["web"]) c.web = web(n);
+    record(root, c);
+    if (c.discovery_interval > c.window) {
+      // The default interval follows a short window; an explicit one is a mistake.
+      if (!root["discovery_interval"]) {
+        c.discovery_interval = c.window;
+      } else {
+        fail(root["discovery_interval"],
+             "\"discovery_interval\" must not be longer than \"window\"");
+      }
+    }
+    return c;
+  }
+
+ private:
+  // The agent-wide scalar settings.
+  void settings(const YAML::Node& root, Config& c) const {
     if (auto n = root["listen"]) {
       std::string text = scalar(n, "listen");
       auto parsed = parse_listen_address(text);
@@ -351,77 +371,6 @@ class Loader {
         fail(n, "\"log_level\" must be one of trace, debug, info, warn, error");
       }
     }
-    if (auto n = root["targets"]) {
-      if (!n.IsNull()) {
-        if (!n.IsSequence()) fail(n, "\"targets\" must be a list");
-        std::set<std::string> names;
-        for (const auto& t : n) c.targets.push_back(target(t, names));
-      }
-    }
-    if (auto n = root["dependencies"]) {
-      if (!n.IsNull()) {
-        if (!n.IsSequence()) fail(n, "\"dependencies\" must be a list");
-        std::set<std::string> names;
-        for (const auto& d : n) c.dependencies.push_back(dependency(d, names));
-      }
-    }
-    if (auto n = root["collectors"]) {
-      if (!n.IsMap()) fail(n, "\"collectors\" must be a map of collector name to {enabled: bool}");
-      for (auto it = n.begin(); it != n.end(); ++it) {
-        std::string name = scalar(it->first, "collector name");
-        const auto& known = known_collectors();
-        if (std::find(known.begin(), known.end(), name) == known.end()) {
-          std::string list;
-          for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-          fail(it->first, "unknown collector \"" + name + "\" (known: " + list + ")");
-        }
-        YAML::Node body = it->second;  // a copy: `it->second` lives in a temporary
-        if (!body.IsMap()) fail(body, "collector \"" + name + "\" must be a map");
-        check_keys(body, {"enabled"}, "collector \"" + name + "\"");
-        bool enabled = true;
-        if (auto e = body["enabled"]) {
-          std::string text = scalar(e, "enabled");
-          if (text == "true") {
-            enabled = true;
-          } else if (text == "false") {
-            enabled = false;
-          } else {
-            fail(e, "\"enabled\" must be true or false");
-          }
-        }
-        c.collectors_enabled[name] = enabled;
-      }
-    }
-    if (auto n = root["ebpf"]) {
-      if (!n.IsMap()) fail(n, "\"ebpf\" must be a map");
-      check_keys(n, {"budget_cores", "net_source", "per_run_overhead_ns"}, "\"ebpf\"");
-      if (auto b = n["budget_cores"]) {
-        std::string text = scalar(b, "budget_cores");
-        char* end = nullptr;
-        double v = std::strtod(text.c_str(), &end);
-        if (text.empty() || end != text.c_str() + text.size() || !(v > 0) || v > 64) {
-          fail(b,
-               "\"budget_cores\" must be a number of CPU cores above 0 and at most 64 "
-               "(0.01 = 1 % of one core), got \"" +
-                   text + "\"");
-        }
-        c.ebpf.budget_cores = v;
-      }
-      if (auto o = n["per_run_overhead_ns"]) {
-        c.ebpf.per_run_overhead_ns =
-            static_cast<double>(integer(o, "per_run_overhead_ns", 0, 100'000));
-      }
-      if (auto s = n["net_source"]) {
-        c.ebpf.net_source = scalar(s, "net_source");
-        if (c.ebpf.net_source != "auto" && c.ebpf.net_source != "tracepoints" &&
-            c.ebpf.net_source != "syscalls") {
-          fail(s, "\"net_source\" must be auto, tracepoints or syscalls, got \"" +
-                      c.ebpf.net_source + "\"");
-        }
-      }
-    }
-    if (auto n = root["web"]) c.web = web(n);
-    record(root, c);
     if (auto n = root["run_as_user"]) {
       c.run_as_user = scalar(n, "run_as_user");
       static const std::regex kUser("^[a-z_][a-z0-9_-]{0,31}$");
@@ -429,28 +378,125 @@ class Loader {
         fail(n, "\"run_as_user\" must be a user name (lower-case letters, digits, '_', '-')");
       }
     }
-    if (c.discovery_interval > c.window) {
-      // The default interval follows a short window; an explicit one is a mistake.
-      if (!root["discovery_interval"]) {
-        c.discovery_interval = c.window;
-      } else {
-        fail(root["discovery_interval"],
-             "\"discovery_interval\" must not be longer than \"window\"");
-      }
-    }
-    return c;
   }
 
- private:
+  // `targets` and `dependencies`.
+  void lists(const YAML::Node& root, Config& c) const {
+    if (auto n = root["targets"]; n && !n.IsNull()) {
+      if (!n.IsSequence()) fail(n, "\"targets\" must be a list");
+      std::set<std::string> names;
+      for (const auto& t : n) c.targets.push_back(target(t, names));
+    }
+    if (auto n = root["dependencies"]; n && !n.IsNull()) {
+      if (!n.IsSequence()) fail(n, "\"dependencies\" must be a list");
+      std::set<std::string> names;
+      for (const auto& d : n) c.dependencies.push_back(dependency(d, names));
+    }
+  }
+
+  // `collectors:`: NAME: {enabled: bool} for every collector and part the descriptors
+  // declare.
+  void switches(const YAML::Node& n, Config& c) const {
+    if (!n.IsMap()) fail(n, "\"collectors\" must be a map of collector name to {enabled: bool}");
+    const auto known = collector_and_part_names(collectors_);
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      std::string name = scalar(it->first, "collector name");
+      if (std::find(known.begin(), known.end(), name) == known.end()) {
+        std::string list;
+        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+        fail(it->first, "unknown collector \"" + name + "\" (known: " + list + ")");
+      }
+      YAML::Node body = it->second;  // a copy: `it->second` lives in a temporary
+      if (!body.IsMap()) fail(body, "collector \"" + name + "\" must be a map");
+      check_keys(body, {"enabled"}, "collector \"" + name + "\"");
+      bool enabled = true;
+      if (auto e = body["enabled"]) {
+        std::string text = scalar(e, "enabled");
+        if (text != "true" && text != "false") fail(e, "\"enabled\" must be true or false");
+        enabled = text == "true";
+      }
+      c.collectors_enabled[name] = enabled;
+    }
+  }
+
+  // A collector's options section, each value checked by its descriptor's spec.
+  OptionValues options(const YAML::Node& n, const CollectorDescriptor& d) const {
+    const std::string where = "\"" + d.name + "\"";
+    if (!n.IsMap()) fail(n, where + " must be a map");
+    std::set<std::string> keys;
+    for (const auto& spec : d.options) keys.insert(spec.key);
+    check_keys(n, keys, where);
+    OptionValues values;
+    for (const auto& spec : d.options) {
+      if (auto v = n[spec.key]) {
+        auto parsed = parse_option(spec, scalar(v, spec.key));
+        if (!parsed) fail(v, parsed.error().message);
+        values.emplace(spec.key, std::move(*parsed));
+      }
+    }
+    return values;
+  }
+
   std::string file_;
+  const CollectorDescriptors& collectors_;
 };
 
 }  // namespace
 
-std::string_view default_config_yaml() { return kDefaultConfig; }
+namespace {
 
-Config parse_config(std::string_view yaml_text, const std::string& file_name) {
-  Loader loader(file_name);
+// `text` as YAML comment lines of at most ~88 columns, each starting with `indent# `.
+std::string comment(std::string_view text, const std::string& indent) {
+  std::string out;
+  std::string line;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t space = text.find(' ', pos);
+    std::string_view word = text.substr(pos, space == std::string_view::npos ? space : space - pos);
+    if (!line.empty() && indent.size() + 2 + line.size() + 1 + word.size() > 88) {
+      out += indent + "# " + line + "\n";
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + std::string(word);
+    if (space == std::string_view::npos) break;
+    pos = space + 1;
+  }
+  if (!line.empty()) out += indent + "# " + line + "\n";
+  return out;
+}
+
+}  // namespace
+
+std::string default_config_yaml(const CollectorDescriptors& collectors) {
+  std::string out(kDefaultConfig);
+  out += "# Collectors and their parts; turn one off (or one marked off on) with\n";
+  out += "# collectors: {NAME: {enabled: false}}.\n";
+  std::size_t width = 0;
+  for (const auto& name : collector_and_part_names(collectors))
+    width = std::max(width, name.size());
+  auto row = [&](const std::string& name, bool on, const std::string& help) {
+    out += "#   " + name + std::string(width + 2 - name.size(), ' ') + (on ? "" : "(off) ") + help +
+           "\n";
+  };
+  for (const auto* d : collectors) row(d->name, d->enabled_by_default, d->help);
+  for (const auto* d : collectors) {
+    for (const auto& p : d->parts) row(p.name, p.enabled_by_default, p.help);
+  }
+  out += "collectors: {}\n";
+  for (const auto* d : collectors) {
+    if (d->options.empty()) continue;
+    out += d->name + ":\n";
+    for (const auto& spec : d->options) {
+      out += comment(spec.help, "  ");
+      out += "  " + spec.key + ": " + spec.default_value + "\n";
+    }
+  }
+  return out;
+}
+
+Config parse_config(std::string_view yaml_text, const std::string& file_name,
+                    const CollectorDescriptors& collectors) {
+  Loader loader(file_name, collectors);
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml_text));
@@ -468,11 +514,11 @@ Config parse_config(std::string_view yaml_text, const std::string& file_name) {
   }
 }
 
-Config load_config_file(const std::string& path) {
+Config load_config_file(const std::string& path, const CollectorDescriptors& collectors) {
   std::string why;
   auto text = read_regular_file(path, why);
   if (!text) throw ConfigError(path, 1, 1, "cannot read the file: " + why);
-  return parse_config(*text, path);
+  return parse_config(*text, path, collectors);
 }
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "classifier/endpoint.hpp"
+#include "collectors/descriptor.hpp"
 
 namespace boundwise {
 
@@ -64,25 +65,12 @@ struct Config {
   int max_open_files = 0;
   std::string proc_root = "/proc";
   std::string log_level = "info";
-  // `collectors:` section: collector name → enabled. Absent names are enabled.
+  // `collectors:` section: collector or part name → enabled, as written (absent names
+  // take their descriptor's default: collectors/descriptor.hpp).
   std::map<std::string, bool> collectors_enabled;
-  // `ebpf:` section (docs/CONFIG.md).
-  struct Ebpf {
-    // CPU all BPF programs together may use, in cores (0.01 = 1 % of one core); the
-    // most expensive tools are duty-cycled or detached to stay within it.
-    double budget_cores = 0.01;
-    // Where the net tool learns about socket traffic: "tracepoints"
-    // (sock_send_length/sock_recv_length, kernel 6.3+), "syscalls" (sys_enter/sys_exit
-    // of the send/recv family, any kernel) or "auto" (tracepoints where the kernel has
-    // them).
-    std::string net_source = "auto";
-    // What one run of a BPF program costs the traced process beyond the run time the
-    // kernel's stats measure (the tracepoint's dispatch, the stats' own clock reads,
-    // cache and TLB misses), in ns; the budget charges it per run. Measured on this
-    // project's VMs at 190–230 ns per sched_switch run (docs/BENCHMARKS.md,
-    // `bench/ebpf_overhead.py --slices`); lower on hardware with PCID.
-    double per_run_overhead_ns = 200;
-  } ebpf;
+  // Each collector's options section (`ebpf:` …), collector name → key → value, as
+  // written and validated against its descriptor; absent keys take their default.
+  std::map<std::string, OptionValues, std::less<>> collector_options;
   WebConfig web;
   // When started as root: the user to switch to once started (keeping only the
   // capabilities boundwise uses). Empty: stay the user it was started as.
@@ -93,13 +81,6 @@ struct Config {
   // What the evidence files in `record` may hold together; the oldest go first.
   std::uint64_t record_max_bytes = kDefaultRecordMaxBytes;
 };
-
-// Every name `collectors:` accepts: the collectors and the parts of those with parts.
-inline const std::vector<std::string>& known_collectors() {
-  static const std::vector<std::string> names = {
-      "node", "procfs", "python", "ebpf", "ebpf_sched", "ebpf_net", "ebpf_syscalls", "ebpf_disk"};
-  return names;
-}
 
 // Every path the HTTP server answers (what `protected_endpoints` may name).
 inline const std::vector<std::string>& known_endpoints() {
@@ -123,15 +104,20 @@ class ConfigError : public std::runtime_error {
   int column_;
 };
 
-// The YAML text of the embedded default config (documented in README.md).
-std::string_view default_config_yaml();
+// The YAML text of the embedded default config (documented in README.md): the agent's
+// settings, then each collector's switch and options with their help, from
+// `collectors` (the daemon passes collectors/registry.hpp's list).
+std::string default_config_yaml(const CollectorDescriptors& collectors);
 
-// Parses YAML text; `file_name` is used in error messages. Throws ConfigError.
-Config parse_config(std::string_view yaml_text, const std::string& file_name);
+// Parses YAML text; `file_name` is used in error messages. The `collectors:` names and
+// the collectors' option sections are checked against `collectors`. Throws
+// ConfigError.
+Config parse_config(std::string_view yaml_text, const std::string& file_name,
+                    const CollectorDescriptors& collectors);
 
 // Reads and parses a file. Throws ConfigError (an unreadable file is reported as
 // FILE:1:1).
-Config load_config_file(const std::string& path);
+Config load_config_file(const std::string& path, const CollectorDescriptors& collectors);
 
 // Parses "10s", "500ms", "2m", "1h" (a positive integer and a unit). nullopt if bad.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);

@@ -26,8 +26,8 @@
 #include "classifier/assemble/assemble.hpp"
 #include "classifier/classify.hpp"
 #include "collectors/process/process_images.hpp"
+#include "collectors/registry.hpp"
 #include "daemon/auth.hpp"
-#include "daemon/collectors.hpp"
 #include "daemon/discovery.hpp"
 #include "daemon/http_handler.hpp"
 #include "daemon/http_server.hpp"
@@ -313,18 +313,18 @@ struct Agent::Impl {
     settings.sample_rate_hz = config.sample_rate_hz;
     settings.max_open_files = config.max_open_files;
     settings.collectors_enabled = config.collectors_enabled;
-    settings.ebpf.budget_cores = config.ebpf.budget_cores;
-    settings.ebpf.net_source = config.ebpf.net_source;
-    settings.ebpf.per_run_overhead_ns = config.ebpf.per_run_overhead_ns;
+    settings.options = config.collector_options;
     // One cache for all collectors: each process's ELF is read once, not per collector.
     settings.process_images = std::make_shared<process::ProcessImages>(settings.proc_root);
-    for (auto& c : make_collectors(settings)) {
-      std::string name(c->name());
+    for (const auto* descriptor : collector_descriptors()) {
+      const std::string& name = descriptor->name;
       auto enabled = config.collectors_enabled.find(name);
-      if (enabled != config.collectors_enabled.end() && !enabled->second) {
+      if (enabled != config.collectors_enabled.end() ? !enabled->second
+                                                     : !descriptor->enabled_by_default) {
         log->info("collector {}: disabled by configuration", name);
         continue;
       }
+      auto c = descriptor->factory(settings);
       CollectorSlot slot;
       slot.status.name = name;
       auto t0 = Clock::now();

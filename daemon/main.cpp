@@ -15,6 +15,7 @@
 #include <optional>
 #include <utility>
 
+#include "collectors/registry.hpp"
 #include "config/config.hpp"
 #include "daemon/agent.hpp"
 #include "daemon/privileges.hpp"
@@ -22,9 +23,12 @@
 
 namespace {
 
+// One logger per part of the daemon and per collector (named as its descriptor).
 void setup_logging(const std::string& level) {
   auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
-  for (const char* name : {"agent", "discovery", "procfs", "ebpf", "node", "http"}) {
+  std::vector<std::string> names = {"agent", "discovery", "http"};
+  for (const auto* d : boundwise::collector_descriptors()) names.push_back(d->name);
+  for (const auto& name : names) {
     auto l = std::make_shared<spdlog::logger>(name, sink);
     spdlog::register_logger(l);
   }
@@ -44,6 +48,29 @@ void raise_open_files_limit() {
     spdlog::get("agent")->info("open-files limit raised from {} to {} (the hard limit)", was,
                                limit.rlim_max);
   }
+}
+
+// The --help footer: every collector and part, and every collector option, from the
+// descriptors.
+std::string collectors_help() {
+  std::string out =
+      "\nCollectors (config `collectors: {NAME: {enabled: BOOL}}`, --disable-collector):\n";
+  const auto& all = boundwise::collector_descriptors();
+  auto row = [&](const std::string& name, bool on, const std::string& help) {
+    out += "  " + name + std::string(name.size() < 15 ? 15 - name.size() : 1, ' ') +
+           (on ? "" : "(off by default) ") + help + "\n";
+  };
+  for (const auto* d : all) {
+    row(d->name, d->enabled_by_default, d->help);
+    for (const auto& p : d->parts) row(p.name, p.enabled_by_default, p.help);
+  }
+  for (const auto* d : all) {
+    for (const auto& o : d->options) {
+      out +=
+          "\n  " + d->name + "." + o.key + " (default " + o.default_value + "): " + o.help + "\n";
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -78,9 +105,14 @@ int main(int argc, char** argv) {
   app.add_option("--sample-rate", sample_rate,
                  "thread-state samples per second (overrides the file)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error");
-  app.add_option("--disable-collector", disabled_collectors,
-                 "turn a collector or eBPF tool off (overrides the file; repeatable): node, "
-                 "procfs, python, ebpf, ebpf_sched, ebpf_net, ebpf_syscalls, ebpf_disk");
+  const auto known_collectors =
+      boundwise::collector_and_part_names(boundwise::collector_descriptors());
+  std::string known_list;
+  for (const auto& name : known_collectors) known_list += (known_list.empty() ? "" : ", ") + name;
+  app.add_option(
+      "--disable-collector", disabled_collectors,
+      "turn a collector or one of its parts off (overrides the file; repeatable): " + known_list);
+  app.footer(collectors_help());
   app.add_flag("--print-default-config", print_default, "print the embedded default config");
   app.add_flag("--version", version, "print the version");
   app.add_flag("--check-privileges", check_privs,
@@ -116,12 +148,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (print_default) {
-    std::cout << boundwise::default_config_yaml();
+    std::cout << boundwise::default_config_yaml(boundwise::collector_descriptors());
     return 0;
   }
   if (!check_file.empty()) {
     try {
-      boundwise::load_config_file(check_file);
+      boundwise::load_config_file(check_file, boundwise::collector_descriptors());
     } catch (const boundwise::ConfigError& e) {
       std::cerr << e.what() << "\n";
       return 2;
@@ -157,18 +189,20 @@ int main(int argc, char** argv) {
     return 2;
   }
   for (const auto& name : disabled_collectors) {
-    const auto& known = boundwise::known_collectors();
-    if (std::find(known.begin(), known.end(), name) == known.end()) {
-      std::cerr << "--disable-collector: unknown collector \"" << name << "\"\n";
+    if (std::find(known_collectors.begin(), known_collectors.end(), name) ==
+        known_collectors.end()) {
+      std::cerr << "--disable-collector: unknown collector \"" << name
+                << "\" (known: " << known_list << ")\n";
       return 2;
     }
   }
   bool sample_rate_set = app.count("--sample-rate") > 0;
-  auto load = [=]() {
-    boundwise::Config c =
-        config_file.empty()
-            ? boundwise::parse_config(boundwise::default_config_yaml(), "<embedded default>")
-            : boundwise::load_config_file(config_file);
+  const auto& collectors = boundwise::collector_descriptors();
+  auto load = [=, &collectors]() {
+    boundwise::Config c = config_file.empty()
+                              ? boundwise::parse_config(boundwise::default_config_yaml(collectors),
+                                                        "<embedded default>", collectors)
+                              : boundwise::load_config_file(config_file, collectors);
     if (listen_override) {
       c.listen_host = listen_override->first;
       c.listen_port = listen_override->second;

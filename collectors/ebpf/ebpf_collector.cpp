@@ -36,8 +36,6 @@ using ebpf::ToolContext;
 struct ToolEntry {
   const char* name;
   Result<std::unique_ptr<Tool>> (*load)(const ToolContext&);
-  // Off unless `collectors: {ebpf_NAME: {enabled: true}}` turns it on.
-  bool on_by_default = true;
 };
 
 // Every tool, in the order the budget sheds them (first = first duty-cycled): the
@@ -46,11 +44,11 @@ struct ToolEntry {
 constexpr ToolEntry kTools[] = {
     {"sched", ebpf::load_sched_tool},
     {"net", ebpf::load_net_tool},
-    // Off by default: its sys_enter/sys_exit hooks cost every syscall of the host,
-    // mostly in the tracepoint dispatch the run-time stats (and so the budget) cannot
-    // see — a getppid loop of another process ran ~30 % slower with it attached
-    // (docs/BENCHMARKS.md). Turn it on where syscall latency by class is wanted.
-    {"syscalls", ebpf::load_syscalls_tool, false},
+    // Off by default (its descriptor, descriptor.cpp): its sys_enter/sys_exit hooks
+    // cost every syscall of the host, mostly in the tracepoint dispatch the run-time
+    // stats (and so the budget) cannot see — a getppid loop of another process ran
+    // ~30 % slower with it attached (docs/BENCHMARKS.md).
+    {"syscalls", ebpf::load_syscalls_tool},
     {"disk", ebpf::load_disk_tool},
 };
 constexpr const char* kShedOrder[] = {"syscalls", "disk", "net", "sched"};
@@ -88,6 +86,7 @@ class EbpfCollector final : public Collector {
  public:
   explicit EbpfCollector(const CollectorSettings& settings)
       : settings_(process::with_process_images(settings)),
+        options_(ebpf_options(settings)),
         log_(spdlog::get("ebpf") ? spdlog::get("ebpf") : spdlog::default_logger()) {}
 
   // Tools first (their skeletons detach their programs), then the shared maps.
@@ -110,13 +109,14 @@ class EbpfCollector final : public Collector {
     if (!targets) return targets.error();
     targets_ = std::move(*targets);
 
-    ToolContext ctx{targets_.get(), &settings_};
+    ToolContext ctx{targets_.get(), &settings_, &options_};
     std::string failures;
     for (const auto& entry : kTools) {
       PartStatus part{std::string("ebpf_") + entry.name, false, ""};
       auto enabled = settings_.collectors_enabled.find(part.name);
-      const bool on =
-          enabled != settings_.collectors_enabled.end() ? enabled->second : entry.on_by_default;
+      const bool on = enabled != settings_.collectors_enabled.end()
+                          ? enabled->second
+                          : boundwise::enabled_by_default({&ebpf_descriptor()}, part.name);
       if (!on) {
         log_->info("{}: disabled by configuration{}", part.name,
                    enabled == settings_.collectors_enabled.end()
@@ -147,7 +147,7 @@ class EbpfCollector final : public Collector {
           "cannot enable BPF run-time stats ({}): the overhead budget of {:g} cores is not "
           "enforced and boundwise_ebpf_program_seconds_total is absent",
           ebpf::describe_failure("bpf(BPF_ENABLE_STATS)", run_time_stats_fd()),
-          settings_.ebpf.budget_cores);
+          options_.budget_cores);
     }
     window_start_ns_ = ebpf::monotonic_ns();
     return Ok{};
@@ -253,7 +253,7 @@ class EbpfCollector final : public Collector {
       }
       if (r.attached_ns > 0) {
         r.cores = ebpf::cores_when_attached(static_cast<double>(run_ns), static_cast<double>(runs),
-                                            r.attached_ns, settings_.ebpf.per_run_overhead_ns);
+                                            r.attached_ns, options_.per_run_overhead_ns);
       }
       r.attached_ns = 0;
     }
@@ -287,7 +287,7 @@ class EbpfCollector final : public Collector {
       auto it = tools_.find(name);
       if (it != tools_.end()) order.push_back({name, it->second.cores});
     }
-    auto plan = ebpf::plan_duty(order, settings_.ebpf.budget_cores);
+    auto plan = ebpf::plan_duty(order, options_.budget_cores);
     for (auto& [name, r] : tools_) {
       double d = plan.duty[name];
       if (d == 0 && ++r.detached_windows % kRetryDetachedWindows == 0) d = 0.05;
@@ -297,8 +297,7 @@ class EbpfCollector final : public Collector {
           log_->info(
               "ebpf_{}: {:.5f} cores when attached (program time + {:g} ns per run); "
               "attached {:.0f}% of the time to stay within the budget of {:g} cores",
-              name, r.cores, settings_.ebpf.per_run_overhead_ns, d * 100,
-              settings_.ebpf.budget_cores);
+              name, r.cores, options_.per_run_overhead_ns, d * 100, options_.budget_cores);
         }
         r.duty = d;
       }
@@ -332,6 +331,7 @@ class EbpfCollector final : public Collector {
   }
 
   CollectorSettings settings_;
+  EbpfOptions options_;
   std::shared_ptr<spdlog::logger> log_;
   std::unique_ptr<ebpf::TargetMaps> targets_;
   std::map<std::string, Running> tools_;  // by tool name

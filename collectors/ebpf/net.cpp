@@ -180,7 +180,7 @@ Result<std::string> resolve_net_source(const std::string& configured) {
 }
 
 Result<std::unique_ptr<Tool>> load_net_tool(const ToolContext& ctx) {
-  auto source = resolve_net_source(ctx.settings->ebpf.net_source);
+  auto source = resolve_net_source(ctx.options->net_source);
   if (!source) return source.error();
   const bool tracepoints = *source == "tracepoints";
   auto tool = load_skeleton_tool(
@@ -198,7 +198,7 @@ Result<std::unique_ptr<Tool>> load_net_tool(const ToolContext& ctx) {
   }
   auto log = spdlog::get("ebpf") ? spdlog::get("ebpf") : spdlog::default_logger();
   log->info("ebpf_net: socket traffic from {} (ebpf.net_source: {})", *source,
-            ctx.settings->ebpf.net_source);
+            ctx.options->net_source);
   return tool;
 }
 

@@ -22,6 +22,7 @@
 
 #include "classifier/result.hpp"
 #include "collectors/collector.hpp"
+#include "collectors/ebpf/ebpf_collector.hpp"
 
 namespace boundwise::ebpf {
 
@@ -45,6 +46,7 @@ struct WindowContext {
 struct ToolContext {
   const TargetMaps* targets = nullptr;
   const CollectorSettings* settings = nullptr;
+  const EbpfOptions* options = nullptr;
 };
 
 class Tool {

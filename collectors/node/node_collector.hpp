@@ -10,4 +10,7 @@ namespace boundwise {
 
 std::unique_ptr<Collector> make_node_collector(const CollectorSettings& settings);
 
+// Its name, parts and options (collectors/descriptor.hpp); defined in descriptor.cpp.
+const CollectorDescriptor& node_descriptor();
+
 }  // namespace boundwise

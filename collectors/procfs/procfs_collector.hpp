@@ -12,4 +12,7 @@ namespace boundwise {
 
 std::unique_ptr<Collector> make_procfs_collector(const CollectorSettings& settings);
 
+// Its name, parts and options (collectors/descriptor.hpp); defined in descriptor.cpp.
+const CollectorDescriptor& procfs_descriptor();
+
 }  // namespace boundwise

@@ -15,4 +15,7 @@ namespace boundwise {
 
 std::unique_ptr<Collector> make_python_collector(const CollectorSettings& settings);
 
+// Its name, parts and options (collectors/descriptor.hpp); defined in descriptor.cpp.
+const CollectorDescriptor& python_descriptor();
+
 }  // namespace boundwise

@@ -7,14 +7,25 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <stdexcept>
+
+#include "collectors/collector.hpp"
+#include "collectors/ebpf/ebpf_collector.hpp"
+#include "collectors/registry.hpp"
 
 namespace boundwise {
 namespace {
 
+// The config as the agent parses it: with every registered collector.
+Config parse(std::string_view yaml, const std::string& file) {
+  return parse_config(yaml, file, collector_descriptors());
+}
+
 // Expects parse_config to fail at line:col with a message containing `phrase`.
 void expect_error(const std::string& yaml, int line, int col, const std::string& phrase) {
   try {
-    parse_config(yaml, "test.yaml");
+    parse(yaml, "test.yaml");
     FAIL() << "no error for:\n" << yaml;
   } catch (const ConfigError& e) {
     EXPECT_EQ(e.file(), "test.yaml");
@@ -26,7 +37,7 @@ void expect_error(const std::string& yaml, int line, int col, const std::string&
 }
 
 TEST(Config, EmbeddedDefaultEqualsStructDefaults) {
-  Config parsed = parse_config(default_config_yaml(), "<default>");
+  Config parsed = parse(default_config_yaml(collector_descriptors()), "<default>");
   Config defaults;
   EXPECT_EQ(parsed.listen_host, defaults.listen_host);
   EXPECT_EQ(parsed.listen_port, defaults.listen_port);
@@ -37,18 +48,25 @@ TEST(Config, EmbeddedDefaultEqualsStructDefaults) {
   EXPECT_EQ(parsed.max_dependencies_per_workload, 10);
   EXPECT_TRUE(parsed.targets.empty());
   EXPECT_EQ(parsed.listen_host, "127.0.0.1");  // loopback by default
-  EXPECT_EQ(parsed.ebpf.budget_cores, defaults.ebpf.budget_cores);
-  EXPECT_EQ(parsed.ebpf.net_source, defaults.ebpf.net_source);
-  EXPECT_EQ(parsed.ebpf.per_run_overhead_ns, defaults.ebpf.per_run_overhead_ns);
+  // The options the embedded default writes out are the descriptors' defaults.
+  CollectorSettings written;
+  written.options = parsed.collector_options;
+  EbpfOptions from_default = ebpf_options(written);
+  EbpfOptions from_descriptor = ebpf_options(CollectorSettings{});
+  EXPECT_EQ(from_default.budget_cores, from_descriptor.budget_cores);
+  EXPECT_EQ(from_default.net_source, from_descriptor.net_source);
+  EXPECT_EQ(from_default.per_run_overhead_ns, from_descriptor.per_run_overhead_ns);
+  EXPECT_EQ(parsed.collector_options.at("ebpf").size(), ebpf_descriptor().options.size());
+  EXPECT_TRUE(parsed.collectors_enabled.empty());  // every collector at its default
   EXPECT_EQ(parsed.max_open_files, defaults.max_open_files);
-  EXPECT_EQ(parse_config("max_open_files: 4096\n", "t").max_open_files, 4096);
+  EXPECT_EQ(parse("max_open_files: 4096\n", "t").max_open_files, 4096);
   EXPECT_EQ(parsed.record, "");  // recording off
   EXPECT_EQ(parsed.record_max_bytes, defaults.record_max_bytes);
   EXPECT_EQ(defaults.record_max_bytes, 64u << 20);
 }
 
 TEST(Config, EveryKey) {
-  Config c = parse_config(R"(
+  Config c = parse(R"(
 listen: "[::1]:9100"
 window: 30s
 sample_rate: 50
@@ -80,7 +98,7 @@ ebpf:
 record: /var/lib/boundwise/record
 record_max_bytes: 16MiB
 )",
-                          "x.yaml");
+                   "x.yaml");
   EXPECT_EQ(c.listen_host, "::1");
   EXPECT_EQ(c.listen_port, 9100);
   EXPECT_EQ(c.window, std::chrono::seconds(30));
@@ -100,20 +118,23 @@ record_max_bytes: 16MiB
   EXPECT_FALSE(c.collectors_enabled.at("node"));
   EXPECT_TRUE(c.collectors_enabled.at("procfs"));
   EXPECT_FALSE(c.collectors_enabled.at("ebpf_syscalls"));
-  EXPECT_DOUBLE_EQ(c.ebpf.budget_cores, 0.05);
-  EXPECT_EQ(c.ebpf.net_source, "syscalls");
-  EXPECT_EQ(c.ebpf.per_run_overhead_ns, 120);
+  CollectorSettings settings;
+  settings.options = c.collector_options;
+  EbpfOptions ebpf = ebpf_options(settings);
+  EXPECT_DOUBLE_EQ(ebpf.budget_cores, 0.05);
+  EXPECT_EQ(ebpf.net_source, "syscalls");
+  EXPECT_EQ(ebpf.per_run_overhead_ns, 120);
   EXPECT_EQ(c.record, "/var/lib/boundwise/record");
   EXPECT_EQ(c.record_max_bytes, 16u << 20);
 }
 
 TEST(Config, Record) {
-  EXPECT_EQ(parse_config("record: \"\"\n", "t").record, "");  // empty: off
-  EXPECT_EQ(parse_config("record:\n", "t").record, "");       // null: off
-  EXPECT_EQ(parse_config("record: rec\n", "t").record, "rec");
-  EXPECT_EQ(parse_config("record_max_bytes: 1048576\n", "t").record_max_bytes, 1u << 20);
-  EXPECT_EQ(parse_config("record_max_bytes: 2048KiB\n", "t").record_max_bytes, 2u << 20);
-  EXPECT_EQ(parse_config("record_max_bytes: 1TiB\n", "t").record_max_bytes, 1ull << 40);
+  EXPECT_EQ(parse("record: \"\"\n", "t").record, "");  // empty: off
+  EXPECT_EQ(parse("record:\n", "t").record, "");       // null: off
+  EXPECT_EQ(parse("record: rec\n", "t").record, "rec");
+  EXPECT_EQ(parse("record_max_bytes: 1048576\n", "t").record_max_bytes, 1u << 20);
+  EXPECT_EQ(parse("record_max_bytes: 2048KiB\n", "t").record_max_bytes, 2u << 20);
+  EXPECT_EQ(parse("record_max_bytes: 1TiB\n", "t").record_max_bytes, 1ull << 40);
   EXPECT_EQ(parse_byte_size("3GiB"), 3ull << 30);
   EXPECT_EQ(parse_byte_size("0"), 0u);
   for (const char* bad : {"", "MiB", "1.5MiB", "-1", "1 MiB", "1mb", "1M", "99999999999999999999",
@@ -123,7 +144,7 @@ TEST(Config, Record) {
 }
 
 TEST(Config, EmptyFileIsTheDefaults) {
-  Config c = parse_config("", "empty.yaml");
+  Config c = parse("", "empty.yaml");
   EXPECT_EQ(c.listen_port, 9977);
 }
 
@@ -174,7 +195,7 @@ TEST(Config, Errors) {
 
 TEST(Config, UnreadableFile) {
   try {
-    load_config_file("/nonexistent/boundwise.yaml");
+    load_config_file("/nonexistent/boundwise.yaml", collector_descriptors());
     FAIL();
   } catch (const ConfigError& e) {
     EXPECT_EQ(std::string(e.what()),
@@ -195,7 +216,7 @@ TEST(Config, DirectoriesFifosAndHugeFilesAreRefused) {
       {dir, "is a directory"}, {fifo, "not a regular file"}, {huge, "larger than 1 MiB"}};
   for (const auto& [path, phrase] : cases) {
     try {
-      load_config_file(path.string());
+      load_config_file(path.string(), collector_descriptors());
       ADD_FAILURE() << path << " was accepted";
     } catch (const ConfigError& e) {
       EXPECT_NE(std::string(e.what()).find(phrase), std::string::npos) << e.what();
@@ -218,6 +239,75 @@ TEST(Config, DurationsAndListenAddresses) {
   EXPECT_EQ(parse_listen_address("127.0.0.1:0")->second, 0);
   EXPECT_FALSE(parse_listen_address("localhost:9977"));
   EXPECT_FALSE(parse_listen_address("127.0.0.1"));
+}
+
+// A collector the config loader has never heard of: its descriptor alone makes its
+// section, options, bounds and switch valid (what adding a collector relies on).
+TEST(Config, ANewCollectorIsValidatedFromItsDescriptorAlone) {
+  using Type = OptionSpec::Type;
+  const CollectorDescriptor stacks{
+      .name = "stacks",
+      .help = "call stacks",
+      .enabled_by_default = false,
+      .parts = {{"stacks_offcpu", true, "off-CPU stacks"}},
+      .options = {{.key = "frequency_hz",
+                   .type = Type::kInteger,
+                   .default_value = "19",
+                   .min = 1,
+                   .max = 1000,
+                   .help = "samples per second and thread"}},
+  };
+  CollectorDescriptors list = collector_descriptors();
+  list.push_back(&stacks);
+  Config c = parse_config(
+      "collectors:\n  stacks: {enabled: true}\n  stacks_offcpu: {enabled: false}\n"
+      "stacks:\n  frequency_hz: 99\n",
+      "t.yaml", list);
+  EXPECT_TRUE(c.collectors_enabled.at("stacks"));
+  EXPECT_FALSE(c.collectors_enabled.at("stacks_offcpu"));
+  CollectorSettings settings;
+  settings.options = c.collector_options;
+  EXPECT_EQ(settings.options_for(stacks).integer("frequency_hz"), 99);
+  EXPECT_EQ(CollectorSettings{}.options_for(stacks).integer("frequency_hz"), 19);
+  EXPECT_THROW((void)settings.options_for(stacks).integer("frequency"), std::logic_error);
+  try {
+    parse_config("stacks:\n  frequency_hz: 0\n", "t.yaml", list);
+    ADD_FAILURE() << "frequency_hz 0 accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.line(), 2);
+    EXPECT_NE(std::string(e.what()).find("between 1 and 1000"), std::string::npos) << e.what();
+  }
+  // Without the descriptor, the same text is an unknown key.
+  EXPECT_THROW(parse_config("stacks:\n  frequency_hz: 99\n", "t.yaml", collector_descriptors()),
+               ConfigError);
+  // The default config lists it, off, with its option and help.
+  std::string yaml = default_config_yaml(list);
+  EXPECT_NE(yaml.find("#   stacks         (off) call stacks"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("stacks:\n  # samples per second and thread\n  frequency_hz: 19\n"),
+            std::string::npos)
+      << yaml;
+}
+
+// Every registered descriptor: a unique name, a factory, and defaults its own specs
+// accept (a bad default would throw at the first read, in production).
+TEST(Config, RegisteredDescriptorsAreConsistent) {
+  std::set<std::string> names;
+  for (const auto& name : collector_and_part_names(collector_descriptors())) {
+    EXPECT_TRUE(names.insert(name).second) << "duplicate " << name;
+  }
+  for (const auto* d : collector_descriptors()) {
+    EXPECT_NE(d->factory, nullptr) << d->name;
+    EXPECT_FALSE(d->help.empty()) << d->name;
+    for (const auto& spec : d->options) {
+      auto parsed = parse_option(spec, spec.default_value);
+      EXPECT_TRUE(parsed.ok()) << d->name << "." << spec.key << ": "
+                               << (parsed ? "" : parsed.error().message);
+      EXPECT_FALSE(spec.help.empty()) << d->name << "." << spec.key;
+    }
+  }
+  EXPECT_FALSE(enabled_by_default(collector_descriptors(), "ebpf_syscalls"));
+  EXPECT_TRUE(enabled_by_default(collector_descriptors(), "ebpf_sched"));
+  EXPECT_FALSE(enabled_by_default(collector_descriptors(), "no_such_collector"));
 }
 
 }  // namespace

@@ -7,10 +7,16 @@
 #include <fstream>
 #include <string>
 
+#include "collectors/registry.hpp"
 #include "config/config.hpp"
 
 namespace boundwise {
 namespace {
+
+// The config as the agent parses it: with every registered collector.
+Config parse(std::string_view yaml, const std::string& file) {
+  return parse_config(yaml, file, collector_descriptors());
+}
 
 // A bcrypt hash of "secret" at cost 4 (made with Python's crypt module).
 constexpr const char* kHash = "$2b$04$pRoLSvLxyNTvhshLUvvwYePvJJh2ci4pw2gy6gjJAaUIj4ELcao9W";
@@ -33,7 +39,7 @@ class TempFile {
 
 ConfigError error_of(const std::string& yaml) {
   try {
-    parse_config(yaml, "t.yaml");
+    parse(yaml, "t.yaml");
   } catch (const ConfigError& e) {
     return e;
   }
@@ -42,7 +48,7 @@ ConfigError error_of(const std::string& yaml) {
 }
 
 TEST(WebConfig, AbsentMeansPlainHttpWithoutAuth) {
-  Config c = parse_config("window: 10s\n", "t.yaml");
+  Config c = parse("window: 10s\n", "t.yaml");
   EXPECT_FALSE(c.web.tls());
   EXPECT_FALSE(c.web.auth());
   // The default protection list applies only once credentials exist.
@@ -51,15 +57,15 @@ TEST(WebConfig, AbsentMeansPlainHttpWithoutAuth) {
 
 TEST(WebConfig, TokenFileIsReadAndTrimmed) {
   TempFile token("  s3cr3t-token\n");
-  Config c = parse_config("web:\n  bearer_token_file: " + token.path() + "\n", "t.yaml");
+  Config c = parse("web:\n  bearer_token_file: " + token.path() + "\n", "t.yaml");
   EXPECT_TRUE(c.web.auth());
   EXPECT_EQ(c.web.bearer_token, "s3cr3t-token");
 }
 
 TEST(WebConfig, BasicUsersAndProtectedEndpoints) {
-  Config c = parse_config(std::string("web:\n  basic_auth_users:\n    alice: \"") + kHash +
-                              "\"\n  protected_endpoints: [/metrics, /recommend]\n",
-                          "t.yaml");
+  Config c = parse(std::string("web:\n  basic_auth_users:\n    alice: \"") + kHash +
+                       "\"\n  protected_endpoints: [/metrics, /recommend]\n",
+                   "t.yaml");
   EXPECT_EQ(c.web.basic_auth_users.at("alice"), kHash);
   EXPECT_EQ(c.web.protected_endpoints, (std::vector<std::string>{"/metrics", "/recommend"}));
 }
