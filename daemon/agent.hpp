@@ -10,12 +10,9 @@
 
 #include "classifier/result.hpp"
 #include "config/config.hpp"
+#include "daemon/reloader.hpp"
 
 namespace boundwise {
-
-// Loads the configuration again on SIGHUP (the file plus command-line overrides).
-// Throws ConfigError. Empty: nothing to reload (embedded default).
-using ConfigLoader = std::function<Config()>;
 
 class Agent {
  public:

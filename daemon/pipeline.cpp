@@ -1,0 +1,185 @@
+#include "daemon/pipeline.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "classifier/classify.hpp"
+#include "collectors/process/process_images.hpp"
+#include "collectors/registry.hpp"
+
+namespace boundwise {
+
+namespace {
+
+std::shared_ptr<spdlog::logger> logger(const std::string& name) {
+  auto l = spdlog::get(name);
+  return l ? l : spdlog::default_logger();
+}
+
+double seconds_since(Pipeline::Clock::time_point t0) {
+  return std::chrono::duration<double>(Pipeline::Clock::now() - t0).count();
+}
+
+}  // namespace
+
+Pipeline::Pipeline(const Config& config, StageCpu& stage_cpu)
+    : config_(config), stage_cpu_(stage_cpu) {
+  CollectorSettings settings;
+  settings.proc_root = config.proc_root;
+  settings.sample_rate_hz = config.sample_rate_hz;
+  settings.max_open_files = config.max_open_files;
+  settings.collectors_enabled = config.collectors_enabled;
+  settings.options = config.collector_options;
+  // One cache for all collectors: each process's ELF is read once, not per collector.
+  settings.process_images = std::make_shared<process::ProcessImages>(settings.proc_root);
+  auto log = logger("agent");
+  for (const auto* descriptor : collector_descriptors()) {
+    const std::string& name = descriptor->name;
+    auto enabled = config.collectors_enabled.find(name);
+    if (enabled != config.collectors_enabled.end() ? !enabled->second
+                                                   : !descriptor->enabled_by_default) {
+      log->info("collector {}: disabled by configuration", name);
+      continue;
+    }
+    Slot slot;
+    slot.collector = descriptor->factory(settings);
+    slot.status.name = name;
+    auto t0 = Clock::now();
+    Status st = slot.collector->start();
+    slot.status.last_duration_seconds = seconds_since(t0);
+    slot.status.up = st.ok();
+    if (st.ok()) {
+      log->info("collector {}: up", name);
+    } else {
+      slot.status.error = st.error().message;
+      log->warn("collector {}: down: {}", name, slot.status.error);
+    }
+    slots_.push_back(std::move(slot));
+  }
+}
+
+void Pipeline::set_targets(TargetSet targets, std::map<std::string, int> threads,
+                           Clock::time_point now) {
+  targets_ = std::move(targets);
+  threads_ = std::move(threads);
+  std::map<std::string, Clock::time_point> seen;
+  for (const auto& w : targets_.workloads) {
+    auto it = first_seen_.find(w.name);
+    seen[w.name] = it != first_seen_.end() ? it->second : now;
+    if (it == first_seen_.end()) {
+      logger("discovery")->info("workload {}: {} processes", w.name, w.processes.size());
+    }
+  }
+  for (const auto& [name, when] : first_seen_) {
+    if (seen.count(name) == 0) logger("discovery")->info("workload {}: gone", name);
+  }
+  first_seen_ = std::move(seen);
+  for (auto it = last_class_.begin(); it != last_class_.end();) {
+    it = first_seen_.count(it->first) == 0 ? last_class_.erase(it) : std::next(it);
+  }
+  for (auto& slot : slots_) {
+    if (slot.status.up) slot.collector->set_targets(targets_);
+  }
+}
+
+void Pipeline::sample(Slot& slot) {
+  StageClock clock(stage_cpu_["sampling"]);
+  auto t0 = Clock::now();
+  Status st = slot.collector->sample(t0);
+  slot.status.last_duration_seconds = seconds_since(t0);
+  if (!st.ok()) {
+    if (slot.failures++ % 100 == 0) {
+      logger("agent")->warn("collector {}: sample failed: {} ({} failures so far)",
+                            slot.status.name, st.error().message, slot.failures);
+    }
+    slot.status.error = st.error().message;
+  }
+}
+
+EvidenceSet Pipeline::collect_evidence(Clock::time_point now, double duration) {
+  StageClock clock(stage_cpu_["sampling"]);
+  EvidenceSet evidence;
+  for (const auto& w : targets_.workloads) {
+    auto& e = evidence.workloads[w.name];
+    e.workload = w.name;
+    e.duration_seconds = duration;
+  }
+  for (auto& slot : slots_) {
+    if (!slot.status.up) continue;
+    auto t0 = Clock::now();
+    slot.collector->contribute(now, evidence);
+    if (slot.collector->period().count() == 0)
+      slot.status.last_duration_seconds = seconds_since(t0);
+  }
+  return evidence;
+}
+
+Pipeline::Closed Pipeline::close(Clock::time_point now, double duration, const Snapshot& base) {
+  Closed out;
+  out.evidence = collect_evidence(now, duration);
+  out.rules = AssembleRules{config_.dependencies, config_.max_dependencies_per_workload};
+  std::map<std::string, WorkloadWindow> windows;
+  {
+    StageClock clock(stage_cpu_["assembly"]);
+    windows = assemble(out.evidence, out.rules);
+  }
+  for (const auto& [name, win] : windows) {
+    for (const auto& d : win.dependencies) out.folded_dependencies += d.folded;
+  }
+  StageClock clock(stage_cpu_["classify"]);
+  out.snapshot = judge(windows, out.evidence.node, now, duration, base);
+  return out;
+}
+
+// The next snapshot: every target workload with its verdict and recommendation.
+std::shared_ptr<Snapshot> Pipeline::judge(std::map<std::string, WorkloadWindow>& windows,
+                                          const NodeWindow& node, Clock::time_point now,
+                                          double duration, const Snapshot& base) {
+  auto next = std::make_shared<Snapshot>(base);
+  next->node = node;
+  for (const auto& slot : slots_) {
+    next->collectors.push_back(slot.status);
+    if (!slot.status.up) continue;
+    for (const auto& part : slot.collector->parts()) {
+      next->collectors.push_back({part.name, part.up, 0, part.error});
+    }
+  }
+  for (const auto& w : targets_.workloads) {
+    next->workloads.push_back(make_report(w, windows[w.name], now, duration));
+  }
+  std::sort(next->workloads.begin(), next->workloads.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  return next;
+}
+
+// One workload's report for the window just closed: classified and recommended
+// unless it was discovered too late in the window to judge (under half of it seen).
+WorkloadReport Pipeline::make_report(const TargetWorkload& w, const WorkloadWindow& win,
+                                     Clock::time_point now, double duration) {
+  WorkloadReport out;
+  out.name = w.name;
+  out.pod = w.pod;
+  for (const auto& key : w.processes) out.pids.push_back(key.pid);
+  auto threads = threads_.find(w.name);
+  out.threads = threads != threads_.end() ? threads->second : 0;
+  auto seen = first_seen_.find(w.name);
+  bool enough = seen != first_seen_.end() &&
+                std::chrono::duration<double>(now - seen->second).count() >= duration * 0.5;
+  if (!enough) return out;
+  Verdict verdict = classify(win);
+  out.recommendation = recommend(verdict, win);
+  auto previous = last_class_.find(w.name);
+  if (previous == last_class_.end() || previous->second != verdict.bottleneck) {
+    logger("agent")->info("workload {}: {} (confidence {:.2f}) → {}: {}", w.name,
+                          to_string(verdict.bottleneck), verdict.confidence,
+                          to_string(out.recommendation->model), out.recommendation->summary);
+  }
+  last_class_[w.name] = verdict.bottleneck;
+  out.verdict = std::move(verdict);
+  out.window = win;
+  return out;
+}
+
+}  // namespace boundwise

@@ -1,0 +1,76 @@
+// The pipeline stage: the collectors, and targets + their evidence → an immutable
+// Snapshot per window (collect → assemble → classify and recommend). It owns no timer
+// and no thread: the agent's scheduler calls it on the collection thread (daemon/
+// agent.cpp), and the publisher hands what it produced to the HTTP thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "classifier/assemble/assemble.hpp"
+#include "collectors/collector.hpp"
+#include "config/config.hpp"
+#include "daemon/snapshot.hpp"
+#include "daemon/stage_clock.hpp"
+
+namespace boundwise {
+
+class Pipeline {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  struct Slot {
+    std::unique_ptr<Collector> collector;
+    CollectorStatus status;
+    std::uint64_t failures = 0;
+  };
+
+  // What closing a window produced.
+  struct Closed {
+    std::shared_ptr<Snapshot> snapshot;  // complete but for stage_cpu_seconds
+    EvidenceSet evidence;                // what assemble read (for the recorder)
+    AssembleRules rules;
+    double folded_dependencies = 0;  // dependencies summed into "other" by the caps
+  };
+
+  // Builds and starts every collector the configuration enables (collectors/
+  // registry.hpp), logging which are up, down and disabled. `stage_cpu` is the
+  // agent's account, charged with "sampling", "assembly" and "classify".
+  Pipeline(const Config& config, StageCpu& stage_cpu);
+
+  std::vector<Slot>& slots() { return slots_; }
+
+  // A discovery scan's result: logs workloads that appeared or went, and tells the
+  // collectors that are up.
+  void set_targets(TargetSet targets, std::map<std::string, int> threads, Clock::time_point now);
+
+  // One sampling round of a collector that is up.
+  void sample(Slot& slot);
+
+  // Closes the window [window start, now): every collector's evidence, assembled,
+  // each workload judged. `duration` is the window's length in seconds; the snapshot
+  // is `base` (host, time, window number) with the workloads, node and collectors.
+  Closed close(Clock::time_point now, double duration, const Snapshot& base);
+
+ private:
+  EvidenceSet collect_evidence(Clock::time_point now, double duration);
+  std::shared_ptr<Snapshot> judge(std::map<std::string, WorkloadWindow>& windows,
+                                  const NodeWindow& node, Clock::time_point now, double duration,
+                                  const Snapshot& base);
+  WorkloadReport make_report(const TargetWorkload& w, const WorkloadWindow& win,
+                             Clock::time_point now, double duration);
+
+  const Config& config_;
+  StageCpu& stage_cpu_;
+  std::vector<Slot> slots_;
+  TargetSet targets_;
+  std::map<std::string, int> threads_;  // per workload, as of the last scan
+  std::map<std::string, Clock::time_point> first_seen_;
+  std::map<std::string, Bottleneck> last_class_;  // to log changes of verdict only
+};
+
+}  // namespace boundwise
