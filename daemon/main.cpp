@@ -14,6 +14,8 @@
 #include <iostream>
 #include <optional>
 #include <utility>
+#include <variant>
+#include <vector>
 
 #include "collectors/registry.hpp"
 #include "config/config.hpp"
@@ -73,6 +75,159 @@ std::string collectors_help() {
   return out;
 }
 
+// Everything the command line sets.
+struct Args {
+  std::string config_file;
+  std::string check_file;
+  std::string listen;
+  std::string window;
+  int sample_rate = 0;
+  bool sample_rate_set = false;
+  std::string log_level;
+  bool print_default = false;
+  bool version = false;
+  bool check_privs = false;
+  std::vector<std::string> disabled_collectors;
+  std::string replay_path;
+  bool replay_json = false;
+};
+
+// The options and the `replay` subcommand; returns the subcommand.
+CLI::App* add_options(CLI::App& app, Args& a, const std::string& known_collectors) {
+  app.add_option("-c,--config", a.config_file, "YAML configuration file");
+  app.add_option("--check-config", a.check_file,
+                 "validate FILE and exit: 0 if valid, 2 with FILE:LINE:COL: error if not");
+  app.add_option("--listen", a.listen, "HOST:PORT to serve on (overrides the file)");
+  app.add_option("--window", a.window, "classification window, e.g. 10s (overrides the file)");
+  app.add_option("--sample-rate", a.sample_rate,
+                 "thread-state samples per second (overrides the file)");
+  app.add_option("--log-level", a.log_level, "trace, debug, info, warn or error");
+  app.add_option("--disable-collector", a.disabled_collectors,
+                 "turn a collector or one of its parts off (overrides the file; repeatable): " +
+                     known_collectors);
+  app.footer(collectors_help());
+  app.add_flag("--print-default-config", a.print_default, "print the embedded default config");
+  app.add_flag("--version", a.version, "print the version");
+  app.add_flag("--check-privileges", a.check_privs,
+               "print which capabilities and kernel features this host grants the agent, "
+               "what each buys and what degrades without it, and exit");
+  CLI::App* replay = app.add_subcommand(
+      "replay",
+      "run recorded windows (the `record:` setting) offline through assemble, classify and "
+      "recommend, and print each workload's class, confidence, model and summary; exit 2 on a "
+      "missing path or a malformed line");
+  replay
+      ->add_option("DIR_OR_FILE", a.replay_path,
+                   "a recording file, or a directory: its *.jsonl files in name order")
+      ->required();
+  replay->add_flag("--json", a.replay_json, "one JSON object per window and line");
+  app.require_subcommand(0, 1);
+  return replay;
+}
+
+// Command-line settings that override the file's, validated once and applied to
+// every (re)load.
+struct Overrides {
+  std::optional<std::pair<std::string, std::uint16_t>> listen;
+  std::optional<std::chrono::milliseconds> window;
+  std::optional<int> sample_rate;
+  std::string log_level;
+  std::vector<std::string> disabled_collectors;
+
+  void apply(boundwise::Config& c) const {
+    if (listen) {
+      c.listen_host = listen->first;
+      c.listen_port = listen->second;
+    }
+    if (window) c.window = *window;
+    if (sample_rate) c.sample_rate_hz = *sample_rate;
+    if (c.discovery_interval > c.window) c.discovery_interval = c.window;
+    if (!log_level.empty()) c.log_level = log_level;
+    for (const auto& name : disabled_collectors) c.collectors_enabled[name] = false;
+  }
+};
+
+// The overrides, or the message for a bad one ("--window: bad duration …").
+std::variant<Overrides, std::string> overrides(const Args& a) {
+  Overrides o;
+  if (!a.listen.empty()) {
+    o.listen = boundwise::parse_listen_address(a.listen);
+    if (!o.listen) return "--listen: bad address \"" + a.listen + "\" (HOST:PORT or [V6]:PORT)";
+  }
+  if (!a.window.empty()) {
+    o.window = boundwise::parse_duration(a.window);
+    if (!o.window) return "--window: bad duration \"" + a.window + "\" (e.g. 10s, 500ms, 1m)";
+  }
+  if (a.sample_rate_set) {
+    if (a.sample_rate < 1 || a.sample_rate > 1000) {
+      return std::string("--sample-rate: must be between 1 and 1000");
+    }
+    o.sample_rate = a.sample_rate;
+  }
+  if (!a.log_level.empty() && spdlog::level::from_str(a.log_level) == spdlog::level::off &&
+      a.log_level != "off") {
+    return std::string("--log-level: must be one of trace, debug, info, warn, error");
+  }
+  o.log_level = a.log_level;
+  const auto known = boundwise::collector_and_part_names(boundwise::collector_descriptors());
+  for (const auto& name : a.disabled_collectors) {
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      return "--disable-collector: unknown collector \"" + name + "\" (known: " + list + ")";
+    }
+  }
+  o.disabled_collectors = a.disabled_collectors;
+  return o;
+}
+
+// Starts the agent, drops privileges, serves until stopped. The exit code.
+int run_agent(const std::string& config_file, const Overrides& overrides) {
+  auto load = [config_file, overrides]() {
+    const auto& collectors = boundwise::collector_descriptors();
+    boundwise::Config c = config_file.empty()
+                              ? boundwise::parse_config(boundwise::default_config_yaml(collectors),
+                                                        "<embedded default>", collectors)
+                              : boundwise::load_config_file(config_file, collectors);
+    overrides.apply(c);
+    return c;
+  };
+  boundwise::Config config;
+  try {
+    config = load();
+  } catch (const boundwise::ConfigError& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  }
+  setup_logging(config.log_level);
+  auto log = spdlog::get("agent");
+  log->info("boundwise {} starting (config: {})", BOUNDWISE_VERSION,
+            config_file.empty() ? "embedded default" : config_file);
+  raise_open_files_limit();
+  std::string run_as_user = config.run_as_user;
+  boundwise::Agent agent(std::move(config), config_file.empty() ? boundwise::ConfigLoader{} : load);
+  if (auto started = agent.start(); !started) {
+    log->error("{}", started.error().message);
+    return 1;
+  }
+  // Everything that needs privilege beyond the kept capabilities (binding the port,
+  // loading BPF programs) is done: drop the rest.
+  for (const auto& fact : boundwise::check_privileges()) {
+    if (!fact.available) {
+      log->warn("{} unavailable: {} (boundwise --check-privileges)", fact.name, fact.without);
+    }
+  }
+  if (auto dropped = boundwise::drop_privileges(run_as_user); !dropped) {
+    log->error("dropping privileges: {}", dropped.error().message);
+    return 1;
+  }
+  log->info("running as uid {} with only the capabilities it uses{}", ::getuid(),
+            run_as_user.empty() ? "" : " (run_as_user " + run_as_user + ")");
+  int code = agent.run();
+  log->info("stopped");
+  return code;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -87,167 +242,48 @@ int main(int argc, char** argv) {
       "and which concurrency model serves it.\nServes /metrics (Prometheus) and /recommend "
       "(JSON). Without --config it uses an embedded default that auto-discovers the busiest "
       "process trees."};
-  std::string config_file;
-  std::string check_file;
-  std::string listen;
-  std::string window;
-  int sample_rate = 0;
-  std::string log_level;
-  bool print_default = false;
-  bool version = false;
-  bool check_privs = false;
-  std::vector<std::string> disabled_collectors;
-  app.add_option("-c,--config", config_file, "YAML configuration file");
-  app.add_option("--check-config", check_file,
-                 "validate FILE and exit: 0 if valid, 2 with FILE:LINE:COL: error if not");
-  app.add_option("--listen", listen, "HOST:PORT to serve on (overrides the file)");
-  app.add_option("--window", window, "classification window, e.g. 10s (overrides the file)");
-  app.add_option("--sample-rate", sample_rate,
-                 "thread-state samples per second (overrides the file)");
-  app.add_option("--log-level", log_level, "trace, debug, info, warn or error");
-  const auto known_collectors =
-      boundwise::collector_and_part_names(boundwise::collector_descriptors());
-  std::string known_list;
-  for (const auto& name : known_collectors) known_list += (known_list.empty() ? "" : ", ") + name;
-  app.add_option(
-      "--disable-collector", disabled_collectors,
-      "turn a collector or one of its parts off (overrides the file; repeatable): " + known_list);
-  app.footer(collectors_help());
-  app.add_flag("--print-default-config", print_default, "print the embedded default config");
-  app.add_flag("--version", version, "print the version");
-  app.add_flag("--check-privileges", check_privs,
-               "print which capabilities and kernel features this host grants the agent, "
-               "what each buys and what degrades without it, and exit");
-  std::string replay_path;
-  bool replay_json = false;
-  CLI::App* replay = app.add_subcommand(
-      "replay",
-      "run recorded windows (the `record:` setting) offline through assemble, classify and "
-      "recommend, and print each workload's class, confidence, model and summary; exit 2 on a "
-      "missing path or a malformed line");
-  replay
-      ->add_option("DIR_OR_FILE", replay_path,
-                   "a recording file, or a directory: its *.jsonl files in name order")
-      ->required();
-  replay->add_flag("--json", replay_json, "one JSON object per window and line");
-  app.require_subcommand(0, 1);
+  Args args;
+  std::string known;
+  for (const auto& name : boundwise::collector_and_part_names(boundwise::collector_descriptors())) {
+    known += (known.empty() ? "" : ", ") + name;
+  }
+  CLI::App* replay = add_options(app, args, known);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
+  args.sample_rate_set = app.count("--sample-rate") > 0;
 
-  if (*replay) return boundwise::run_replay(replay_path, replay_json, std::cout, std::cerr);
-  if (version) {
+  if (*replay)
+    return boundwise::run_replay(args.replay_path, args.replay_json, std::cout, std::cerr);
+  if (args.version) {
     std::cout << "boundwise " << BOUNDWISE_VERSION << "\n";
     return 0;
   }
-  if (check_privs) {
+  if (args.check_privs) {
     std::cout << boundwise::format_privileges(boundwise::check_privileges());
     return 0;
   }
-  if (print_default) {
+  if (args.print_default) {
     std::cout << boundwise::default_config_yaml(boundwise::collector_descriptors());
     return 0;
   }
-  if (!check_file.empty()) {
+  if (!args.check_file.empty()) {
     try {
-      boundwise::load_config_file(check_file, boundwise::collector_descriptors());
+      boundwise::load_config_file(args.check_file, boundwise::collector_descriptors());
     } catch (const boundwise::ConfigError& e) {
       std::cerr << e.what() << "\n";
       return 2;
     }
-    std::cout << check_file << ": ok\n";
+    std::cout << args.check_file << ": ok\n";
     return 0;
   }
-
-  // Command-line overrides, validated once and applied to every (re)load.
-  std::optional<std::pair<std::string, std::uint16_t>> listen_override;
-  if (!listen.empty()) {
-    listen_override = boundwise::parse_listen_address(listen);
-    if (!listen_override) {
-      std::cerr << "--listen: bad address \"" << listen << "\" (HOST:PORT or [V6]:PORT)\n";
-      return 2;
-    }
-  }
-  std::optional<std::chrono::milliseconds> window_override;
-  if (!window.empty()) {
-    window_override = boundwise::parse_duration(window);
-    if (!window_override) {
-      std::cerr << "--window: bad duration \"" << window << "\" (e.g. 10s, 500ms, 1m)\n";
-      return 2;
-    }
-  }
-  if (app.count("--sample-rate") > 0 && (sample_rate < 1 || sample_rate > 1000)) {
-    std::cerr << "--sample-rate: must be between 1 and 1000\n";
+  auto checked = overrides(args);
+  if (const auto* error = std::get_if<std::string>(&checked)) {
+    std::cerr << *error << "\n";
     return 2;
   }
-  if (!log_level.empty() && spdlog::level::from_str(log_level) == spdlog::level::off &&
-      log_level != "off") {
-    std::cerr << "--log-level: must be one of trace, debug, info, warn, error\n";
-    return 2;
-  }
-  for (const auto& name : disabled_collectors) {
-    if (std::find(known_collectors.begin(), known_collectors.end(), name) ==
-        known_collectors.end()) {
-      std::cerr << "--disable-collector: unknown collector \"" << name
-                << "\" (known: " << known_list << ")\n";
-      return 2;
-    }
-  }
-  bool sample_rate_set = app.count("--sample-rate") > 0;
-  const auto& collectors = boundwise::collector_descriptors();
-  auto load = [=, &collectors]() {
-    boundwise::Config c = config_file.empty()
-                              ? boundwise::parse_config(boundwise::default_config_yaml(collectors),
-                                                        "<embedded default>", collectors)
-                              : boundwise::load_config_file(config_file, collectors);
-    if (listen_override) {
-      c.listen_host = listen_override->first;
-      c.listen_port = listen_override->second;
-    }
-    if (window_override) c.window = *window_override;
-    if (sample_rate_set) c.sample_rate_hz = sample_rate;
-    if (c.discovery_interval > c.window) c.discovery_interval = c.window;
-    if (!log_level.empty()) c.log_level = log_level;
-    for (const auto& name : disabled_collectors) c.collectors_enabled[name] = false;
-    return c;
-  };
-
-  boundwise::Config config;
-  try {
-    config = load();
-  } catch (const boundwise::ConfigError& e) {
-    std::cerr << e.what() << "\n";
-    return 2;
-  }
-
-  setup_logging(config.log_level);
-  spdlog::get("agent")->info("boundwise {} starting (config: {})", BOUNDWISE_VERSION,
-                             config_file.empty() ? "embedded default" : config_file);
-  raise_open_files_limit();
-  std::string run_as_user = config.run_as_user;
-  boundwise::Agent agent(std::move(config), config_file.empty() ? boundwise::ConfigLoader{} : load);
-  if (auto started = agent.start(); !started) {
-    spdlog::get("agent")->error("{}", started.error().message);
-    return 1;
-  }
-  // Everything that needs privilege beyond the kept capabilities (binding the port,
-  // loading BPF programs) is done: drop the rest.
-  for (const auto& fact : boundwise::check_privileges()) {
-    if (!fact.available) {
-      spdlog::get("agent")->warn("{} unavailable: {} (boundwise --check-privileges)", fact.name,
-                                 fact.without);
-    }
-  }
-  if (auto dropped = boundwise::drop_privileges(run_as_user); !dropped) {
-    spdlog::get("agent")->error("dropping privileges: {}", dropped.error().message);
-    return 1;
-  }
-  spdlog::get("agent")->info("running as uid {} with only the capabilities it uses{}", ::getuid(),
-                             run_as_user.empty() ? "" : " (run_as_user " + run_as_user + ")");
-  int code = agent.run();
-  spdlog::get("agent")->info("stopped");
-  return code;
+  return run_agent(args.config_file, std::get<Overrides>(checked));
 }
