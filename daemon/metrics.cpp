@@ -133,6 +133,9 @@ struct MetricsPublisher::State {
       gauge("boundwise_verdict_confidence", "Confidence of the current verdict, 0 to 1");
   Family<Gauge>& threads =
       gauge("boundwise_workload_threads", "Threads in the workload at the end of the last window");
+  Family<Gauge>& target_up =
+      gauge("boundwise_target_up",
+            "1 while the workload has a live process; 0 for a configured target with none");
   Family<Gauge>& processes = gauge("boundwise_workload_processes",
                                    "Processes in the workload at the end of the last window");
   Family<Gauge>& memory =
@@ -487,7 +490,10 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
   State& s = *state_;
   ++s.publishes;
   std::set<std::string> present;
-  for (const auto& w : snapshot.workloads) present.insert(utf8(w.name));
+  // An absent target keeps only boundwise_target_up (re-added below at 0).
+  for (const auto& w : snapshot.workloads) {
+    if (w.state == WorkloadState::running) present.insert(utf8(w.name));
+  }
   s.drop_absent(present);
   for (const auto& report : snapshot.workloads) {
     const std::string name = utf8(report.name);
@@ -497,6 +503,9 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
       s.dropped.Add({{"what", "series"}}).Increment();
       continue;
     }
+    const bool absent = report.state == WorkloadState::absent;
+    s.add(s.target_up, {{"workload", name}}, name).Set(absent ? 0 : 1);
+    if (absent) continue;  // nothing else to say of a target with no process
     s.add(s.threads, {{"workload", name}}, name).Set(report.threads);
     s.add(s.processes, {{"workload", name}}, name)
         .Set(report.window ? report.window->processes : static_cast<double>(report.pids.size()));

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <set>
 #include <utility>
 
 #include "classifier/classify.hpp"
@@ -146,8 +147,25 @@ std::shared_ptr<Snapshot> Pipeline::judge(std::map<std::string, WorkloadWindow>&
       next->collectors.push_back({part.name, part.up, 0, part.error});
     }
   }
+  std::set<std::string> running;
   for (const auto& w : targets_.workloads) {
     next->workloads.push_back(make_report(w, windows[w.name], now, duration));
+    running.insert(w.name);
+  }
+  for (const auto& selector : config_.targets) {
+    if (running.count(selector.name) != 0) {
+      absent_since_.erase(selector.name);
+      continue;
+    }
+    auto since = absent_since_.emplace(selector.name, base.generated_at).first->second;
+    if (since == base.generated_at) {
+      logger("discovery")->warn("workload {}: no live process matches its selector", selector.name);
+    }
+    WorkloadReport absent;
+    absent.name = selector.name;
+    absent.state = WorkloadState::absent;
+    absent.absent_since = since;
+    next->workloads.push_back(std::move(absent));
   }
   std::sort(next->workloads.begin(), next->workloads.end(),
             [](const auto& a, const auto& b) { return a.name < b.name; });

@@ -71,6 +71,8 @@ class Pipeline {
   std::map<std::string, int> threads_;  // per workload, as of the last scan
   std::map<std::string, Clock::time_point> first_seen_;
   std::map<std::string, Bottleneck> last_class_;  // to log changes of verdict only
+  // Configured targets without a live process, since when (see WorkloadReport).
+  std::map<std::string, std::chrono::system_clock::time_point> absent_since_;
 };
 
 }  // namespace boundwise

@@ -83,14 +83,18 @@ json pod_json(const PodContainer& pod) {
 }
 
 json workload_json(const Snapshot& s, const WorkloadReport& w) {
-  json out{{"workload", w.name},
-           {"pids", w.pids},
-           {"threads", w.threads},
-           {"kubernetes", w.pod ? pod_json(*w.pod) : json(nullptr)},
-           {"verdict", w.verdict ? verdict_json(*w.verdict) : json(nullptr)},
-           {"node", {{"cores", s.node.cores}, {"cpu_busy_ratio", share(s.node.cpu_busy_ratio)}}},
-           {"recommendation",
-            w.recommendation ? recommendation_json(*w.recommendation) : json(nullptr)}};
+  const bool absent = w.state == WorkloadState::absent;
+  json out{
+      {"workload", w.name},
+      {"state", absent ? "absent" : "running"},
+      {"absent_since", absent && w.absent_since ? json(iso8601(*w.absent_since)) : json(nullptr)},
+      {"pids", w.pids},
+      {"threads", w.threads},
+      {"kubernetes", w.pod ? pod_json(*w.pod) : json(nullptr)},
+      {"verdict", w.verdict ? verdict_json(*w.verdict) : json(nullptr)},
+      {"node", {{"cores", s.node.cores}, {"cpu_busy_ratio", share(s.node.cpu_busy_ratio)}}},
+      {"recommendation",
+       w.recommendation ? recommendation_json(*w.recommendation) : json(nullptr)}};
   if (w.window) {
     const auto& win = *w.window;
     out["processes"] = win.processes;

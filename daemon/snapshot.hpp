@@ -23,8 +23,17 @@ struct CollectorStatus {
   std::string error;                 // why it is down; empty when up
 };
 
+// A configured target with no live process stays listed, absent, so that its absence
+// can be seen and alerted on (boundwise_target_up 0); auto-discovered workloads that
+// end simply go.
+enum class WorkloadState { running, absent };
+
 struct WorkloadReport {
   std::string name;
+  WorkloadState state = WorkloadState::running;
+  // absent: the end of the first window that found it absent (so within one window of
+  // when it went), as far as this agent saw since collection (re)started.
+  std::optional<std::chrono::system_clock::time_point> absent_since;
   std::vector<int> pids;  // ascending, as of the last discovery scan
   int threads = 0;
   std::optional<PodContainer> pod;  // the Kubernetes pod it runs in, if its cgroup says so

@@ -250,20 +250,32 @@ def case_target_exits(binary):
         harness.fail("no verdict for the target before it exits")
     time.sleep(0.9)  # mid-window
     harness.stop(p)
+    # A configured target whose process is gone stays visible, absent, for alerting:
+    # boundwise_target_up 0 and no other series of it.
     deadline = time.time() + 2 * 2 + 3
+    metrics = ""
     while time.time() < deadline:
         doc, w = agent.workload("doomed")
-        if doc is not None and w is None:
-            metrics = harness.http_get(agent.base + "/metrics")[1]
-            if 'workload="doomed"' in metrics:
-                time.sleep(0.5)
+        if w is not None and w.get("state") == "absent":
+            metrics = harness.http_get(agent.base + "/metrics")[1] or ""
+            others = [line for line in metrics.splitlines()
+                      if 'workload="doomed"' in line and not line.startswith("boundwise_target_up")]
+            if 'boundwise_target_up{workload="doomed"} 0' not in metrics or others:
+                time.sleep(0.25)
                 continue
-            print("ok: the workload left /recommend and /metrics after its process exited")
+            if w["verdict"] is not None or w["pids"] or not w["absent_since"]:
+                harness.fail(f"an absent target still carries a verdict or pids:\n{harness.describe(w)}")
+            status, _ = harness.http_get(agent.base + "/recommend?workload=doomed")
+            if status != 200:
+                harness.fail(f"/recommend?workload=doomed answered {status} for an absent target")
+            print(f"ok: the exited target is reported absent since {w['absent_since']}, "
+                  "boundwise_target_up 0, its other series gone")
             if agent.process.poll() is not None:
                 harness.fail("agent died")
             return
         time.sleep(0.25)
-    harness.fail(f"the exited workload is still reported:\n{harness.describe(w)}")
+    harness.fail(f"the exited target is not reported absent:\n{harness.describe(w)}\n"
+                 f"{[l for l in metrics.splitlines() if 'doomed' in l]}")
 
 
 def case_pid_reuse(binary):
@@ -278,9 +290,9 @@ def case_pid_reuse(binary):
     reused = any(c.pid == pid for c in children)
     time.sleep(5)
     doc, w = agent.workload("gone")
-    if w is not None:
-        harness.fail(f"a dead pid's selector matched a new process:\n{harness.describe(w)}")
-    print(f"ok: no process reported as the exited target (pid reused: {reused})")
+    if w is None or w.get("state") != "absent" or w["pids"]:
+        harness.fail(f"a dead pid's selector is not reported absent:\n{harness.describe(w)}")
+    print(f"ok: no process reported as the exited target, which is absent (pid reused: {reused})")
     # And a live target whose PID gets reused after it exits: the new process with the
     # same PID but another start time is not adopted. Checked through discovery's unit
     # tests (tests/unit/daemon/discovery_test.cpp) where the PID can be forced.
