@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdarg>
 #include <cstdio>
 #include <string>
 
@@ -18,9 +19,13 @@ using namespace thresholds;
 // A ratio from a collector, trusted only inside [0, 1].
 double ratio(double v) { return std::min(non_negative(v), 1.0); }
 
-std::string fmt(const char* format, double a, double b = 0) {
-  char buf[160];
-  std::snprintf(buf, sizeof buf, format, a, b);
+std::string fmt(const char* format, ...) __attribute__((format(printf, 1, 2)));
+std::string fmt(const char* format, ...) {
+  char buf[320];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(buf, sizeof buf, format, args);
+  va_end(args);
   return buf;
 }
 
@@ -102,18 +107,41 @@ Verdict classify(const WorkloadWindow& w) {
     return v;
   }
 
-  // 2. The node's CPUs are the limit: runnable threads queue for a CPU.
+  // 2a. The workload's own CPU limit is the limit: its cgroup's quota ran out in many
+  // enforcement periods (a Kubernetes CPU limit throttling it).
   double runnable = at(b, Reason::on_cpu) + at(b, Reason::runqueue);
+  if (const auto& limit = w.cpu_limit;
+      limit && limit->counters_valid && limit->periods > 0 && runnable >= kDominant) {
+    double throttled =
+        static_cast<double>(limit->throttled_periods) / static_cast<double>(limit->periods);
+    if (throttled >= kThrottledShare) {
+      set(Bottleneck::cpu_saturated, 0.5 + throttled,
+          fmt("CPU limit %.2f cores (cgroup %s) throttled %.0f%% of %llu periods, %.2f s held back",
+              limit->cores, limit->cgroup.c_str(), throttled * 100,
+              static_cast<unsigned long long>(limit->periods),
+              non_negative(limit->throttled_seconds)));
+      return v;
+    }
+  }
+
+  // 2b. The node's CPUs are the limit: runnable threads queue for a CPU, or other work
+  // keeps every core busy, so there is no free core for more of this workload's.
   double queue_ratio = runnable > 0 ? at(b, Reason::runqueue) / runnable : 0;
   bool node_known = w.node.cores > 0;
-  bool saturated =
-      node_known ? (ratio(w.node.cpu_busy_ratio) >= kNodeBusy && queue_ratio >= kRunqueueRatio)
-                 : queue_ratio >= kRunqueueRatioNoNode;
+  double busy_cores = ratio(w.node.cpu_busy_ratio) * w.node.cores;
+  bool no_free_core = node_known && w.node.cores - busy_cores < kFreeCore &&
+                      busy_cores - v.cpu_cores_used >= kFreeCore;
+  bool saturated = node_known ? (ratio(w.node.cpu_busy_ratio) >= kNodeBusy &&
+                                 (queue_ratio >= kRunqueueRatio || no_free_core))
+                              : queue_ratio >= kRunqueueRatioNoNode;
   if (saturated && runnable >= kDominant) {
     std::string why =
-        fmt("runnable threads wait for a CPU %.0f%% of the time; node CPU busy %.0f%%",
-            queue_ratio * 100, ratio(w.node.cpu_busy_ratio) * 100);
-    double strength = 0.5 + queue_ratio;
+        queue_ratio >= kRunqueueRatio || !node_known
+            ? fmt("runnable threads wait for a CPU %.0f%% of the time; node CPU busy %.0f%%",
+                  queue_ratio * 100, ratio(w.node.cpu_busy_ratio) * 100)
+            : fmt("no free core: node CPU busy %.0f%% of %d cores, %.2f of them by other work",
+                  ratio(w.node.cpu_busy_ratio) * 100, w.node.cores, busy_cores - v.cpu_cores_used);
+    double strength = 0.5 + std::max(queue_ratio, no_free_core ? 0.3 : 0.0);
     // PSI is supporting evidence only: it is node-wide and absent on some kernels.
     if (w.node.pressure_available) {
       double some = ratio(w.node.cpu_pressure_some);

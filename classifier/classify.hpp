@@ -30,6 +30,13 @@ inline constexpr double kGilShare = 0.3;
 inline constexpr double kRunqueueRatio = 0.3;
 // ...and the node's CPUs are this busy (the queueing is the node's, not a cgroup's).
 inline constexpr double kNodeBusy = 0.9;
+// A CPU limit binds when the kernel throttled the workload's cgroup in at least this
+// share of its enforcement periods: the threshold of kube-prometheus' CPUThrottlingHigh
+// alert, the common production reading of "throttled".
+inline constexpr double kThrottledShare = 0.25;
+// A node has no core to give when less than half a core is idle and other work (not
+// this workload) keeps at least half a core busy: a second process would only share.
+inline constexpr double kFreeCore = 0.5;
 // Without node data, run-queue wait alone must exceed run time to call saturation.
 inline constexpr double kRunqueueRatioNoNode = 0.5;
 // CPU parallelism: more than one core in use, half-way between one core and two.

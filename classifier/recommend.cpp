@@ -206,6 +206,36 @@ int io_workers(const Verdict& v, int cores) {
   return static_cast<int>(std::clamp(std::ceil(n), double(kMinIoWorkers), double(kMaxIoWorkers)));
 }
 
+// The node's idle cores over the window (a busy ratio that is not one counts as 0).
+double idle_cores(const WorkloadWindow& w) {
+  return std::max(0, w.node.cores) * (1.0 - std::min(non_negative(w.node.cpu_busy_ratio), 1.0));
+}
+
+// The cores this workload could use: its own plus the node's idle ones, capped by the
+// node's cores and by its cgroup CPU limit. Other work's busy cores are not available
+// to a new process of this workload, whatever its own run-queue share.
+double available_cores(const Verdict& v, const WorkloadWindow& w) {
+  const double own = non_negative(v.cpu_cores_used);
+  double available = static_cast<double>(std::max(1, w.node.cores));
+  if (w.node.cores > 0) {
+    available = std::min(available, own + idle_cores(w));
+  }
+  if (w.cpu_limit && non_negative(w.cpu_limit->cores) > 0) {
+    available = std::min(available, non_negative(w.cpu_limit->cores));
+  }
+  return std::max(available, own);
+}
+
+std::string available_cores_text(const Verdict& v, const WorkloadWindow& w) {
+  std::string text = printf_string("cores available: %.2f = own %.2f + idle %.2f of the node's %d",
+                                   available_cores(v, w), non_negative(v.cpu_cores_used),
+                                   idle_cores(w), w.node.cores);
+  if (w.cpu_limit && w.cpu_limit->cores > 0) {
+    text += printf_string(", capped by the cgroup CPU limit of %.2f", w.cpu_limit->cores);
+  }
+  return text;
+}
+
 }  // namespace
 
 Recommendation recommend(const Verdict& v, const WorkloadWindow& w) {
@@ -225,12 +255,42 @@ Recommendation recommend(const Verdict& v, const WorkloadWindow& w) {
     }
     case Bottleneck::cpu_saturated: {
       r.model = Model::scale_out;
+      if (const auto& limit = w.cpu_limit;
+          limit && limit->counters_valid && limit->periods > 0 &&
+          static_cast<double>(limit->throttled_periods) >=
+              kThrottledShare * static_cast<double>(limit->periods)) {
+        double throttled =
+            static_cast<double>(limit->throttled_periods) / static_cast<double>(limit->periods);
+        r.summary = printf_string(
+            "CPU limit: throttled in %d%% of scheduler periods at its %.2f-core limit (cgroup "
+            "%s); raise the limit or scale out — more threads or processes share the same quota",
+            pct(throttled), limit->cores, limit->cgroup.c_str());
+        r.evidence.push_back(printf_string(
+            "cgroup CPU quota %.2f cores at %s: %llu of %llu periods throttled, %.2f s held back",
+            limit->cores, limit->cgroup.c_str(),
+            static_cast<unsigned long long>(limit->throttled_periods),
+            static_cast<unsigned long long>(limit->periods),
+            non_negative(limit->throttled_seconds)));
+        r.risks.push_back(
+            "throttled threads stall for the rest of each period: latency spikes "
+            "of up to one period (100 ms by default) per request");
+        break;
+      }
       double runnable = at(b, Reason::on_cpu) + at(b, Reason::runqueue);
       double queue = runnable > 0 ? at(b, Reason::runqueue) / runnable : 0;
-      r.summary = printf_string(
-          "node CPU saturated: busy %d%% of %d cores and runnable threads wait for a CPU %d%% "
-          "of the time; no local model helps, scale out or move work off this node",
-          pct(w.node.cpu_busy_ratio), cores, pct(queue));
+      if (queue >= kRunqueueRatio || w.node.cores <= 0) {
+        r.summary = printf_string(
+            "node CPU saturated: busy %d%% of %d cores and runnable threads wait for a CPU %d%% "
+            "of the time; no local model helps, scale out or move work off this node",
+            pct(w.node.cpu_busy_ratio), cores, pct(queue));
+      } else {
+        r.summary = printf_string(
+            "node CPU saturated: busy %d%% of %d cores, %.2f of them by other work; no free "
+            "core for more of this workload's threads or processes: scale out or move work "
+            "off this node",
+            pct(w.node.cpu_busy_ratio), cores,
+            non_negative(w.node.cpu_busy_ratio * w.node.cores - v.cpu_cores_used));
+      }
       if (w.node.pressure_available) {
         r.evidence.push_back(
             printf_string("node CPU pressure: some task waited for a CPU %d%% of the window (PSI)",
@@ -284,12 +344,14 @@ Recommendation recommend(const Verdict& v, const WorkloadWindow& w) {
             pct(at(b, Reason::on_cpu)));
       } else {
         r.model = Model::processes;
-        r.workers = cores;
+        const double available = available_cores(v, w);
+        r.workers = std::max(2, static_cast<int>(std::floor(available + 0.05)));
         r.summary = printf_string(
             "CPU-bound: on CPU %d%% of busy thread time using %.2f cores of %d; more threads "
-            "won't help%s, %d processes use every core",
+            "won't help%s, %d processes use the %.1f cores available to it",
             pct(at(b, Reason::on_cpu) + at(b, Reason::runqueue)), non_negative(v.cpu_cores_used),
-            cores, python ? " under the GIL" : "", cores);
+            cores, python ? " under the GIL" : "", r.workers, available);
+        r.evidence.push_back(available_cores_text(v, w));
         add_process_risks(w, r.workers, r);
         if (!python) {
           r.risks.push_back(

@@ -59,6 +59,23 @@ struct PressureTotals {
   bool operator==(const PressureTotals&) const = default;
 };
 
+// The CPU limit a workload runs under — its cgroup's CPU bandwidth quota (cgroup v2
+// cpu.max, v1 cpu.cfs_quota_us / cpu.cfs_period_us), at the level of its cgroup path
+// that binds (the smallest) — and how the kernel enforced it over the window (cpu.stat).
+// A Kubernetes CPU limit is such a quota.
+struct CpuLimit {
+  double cores = 0;    // quota / period
+  std::string cgroup;  // the binding level's path, as /proc/PID/cgroup names it
+  // Enforcement over the window (cpu.stat deltas); counters_valid is false in the first
+  // window (no baseline) and when a counter went backwards (a new cgroup at that path).
+  bool counters_valid = false;
+  std::uint64_t periods = 0;            // nr_periods: enforcement periods with runnable tasks
+  std::uint64_t throttled_periods = 0;  // nr_throttled: periods that ran out of quota
+  double throttled_seconds = 0;         // throttled_time (v1, ns) / throttled_usec (v2)
+
+  bool operator==(const CpuLimit&) const = default;
+};
+
 struct NodeWindow {
   int cores = 0;
   double cpu_busy_ratio = 0;  // non-idle share of all CPU time over the window, [0,1]
@@ -191,6 +208,9 @@ struct WorkloadWindow {
   RuntimeInfo runtime;
   GilWindow gil;
   NodeWindow node;
+  // The cgroup collector: the CPU limit of the cgroup most of the workload's processes
+  // run in; absent when it has none (or the collector is off).
+  std::optional<CpuLimit> cpu_limit;
 
   // Field by field; a NaN is unequal to itself.
   bool operator==(const WorkloadWindow&) const = default;

@@ -1,6 +1,7 @@
 // The collector list. A new collector is its own folder plus one line here.
 #include "collectors/registry.hpp"
 
+#include "collectors/cgroup/cgroup_collector.hpp"
 #include "collectors/ebpf/ebpf_collector.hpp"
 #include "collectors/node/node_collector.hpp"
 #include "collectors/procfs/procfs_collector.hpp"
@@ -10,10 +11,8 @@ namespace boundwise {
 
 const CollectorDescriptors& collector_descriptors() {
   static const CollectorDescriptors list = {
-      &node_descriptor(),
-      &procfs_descriptor(),
-      &python_descriptor(),
-      &ebpf_descriptor(),
+      &node_descriptor(), &procfs_descriptor(), &python_descriptor(),
+      &ebpf_descriptor(), &cgroup_descriptor(),
   };
   return list;
 }

@@ -119,6 +119,16 @@ void fields(V& v, S& r) {
   v("gil", r.gil);
 }
 
+template <class V, Is<CpuLimit> S>
+void fields(V& v, S& c) {
+  v("cores", c.cores);
+  v("cgroup", c.cgroup);
+  v("counters_valid", c.counters_valid);
+  v("periods", c.periods);
+  v("throttled_periods", c.throttled_periods);
+  v("throttled_seconds", c.throttled_seconds);
+}
+
 template <class V, Is<WorkloadEvidence> S>
 void fields(V& v, S& e) {
   v("workload", e.workload);
@@ -128,6 +138,7 @@ void fields(V& v, S& e) {
   v("net", e.net);
   v("io", e.io);
   v("runtime", e.runtime);
+  v("cpu_limit", e.cpu_limit);
 }
 
 template <class V, Is<PressureTotals> S>
@@ -173,7 +184,8 @@ static_assert(sizeof(MeasuredIo) == 88);
 static_assert(sizeof(RuntimeInfo) == 144);
 static_assert(sizeof(GilWindow) == 56);
 static_assert(sizeof(RuntimeEvidence) == 200);
-static_assert(sizeof(WorkloadEvidence) == 856);
+static_assert(sizeof(CpuLimit) == 72);
+static_assert(sizeof(WorkloadEvidence) == 936);
 static_assert(sizeof(PressureTotals) == 16);
 static_assert(sizeof(NodeWindow::BpfProgramStats) == 16);
 static_assert(sizeof(NodeWindow) == 216);

@@ -133,6 +133,18 @@ struct MetricsPublisher::State {
       gauge("boundwise_verdict_confidence", "Confidence of the current verdict, 0 to 1");
   Family<Gauge>& threads =
       gauge("boundwise_workload_threads", "Threads in the workload at the end of the last window");
+  Family<Gauge>& cpu_limit =
+      gauge("boundwise_workload_cpu_limit_cores",
+            "CPU limit of the workload's cgroup (its quota / period, at the smallest level of "
+            "its cgroup path); absent without a limit");
+  Family<Counter>& cpu_throttled =
+      counter("boundwise_workload_cpu_throttled_seconds_total",
+              "Time the kernel held the workload's tasks back because its cgroup's CPU quota "
+              "ran out (cpu.stat throttled time)");
+  Family<Counter>& cpu_throttled_periods =
+      counter("boundwise_workload_cpu_throttled_periods_total",
+              "CPU quota enforcement periods of the workload's cgroup, by whether the quota ran "
+              "out (throttled=true|false); their ratio is the throttled share");
   Family<Gauge>& target_up =
       gauge("boundwise_target_up",
             "1 while the workload has a live process; 0 for a configured target with none");
@@ -354,6 +366,25 @@ struct MetricsPublisher::State {
     s.add(s.confidence, {{"workload", name}}, name).Set(non_negative(v.confidence));
   }
 
+  // The cgroup CPU limit and its enforcement.
+  static void publish_cpu_limit(State& s, const std::string& name, const WorkloadWindow& win) {
+    Labels labels{{"workload", name}};
+    if (!win.cpu_limit) {
+      s.remove(s.cpu_limit, labels, name);
+      return;
+    }
+    s.add(s.cpu_limit, labels, name).Set(non_negative(win.cpu_limit->cores));
+    auto& throttled = s.add(s.cpu_throttled, labels, name);
+    auto& yes = s.add(s.cpu_throttled_periods, {{"workload", name}, {"throttled", "true"}}, name);
+    auto& no = s.add(s.cpu_throttled_periods, {{"workload", name}, {"throttled", "false"}}, name);
+    if (!win.cpu_limit->counters_valid) return;
+    throttled.Increment(non_negative(win.cpu_limit->throttled_seconds));
+    const auto periods = win.cpu_limit->periods;
+    const auto hit = std::min(win.cpu_limit->throttled_periods, periods);
+    yes.Increment(static_cast<double>(hit));
+    no.Increment(static_cast<double>(periods - hit));
+  }
+
   // Memory by kind.
   static void publish_memory(State& s, const std::string& name, const WorkloadWindow& win) {
     // pss and uss are 0 when smaps_rollup was unreadable: absent beats a wrong 0.
@@ -524,6 +555,7 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
     State::publish_dependencies(s, name, *report.window);
     State::publish_verdict(s, name, *report.verdict, *report.recommendation);
     State::publish_memory(s, name, *report.window);
+    State::publish_cpu_limit(s, name, *report.window);
     State::publish_runtime(s, name, *report.window);
   }
   s.prune_dependencies(present);

@@ -113,6 +113,18 @@ json workload_json(const Snapshot& s, const WorkloadReport& w) {
         {"gil_readable", win.runtime.gil_readable},
         {"server", win.runtime.server.empty() ? json(nullptr) : json(win.runtime.server)},
         {"worker_processes", win.runtime.worker_processes}};
+    out["cpu_limit"] = nullptr;
+    if (const auto& limit = win.cpu_limit) {
+      const bool counted = limit->counters_valid && limit->periods > 0;
+      out["cpu_limit"] = {
+          {"cores", round_to(limit->cores, 1e3)},
+          {"cgroup", limit->cgroup},
+          {"throttled_share", counted ? json(share(static_cast<double>(limit->throttled_periods) /
+                                                   static_cast<double>(limit->periods)))
+                                      : json(nullptr)},
+          {"throttled_seconds",
+           limit->counters_valid ? json(seconds(limit->throttled_seconds)) : json(nullptr)}};
+    }
     out["current_model"] = current_model(win);
     out["start_method"] =
         win.runtime.start_method.empty() ? json(nullptr) : json(win.runtime.start_method);

@@ -98,6 +98,12 @@ std::map<std::string, WorkloadWindow> assemble(const EvidenceSet& evidence,
       w.gil.wait_measured_in_kernel = false;
     }
     if (e.net) apply_net(*e.net, w);
+    if (e.cpu_limit && e.cpu_limit->cores > 0) {
+      w.cpu_limit = e.cpu_limit;
+      w.cpu_limit->throttled_seconds = non_negative(w.cpu_limit->throttled_seconds);
+      if (w.cpu_limit->throttled_periods > w.cpu_limit->periods)
+        w.cpu_limit->counters_valid = false;
+    }
     if (e.io) {
       w.syscall_latency = e.io->syscall_latency;
       w.disk_latency = e.io->disk_latency;

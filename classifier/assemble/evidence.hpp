@@ -113,6 +113,7 @@ struct WorkloadEvidence {
   std::optional<MeasuredNet> net;
   std::optional<MeasuredIo> io;
   std::optional<RuntimeEvidence> runtime;
+  std::optional<CpuLimit> cpu_limit;  // the cgroup collector; absent: no limit
 
   bool operator==(const WorkloadEvidence&) const = default;
 };

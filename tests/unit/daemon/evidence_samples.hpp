@@ -135,6 +135,7 @@ inline RecordedWindow full_window() {
   api.net = full_net();
   api.io = full_io();
   api.runtime = full_runtime();
+  api.cpu_limit = CpuLimit{0.5, "/kubepods/burstable/pod1/ctr", true, 100, 76, 1.625};
   WorkloadEvidence& bare = w.evidence.workloads["bare"];
   bare.workload = "bare";
   bare.duration_seconds = 10;
