@@ -254,7 +254,7 @@ struct Agent::Impl {
     discover();
     samplers.reserve(pipeline->slots().size());  // timers' handlers hold references
     for (auto& slot : pipeline->slots()) {
-      if (slot.status.up && slot.collector->period().count() > 0) {
+      if (slot.started && slot.collector->period().count() > 0) {
         samplers.push_back({&slot, std::make_unique<asio::steady_timer>(io), Clock::now()});
         schedule_sample(samplers.back());
       }

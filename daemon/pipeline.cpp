@@ -50,6 +50,7 @@ Pipeline::Pipeline(const Config& config, StageCpu& stage_cpu)
     auto t0 = Clock::now();
     Status st = slot.collector->start();
     slot.status.last_duration_seconds = seconds_since(t0);
+    slot.started = st.ok();
     slot.status.up = st.ok();
     if (st.ok()) {
       log->info("collector {}: up", name);
@@ -81,8 +82,27 @@ void Pipeline::set_targets(TargetSet targets, std::map<std::string, int> threads
     it = first_seen_.count(it->first) == 0 ? last_class_.erase(it) : std::next(it);
   }
   for (auto& slot : slots_) {
-    if (slot.status.up) slot.collector->set_targets(targets_);
+    if (slot.started) slot.collector->set_targets(targets_);
   }
+}
+
+// A started collector is reported down for a window in which every sampling round
+// failed (its source is gone: proc_root unmounted, a file it needs unreadable), with
+// the last failure as the reason, and up again from the first window with a success.
+void Pipeline::update_status(Slot& slot) {
+  if (slot.window_rounds > 0) {
+    const bool all_failed = slot.window_failures == slot.window_rounds;
+    if (all_failed && slot.status.up) {
+      logger("agent")->warn("collector {}: down for this window: all {} sampling rounds failed: {}",
+                            slot.status.name, slot.window_rounds, slot.status.error);
+    } else if (!all_failed && !slot.status.up) {
+      logger("agent")->info("collector {}: up again", slot.status.name);
+    }
+    slot.status.up = !all_failed;
+    if (!all_failed) slot.status.error.clear();
+  }
+  slot.window_rounds = 0;
+  slot.window_failures = 0;
 }
 
 void Pipeline::sample(Slot& slot) {
@@ -90,7 +110,9 @@ void Pipeline::sample(Slot& slot) {
   auto t0 = Clock::now();
   Status st = slot.collector->sample(t0);
   slot.status.last_duration_seconds = seconds_since(t0);
+  ++slot.window_rounds;
   if (!st.ok()) {
+    ++slot.window_failures;
     if (slot.failures++ % 100 == 0) {
       logger("agent")->warn("collector {}: sample failed: {} ({} failures so far)",
                             slot.status.name, st.error().message, slot.failures);
@@ -108,7 +130,8 @@ EvidenceSet Pipeline::collect_evidence(Clock::time_point now, double duration) {
     e.duration_seconds = duration;
   }
   for (auto& slot : slots_) {
-    if (!slot.status.up) continue;
+    if (!slot.started) continue;
+    update_status(slot);
     auto t0 = Clock::now();
     slot.collector->contribute(now, evidence);
     if (slot.collector->period().count() == 0)
@@ -142,7 +165,7 @@ std::shared_ptr<Snapshot> Pipeline::judge(std::map<std::string, WorkloadWindow>&
   next->node = node;
   for (const auto& slot : slots_) {
     next->collectors.push_back(slot.status);
-    if (!slot.status.up) continue;
+    if (!slot.started) continue;
     for (const auto& part : slot.collector->parts()) {
       next->collectors.push_back({part.name, part.up, 0, part.error});
     }

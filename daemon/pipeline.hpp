@@ -25,8 +25,13 @@ class Pipeline {
 
   struct Slot {
     std::unique_ptr<Collector> collector;
-    CollectorStatus status;
+    bool started = false;    // start() succeeded: it samples and contributes
+    CollectorStatus status;  // as published: down also when every sample of the window failed
     std::uint64_t failures = 0;
+    // This window's sampling rounds and how many failed (the last failure's reason in
+    // status.error).
+    std::uint64_t window_rounds = 0;
+    std::uint64_t window_failures = 0;
   };
 
   // What closing a window produced.
@@ -48,8 +53,13 @@ class Pipeline {
   // collectors that are up.
   void set_targets(TargetSet targets, std::map<std::string, int> threads, Clock::time_point now);
 
-  // One sampling round of a collector that is up.
+  // One sampling round of a collector that started.
   void sample(Slot& slot);
+
+  // At a window close: a started collector whose every sampling round of the window
+  // failed is published down, with the last failure as the reason; up again from the
+  // first window with a success. Then counts the next window from zero.
+  static void update_status(Slot& slot);
 
   // Closes the window [window start, now): every collector's evidence, assembled,
   // each workload judged. `duration` is the window's length in seconds; the snapshot
