@@ -4,6 +4,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,5 +45,41 @@ struct TargetWorkload {
 struct TargetSet {
   std::vector<TargetWorkload> workloads;
 };
+
+// Every target process and the workload it belongs to.
+inline std::map<ProcessKey, std::string> workload_by_process(const TargetSet& targets) {
+  std::map<ProcessKey, std::string> out;
+  for (const auto& w : targets.workloads) {
+    for (const auto& key : w.processes) out.emplace(key, w.name);
+  }
+  return out;
+}
+
+// Keeps a collector's per-process state in step with a new target set, the same way in
+// every collector: the state of a process no longer targeted goes (after
+// `retire(state)`), a kept one follows its workload's name (`state.workload`), and
+// `track(key, workload)` makes the state of a new one (std::nullopt: it is already gone
+// or its PID was reused; the next scan decides again). Identity is the ProcessKey, so a
+// reused PID is a new process.
+template <class State, class Track, class Retire>
+void follow_targets(std::map<ProcessKey, State>& tracked, const TargetSet& targets, Track track,
+                    Retire retire) {
+  const auto wanted = workload_by_process(targets);
+  for (auto it = tracked.begin(); it != tracked.end();) {
+    auto found = wanted.find(it->first);
+    if (found == wanted.end()) {
+      retire(it->second);
+      it = tracked.erase(it);
+    } else {
+      it->second.workload = found->second;
+      ++it;
+    }
+  }
+  for (const auto& [key, workload] : wanted) {
+    if (tracked.count(key) != 0) continue;
+    std::optional<State> state = track(key, workload);
+    if (state) tracked.emplace(key, std::move(*state));
+  }
+}
 
 }  // namespace boundwise

@@ -61,8 +61,7 @@ class CgroupCollector final : public Collector {
 
   void set_targets(const TargetSet& targets) override {
     targets_ = targets;
-    std::set<ProcessKey> keep;
-    for (const auto& w : targets.workloads) keep.insert(w.processes.begin(), w.processes.end());
+    const auto keep = workload_by_process(targets);
     for (auto it = cgroup_of_.begin(); it != cgroup_of_.end();) {
       it = keep.count(it->first) == 0 ? cgroup_of_.erase(it) : std::next(it);
     }

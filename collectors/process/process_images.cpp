@@ -31,7 +31,7 @@ ProcessImages::GilResult ProcessImages::gil(const ProcessKey& key) {
 
 void ProcessImages::retain(const TargetSet& targets) {
   std::set<ProcessKey> keep;
-  for (const auto& w : targets.workloads) keep.insert(w.processes.begin(), w.processes.end());
+  for (const auto& [key, workload] : workload_by_process(targets)) keep.insert(key);
   retain(keep);
 }
 

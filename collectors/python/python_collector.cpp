@@ -78,33 +78,28 @@ class PythonCollector final : public Collector {
 
   void set_targets(const TargetSet& targets) override {
     settings_.process_images->retain(targets);
-    std::map<ProcessKey, std::string> wanted;
-    for (const auto& w : targets.workloads) {
-      for (const auto& key : w.processes) wanted.emplace(key, w.name);
-    }
+    // A process that exec'd another executable is detected afresh, as a new process.
     for (auto it = processes_.begin(); it != processes_.end();) {
-      auto found = wanted.find(it->first);
-      if (found == wanted.end()) {
-        it = processes_.erase(it);  // its partial window is dropped with it
-      } else if (auto exe = exe_identity(settings_.proc_root, it->first.pid);
-                 exe && exe != it->second.exe) {
+      auto exe = exe_identity(settings_.proc_root, it->first.pid);
+      if (exe && exe != it->second.exe) {
         log_->debug("pid {}: exec'd a new executable: runtime detected again", it->first.pid);
-        it = processes_.erase(it);  // detected afresh below, as a new process
+        it = processes_.erase(it);
       } else {
-        it->second.workload = found->second;
         ++it;
       }
     }
     const auto now = std::chrono::steady_clock::now();
-    for (const auto& [key, workload] : wanted) {
-      if (processes_.count(key) != 0) continue;
-      PythonProcess p;
-      p.key = key;
-      p.workload = workload;
-      p.base_time = now;
-      detect(p);
-      processes_.emplace(key, std::move(p));
-    }
+    follow_targets(
+        processes_, targets,
+        [&](const ProcessKey& key, const std::string& workload) {
+          PythonProcess p;
+          p.key = key;
+          p.workload = workload;
+          p.base_time = now;
+          detect(p);
+          return std::optional<PythonProcess>(std::move(p));
+        },
+        [](PythonProcess&) {});  // its partial window is dropped with it
   }
 
   Status sample(SteadyTime) override {
