@@ -284,7 +284,7 @@ struct Agent::Impl {
     {
       StageClock clock(stage_cpu["discovery"]);
       TargetSet targets = discovery.scan();
-      pipeline->set_targets(std::move(targets), discovery.threads(), Clock::now());
+      pipeline->set_targets(std::move(targets), discovery.facts(), Clock::now());
     }
     schedule_discovery();
   }

@@ -98,6 +98,7 @@ std::vector<ProcessInfo> read_process_table(const std::string& proc_root, bool w
     p.comm = stat->comm;
     p.cpu_ticks = stat->utime_ticks + stat->stime_ticks;
     p.threads = stat->num_threads;
+    p.state = stat->state;
     if (with_cmdline) {
       if (auto raw = read_small(base + "/cmdline")) {
         auto args = procfs::parse_cmdline(*raw);
@@ -131,13 +132,21 @@ TargetSet Discovery::scan() {
 
 TargetSet Discovery::group(const std::vector<ProcessInfo>& table) {
   TargetSet set = selectors_.empty() ? group_auto(table) : group_selected(table);
-  threads_.clear();
-  std::map<ProcessKey, int> threads_by_key;
-  for (const auto& p : table) threads_by_key[p.key] = p.threads;
+  facts_.clear();
+  std::map<ProcessKey, const ProcessInfo*> by_key;
+  for (const auto& p : table) by_key[p.key] = &p;
   for (const auto& w : set.workloads) {
-    int n = 0;
-    for (const auto& key : w.processes) n += threads_by_key[key];
-    threads_[w.name] = n;
+    WorkloadFacts f;
+    for (const auto& key : w.processes) {
+      auto it = by_key.find(key);
+      if (it == by_key.end()) continue;
+      const ProcessInfo& p = *it->second;
+      f.threads += p.threads;
+      ++f.processes;
+      if (p.state == 'T' || p.state == 't') ++f.stopped;
+      if (p.state == 'Z') ++f.zombie;
+    }
+    facts_[w.name] = f;
   }
   std::map<ProcessKey, std::uint64_t> cpu;
   for (const auto& p : table) cpu[p.key] = p.cpu_ticks;

@@ -26,6 +26,15 @@ struct ProcessInfo {
   std::string cmdline;          // arguments joined by spaces; empty unless a selector needs it
   std::uint64_t cpu_ticks = 0;  // utime + stime
   int threads = 0;
+  char state = 'R';  // of its main thread: 'T'/'t' stopped, 'Z' zombie (stat field 3)
+};
+
+// What the last scan saw of a workload's processes as a whole.
+struct WorkloadFacts {
+  int threads = 0;
+  int processes = 0;
+  int stopped = 0;  // stopped by a signal (SIGSTOP, SIGTSTP) or a tracer (a debugger)
+  int zombie = 0;   // exited, not yet reaped by their parent: no thread left
 };
 
 // Reads the process table under proc_root (kernel threads excluded). Processes that
@@ -43,8 +52,8 @@ class Discovery {
   // The grouping step alone, on a given table (tests call it with fixture tables).
   TargetSet group(const std::vector<ProcessInfo>& table);
 
-  // Thread counts per workload from the last scan.
-  const std::map<std::string, int>& threads() const { return threads_; }
+  // Thread counts and process states per workload from the last scan.
+  const std::map<std::string, WorkloadFacts>& facts() const { return facts_; }
 
   // Busy process trees the last auto-discovery scan left out (over max_workloads).
   int over_limit() const { return over_limit_; }
@@ -76,7 +85,7 @@ class Discovery {
   std::map<ProcessKey, std::uint64_t> last_cpu_;
   std::map<ProcessKey, AutoTree> auto_trees_;  // by root
   std::map<ProcessKey, std::optional<PodContainer>> pods_;
-  std::map<std::string, int> threads_;
+  std::map<std::string, WorkloadFacts> facts_;
   int over_limit_ = 0;
 };
 

@@ -147,7 +147,11 @@ struct MetricsPublisher::State {
               "out (throttled=true|false); their ratio is the throttled share");
   Family<Gauge>& target_up =
       gauge("boundwise_target_up",
-            "1 while the workload has a live process; 0 for a configured target with none");
+            "1 while the workload has a live process (running or stopped); 0 for a configured "
+            "target with none, or whose processes are all zombies");
+  Family<Gauge>& stopped =
+      gauge("boundwise_workload_stopped",
+            "1 when every process of the workload is stopped (SIGSTOP, SIGTSTP, a debugger)");
   Family<Gauge>& processes = gauge("boundwise_workload_processes",
                                    "Processes in the workload at the end of the last window");
   Family<Gauge>& memory =
@@ -535,8 +539,11 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
       continue;
     }
     const bool absent = report.state == WorkloadState::absent;
-    s.add(s.target_up, {{"workload", name}}, name).Set(absent ? 0 : 1);
+    const bool live = !absent && report.state != WorkloadState::defunct;
+    s.add(s.target_up, {{"workload", name}}, name).Set(live ? 1 : 0);
     if (absent) continue;  // nothing else to say of a target with no process
+    s.add(s.stopped, {{"workload", name}}, name)
+        .Set(report.state == WorkloadState::stopped ? 1 : 0);
     s.add(s.threads, {{"workload", name}}, name).Set(report.threads);
     s.add(s.processes, {{"workload", name}}, name)
         .Set(report.window ? report.window->processes : static_cast<double>(report.pids.size()));

@@ -12,6 +12,20 @@
 
 namespace boundwise {
 
+std::string_view to_string(WorkloadState state) {
+  switch (state) {
+    case WorkloadState::running:
+      return "running";
+    case WorkloadState::stopped:
+      return "stopped";
+    case WorkloadState::defunct:
+      return "defunct";
+    case WorkloadState::absent:
+      return "absent";
+  }
+  return "running";
+}
+
 namespace {
 
 std::shared_ptr<spdlog::logger> logger(const std::string& name) {
@@ -62,10 +76,10 @@ Pipeline::Pipeline(const Config& config, StageCpu& stage_cpu)
   }
 }
 
-void Pipeline::set_targets(TargetSet targets, std::map<std::string, int> threads,
+void Pipeline::set_targets(TargetSet targets, std::map<std::string, WorkloadFacts> facts,
                            Clock::time_point now) {
   targets_ = std::move(targets);
-  threads_ = std::move(threads);
+  facts_ = std::move(facts);
   std::map<std::string, Clock::time_point> seen;
   for (const auto& w : targets_.workloads) {
     auto it = first_seen_.find(w.name);
@@ -80,6 +94,9 @@ void Pipeline::set_targets(TargetSet targets, std::map<std::string, int> threads
   first_seen_ = std::move(seen);
   for (auto it = last_class_.begin(); it != last_class_.end();) {
     it = first_seen_.count(it->first) == 0 ? last_class_.erase(it) : std::next(it);
+  }
+  for (auto it = last_state_.begin(); it != last_state_.end();) {
+    it = first_seen_.count(it->first) == 0 ? last_state_.erase(it) : std::next(it);
   }
   for (auto& slot : slots_) {
     if (slot.started) slot.collector->set_targets(targets_);
@@ -203,8 +220,33 @@ WorkloadReport Pipeline::make_report(const TargetWorkload& w, const WorkloadWind
   out.name = w.name;
   out.pod = w.pod;
   for (const auto& key : w.processes) out.pids.push_back(key.pid);
-  auto threads = threads_.find(w.name);
-  out.threads = threads != threads_.end() ? threads->second : 0;
+  auto facts = facts_.find(w.name);
+  const WorkloadFacts f = facts != facts_.end() ? facts->second : WorkloadFacts{};
+  out.threads = f.threads;
+  if (f.processes > 0 && f.zombie == f.processes) {
+    out.state = WorkloadState::defunct;
+    out.state_detail = fmt::format(
+        "defunct: {} exited but not reaped by {} parent (zombie); nothing runs — the "
+        "parent must wait() for it, or restart the service",
+        f.processes == 1 ? "its process" : fmt::format("all {} processes", f.processes),
+        f.processes == 1 ? "its" : "their");
+  } else if (f.stopped > 0 && f.stopped + f.zombie == f.processes) {
+    out.state = WorkloadState::stopped;
+    out.state_detail = fmt::format(
+        "stopped: {} stopped by a signal (SIGSTOP, SIGTSTP) or held by a debugger; nothing "
+        "runs — resume with SIGCONT (kill -CONT {}) or detach the debugger",
+        f.stopped == 1 ? "its process is" : fmt::format("all {} processes are", f.stopped),
+        w.processes.empty() ? 0 : w.processes.front().pid);
+  }
+  auto& last_state = last_state_[w.name];
+  if (out.state != last_state && out.state != WorkloadState::running) {
+    logger("agent")->warn("workload {}: {}", w.name, out.state_detail);
+  }
+  last_state = out.state;
+  if (out.state != WorkloadState::running) {
+    last_class_.erase(w.name);  // its next verdict is logged
+    return out;
+  }
   auto seen = first_seen_.find(w.name);
   bool enough = seen != first_seen_.end() &&
                 std::chrono::duration<double>(now - seen->second).count() >= duration * 0.5;

@@ -14,6 +14,7 @@
 #include "classifier/assemble/assemble.hpp"
 #include "collectors/collector.hpp"
 #include "config/config.hpp"
+#include "daemon/discovery.hpp"
 #include "daemon/snapshot.hpp"
 #include "daemon/stage_clock.hpp"
 
@@ -51,7 +52,8 @@ class Pipeline {
 
   // A discovery scan's result: logs workloads that appeared or went, and tells the
   // collectors that are up.
-  void set_targets(TargetSet targets, std::map<std::string, int> threads, Clock::time_point now);
+  void set_targets(TargetSet targets, std::map<std::string, WorkloadFacts> facts,
+                   Clock::time_point now);
 
   // One sampling round of a collector that started.
   void sample(Slot& slot);
@@ -78,9 +80,10 @@ class Pipeline {
   StageCpu& stage_cpu_;
   std::vector<Slot> slots_;
   TargetSet targets_;
-  std::map<std::string, int> threads_;  // per workload, as of the last scan
+  std::map<std::string, WorkloadFacts> facts_;  // per workload, as of the last scan
   std::map<std::string, Clock::time_point> first_seen_;
-  std::map<std::string, Bottleneck> last_class_;  // to log changes of verdict only
+  std::map<std::string, Bottleneck> last_class_;     // to log changes of verdict only
+  std::map<std::string, WorkloadState> last_state_;  // to log changes of state only
   // Configured targets without a live process, since when (see WorkloadReport).
   std::map<std::string, std::chrono::system_clock::time_point> absent_since_;
 };

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "classifier/verdict.hpp"
@@ -26,7 +27,11 @@ struct CollectorStatus {
 // A configured target with no live process stays listed, absent, so that its absence
 // can be seen and alerted on (boundwise_target_up 0); auto-discovered workloads that
 // end simply go.
-enum class WorkloadState { running, absent };
+// A workload whose processes all stand still is not classified: "stopped" (stopped by
+// a signal or held by a debugger) or "defunct" (exited, not reaped: zombies) say so
+// instead of an idle verdict.
+enum class WorkloadState { running, stopped, defunct, absent };
+std::string_view to_string(WorkloadState state);
 
 struct WorkloadReport {
   std::string name;
@@ -34,6 +39,8 @@ struct WorkloadReport {
   // absent: the end of the first window that found it absent (so within one window of
   // when it went), as far as this agent saw since collection (re)started.
   std::optional<std::chrono::system_clock::time_point> absent_since;
+  // stopped, defunct: what the processes are doing and what to do, for a person.
+  std::string state_detail;
   std::vector<int> pids;  // ascending, as of the last discovery scan
   int threads = 0;
   std::optional<PodContainer> pod;  // the Kubernetes pod it runs in, if its cgroup says so

@@ -8,6 +8,7 @@ usage: bad_input.py --agent PATH --case NAME
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -276,6 +277,56 @@ def case_target_exits(binary):
         time.sleep(0.25)
     harness.fail(f"the exited target is not reported absent:\n{harness.describe(w)}\n"
                  f"{[l for l in metrics.splitlines() if 'doomed' in l]}")
+
+
+def case_stopped_target(binary):
+    # A target stopped by SIGSTOP (as a debugger would hold it) is said to be stopped,
+    # not classified idle; SIGCONT brings its verdict back.
+    p = harness.start_workload("cpu_single.py")
+    agent = harness.Agent(binary, [{"name": "frozen", "pid": p.pid}], window="1s")
+    w, ok = harness.wait_for_verdict(agent, "frozen", lambda w: True)
+    if not ok:
+        harness.fail("no verdict before the stop")
+    os.kill(p.pid, signal.SIGSTOP)
+    try:
+        w = harness.wait_until(lambda: (agent.workload("frozen")[1] or {}).get("state") == "stopped"
+                               and agent.workload("frozen")[1], timeout=6)
+        if not w:
+            harness.fail(f"a stopped target is not reported stopped:\n{harness.describe(agent.workload('frozen')[1])}")
+        if w["verdict"] is not None or "SIGCONT" not in (w["state_detail"] or ""):
+            harness.fail(f"a stopped target carries a verdict or no advice:\n{harness.describe(w)}")
+        metrics = harness.http_get(agent.base + "/metrics")[1] or ""
+        if 'boundwise_workload_stopped{workload="frozen"} 1' not in metrics or \
+                'boundwise_target_up{workload="frozen"} 1' not in metrics:
+            harness.fail("boundwise_workload_stopped 1 / boundwise_target_up 1 missing")
+    finally:
+        os.kill(p.pid, signal.SIGCONT)
+    w, ok = harness.wait_for_verdict(agent, "frozen",
+                                     lambda w: w["state"] == "running" and w["verdict"]["class"] != "idle")
+    if not ok:
+        harness.fail(f"no verdict after SIGCONT:\n{harness.describe(w)}")
+    print(f"ok: stopped while stopped ({w['verdict']['class']} again after SIGCONT)")
+
+
+def case_zombie_target(binary):
+    # A target that exited but whose parent never reaps it: defunct, no live process.
+    parent = harness.start([harness.PYTHON, "-c",
+                            "import os, time, sys\n"
+                            "pid = os.fork()\n"
+                            "if pid == 0:\n    os._exit(0)\n"
+                            "print(pid, flush=True)\n"
+                            "time.sleep(60)\n"], stdout=subprocess.PIPE)
+    child = int(parent.stdout.readline())
+    agent = harness.Agent(binary, [{"name": "ghost", "pid": child}], window="1s")
+    w = harness.wait_until(lambda: (agent.workload("ghost")[1] or {}).get("state") == "defunct"
+                           and agent.workload("ghost")[1], timeout=6)
+    if not w:
+        harness.fail(f"a zombie target is not reported defunct:\n{harness.describe(agent.workload('ghost')[1])}")
+    metrics = harness.http_get(agent.base + "/metrics")[1] or ""
+    if 'boundwise_target_up{workload="ghost"} 0' not in metrics:
+        harness.fail("a zombie target is reported up")
+    print(f"ok: {w['state_detail']}")
+    harness.stop(parent)
 
 
 def case_pid_reuse(binary):

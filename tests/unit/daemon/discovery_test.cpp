@@ -59,7 +59,7 @@ TEST(Discovery, CommSelectorTakesRootsAndDescendants) {
                       proc(102, 100, "gunicorn"), proc(103, 102, "sh"), proc(200, 1, "redis")});
   ASSERT_EQ(set.workloads.size(), 1u);
   EXPECT_EQ(pids(set.workloads[0]), (std::vector<int>{100, 101, 102, 103}));
-  EXPECT_EQ(d.threads().at("web"), 4);
+  EXPECT_EQ(d.facts().at("web").threads, 4);
 }
 
 TEST(Discovery, CmdlineSelectorGroupsAMultiprocessingTree) {
