@@ -195,8 +195,9 @@ void add_gil_risk(const Verdict& v, const WorkloadWindow& w, Recommendation& r) 
 }
 
 // Threads (or concurrent tasks) that keep `cores` CPUs busy when each unit of CPU work
-// is followed by `wait_per_cpu` units of waiting: cores × (1 + W/C), Goetz's sizing
-// rule (Java Concurrency in Practice §8.2) with a target utilisation of 1.
+// is followed by W/C units of waiting (the busy shares' waits over their CPU, `ratio`):
+// cores × (1 + W/C), Goetz's sizing rule (Java Concurrency in Practice §8.2) with a
+// target utilisation of 1.
 int io_workers(const Verdict& v, int cores) {
   const auto& b = v.busy_shares;
   double cpu = at(b, Reason::on_cpu) + at(b, Reason::runqueue) + at(b, Reason::gil);

@@ -1,7 +1,8 @@
 // Prometheus publishing: turns each new Snapshot into series of a prometheus-cpp
 // registry and renders them in the text exposition format. Counters accumulate the
 // per-window deltas; series of workloads that disappeared are removed.
-// Not thread-safe: used from the io_context thread only.
+// Not thread-safe: used from the agent's collection thread only (the HTTP thread
+// serves the text rendered there, never the publisher).
 #pragma once
 
 #include <memory>

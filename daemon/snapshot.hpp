@@ -1,5 +1,6 @@
 // What the publishers render: the state of every workload after the last window,
-// built on the io_context thread at each window close and read by the HTTP handlers.
+// built on the agent's collection thread at each window close and read by the HTTP
+// thread's handlers.
 // A Snapshot is immutable once built; the agent swaps in a new one per window.
 #pragma once
 

@@ -63,14 +63,16 @@ run_ctest --test-dir build -L deploy --output-on-failure
 
 step "unit tests under ASan+UBSan"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBOUNDWISE_SANITIZE=ON >/dev/null
-cmake --build build-asan -j"$jobs" --target classifier_test config_test collectors_test python_test daemon_test
+cmake --build build-asan -j"$jobs" --target classifier_test config_test collectors_test python_test daemon_test \
+  collectors_integration_test python_integration_test daemon_integration_test
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  run_ctest --test-dir build-asan -L unit --output-on-failure -j"$jobs"
+  run_ctest --test-dir build-asan -L 'unit|native' --output-on-failure -j"$jobs"
 
 step "daemon unit tests under ThreadSanitizer (HTTP thread and collection thread)"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DBOUNDWISE_TSAN=ON -DBOUNDWISE_WERROR=ON >/dev/null
-cmake --build build-tsan -j"$jobs" --target daemon_test
-TSAN_OPTIONS=halt_on_error=1 run_ctest --test-dir build-tsan -L unit -R '^(HttpServer|Agent|Endpoints|HttpHandler|Authenticator)' \
+cmake --build build-tsan -j"$jobs" --target daemon_test daemon_integration_test
+TSAN_OPTIONS=halt_on_error=1 run_ctest --test-dir build-tsan -L 'unit|native' \
+  -R '^(integration\.native\.)?(HttpServer|Agent|Endpoints|HttpHandler|Authenticator)' \
   --output-on-failure -j"$jobs"
 
 step "libFuzzer runs (clang-14, ${FUZZ_SECONDS:-10} s per target)"

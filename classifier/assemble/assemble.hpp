@@ -56,8 +56,9 @@ void merge_offcpu(const MeasuredOffCpu& m, WorkloadWindow& w);
 
 // One dependency entry per name: endpoints merged under their configured (or
 // well-known) name, ordered by wait seconds then requests, the first
-// max(1, max_names) kept and the rest summed into "other" (its `folded` counting the
-// names it took). Measured histograms are set only when they hold something.
+// max(1, rules.max_dependencies_per_workload) kept and the rest summed into "other"
+// (its `folded` counting the names it took). Measured histograms are set only when
+// they hold something.
 std::vector<DependencyWindow> name_dependencies(
     const std::map<Endpoint, SampledEvidence::Dependency>& sampled,
     const std::map<Endpoint, MeasuredDependency>& measured, const AssembleRules& rules);

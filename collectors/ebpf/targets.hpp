@@ -3,7 +3,7 @@
 // (targets.bpf.c). The ebpf collector loads it first and hands its map fds to each
 // tool's skeleton before that tool loads (reuse_in()).
 //
-// Not thread-safe; used from the daemon's io_context thread.
+// Not thread-safe; used from the agent's collection thread only.
 #pragma once
 
 #include <cstdint>

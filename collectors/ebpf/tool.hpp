@@ -2,14 +2,14 @@
 // trio as in bcc's libbpf-tools: NAME.bpf.c (kernel side), NAME.h (the layout both
 // sides share) and NAME.{hpp,cpp} (this interface: load, attach, read). Adding a tool
 // = those files, one line in CMakeLists.txt (boundwise_bpf_tool) and one entry in
-// make_tools() in ebpf_collector.cpp.
+// kTools in ebpf_collector.cpp.
 //
 // A tool's programs include targets.bpf.h and its loader hands the shared target maps
 // to its skeleton with TargetMaps::reuse_in() before loading. Everything is
 // aggregated in the kernel into cumulative counters; contribute() turns (previous,
 // current) into the window's numbers, never anything per event.
 //
-// All calls on the daemon's io_context thread.
+// All calls on the agent's collection thread.
 #pragma once
 
 #include <cstdint>

@@ -6,8 +6,9 @@
 // range in the kernel). The daemon creates one ProcessImages and hands it to all of
 // them in CollectorSettings::process_images, so each process's ELF is read once.
 //
-// Thread-safety: none. All collectors run on the daemon's single io_context thread
-// (collector.hpp); the cache must only be used from that thread.
+// Thread-safety: none. All collectors run on the agent's collection thread (its
+// io_context; the HTTP thread never reaches them); the cache must only be used from
+// that thread.
 #pragma once
 
 #include <cstdint>

@@ -168,7 +168,8 @@ def case_record_dir(binary):
     metrics = harness.http_get(agent.base + "/metrics")[1]
     if 'boundwise_dropped_total{what="records"} 0' not in metrics:
         harness.fail("boundwise_dropped_total{what=\"records\"} is not 0 while recording works")
-    time.sleep(0.5)
+    # No wait: the agent appends a window's line (write(2), no buffer) before it
+    # publishes the window (Agent::Impl::close_window), so window `number` is on disk.
     r = run([binary, "replay", "--json", rec])
     windows = {x["window"]: x for x in map(json.loads, r.stdout.splitlines())}
     if r.returncode != 0 or number not in windows:
@@ -228,15 +229,24 @@ def case_garbage_http(binary):
     print(f"ok: slow request: 408 after {time.time() - start:.1f} s")
     # Connection cap: 64 idle connections are held open; the next one gets 503.
     idle = [socket.create_connection(("127.0.0.1", agent.port)) for _ in range(64)]
-    time.sleep(0.3)
-    status, closed = raw_request(agent.port, b"GET /healthz HTTP/1.1\r\n\r\n")
+    # Until the server has accepted all 64: before that, the next one is served (and,
+    # asking to close, closed); then it gets 503.
+    answers = []
+
+    def refused():
+        answers.append(raw_request(agent.port,
+                                   b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n"))
+        return answers[-1][0] == 503
+
+    harness.wait_until(refused, 10, 0.1)
+    status, closed = answers[-1]
     for s in idle:
         s.close()
     if status != 503 or not closed:
         harness.fail(f"65th connection: status {status} (want 503), closed={closed}")
     print("ok: connection cap: 503 beyond 64 connections")
-    time.sleep(0.3)
-    if harness.http_get(agent.base + "/healthz")[0] != 200:
+    # Until the server has seen the 64 leave and serves again.
+    if not harness.wait_until(lambda: harness.http_get(agent.base + "/healthz")[0] == 200, 10):
         harness.fail("the agent stopped answering after garbage input")
     if agent.process.poll() is not None:
         harness.fail(f"the agent exited: {agent.read_log()}")
@@ -339,7 +349,14 @@ def case_pid_reuse(binary):
     agent = harness.Agent(binary, [{"name": "gone", "pid": pid}])
     children = [harness.start(["sleep", "30"]) for _ in range(50)]
     reused = any(c.pid == pid for c in children)
-    time.sleep(5)
+    # Two windows closed after the children started (discovery scans every second
+    # meanwhile): the agent had every chance to adopt one.
+    def windows():
+        return (agent.recommend() or {}).get("windows_completed", 0)
+
+    first = windows()
+    if not harness.wait_until(lambda: windows() >= first + 2, 15, 0.25):
+        harness.fail(f"windows stopped closing:\n{agent.read_log()[-2000:]}")
     doc, w = agent.workload("gone")
     if w is None or w.get("state") != "absent" or w["pids"]:
         harness.fail(f"a dead pid's selector is not reported absent:\n{harness.describe(w)}")

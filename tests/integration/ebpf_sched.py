@@ -47,7 +47,8 @@ def start_hogs():
     cpus = os.cpu_count() or 2
     hog = harness.start(["stress-ng", "--cpu", str(cpus * 2), "--cpu-method", "int64",
                          "--timeout", "120s", "--quiet"])
-    time.sleep(0.5)
+    if not harness.wait_until(lambda: len(harness.descendants(hog.pid)) >= cpus * 2, 10):
+        harness.fail(f"stress-ng did not start its {cpus * 2} hogs within 10 s")
     return hog, cpus
 
 
@@ -242,7 +243,16 @@ def case_bpf_denied(binary):
     os.chmod(wrapper, stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
     burner = harness.start(nobody + [harness.PYTHON,
                                      os.path.join(harness.WORKLOADS, "cpu_single.py")])
-    time.sleep(0.3)
+
+    def running_python():  # setpriv has dropped to nobody and exec'd the interpreter
+        try:
+            with open(f"/proc/{burner.pid}/comm") as f:
+                return f.read().strip().startswith("python")
+        except OSError:
+            return False
+
+    if not harness.wait_until(running_python, 10):
+        harness.fail("the burner did not exec python as nobody within 10 s")
     agent = harness.Agent(wrapper, [{"name": "burner", "pid": burner.pid}])
     metrics = metrics_after_first_window(agent)
     if 'boundwise_collector_up{collector="ebpf"} 0' not in metrics:

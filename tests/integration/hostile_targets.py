@@ -42,7 +42,16 @@ def python_with_deleted_file(make_substitute):
     exe = os.path.join(d, "python3.11")
     shutil.copy2(os.path.realpath(harness.PYTHON), exe)
     p = harness.start([exe, os.path.join(harness.WORKLOADS, "cpu_single.py")])
-    time.sleep(0.5)  # the interpreter has mapped itself
+
+    def mapped():  # the interpreter has mapped itself (exec maps it: at once, normally)
+        try:
+            with open(f"/proc/{p.pid}/maps") as f:
+                return exe in f.read()
+        except OSError:
+            return False
+
+    if not harness.wait_until(mapped, 10):
+        harness.fail(f"{exe} is not in /proc/{p.pid}/maps after 10 s")
     os.unlink(exe)
     shown = os.readlink(f"/proc/{p.pid}/exe")
     if shown != exe + " (deleted)":

@@ -83,9 +83,10 @@ def main():
     print(f"interpreter {python}: {expected}")
 
     # One phase at a time: two cores are shared with whatever else runs here.
-    gil4_windows, sched_up = phase(args.agent, python, "gil4", "gil_threads.py", "4")
+    gil4_windows, sched_up = phase(args.agent, python, "gil4", "gil_threads.py", "4",
+                                   threads=5)
     sampled_windows, _ = phase(args.agent, python, "gil4", "gil_threads.py", "4",
-                               extra=NO_EBPF)
+                               extra=NO_EBPF, threads=5)
     single_windows, _ = phase(args.agent, python, "single", "cpu_single.py")
     problems = []
     if len(gil4_windows) < 2 or len(sampled_windows) < 2 or len(single_windows) < 2:
@@ -148,7 +149,7 @@ def main():
             problems.append(f"single: GIL held {held:.0%} < 90%")
         if wait > 0.05 or w["gil"]["holder_threads"] != 1:
             problems.append(f"single: waits {wait:.0%}, holders {w['gil']['holder_threads']}")
-    hash_windows, _ = phase(args.agent, python, "hash2", "native_threads.py", "2")
+    hash_windows, _ = phase(args.agent, python, "hash2", "native_threads.py", "2", threads=3)
     if not hash_windows:
         harness.fail("too few windows for hash2")
     for w in hash_windows:
@@ -172,11 +173,15 @@ def main():
     report(problems)
 
 
-def phase(binary, python, name, script, *args, extra=""):
-    """One workload under its own agent (config `extra` appended): the JSON of its 2nd
-    and 3rd windows (the first is partial), and whether the ebpf sched tool was up."""
+def phase(binary, python, name, script, *args, extra="", threads=1):
+    """One workload under its own agent (config `extra` appended), watched once it runs
+    its `threads` threads: the JSON of its 2nd and 3rd windows (the first is partial),
+    and whether the ebpf sched tool was up."""
     p = start(python, script, *args)
-    time.sleep(1.0)  # threads started, buffers built
+    # The workloads start their threads last (after building their buffers).
+    if not harness.wait_until(lambda: harness.thread_count(p.pid) >= threads, 10):
+        harness.fail(f"{script} did not start {threads} threads within 10 s "
+                     f"({harness.thread_count(p.pid)})")
     agent = harness.Agent(binary, [{"name": name, "pid": p.pid}], window=f"{WINDOW:g}s",
                           sample_rate=20, extra=extra)
     got = windows(agent, name, 3)[1:]

@@ -27,9 +27,17 @@ def watch(binary, name, pid, accept):
     return w
 
 
+# Processes below a Pool(2)'s parent once it is up: the two workers, and with spawn a
+# resource tracker, with forkserver also the fork server (the workers' parent).
+POOL_DESCENDANTS = {"fork": 2, "spawn": 3, "forkserver": 4}
+
+
 def pool(binary, method):
     p = harness.start_workload("mp_pool.py", 2, method)
-    time.sleep(1.5)  # the pool, its helpers and workers are up
+    if not harness.wait_until(
+            lambda: len(harness.descendants(p.pid)) >= POOL_DESCENDANTS[method], 15):
+        harness.fail(f"pool ({method}): {harness.descendants(p.pid)} below the parent after "
+                     f"15 s, want {POOL_DESCENDANTS[method]} processes")
 
     def accept(w):
         return (w.get("start_method") == method and w.get("current_model") == "processes"

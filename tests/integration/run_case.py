@@ -153,7 +153,9 @@ def case_idle_service(binary):
 
 def case_mp_pool(binary):
     p = harness.start_workload("mp_pool.py", 2, "forkserver")
-    time.sleep(1.0)  # let the pool start its workers
+    # Up: resource tracker, forkserver and 2 workers below the parent.
+    if not harness.wait_until(lambda: len(harness.descendants(p.pid)) >= 4, 15):
+        harness.fail(f"the pool did not start within 15 s: {harness.descendants(p.pid)}")
     agent = harness.Agent(binary, [{"name": "pool", "pid": p.pid}])
 
     def grouped(w):
@@ -170,7 +172,8 @@ def case_cpu_saturated(binary):
     cpus = os.cpu_count() or 2
     p = harness.start(["stress-ng", "--cpu", str(cpus * 2), "--cpu-method", "int64",
                        "--timeout", "120s", "--quiet"])
-    time.sleep(0.5)
+    if not harness.wait_until(lambda: len(harness.descendants(p.pid)) >= cpus * 2, 10):
+        harness.fail(f"stress-ng did not start its {cpus * 2} hogs within 10 s")
     agent = harness.Agent(binary, [{"name": "hog", "pid": p.pid}])
     expect(agent, "hog", {"cpu_saturated"}, {"scale_out"})
 

@@ -103,6 +103,51 @@ def http_get(url, timeout=5):
         return 0, ""
 
 
+def wait_until(condition, timeout, interval=0.05):
+    """Calls `condition` every `interval` seconds until it returns something truthy or
+    `timeout` seconds have passed; returns its last value (falsy on timeout). For "wait
+    until X is ready": never a fixed sleep that guesses how long X takes (too short on
+    a loaded machine, wasted time on an idle one). The C++ tests' twin is
+    tests/lib/wait_until.hpp."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+def descendants(pid):
+    """PIDs of every live descendant of `pid` (children, their children, ...), from the
+    parent PIDs in /proc/*/stat."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                text = f.read()
+        except OSError:
+            continue  # exited meanwhile
+        # comm may hold spaces and parentheses: the fields after it follow the last ')'.
+        parents[int(entry)] = int(text[text.rindex(")") + 2:].split()[1])
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        kids = [p for p, pp in parents.items() if pp == parent]
+        found.extend(kids)
+        frontier.extend(kids)
+    return found
+
+
+def thread_count(pid):
+    """Threads of `pid` now (0 once it has exited)."""
+    try:
+        return len(os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return 0
+
+
 def wait_healthy(process, base_url, log_path, context=None, timeout=10):
     """Waits until the agent at base_url answers /healthz 200; fails with its log if it
     exits first or does not answer within `timeout` seconds. `context`: an

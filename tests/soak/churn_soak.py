@@ -328,10 +328,12 @@ def main():
         harness.fail(f"RSS drifted {drift:+.1%} ({base} → {end} KiB)")
     # The collector holds a few fds per live target, so the count follows the churn;
     # once the churn stops and the agent has noticed (discovery 1 s + window 2 s), it
-    # must be back where it was before the churn began.
-    time.sleep(4)
+    # must be back where it was before the churn began: polled for up to 10 s.
+    settled = time.time()
+    harness.wait_until(lambda: fd_count(pid) <= fds_before + 2, 10, 0.25)
     fds_after = fd_count(pid)
-    print(f"fds: {fds_before} before the churn, {fds_after} 4 s after it")
+    print(f"fds: {fds_before} before the churn, {fds_after} "
+          f"{time.time() - settled:.1f} s after it")
     if fds_after > fds_before + 2:
         harness.fail(f"open fds leaked: {fds_before} before the churn, {fds_after} after; "
                      f"during: {fds}")

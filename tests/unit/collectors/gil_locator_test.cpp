@@ -1,26 +1,22 @@
-// The GIL locator (collectors/process/gil_locator.hpp) against real interpreters: for
-// every CPython found on this machine, threads waiting for the GIL are seen blocked in
-// futex inside the located range. Fixture proc roots (a maps file, an exe link and a
-// root/ tree of links to real interpreter libraries) cover the load bias,
-// version-from-name, free-threaded and bad-input paths, and the safe opening of the
-// mapped file.
+// The GIL locator (collectors/process/gil_locator.hpp) on fixture proc roots: a maps
+// file, an exe link and a root/ tree holding copies of real interpreter libraries
+// (pyenv's, when installed) cover the load bias, version-from-name, free-threaded and
+// bad-input paths, and the safe opening of the mapped file. Against live interpreters
+// (threads seen waiting for the GIL inside the located range):
+// tests/integration/native/collectors/gil_locator_test.cpp.
 #include "collectors/process/gil_locator.hpp"
 
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-#include <thread>
+#include <string>
 
-#include "collectors/procfs/parse.hpp"
+#include "tests/lib/interpreters.hpp"
 
 namespace boundwise::process {
 namespace {
@@ -44,60 +40,8 @@ TEST(LocateGil, NotPythonAndVanished) {
   EXPECT_FALSE(locate_gil("/proc", 0x3fffffff));  // no such process: an Error, not a crash
 }
 
-// `pyenv root`, else $PYENV_ROOT, else ~/.pyenv; empty when there is no pyenv.
-std::filesystem::path pyenv_root() {
-  if (FILE* p = ::popen("pyenv root 2>/dev/null", "r")) {
-    char buf[4096] = {};
-    bool got = std::fgets(buf, sizeof buf, p) != nullptr;
-    ::pclose(p);
-    std::string root = got ? buf : "";
-    while (!root.empty() && (root.back() == '\n' || root.back() == ' ')) root.pop_back();
-    if (!root.empty()) return root;
-  }
-  if (const char* env = std::getenv("PYENV_ROOT")) return env;
-  const char* home = std::getenv("HOME");
-  return std::string(home ? home : "/root") + "/.pyenv";
-}
-
-// The minor version in a name such as python3.12 or libpython3.12.so.1.0; -1 if none.
-int minor_in_name(const std::string& name) {
-  auto at = name.find("python3.");
-  if (at == std::string::npos) return -1;
-  return std::atoi(name.c_str() + at + 8);
-}
-
-struct Interpreter {
-  std::string binary;
-  int minor = -1;  // from the file name; -1 when the name has none (/usr/bin/python3)
-};
-
-std::vector<Interpreter> interpreters() {
-  std::vector<Interpreter> out;
-  if (::access("/usr/bin/python3", X_OK) == 0) out.push_back({"/usr/bin/python3", -1});
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(pyenv_root() / "versions", ec)) {
-    auto v = entry.path().filename().string();
-    if (v.rfind("3.", 0) != 0) continue;
-    auto minor = std::atoi(v.c_str() + 2);
-    if (minor < 8 || minor > 13) continue;
-    auto bin = entry.path() / "bin" / ("python3." + std::to_string(minor));
-    if (::access(bin.c_str(), X_OK) == 0) out.push_back({bin.string(), minor});
-  }
-  return out;
-}
-
-// pyenv's shared libpython3.<minor>, or empty.
-std::string libpython(int minor) {
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(pyenv_root() / "versions", ec)) {
-    auto lib = entry.path() / "lib" / ("libpython3." + std::to_string(minor) + ".so.1.0");
-    if (entry.path().filename().string().rfind("3." + std::to_string(minor) + ".", 0) == 0 &&
-        std::filesystem::exists(lib)) {
-      return lib.string();
-    }
-  }
-  return {};
-}
+using test::libpython;
+using test::pyenv_root;
 
 // A fake proc root holding one process (pid 4242): its maps text, an exe link and a
 // root/ tree in which `links` maps target paths to real files.
@@ -318,60 +262,6 @@ TEST(LocateGilFixture, NameControlledByTheTargetIsNeverTrusted) {
     auto r = locate_gil(fx.root(), FixtureRoot::kPid);
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message.find("larger than"), std::string::npos) << r.error().message;
-  }
-}
-
-std::string read(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-TEST(LocateGil, WaitersBlockInsideTheRangeOnEveryInterpreter) {
-  auto found = interpreters();
-  if (found.empty()) GTEST_SKIP() << "no CPython 3.8-3.13 on this machine";
-  for (const auto& [python, minor] : found) {
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      const char* code =
-          "import threading\n"
-          "def spin():\n"
-          "    x = 0\n"
-          "    while True: x += 1\n"
-          "for _ in range(3): threading.Thread(target=spin, daemon=True).start()\n"
-          "threading.Event().wait()\n";
-      ::execl(python.c_str(), python.c_str(), "-c", code, nullptr);
-      ::_exit(127);
-    }
-    ASSERT_GT(pid, 0);
-    std::optional<GilLocation> gil;
-    bool waiter_inside = false;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (std::chrono::steady_clock::now() < deadline && !waiter_inside) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      if (!gil) {
-        auto located = locate_gil("/proc", pid);
-        if (!located || !located->has_value()) continue;
-        gil = **located;
-      }
-      std::error_code ec;
-      for (const auto& task :
-           std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
-        auto s = procfs::parse_syscall(read(task.path().string() + "/syscall"));
-        if (s && s->number == 202 && gil->contains(s->args[0])) waiter_inside = true;
-      }
-    }
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-    ASSERT_TRUE(gil) << python << ": GIL not located";
-    EXPECT_FALSE(gil->version.empty()) << python;
-    EXPECT_FALSE(gil->free_threaded) << python;
-    if (minor >= 0) {
-      EXPECT_EQ(minor_in_name("python" + gil->version), minor) << python << " " << gil->version;
-    }
-    EXPECT_TRUE(waiter_inside) << python << ": no thread seen waiting inside [" << std::hex
-                               << gil->begin << ", " << gil->end << ")";
   }
 }
 

@@ -1,16 +1,13 @@
-// Discovery and grouping on fixture process tables (and fixture /proc trees), and once
-// against a real process tree of this test.
+// Discovery and grouping on fixture process tables and fixture /proc trees. Against a
+// real process tree: tests/integration/native/daemon/discovery_test.cpp.
 #include "daemon/discovery.hpp"
 
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 namespace boundwise {
 namespace {
@@ -201,33 +198,6 @@ TEST(Discovery, PidTwoOfAPidNamespaceIsAnOrdinaryProcess) {
   ASSERT_EQ(table.size(), 3u);
   EXPECT_EQ(table[1].key.pid, 2);
   EXPECT_EQ(table[2].ppid, 2);
-}
-
-TEST(Discovery, RealProcessTree) {
-  pid_t parent = ::fork();
-  if (parent == 0) {
-    ::setpgid(0, 0);  // so the test can kill the whole tree
-    for (int i = 0; i < 2; ++i) {
-      if (::fork() == 0) {
-        ::pause();
-        ::_exit(0);
-      }
-    }
-    ::pause();
-    ::_exit(0);
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  TargetSelector t;
-  t.name = "tree";
-  t.pid = parent;
-  Discovery d(with_targets({t}), ::getpid());
-  auto set = d.scan();
-  ::kill(-parent, SIGKILL);
-  ::kill(parent, SIGKILL);
-  ::waitpid(parent, nullptr, 0);
-  ASSERT_EQ(set.workloads.size(), 1u);
-  EXPECT_EQ(set.workloads[0].processes.size(), 3u);
-  EXPECT_EQ(set.workloads[0].processes[0].pid, parent);
 }
 
 // A fixture /proc with stat (start time pid * 10, as proc() above) and cgroup files.

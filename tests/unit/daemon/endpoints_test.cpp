@@ -1,17 +1,15 @@
 // The endpoints as pure functions of a snapshot: routing, errors, the /recommend JSON
-// contract (docs/API.md) and the Prometheus exposition (promtool must accept it).
+// contract (docs/API.md) and the Prometheus exposition (which promtool accepts:
+// tests/integration/native/daemon/promtool_test.cpp).
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "classifier/classify.hpp"
 #include "daemon/http_handler.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/recommend_json.hpp"
-#include "tests/unit/daemon/promtool.hpp"
 
 namespace boundwise {
 namespace {
@@ -211,16 +209,6 @@ TEST(Metrics, SeriesCountersAndRemoval) {
   auto after = metrics_text({s, later});
   EXPECT_EQ(after.find("workload=\"batch\""), std::string::npos);
   EXPECT_NE(after.find("workload=\"api\""), std::string::npos);
-}
-
-TEST(Metrics, PromtoolAcceptsTheExposition) {
-  if (!promtool::installed()) {
-    GTEST_SKIP() << "promtool is not installed (apt-get install prometheus)";
-  }
-  WorkloadReport fresh;
-  fresh.name = "new";
-  auto text = metrics_text({snapshot_with({report("api", 0.85), report("b", 0.1), fresh})});
-  EXPECT_EQ(promtool::check(text), "");
 }
 
 }  // namespace

@@ -2,7 +2,8 @@
 // the HTTP thread serves /metrics, /recommend and /readyz from what each close
 // published. Run under ThreadSanitizer in CI (tests/run-all.sh), this is the test
 // that the two threads share only immutable snapshots. The agent watches the test
-// process itself with procfs and node only (no privilege needed).
+// process itself with procfs and node only (no privilege needed), on the live /proc
+// and the wall clock (five 200 ms windows), hence the integration tier.
 #include "daemon/agent.hpp"
 
 #include <arpa/inet.h>

@@ -1,0 +1,124 @@
+// `promtool check metrics`, Prometheus's own parser and linter, on expositions the
+// publisher renders: before the first window, after windows with every kind of series
+// (a dependency histogram, syscall and disk latency histograms, eBPF tool time, pod
+// info) and with label values that need escaping or are not valid UTF-8. promtool runs
+// as a child process, hence this tier; what the text says is checked by the unit tests
+// (tests/unit/daemon/metrics_test.cpp, endpoints_test.cpp). Skipped with the reason
+// when promtool is not installed.
+#include "tests/lib/promtool.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "classifier/classify.hpp"
+#include "daemon/metrics.hpp"
+
+namespace boundwise {
+namespace {
+
+// A classified workload: `net_share` of 90 thread-seconds waiting on one dependency
+// (three waits of 0.2-0.22 s), the rest on CPU.
+WorkloadReport report(const std::string& name, double net_share) {
+  WorkloadReport r;
+  r.name = name;
+  r.pids = {4242, 4250};
+  r.threads = 9;
+  WorkloadWindow w;
+  w.workload = name;
+  w.duration_seconds = 10;
+  w.sample_rounds = 200;
+  w.threads = 9;
+  w.processes = 2;
+  w.node.cores = 2;
+  w.node.cpu_busy_ratio = 0.3;
+  w.thread_seconds[index_of(Reason::net)] = 90 * net_share;
+  w.thread_seconds[index_of(Reason::on_cpu)] = 90 * (1 - net_share);
+  w.cpu_seconds = 90 * (1 - net_share);
+  DependencyWindow d;
+  d.name = "orders-db";
+  d.endpoint = "10.0.0.5:5432";
+  d.wait_seconds = 90 * net_share;
+  d.blocked_intervals_seconds = {0.2, 0.21, 0.22};
+  w.dependencies.push_back(d);
+  w.memory.rss_bytes = 100 << 20;
+  finalize_window(w);
+  r.verdict = classify(w);
+  r.recommendation = recommend(*r.verdict, w);
+  r.window = w;
+  return r;
+}
+
+Snapshot snapshot_with(std::vector<WorkloadReport> reports) {
+  Snapshot s;
+  s.host = "web-3";
+  s.window_seconds = 10;
+  s.windows_completed = 1;
+  s.node.cores = 2;
+  s.node.cpu_busy_ratio = 0.3;
+  s.node.pressure_totals["cpu"] = PressureTotals{12.5, 0};
+  s.collectors.push_back(CollectorStatus{"procfs", true, 0.001, ""});
+  s.workloads = std::move(reports);
+  return s;
+}
+
+std::string metrics_text(const std::vector<Snapshot>& snapshots) {
+  MetricsPublisher m;
+  for (const auto& s : snapshots) m.publish(s);
+  return m.render();
+}
+
+// Every test lints with promtool, so each is skipped, with the reason, without it.
+class Metrics : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!promtool::installed()) {
+      GTEST_SKIP() << "promtool is not installed (apt-get install prometheus)";
+    }
+  }
+};
+
+// Moved from tests/unit/daemon/endpoints_test.cpp.
+TEST_F(Metrics, PromtoolAcceptsTheExposition) {
+  WorkloadReport fresh;
+  fresh.name = "new";
+  auto text = metrics_text({snapshot_with({report("api", 0.85), report("b", 0.1), fresh})});
+  EXPECT_EQ(promtool::check(text), "");
+}
+
+TEST_F(Metrics, PromtoolAcceptsTheExpositionBeforeTheFirstWindow) {
+  EXPECT_EQ(promtool::check(MetricsPublisher().render()), "");
+}
+
+TEST_F(Metrics, PromtoolAcceptsEscapedAndInvalidUtf8LabelValues) {
+  auto weird = report(std::string("we\"ird\\na\nme\xFF", 13), 0.5);
+  // Two windows, the second without "b": removed series leave valid text behind.
+  EXPECT_EQ(
+      promtool::check(metrics_text({snapshot_with({report("api", 0.85), report("b", 0.1), weird}),
+                                    snapshot_with({report("api", 0.85), weird})})),
+      "");
+}
+
+TEST_F(Metrics, PromtoolAcceptsLatencyHistogramsToolTimeAndPodInfo) {
+  auto api = report("api", 0.85);
+  LatencyHistogram sleep;
+  for (int i = 0; i < 40; ++i) sleep.add(0.050);
+  LatencyHistogram read;
+  read.add(3e-6);
+  api.window->syscall_latency["sleep"] = sleep;
+  api.window->syscall_latency["read"] = read;
+  LatencyHistogram disk;
+  disk.add(0.0005);
+  disk.add(0.003);
+  api.window->disk_latency = disk;
+  auto in_pod = report("python3@pod-3f1c8a2e/aaaaaaaaaaaa", 0.1);
+  in_pod.pod = PodContainer{"3f1c8a2e-5b7d-4c1e-9a0f-2d6e8b4c7a91", std::string(64, 'a'),
+                            "containerd", "Burstable"};
+  auto snap = snapshot_with({api, in_pod});
+  snap.node.ebpf_duty = {{"syscalls", 0.25}, {"disk", 1.0}};
+  EXPECT_EQ(promtool::check(metrics_text({snap, snap})), "");
+}
+
+}  // namespace
+}  // namespace boundwise
