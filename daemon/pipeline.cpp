@@ -12,20 +12,6 @@
 
 namespace boundwise {
 
-std::string_view to_string(WorkloadState state) {
-  switch (state) {
-    case WorkloadState::running:
-      return "running";
-    case WorkloadState::stopped:
-      return "stopped";
-    case WorkloadState::defunct:
-      return "defunct";
-    case WorkloadState::absent:
-      return "absent";
-  }
-  return "running";
-}
-
 namespace {
 
 std::shared_ptr<spdlog::logger> logger(const std::string& name) {

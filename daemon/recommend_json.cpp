@@ -86,7 +86,8 @@ json workload_json(const Snapshot& s, const WorkloadReport& w) {
   const bool absent = w.state == WorkloadState::absent;
   json out{
       {"workload", w.name},
-      {"state", absent ? "absent" : "running"},
+      {"state", std::string(to_string(w.state))},
+      {"state_detail", w.state_detail.empty() ? json(nullptr) : json(w.state_detail)},
       {"absent_since", absent && w.absent_since ? json(iso8601(*w.absent_since)) : json(nullptr)},
       {"pids", w.pids},
       {"threads", w.threads},

@@ -32,7 +32,19 @@ struct CollectorStatus {
 // a signal or held by a debugger) or "defunct" (exited, not reaped: zombies) say so
 // instead of an idle verdict.
 enum class WorkloadState { running, stopped, defunct, absent };
-std::string_view to_string(WorkloadState state);
+inline std::string_view to_string(WorkloadState state) {
+  switch (state) {
+    case WorkloadState::running:
+      return "running";
+    case WorkloadState::stopped:
+      return "stopped";
+    case WorkloadState::defunct:
+      return "defunct";
+    case WorkloadState::absent:
+      return "absent";
+  }
+  return "running";
+}
 
 struct WorkloadReport {
   std::string name;

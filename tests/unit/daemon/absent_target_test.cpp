@@ -79,5 +79,25 @@ TEST(AbsentTarget, RecommendSaysAbsentAndSince) {
   EXPECT_TRUE(running["workloads"].at(0)["absent_since"].is_null());
 }
 
+TEST(AbsentTarget, StoppedIsSaidWithWhatToDoAndStaysUp) {
+  WorkloadReport stopped = running_api();
+  stopped.state = WorkloadState::stopped;
+  stopped.state_detail = "stopped: its process is stopped; resume with SIGCONT";
+  auto doc = nlohmann::json::parse(render_recommend(with(stopped)));
+  EXPECT_EQ(doc["workloads"].at(0)["state"], "stopped");
+  EXPECT_EQ(doc["workloads"].at(0)["state_detail"], stopped.state_detail);
+  MetricsPublisher metrics;
+  metrics.publish(with(stopped));
+  std::string text = metrics.render();
+  EXPECT_NE(text.find("boundwise_target_up{workload=\"api\"} 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("boundwise_workload_stopped{workload=\"api\"} 1"), std::string::npos);
+  WorkloadReport defunct = running_api();
+  defunct.state = WorkloadState::defunct;
+  metrics.publish(with(defunct));
+  text = metrics.render();
+  EXPECT_NE(text.find("boundwise_target_up{workload=\"api\"} 0"), std::string::npos) << text;
+  EXPECT_NE(text.find("boundwise_workload_stopped{workload=\"api\"} 0"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace boundwise
