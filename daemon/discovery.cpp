@@ -9,9 +9,11 @@
 
 #include <algorithm>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
+#include "collectors/counter_delta.hpp"
 #include "collectors/procfs/parse.hpp"
 
 namespace boundwise {
@@ -308,9 +310,10 @@ TargetSet Discovery::group_auto(const std::vector<ProcessInfo>& table) {
     if (root->key.pid == self_pid_) continue;
     roots[root->key] = root;
     auto last = last_cpu_.find(p.key);
-    std::uint64_t delta = 0;
-    if (last != last_cpu_.end() && p.cpu_ticks >= last->second) delta = p.cpu_ticks - last->second;
-    tree_delta[root->key] += delta;
+    // A process first seen, or whose counter went backwards, adds nothing this scan.
+    std::optional<std::uint64_t> before;
+    if (last != last_cpu_.end()) before = last->second;
+    tree_delta[root->key] += counter_delta(p.cpu_ticks, before).value_or(0);
   }
   // Decay every known tree's score, drop trees that exited or went quiet.
   for (auto it = auto_trees_.begin(); it != auto_trees_.end();) {

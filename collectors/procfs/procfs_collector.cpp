@@ -19,6 +19,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "collectors/counter_delta.hpp"
 #include "collectors/process/process_images.hpp"
 #include "collectors/procfs/attribution.hpp"
 #include "collectors/procfs/fd_cache.hpp"
@@ -93,6 +94,13 @@ struct WorkloadAcc {
 };
 
 std::string errno_text() { return std::strerror(errno); }
+
+// One counter of an optional baseline record (no record: no baseline).
+template <typename Record, typename T>
+std::optional<T> base_field(const std::optional<Record>& base, T Record::*field) {
+  if (!base) return std::nullopt;
+  return (*base).*field;
+}
 
 class ProcfsCollector final : public Collector {
  public:
@@ -542,22 +550,32 @@ class ProcfsCollector final : public Collector {
         if (auto s = procfs::parse_schedstat(*text)) sched = *s;
       }
     }
-    if (sched && t.base_sched && sched->run_ns >= t.base_sched->run_ns &&
-        sched->wait_ns >= t.base_sched->wait_ns) {
+    if (sched) {
       // Exact run and run-queue time; without them (the thread exited, schedstat is
       // unreadable or went backwards) the samples are all we have.
-      in.run_seconds = static_cast<double>(sched->run_ns - t.base_sched->run_ns) / 1e9;
-      in.queue_seconds = static_cast<double>(sched->wait_ns - t.base_sched->wait_ns) / 1e9;
-      w.runqueue_seconds += *in.queue_seconds;
+      auto run_ns =
+          counter_delta(sched->run_ns, base_field(t.base_sched, &procfs::SchedStat::run_ns));
+      auto wait_ns =
+          counter_delta(sched->wait_ns, base_field(t.base_sched, &procfs::SchedStat::wait_ns));
       auto switches = thread_switches(p, tid);
-      in.parked = t.full_window && t.running_samples == 0 && t.blocked_samples > 0 && switches &&
-                  t.base_switches && *switches == *t.base_switches;
-      if (switches && t.base_switches && switches->voluntary >= t.base_switches->voluntary &&
-          switches->involuntary >= t.base_switches->involuntary) {
-        w.voluntary_switches += switches->voluntary - t.base_switches->voluntary;
-        w.involuntary_switches += switches->involuntary - t.base_switches->involuntary;
+      if (run_ns && wait_ns) {
+        in.run_seconds = static_cast<double>(*run_ns) / 1e9;
+        in.queue_seconds = static_cast<double>(*wait_ns) / 1e9;
+        w.runqueue_seconds += *in.queue_seconds;
+        in.parked = t.full_window && t.running_samples == 0 && t.blocked_samples > 0 && switches &&
+                    t.base_switches && *switches == *t.base_switches;
+        if (in.parked) ++w.parked_threads;
+        if (switches) {
+          auto voluntary =
+              counter_delta(switches->voluntary, base_field(t.base_switches, &Switches::voluntary));
+          auto involuntary = counter_delta(switches->involuntary,
+                                           base_field(t.base_switches, &Switches::involuntary));
+          if (voluntary && involuntary) {
+            w.voluntary_switches += *voluntary;
+            w.involuntary_switches += *involuntary;
+          }
+        }
       }
-      if (in.parked) ++w.parked_threads;
       t.base_sched = sched;
       t.base_switches = switches;
     }
@@ -581,12 +599,12 @@ class ProcfsCollector final : public Collector {
     const int dir = dir_of(p.key);
     if (auto text = read_at(dir, "stat")) {
       if (auto s = procfs::parse_stat(*text)) {
-        std::uint64_t cpu = s->utime_ticks + s->stime_ticks;
-        if (p.base_cpu_ticks && cpu >= *p.base_cpu_ticks) {
-          w.cpu_seconds += static_cast<double>(cpu - *p.base_cpu_ticks) / ticks_per_second_;
-        }
-        if (p.base_major_faults && s->major_faults >= *p.base_major_faults) {
-          w.major_faults += s->major_faults - *p.base_major_faults;
+        const std::uint64_t cpu = s->utime_ticks + s->stime_ticks;
+        auto cpu_ticks = counter_delta(cpu, p.base_cpu_ticks);
+        auto major_faults = counter_delta(s->major_faults, p.base_major_faults);
+        if (cpu_ticks && major_faults) {  // one file: all or none
+          w.cpu_seconds += static_cast<double>(*cpu_ticks) / ticks_per_second_;
+          w.major_faults += *major_faults;
         }
         p.base_cpu_ticks = cpu;
         p.base_major_faults = s->major_faults;
@@ -594,10 +612,13 @@ class ProcfsCollector final : public Collector {
     }
     if (auto text = read_at(dir, "io")) {
       if (auto io = procfs::parse_io(*text)) {
-        if (p.base_io && io->read_bytes >= p.base_io->read_bytes &&
-            io->write_bytes >= p.base_io->write_bytes) {
-          w.read_bytes += io->read_bytes - p.base_io->read_bytes;
-          w.write_bytes += io->write_bytes - p.base_io->write_bytes;
+        auto read_bytes =
+            counter_delta(io->read_bytes, base_field(p.base_io, &procfs::IoCounters::read_bytes));
+        auto write_bytes =
+            counter_delta(io->write_bytes, base_field(p.base_io, &procfs::IoCounters::write_bytes));
+        if (read_bytes && write_bytes) {
+          w.read_bytes += *read_bytes;
+          w.write_bytes += *write_bytes;
         }
         p.base_io = *io;
       }
