@@ -289,7 +289,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   Stream stream_;
   asio::steady_timer read_timer_;
   bool timed_out_ = false;
-  beast::flat_buffer buffer_{64 * 1024};
+  beast::flat_buffer buffer_{std::size_t{64} * 1024};
   std::optional<RequestParser> parser_;
 };
 

@@ -18,7 +18,6 @@
 namespace boundwise {
 namespace {
 
-using test::count_series;
 using test::Labels;
 using test::parse;
 using test::report;
