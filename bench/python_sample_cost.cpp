@@ -18,9 +18,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -102,7 +104,7 @@ pid_t start_target(const std::string& python, int threads, int& ready_fd) {
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  auto i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+  auto i = static_cast<std::size_t>(std::lround(p * static_cast<double>(v.size() - 1)));
   return v[std::min(i, v.size() - 1)];
 }
 
@@ -113,32 +115,109 @@ std::string default_python() {
   return root + "/versions/3.12.1/bin/python3";
 }
 
-int run(int argc, char** argv) {
+struct Options {
   std::string python = default_python();
   int threads = 50;
   int samples = 5000;
   int interval_us = 2000;
+};
+
+// nullopt (and a message) on an unknown option.
+std::optional<Options> parse_options(int argc, char** argv) {
+  Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--python")
-      python = argv[i + 1];
+      o.python = argv[i + 1];
     else if (a == "--threads")
-      threads = std::atoi(argv[i + 1]);
+      o.threads = std::atoi(argv[i + 1]);
     else if (a == "--samples")
-      samples = std::atoi(argv[i + 1]);
+      o.samples = std::atoi(argv[i + 1]);
     else if (a == "--interval-us")
-      interval_us = std::atoi(argv[i + 1]);
+      o.interval_us = std::atoi(argv[i + 1]);
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
-      return 2;
+      return std::nullopt;
     }
   }
+  return o;
+}
+
+// What the timed loop saw.
+struct Measured {
+  std::vector<double> memory_us;  // GilReader::sample alone
+  std::vector<double> round_us;   // plus the periodic /proc/PID/task relist
+  std::uint64_t reads = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t locked = 0;
+  std::uint64_t with_holder = 0;
+  std::uint64_t walks = 0;
+};
+
+// The timed loop: one sampling round every interval_us, as the python collector's.
+// nullopt (and a message) when a sample fails.
+std::optional<Measured> measure(python::GilReader& reader, CountingMemory& memory, pid_t pid,
+                                std::set<int>& tids, const Options& o) {
+  Measured m;
+  m.memory_us.reserve(o.samples);
+  m.round_us.reserve(o.samples);
+  const std::uint64_t reads_before = memory.reads;
+  const std::uint64_t bytes_before = memory.bytes;
+  for (int i = 1; i <= o.samples; ++i) {
+    auto t0 = Clock::now();
+    if (i % kRelistEvery == 0) tids = task_ids(pid);
+    auto t1 = Clock::now();
+    std::uint64_t reads = memory.reads;
+    python::GilSample s;
+    std::string why;
+    auto outcome = reader.sample(memory, tids, s, &why);
+    auto t2 = Clock::now();
+    if (outcome != python::SampleOutcome::ok) {
+      std::fprintf(stderr, "sample %d failed: %s\n", i, why.c_str());
+      return std::nullopt;
+    }
+    if (memory.reads - reads > 1) ++m.walks;  // the holder was unmapped: thread-list walk
+    m.locked += s.locked ? 1 : 0;
+    m.with_holder += s.holder_tid ? 1 : 0;
+    m.memory_us.push_back(std::chrono::duration<double, std::micro>(t2 - t1).count());
+    m.round_us.push_back(std::chrono::duration<double, std::micro>(t2 - t0).count());
+    std::this_thread::sleep_for(std::chrono::microseconds(o.interval_us));
+  }
+  m.reads = memory.reads - reads_before;
+  m.bytes = memory.bytes - bytes_before;
+  return m;
+}
+
+void print_report(const Options& o, const process::GilLocation& py, std::size_t tasks,
+                  const Measured& m) {
+  const double n = o.samples;
+  std::printf("target: %s (CPython %s), %d pure-Python threads, %zu tasks\n", o.python.c_str(),
+              py.version.c_str(), o.threads, tasks);
+  std::printf(
+      "samples: %d, %d us apart; GIL locked in %.1f%%, holder mapped in %.1f%%, "
+      "thread-list walks %llu\n",
+      o.samples, o.interval_us, 100.0 * static_cast<double>(m.locked) / n,
+      100.0 * static_cast<double>(m.with_holder) / n, static_cast<unsigned long long>(m.walks));
+  std::printf("reads per sample: %.3f (%.1f bytes)\n", static_cast<double>(m.reads) / n,
+              static_cast<double>(m.bytes) / n);
+  std::printf("GilReader::sample (memory reads):     median %.2f us  p99 %.2f us  max %.2f us\n",
+              percentile(m.memory_us, 0.5), percentile(m.memory_us, 0.99),
+              percentile(m.memory_us, 1.0));
+  std::printf("+ /proc/PID/task relist every %llu:    median %.2f us  p99 %.2f us  max %.2f us\n",
+              static_cast<unsigned long long>(kRelistEvery), percentile(m.round_us, 0.5),
+              percentile(m.round_us, 0.99), percentile(m.round_us, 1.0));
+}
+
+int run(int argc, char** argv) {
+  auto options = parse_options(argc, argv);
+  if (!options) return 2;
+  const Options& o = *options;
   int ready_fd = -1;
-  pid_t pid = start_target(python, threads, ready_fd);
+  pid_t pid = start_target(o.python, o.threads, ready_fd);
   if (pid < 0) return 1;
   char buf[16] = {};
   if (::read(ready_fd, buf, sizeof buf - 1) <= 0 || std::strncmp(buf, "ready", 5) != 0) {
-    std::fprintf(stderr, "%s did not start\n", python.c_str());
+    std::fprintf(stderr, "%s did not start\n", o.python.c_str());
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
     return 1;
@@ -176,51 +255,10 @@ int run(int argc, char** argv) {
     return 1;
   }
 
-  std::vector<double> memory_us, round_us;
-  memory_us.reserve(samples);
-  round_us.reserve(samples);
-  std::uint64_t reads_before = memory.reads;
-  std::uint64_t bytes_before = memory.bytes;
-  std::uint64_t locked = 0, with_holder = 0, walks = 0;
-  for (int i = 1; i <= samples; ++i) {
-    auto t0 = Clock::now();
-    if (i % kRelistEvery == 0) tids = task_ids(pid);
-    auto t1 = Clock::now();
-    std::uint64_t reads = memory.reads;
-    python::GilSample s;
-    std::string why;
-    auto outcome = reader->sample(memory, tids, s, &why);
-    auto t2 = Clock::now();
-    if (outcome != python::SampleOutcome::ok) {
-      std::fprintf(stderr, "sample %d failed: %s\n", i, why.c_str());
-      kill_target();
-      return 1;
-    }
-    if (memory.reads - reads > 1) ++walks;  // the holder was unmapped: thread-list walk
-    locked += s.locked ? 1 : 0;
-    with_holder += s.holder_tid ? 1 : 0;
-    memory_us.push_back(std::chrono::duration<double, std::micro>(t2 - t1).count());
-    round_us.push_back(std::chrono::duration<double, std::micro>(t2 - t0).count());
-    std::this_thread::sleep_for(std::chrono::microseconds(interval_us));
-  }
+  auto measured = measure(*reader, memory, pid, tids, o);
   kill_target();
-
-  const double n = samples;
-  std::printf("target: %s (CPython %s), %d pure-Python threads, %zu tasks\n", python.c_str(),
-              py.version.c_str(), threads, tids.size());
-  std::printf(
-      "samples: %d, %d us apart; GIL locked in %.1f%%, holder mapped in %.1f%%, "
-      "thread-list walks %llu\n",
-      samples, interval_us, 100.0 * static_cast<double>(locked) / n,
-      100.0 * static_cast<double>(with_holder) / n, static_cast<unsigned long long>(walks));
-  std::printf("reads per sample: %.3f (%.1f bytes)\n",
-              static_cast<double>(memory.reads - reads_before) / n,
-              static_cast<double>(memory.bytes - bytes_before) / n);
-  std::printf("GilReader::sample (memory reads):     median %.2f us  p99 %.2f us  max %.2f us\n",
-              percentile(memory_us, 0.5), percentile(memory_us, 0.99), percentile(memory_us, 1.0));
-  std::printf("+ /proc/PID/task relist every %llu:    median %.2f us  p99 %.2f us  max %.2f us\n",
-              static_cast<unsigned long long>(kRelistEvery), percentile(round_us, 0.5),
-              percentile(round_us, 0.99), percentile(round_us, 1.0));
+  if (!measured) return 1;
+  print_report(o, py, tids.size(), *measured);
   return 0;
 }
 

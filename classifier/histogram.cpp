@@ -14,7 +14,8 @@ std::size_t latency_slot(std::uint64_t ns) {
   const std::uint64_t us = ns / 1000;
   if (us < 8) return static_cast<std::size_t>(us);
   const auto k = static_cast<unsigned>(std::bit_width(us) - 1);  // floor(log2), >= 3
-  const std::size_t slot = (k - 2) * 8 + static_cast<std::size_t>((us >> (k - 3)) & 7);
+  const std::size_t slot =
+      static_cast<std::size_t>(k - 2) * 8 + static_cast<std::size_t>((us >> (k - 3)) & 7);
   return std::min(slot, kLatencySlots - 1);
 }
 

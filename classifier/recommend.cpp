@@ -237,220 +237,258 @@ std::string available_cores_text(const Verdict& v, const WorkloadWindow& w) {
   return text;
 }
 
+// One bottleneck's model, summary, evidence and risks; recommend() adds what every
+// bottleneck shares.
+void recommend_idle(const Verdict& v, Recommendation& r) {
+  r.model = Model::none;
+  r.summary = printf_string(
+      "idle: %d%% of thread time waits for work and %.2f cores are used; no change needed",
+      pct(at(v.shares, Reason::idle) + at(v.shares, Reason::sleep)),
+      non_negative(v.cpu_cores_used));
+}
+
+void recommend_cpu_saturated(const Verdict& v, const WorkloadWindow& w, int cores,
+                             Recommendation& r) {
+  const auto& b = v.busy_shares;
+  r.model = Model::scale_out;
+  if (const auto& limit = w.cpu_limit; limit && limit->counters_valid && limit->periods > 0 &&
+                                       static_cast<double>(limit->throttled_periods) >=
+                                           kThrottledShare * static_cast<double>(limit->periods)) {
+    double throttled =
+        static_cast<double>(limit->throttled_periods) / static_cast<double>(limit->periods);
+    r.summary = printf_string(
+        "CPU limit: throttled in %d%% of scheduler periods at its %.2f-core limit (cgroup "
+        "%s); raise the limit or scale out — more threads or processes share the same quota",
+        pct(throttled), limit->cores, limit->cgroup.c_str());
+    r.evidence.push_back(printf_string(
+        "cgroup CPU quota %.2f cores at %s: %llu of %llu periods throttled, %.2f s held back",
+        limit->cores, limit->cgroup.c_str(),
+        static_cast<unsigned long long>(limit->throttled_periods),
+        static_cast<unsigned long long>(limit->periods), non_negative(limit->throttled_seconds)));
+    r.risks.push_back(
+        "throttled threads stall for the rest of each period: latency spikes "
+        "of up to one period (100 ms by default) per request");
+    return;
+  }
+  double runnable = at(b, Reason::on_cpu) + at(b, Reason::runqueue);
+  double queue = runnable > 0 ? at(b, Reason::runqueue) / runnable : 0;
+  if (queue >= kRunqueueRatio || w.node.cores <= 0) {
+    r.summary = printf_string(
+        "node CPU saturated: busy %d%% of %d cores and runnable threads wait for a CPU %d%% "
+        "of the time; no local model helps, scale out or move work off this node",
+        pct(w.node.cpu_busy_ratio), cores, pct(queue));
+  } else {
+    r.summary = printf_string(
+        "node CPU saturated: busy %d%% of %d cores, %.2f of them by other work; no free "
+        "core for more of this workload's threads or processes: scale out or move work "
+        "off this node",
+        pct(w.node.cpu_busy_ratio), cores,
+        non_negative(w.node.cpu_busy_ratio * w.node.cores - v.cpu_cores_used));
+  }
+  if (w.node.pressure_available) {
+    r.evidence.push_back(
+        printf_string("node CPU pressure: some task waited for a CPU %d%% of the window (PSI)",
+                      pct(w.node.cpu_pressure_some)));
+  }
+  r.risks.push_back("more workers on this node add run-queue wait and latency");
+}
+
+void recommend_memory_bound(const Verdict& v, const WorkloadWindow& w, Recommendation& r) {
+  const auto& b = v.busy_shares;
+  r.model = Model::scale_out;
+  r.summary = printf_string(
+      "memory-bound: %d%% of busy thread time waits on major faults; more workers need "
+      "more memory this node does not have: reduce memory use or scale out",
+      pct(at(b, Reason::paging)));
+  r.evidence.push_back(printf_string("%llu major faults in the window",
+                                     static_cast<unsigned long long>(w.major_faults)));
+  if (w.node.pressure_available) {
+    r.evidence.push_back(
+        printf_string("node memory pressure: some %d%%, full %d%% of the window (PSI)",
+                      pct(w.node.memory_pressure_some), pct(w.node.memory_pressure_full)));
+  }
+  if (w.memory.rss_bytes > 0) {
+    r.evidence.push_back(printf_string("workload memory: RSS %s, PSS %s",
+                                       mib(w.memory.rss_bytes).c_str(),
+                                       mib(w.memory.pss_bytes).c_str()));
+  }
+  r.risks.push_back("adding processes multiplies memory and deepens paging");
+}
+
+void recommend_gil_contended(const Verdict& v, const WorkloadWindow& w, int cores,
+                             Recommendation& r) {
+  const auto& b = v.busy_shares;
+  r.model = w.runtime.free_threaded ? Model::free_threaded : Model::processes;
+  r.workers = cores;
+  r.summary = printf_string(
+      "GIL-bound: threads wait for the GIL %d%% of busy time and the workload uses %.2f "
+      "cores of %d; %s run Python in parallel",
+      pct(at(b, Reason::gil)), non_negative(v.cpu_cores_used), cores,
+      w.runtime.free_threaded ? "this free-threaded interpreter's threads"
+                              : "processes (one per core)");
+  add_gil_evidence(w, r);
+  if (!w.runtime.free_threaded) add_process_risks(w, r.workers, r);
+  r.risks.push_back(
+      "a free-threaded build (3.13t+) would also remove the GIL, at ~40% single-thread "
+      "cost on 3.13 and only if every extension supports it");
+}
+
+void recommend_cpu_bound(const Verdict& v, const WorkloadWindow& w, int cores, Recommendation& r) {
+  const auto& b = v.busy_shares;
+  const bool python = w.runtime.kind == "python";
+  if (cores <= 1) {
+    r.model = Model::scale_out;
+    r.summary = printf_string(
+        "CPU-bound: on CPU %d%% of busy thread time and this node has one core; scale out",
+        pct(at(b, Reason::on_cpu)));
+  } else {
+    r.model = Model::processes;
+    const double available = available_cores(v, w);
+    r.workers = std::max(2, static_cast<int>(std::floor(available + 0.05)));
+    r.summary = printf_string(
+        "CPU-bound: on CPU %d%% of busy thread time using %.2f cores of %d; more threads "
+        "won't help%s, %d processes use the %.1f cores available to it",
+        pct(at(b, Reason::on_cpu) + at(b, Reason::runqueue)), non_negative(v.cpu_cores_used), cores,
+        python ? " under the GIL" : "", r.workers, available);
+    r.evidence.push_back(available_cores_text(v, w));
+    add_process_risks(w, r.workers, r);
+    if (!python) {
+      r.risks.push_back("native code that is thread-safe could instead use one thread per core");
+    }
+  }
+}
+
+void recommend_cpu_parallel(const Verdict& v, const WorkloadWindow& w, int cores,
+                            Recommendation& r) {
+  const bool python = w.runtime.kind == "python";
+  r.workers = cores;
+  if (w.processes <= 1) {
+    r.model = Model::threads;
+    r.summary = printf_string(
+        "CPU-parallel: %d threads keep %.2f cores of %d busy in one process%s; threads "
+        "are fine, size them to the cores",
+        w.busy_threads_max > 0 ? w.busy_threads_max : w.threads, non_negative(v.cpu_cores_used),
+        cores, python ? " (native code running outside the GIL)" : "");
+    if (python) {
+      add_gil_evidence(w, r);
+      r.risks.push_back("pure-Python code added to these threads would serialise on the GIL");
+    }
+    if (non_negative(v.cpu_cores_used) >= 0.9 * cores) {
+      r.risks.push_back(printf_string(
+          "the workload already uses %.2f of %d cores: more threads only queue; beyond "
+          "this, scale out",
+          non_negative(v.cpu_cores_used), cores));
+    }
+  } else {
+    r.model = Model::processes;
+    r.summary = printf_string(
+        "CPU-parallel across %d processes using %.2f cores of %d; processes already run "
+        "in parallel, keep one per core",
+        w.processes, non_negative(v.cpu_cores_used), cores);
+    add_process_risks(w, r.workers, r);
+  }
+}
+
+void recommend_io_network(const Verdict& v, const WorkloadWindow& w, int cores, Recommendation& r) {
+  const auto& b = v.busy_shares;
+  bool loop = w.event_loop || w.established_connections >= kAsyncioConnections;
+  r.model = loop ? Model::asyncio : Model::threads;
+  r.workers = io_workers(v, cores);
+  double wait = at(b, Reason::net) + at(b, Reason::ipc);
+  std::string what = "the network";
+  std::string latency;
+  if (!v.dependencies.empty()) {
+    const auto& top = v.dependencies.front();
+    what = top.name;
+    latency = latency_text(top.latency);
+  }
+  r.summary =
+      printf_string("I/O-bound: %d%% of busy thread time waits on %s%s; %s overlap the waits",
+                    pct(wait), what.c_str(), latency.c_str(),
+                    loop ? "asyncio (already an event loop) or threads" : "threads or asyncio");
+  for (const auto& d : v.dependencies) {
+    r.evidence.push_back(printf_string("waits on %s %s: %d%% of all thread time%s", d.name.c_str(),
+                                       d.endpoint.c_str(), pct(d.wait_share),
+                                       latency_text(d.latency).c_str()));
+  }
+  if (w.established_connections > 0) {
+    r.evidence.push_back(printf_string("%d established TCP connections%s",
+                                       w.established_connections,
+                                       w.event_loop ? "; an event loop waits in epoll" : ""));
+  }
+  r.risks.push_back(
+      "more concurrency moves load to the dependency: check its capacity and connection "
+      "limits; if its latency is the problem, fix the dependency");
+  add_gil_risk(v, w, r);
+}
+
+void recommend_io_disk(const Verdict& v, const WorkloadWindow& w, int cores, Recommendation& r) {
+  const auto& b = v.busy_shares;
+  r.model = Model::threads;
+  r.workers = io_workers(v, cores);
+  r.summary = printf_string(
+      "disk-bound: %d%% of busy thread time waits on file or block I/O; threads overlap "
+      "the waits until the device saturates",
+      pct(at(b, Reason::disk)));
+  r.risks.push_back(
+      "the device may be the limit (check its utilisation); fsync-heavy writers gain "
+      "little from concurrency");
+  add_disk_evidence(w, r);
+  add_gil_risk(v, w, r);
+}
+
+void recommend_lock_contended(const Verdict& v, Recommendation& r) {
+  const auto& b = v.busy_shares;
+  r.model = Model::none;
+  r.summary = printf_string(
+      "lock-bound: %d%% of busy thread time waits on locks; more workers add contention, "
+      "shorten or split the critical section",
+      pct(at(b, Reason::lock)));
+  r.risks.push_back("processes would only help if the shared state can be partitioned");
+}
+
+void recommend_mixed(const Verdict& v, Recommendation& r) {
+  r.model = Model::none;
+  r.summary = "mixed: no single reason holds a majority of busy thread time; " +
+              (v.rationale.empty() ? std::string("see the shares") : v.rationale.back());
+}
+
 }  // namespace
 
 Recommendation recommend(const Verdict& v, const WorkloadWindow& w) {
   Recommendation r;
-  const auto& b = v.busy_shares;
   const int cores = std::max(1, w.node.cores);
-  const bool python = w.runtime.kind == "python";
-
   switch (v.bottleneck) {
-    case Bottleneck::idle: {
-      r.model = Model::none;
-      r.summary = printf_string(
-          "idle: %d%% of thread time waits for work and %.2f cores are used; no change needed",
-          pct(at(v.shares, Reason::idle) + at(v.shares, Reason::sleep)),
-          non_negative(v.cpu_cores_used));
+    case Bottleneck::idle:
+      recommend_idle(v, r);
       break;
-    }
-    case Bottleneck::cpu_saturated: {
-      r.model = Model::scale_out;
-      if (const auto& limit = w.cpu_limit;
-          limit && limit->counters_valid && limit->periods > 0 &&
-          static_cast<double>(limit->throttled_periods) >=
-              kThrottledShare * static_cast<double>(limit->periods)) {
-        double throttled =
-            static_cast<double>(limit->throttled_periods) / static_cast<double>(limit->periods);
-        r.summary = printf_string(
-            "CPU limit: throttled in %d%% of scheduler periods at its %.2f-core limit (cgroup "
-            "%s); raise the limit or scale out — more threads or processes share the same quota",
-            pct(throttled), limit->cores, limit->cgroup.c_str());
-        r.evidence.push_back(printf_string(
-            "cgroup CPU quota %.2f cores at %s: %llu of %llu periods throttled, %.2f s held back",
-            limit->cores, limit->cgroup.c_str(),
-            static_cast<unsigned long long>(limit->throttled_periods),
-            static_cast<unsigned long long>(limit->periods),
-            non_negative(limit->throttled_seconds)));
-        r.risks.push_back(
-            "throttled threads stall for the rest of each period: latency spikes "
-            "of up to one period (100 ms by default) per request");
-        break;
-      }
-      double runnable = at(b, Reason::on_cpu) + at(b, Reason::runqueue);
-      double queue = runnable > 0 ? at(b, Reason::runqueue) / runnable : 0;
-      if (queue >= kRunqueueRatio || w.node.cores <= 0) {
-        r.summary = printf_string(
-            "node CPU saturated: busy %d%% of %d cores and runnable threads wait for a CPU %d%% "
-            "of the time; no local model helps, scale out or move work off this node",
-            pct(w.node.cpu_busy_ratio), cores, pct(queue));
-      } else {
-        r.summary = printf_string(
-            "node CPU saturated: busy %d%% of %d cores, %.2f of them by other work; no free "
-            "core for more of this workload's threads or processes: scale out or move work "
-            "off this node",
-            pct(w.node.cpu_busy_ratio), cores,
-            non_negative(w.node.cpu_busy_ratio * w.node.cores - v.cpu_cores_used));
-      }
-      if (w.node.pressure_available) {
-        r.evidence.push_back(
-            printf_string("node CPU pressure: some task waited for a CPU %d%% of the window (PSI)",
-                          pct(w.node.cpu_pressure_some)));
-      }
-      r.risks.push_back("more workers on this node add run-queue wait and latency");
+    case Bottleneck::cpu_saturated:
+      recommend_cpu_saturated(v, w, cores, r);
       break;
-    }
-    case Bottleneck::memory_bound: {
-      r.model = Model::scale_out;
-      r.summary = printf_string(
-          "memory-bound: %d%% of busy thread time waits on major faults; more workers need "
-          "more memory this node does not have: reduce memory use or scale out",
-          pct(at(b, Reason::paging)));
-      r.evidence.push_back(printf_string("%llu major faults in the window",
-                                         static_cast<unsigned long long>(w.major_faults)));
-      if (w.node.pressure_available) {
-        r.evidence.push_back(
-            printf_string("node memory pressure: some %d%%, full %d%% of the window (PSI)",
-                          pct(w.node.memory_pressure_some), pct(w.node.memory_pressure_full)));
-      }
-      if (w.memory.rss_bytes > 0) {
-        r.evidence.push_back(printf_string("workload memory: RSS %s, PSS %s",
-                                           mib(w.memory.rss_bytes).c_str(),
-                                           mib(w.memory.pss_bytes).c_str()));
-      }
-      r.risks.push_back("adding processes multiplies memory and deepens paging");
+    case Bottleneck::memory_bound:
+      recommend_memory_bound(v, w, r);
       break;
-    }
-    case Bottleneck::gil_contended: {
-      r.model = w.runtime.free_threaded ? Model::free_threaded : Model::processes;
-      r.workers = cores;
-      r.summary = printf_string(
-          "GIL-bound: threads wait for the GIL %d%% of busy time and the workload uses %.2f "
-          "cores of %d; %s run Python in parallel",
-          pct(at(b, Reason::gil)), non_negative(v.cpu_cores_used), cores,
-          w.runtime.free_threaded ? "this free-threaded interpreter's threads"
-                                  : "processes (one per core)");
-      add_gil_evidence(w, r);
-      if (!w.runtime.free_threaded) add_process_risks(w, r.workers, r);
-      r.risks.push_back(
-          "a free-threaded build (3.13t+) would also remove the GIL, at ~40% single-thread "
-          "cost on 3.13 and only if every extension supports it");
+    case Bottleneck::gil_contended:
+      recommend_gil_contended(v, w, cores, r);
       break;
-    }
-    case Bottleneck::cpu_bound: {
-      if (cores <= 1) {
-        r.model = Model::scale_out;
-        r.summary = printf_string(
-            "CPU-bound: on CPU %d%% of busy thread time and this node has one core; scale out",
-            pct(at(b, Reason::on_cpu)));
-      } else {
-        r.model = Model::processes;
-        const double available = available_cores(v, w);
-        r.workers = std::max(2, static_cast<int>(std::floor(available + 0.05)));
-        r.summary = printf_string(
-            "CPU-bound: on CPU %d%% of busy thread time using %.2f cores of %d; more threads "
-            "won't help%s, %d processes use the %.1f cores available to it",
-            pct(at(b, Reason::on_cpu) + at(b, Reason::runqueue)), non_negative(v.cpu_cores_used),
-            cores, python ? " under the GIL" : "", r.workers, available);
-        r.evidence.push_back(available_cores_text(v, w));
-        add_process_risks(w, r.workers, r);
-        if (!python) {
-          r.risks.push_back(
-              "native code that is thread-safe could instead use one thread per core");
-        }
-      }
+    case Bottleneck::cpu_bound:
+      recommend_cpu_bound(v, w, cores, r);
       break;
-    }
-    case Bottleneck::cpu_parallel: {
-      r.workers = cores;
-      if (w.processes <= 1) {
-        r.model = Model::threads;
-        r.summary = printf_string(
-            "CPU-parallel: %d threads keep %.2f cores of %d busy in one process%s; threads "
-            "are fine, size them to the cores",
-            w.busy_threads_max > 0 ? w.busy_threads_max : w.threads, non_negative(v.cpu_cores_used),
-            cores, python ? " (native code running outside the GIL)" : "");
-        if (python) {
-          add_gil_evidence(w, r);
-          r.risks.push_back("pure-Python code added to these threads would serialise on the GIL");
-        }
-        if (non_negative(v.cpu_cores_used) >= 0.9 * cores) {
-          r.risks.push_back(printf_string(
-              "the workload already uses %.2f of %d cores: more threads only queue; beyond "
-              "this, scale out",
-              non_negative(v.cpu_cores_used), cores));
-        }
-      } else {
-        r.model = Model::processes;
-        r.summary = printf_string(
-            "CPU-parallel across %d processes using %.2f cores of %d; processes already run "
-            "in parallel, keep one per core",
-            w.processes, non_negative(v.cpu_cores_used), cores);
-        add_process_risks(w, r.workers, r);
-      }
+    case Bottleneck::cpu_parallel:
+      recommend_cpu_parallel(v, w, cores, r);
       break;
-    }
-    case Bottleneck::io_network: {
-      bool loop = w.event_loop || w.established_connections >= kAsyncioConnections;
-      r.model = loop ? Model::asyncio : Model::threads;
-      r.workers = io_workers(v, cores);
-      double wait = at(b, Reason::net) + at(b, Reason::ipc);
-      std::string what = "the network";
-      std::string latency;
-      if (!v.dependencies.empty()) {
-        const auto& top = v.dependencies.front();
-        what = top.name;
-        latency = latency_text(top.latency);
-      }
-      r.summary =
-          printf_string("I/O-bound: %d%% of busy thread time waits on %s%s; %s overlap the waits",
-                        pct(wait), what.c_str(), latency.c_str(),
-                        loop ? "asyncio (already an event loop) or threads" : "threads or asyncio");
-      for (const auto& d : v.dependencies) {
-        r.evidence.push_back(printf_string("waits on %s %s: %d%% of all thread time%s",
-                                           d.name.c_str(), d.endpoint.c_str(), pct(d.wait_share),
-                                           latency_text(d.latency).c_str()));
-      }
-      if (w.established_connections > 0) {
-        r.evidence.push_back(printf_string("%d established TCP connections%s",
-                                           w.established_connections,
-                                           w.event_loop ? "; an event loop waits in epoll" : ""));
-      }
-      r.risks.push_back(
-          "more concurrency moves load to the dependency: check its capacity and connection "
-          "limits; if its latency is the problem, fix the dependency");
-      add_gil_risk(v, w, r);
+    case Bottleneck::io_network:
+      recommend_io_network(v, w, cores, r);
       break;
-    }
-    case Bottleneck::io_disk: {
-      r.model = Model::threads;
-      r.workers = io_workers(v, cores);
-      r.summary = printf_string(
-          "disk-bound: %d%% of busy thread time waits on file or block I/O; threads overlap "
-          "the waits until the device saturates",
-          pct(at(b, Reason::disk)));
-      r.risks.push_back(
-          "the device may be the limit (check its utilisation); fsync-heavy writers gain "
-          "little from concurrency");
-      add_disk_evidence(w, r);
-      add_gil_risk(v, w, r);
+    case Bottleneck::io_disk:
+      recommend_io_disk(v, w, cores, r);
       break;
-    }
-    case Bottleneck::lock_contended: {
-      r.model = Model::none;
-      r.summary = printf_string(
-          "lock-bound: %d%% of busy thread time waits on locks; more workers add contention, "
-          "shorten or split the critical section",
-          pct(at(b, Reason::lock)));
-      r.risks.push_back("processes would only help if the shared state can be partitioned");
+    case Bottleneck::lock_contended:
+      recommend_lock_contended(v, r);
       break;
-    }
-    case Bottleneck::mixed: {
-      r.model = Model::none;
-      r.summary = "mixed: no single reason holds a majority of busy thread time; " +
-                  (v.rationale.empty() ? std::string("see the shares") : v.rationale.back());
+    case Bottleneck::mixed:
+      recommend_mixed(v, r);
       break;
-    }
   }
   add_common_evidence(v, w, r);
   for (const auto& why : v.rationale) r.evidence.push_back("decision: " + why);

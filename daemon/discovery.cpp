@@ -9,9 +9,11 @@
 
 #include <algorithm>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
+#include "collectors/counter_delta.hpp"
 #include "collectors/procfs/parse.hpp"
 
 namespace boundwise {
@@ -281,37 +283,9 @@ TargetSet Discovery::group_selected(const std::vector<ProcessInfo>& table) {
   return set;
 }
 
-TargetSet Discovery::group_auto(const std::vector<ProcessInfo>& table) {
-  std::map<int, const ProcessInfo*> by_pid;
-  for (const auto& p : table) by_pid[p.key.pid] = &p;
-  auto children = children_of(table);
-
-  // The root of a process's tree: climb while the parent is neither init (pid ≤ 1),
-  // nor a launcher (shell, init system, shim), nor absent.
-  auto root_of = [&](const ProcessInfo& p) {
-    const ProcessInfo* cur = &p;
-    std::set<int> seen;
-    while (seen.insert(cur->key.pid).second) {
-      auto parent = by_pid.find(cur->ppid);
-      if (cur->ppid <= 1 || parent == by_pid.end() || is_launcher(parent->second->comm)) break;
-      cur = parent->second;
-    }
-    return cur;
-  };
-
-  // CPU used since the last scan, per tree.
-  std::map<ProcessKey, std::uint64_t> tree_delta;
-  std::map<ProcessKey, const ProcessInfo*> roots;
-  for (const auto& p : table) {
-    if (p.key.pid == self_pid_) continue;
-    const ProcessInfo* root = root_of(p);
-    if (root->key.pid == self_pid_) continue;
-    roots[root->key] = root;
-    auto last = last_cpu_.find(p.key);
-    std::uint64_t delta = 0;
-    if (last != last_cpu_.end() && p.cpu_ticks >= last->second) delta = p.cpu_ticks - last->second;
-    tree_delta[root->key] += delta;
-  }
+std::map<ProcessKey, Discovery::AutoTree> Discovery::choose_trees(
+    const std::map<ProcessKey, std::uint64_t>& tree_delta,
+    const std::map<ProcessKey, const ProcessInfo*>& roots) {
   // Decay every known tree's score, drop trees that exited or went quiet.
   for (auto it = auto_trees_.begin(); it != auto_trees_.end();) {
     it->second.score *= 0.5;
@@ -347,14 +321,49 @@ TargetSet Discovery::group_auto(const std::vector<ProcessInfo>& table) {
   }
   for (const auto& c : candidates) {
     if (next.count(c.root) != 0) continue;
-    std::string base = roots[c.root]->comm.empty() ? "pid" : roots[c.root]->comm;
+    std::string base = roots.at(c.root)->comm.empty() ? "pid" : roots.at(c.root)->comm;
     if (const auto& pod = pod_of(c.root)) base += pod_suffix(*pod);
     std::string name = base;
     for (int n = 2; used.count(name) != 0; ++n) name = base + "#" + std::to_string(n);
     used.insert(name);
     next[c.root] = AutoTree{name, c.score};
   }
-  auto_trees_ = std::move(next);
+  return next;
+}
+
+TargetSet Discovery::group_auto(const std::vector<ProcessInfo>& table) {
+  std::map<int, const ProcessInfo*> by_pid;
+  for (const auto& p : table) by_pid[p.key.pid] = &p;
+  auto children = children_of(table);
+
+  // The root of a process's tree: climb while the parent is neither init (pid ≤ 1),
+  // nor a launcher (shell, init system, shim), nor absent.
+  auto root_of = [&](const ProcessInfo& p) {
+    const ProcessInfo* cur = &p;
+    std::set<int> seen;
+    while (seen.insert(cur->key.pid).second) {
+      auto parent = by_pid.find(cur->ppid);
+      if (cur->ppid <= 1 || parent == by_pid.end() || is_launcher(parent->second->comm)) break;
+      cur = parent->second;
+    }
+    return cur;
+  };
+
+  // CPU used since the last scan, per tree.
+  std::map<ProcessKey, std::uint64_t> tree_delta;
+  std::map<ProcessKey, const ProcessInfo*> roots;
+  for (const auto& p : table) {
+    if (p.key.pid == self_pid_) continue;
+    const ProcessInfo* root = root_of(p);
+    if (root->key.pid == self_pid_) continue;
+    roots[root->key] = root;
+    auto last = last_cpu_.find(p.key);
+    // A process first seen, or whose counter went backwards, adds nothing this scan.
+    std::optional<std::uint64_t> before;
+    if (last != last_cpu_.end()) before = last->second;
+    tree_delta[root->key] += counter_delta(p.cpu_ticks, before).value_or(0);
+  }
+  auto_trees_ = choose_trees(tree_delta, roots);
 
   TargetSet set;
   std::set<ProcessKey> claimed;

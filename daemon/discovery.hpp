@@ -72,6 +72,13 @@ class Discovery {
 
   TargetSet group_selected(const std::vector<ProcessInfo>& table);
   TargetSet group_auto(const std::vector<ProcessInfo>& table);
+  // The trees auto mode follows after a scan, from the CPU ticks each tree used since
+  // the last one (`tree_delta`, by root): known trees' scores decay, trees rank by
+  // score and the first max_workloads_ stay (over_limit_ counts the rest); a tree keeps
+  // the name it had, a new one is named after its root's comm (and pod).
+  std::map<ProcessKey, AutoTree> choose_trees(
+      const std::map<ProcessKey, std::uint64_t>& tree_delta,
+      const std::map<ProcessKey, const ProcessInfo*>& roots);
   // The pod of a process, from proc_root/PID/cgroup, read once per process (roots
   // only: a few per scan) and cached until the process leaves the table.
   const std::optional<PodContainer>& pod_of(const ProcessKey& key);

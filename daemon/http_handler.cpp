@@ -56,6 +56,41 @@ std::optional<std::string> url_decode(std::string_view s) {
   return out;
 }
 
+// GET /recommend[?workload=NAME]: every workload's verdict (the body rendered once per
+// window when there is one), or one workload's; 404 with the known names for another.
+HttpResponse serve_recommend(std::string_view query, const EndpointContext& context) {
+  std::optional<std::string> only;
+  while (!query.empty()) {
+    std::string_view pair = query.substr(0, query.find('&'));
+    query = query.find('&') == std::string_view::npos ? "" : query.substr(query.find('&') + 1);
+    std::string_view key = pair.substr(0, pair.find('='));
+    if (key != "workload") continue;
+    if (pair.find('=') == std::string_view::npos) return error(400, "workload= needs a value");
+    auto value = url_decode(pair.substr(pair.find('=') + 1));
+    if (!value) return error(400, "malformed percent-encoding in the workload parameter");
+    only = *value;
+  }
+  if (only) {
+    bool found = false;
+    json names = json::array();
+    for (const auto& w : context.snapshot.workloads) {
+      names.push_back(w.name);
+      found = found || w.name == *only;
+    }
+    if (!found) {
+      return json_response(
+          404, json{{"error", "unknown workload \"" + *only + "\""}, {"workloads", names}});
+    }
+  }
+  if (!only && context.recommend_body != nullptr) {
+    HttpResponse r;
+    r.content_type = "application/json";
+    r.shared_body = context.recommend_body;
+    return r;
+  }
+  return json_response(200, recommend_document(context.snapshot, only));
+}
+
 }  // namespace
 
 std::string render_recommend(const Snapshot& snapshot) {
@@ -118,37 +153,7 @@ HttpResponse handle_request(const HttpRequest& request, const EndpointContext& c
     return r;
   }
 
-  // /recommend
-  std::optional<std::string> only;
-  while (!query.empty()) {
-    std::string_view pair = query.substr(0, query.find('&'));
-    query = query.find('&') == std::string_view::npos ? "" : query.substr(query.find('&') + 1);
-    std::string_view key = pair.substr(0, pair.find('='));
-    if (key != "workload") continue;
-    if (pair.find('=') == std::string_view::npos) return error(400, "workload= needs a value");
-    auto value = url_decode(pair.substr(pair.find('=') + 1));
-    if (!value) return error(400, "malformed percent-encoding in the workload parameter");
-    only = *value;
-  }
-  if (only) {
-    bool found = false;
-    json names = json::array();
-    for (const auto& w : context.snapshot.workloads) {
-      names.push_back(w.name);
-      found = found || w.name == *only;
-    }
-    if (!found) {
-      return json_response(
-          404, json{{"error", "unknown workload \"" + *only + "\""}, {"workloads", names}});
-    }
-  }
-  if (!only && context.recommend_body != nullptr) {
-    HttpResponse r;
-    r.content_type = "application/json";
-    r.shared_body = context.recommend_body;
-    return r;
-  }
-  return json_response(200, recommend_document(context.snapshot, only));
+  return serve_recommend(query, context);
 }
 
 }  // namespace boundwise

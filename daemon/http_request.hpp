@@ -15,8 +15,8 @@
 namespace boundwise {
 
 struct HttpLimits {
-  std::size_t max_header_bytes = 8 * 1024;
-  std::size_t max_body_bytes = 16 * 1024;
+  std::size_t max_header_bytes = std::size_t{8} * 1024;
+  std::size_t max_body_bytes = std::size_t{16} * 1024;
   int read_timeout_ms = 5'000;
   int max_connections = 64;
   // Requests waiting for the slow path (HttpServer::set_slow_path) at most; beyond it

@@ -271,7 +271,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     write(res, true);
   }
 
-  void write(std::shared_ptr<Outgoing> res, bool close_after) {
+  void write(const std::shared_ptr<Outgoing>& res, bool close_after) {
     beast::get_lowest_layer(stream_).expires_after(
         std::chrono::milliseconds(server_->limits.read_timeout_ms));
     http::async_write(
@@ -289,7 +289,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   Stream stream_;
   asio::steady_timer read_timer_;
   bool timed_out_ = false;
-  beast::flat_buffer buffer_{64 * 1024};
+  beast::flat_buffer buffer_{std::size_t{64} * 1024};
   std::optional<RequestParser> parser_;
 };
 

@@ -23,6 +23,7 @@
 #include <utility>
 
 #include "classifier/numbers.hpp"
+#include "collectors/counter_delta.hpp"
 #include "daemon/prometheus_util.hpp"
 
 namespace boundwise {
@@ -46,6 +47,15 @@ using prometheus::Labels;
 // (5 minutes at the default 10 s window): auto-named dependencies churn, and the cap
 // upstream bounds them per window, not over the agent's lifetime.
 constexpr std::uint64_t kStaleDependencyWindows = 30;
+
+// A cumulative total (the kernel's PSI, the agent's stage CPU) as a Prometheus counter,
+// which only ever increases: adds the growth since `last`, by the rule of
+// collectors/counter_delta.hpp (a total that went backwards adds nothing, and the next
+// publish counts from the new total).
+void add_growth(Counter& counter, double total, double& last) {
+  if (auto growth = counter_delta(total, last)) counter.Increment(*growth);
+  last = total;
+}
 
 }  // namespace
 
@@ -191,7 +201,7 @@ struct MetricsPublisher::State {
       counter("boundwise_agent_stage_seconds_total",
               "CPU time of the agent's own threads by stage (discovery, sampling, assembly, "
               "classify, publish, http)");
-  std::map<std::string, double> stage_published;
+  std::map<std::string, double> stage_last;  // the stage CPU totals last seen
   Family<Counter>& dropped =
       counter("boundwise_dropped_total",
               "What the agent's limits left out: workloads over max_workloads and dependencies "
@@ -221,10 +231,10 @@ struct MetricsPublisher::State {
   // Per (workload, dependency), kept apart so that a stale dependency can leave alone.
   std::map<std::pair<std::string, std::string>, DependencySeries> dependency_series;
   std::uint64_t publishes = 0;
-  std::map<std::string, double> pressure_published;
+  std::map<std::string, double> pressure_last;        // by "resource/kind"
   std::map<std::string, Labels> runtime_info_labels;  // by workload
   std::map<std::string, Labels> pod_info_labels;      // by workload
-  std::map<std::string, NodeWindow::BpfProgramStats> bpf_published;
+  std::map<std::string, NodeWindow::BpfProgramStats> bpf_last;
 
   template <class T>
   static T& add(Family<T>& family, const Labels& labels, Removers& removers) {
@@ -437,33 +447,23 @@ struct MetricsPublisher::State {
       const std::pair<const char*, double> kinds[] = {{"some", totals.some_seconds},
                                                       {"full", totals.full_seconds}};
       for (const auto& [kind, value] : kinds) {
-        std::string key = resource + "/" + kind;
-        double& published = s.pressure_published[key];
-        if (value > published) {
-          s.node_pressure.Add({{"resource", resource}, {"kind", kind}})
-              .Increment(value - published);
-          published = value;
-        } else {
-          s.node_pressure.Add({{"resource", resource}, {"kind", kind}});
-        }
+        add_growth(s.node_pressure.Add({{"resource", resource}, {"kind", kind}}), value,
+                   s.pressure_last[resource + "/" + kind]);
       }
     }
-    // Cumulative kernel counters become counters that only ever increase.
+    // The programs' cumulative kernel stats, the same way.
     for (const auto& [program, stats] : node.bpf_programs) {
-      auto& published = s.bpf_published[program];
+      auto& last = s.bpf_last[program];
       Labels labels{{"program", utf8(program)}};
-      if (stats.run_seconds > published.run_seconds) {
-        s.bpf_program_seconds.Add(labels).Increment(stats.run_seconds - published.run_seconds);
-        published.run_seconds = stats.run_seconds;
-      } else {
-        s.bpf_program_seconds.Add(labels);
+      Counter& seconds = s.bpf_program_seconds.Add(labels);
+      Counter& runs = s.bpf_program_runs.Add(labels);
+      auto seconds_delta = counter_delta(stats.run_seconds, last.run_seconds);
+      auto runs_delta = counter_delta(stats.runs, last.runs);
+      if (seconds_delta && runs_delta) {  // one program's stats: all or none
+        seconds.Increment(*seconds_delta);
+        runs.Increment(static_cast<double>(*runs_delta));
       }
-      if (stats.runs > published.runs) {
-        s.bpf_program_runs.Add(labels).Increment(static_cast<double>(stats.runs - published.runs));
-        published.runs = stats.runs;
-      } else {
-        s.bpf_program_runs.Add(labels);
-      }
+      last = stats;
     }
     for (const auto& [tool, duty] : node.ebpf_duty) {
       s.ebpf_attached_seconds.Add({{"tool", utf8(tool)}})
@@ -573,12 +573,7 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
         .Set(non_negative(c.last_duration_seconds));
   }
   for (const auto& [stage, seconds] : snapshot.stage_cpu_seconds) {
-    double& published = s.stage_published[stage];
-    auto& counter = s.stage_seconds.Add({{"stage", stage}});
-    if (seconds > published) {
-      counter.Increment(seconds - published);
-      published = seconds;
-    }
+    add_growth(s.stage_seconds.Add({{"stage", stage}}), seconds, s.stage_last[stage]);
   }
   s.windows.Add({}).Increment();
 }

@@ -82,6 +82,72 @@ json pod_json(const PodContainer& pod) {
               {"qos_class", or_null(pod.qos_class)}};
 }
 
+// The GIL section of a Python workload. Wait comes from the futex signature (exact);
+// held and native CPU need memory reads: null, with source "futex signature", when the
+// GIL was not readable.
+json gil_json(const WorkloadWindow& win) {
+  const bool measured = win.gil.measured;
+  return {{"source", measured ? "memory" : "futex signature"},
+          {"wait_source", win.gil.wait_measured_in_kernel ? "ebpf" : "sampled"},
+          {"wait_seconds", seconds(win.thread_seconds[index_of(Reason::gil)])},
+          {"held_seconds", measured ? json(seconds(win.gil.held_seconds)) : json(nullptr)},
+          {"native_cpu_seconds", measured ? json(seconds(native_cpu_seconds(win))) : json(nullptr)},
+          {"waiters_mean", measured ? json(round_to(win.gil.waiters_mean, 1e3)) : json(nullptr)},
+          {"switches", measured ? json(win.gil.switches) : json(nullptr)},
+          {"holder_threads", measured ? json(win.gil.holder_threads) : json(nullptr)}};
+}
+
+// The sections only the ebpf collector's tools measure (absent, or null for inbound,
+// without them): scheduler (sched tool), syscalls and disk (syscalls and disk tools),
+// inbound requests (net tool).
+void add_measured_json(const Snapshot& s, const WorkloadWindow& win, json& out) {
+  if (win.runqueue_latency) {
+    // Measured by the ebpf collector's sched tool (absent without it).
+    json offcpu = json::object();
+    for (const auto& [state, secs] : win.offcpu_seconds_by_state) offcpu[state] = seconds(secs);
+    out["scheduler"] = {
+        {"source", "ebpf"},
+        {"runqueue_waits", win.runqueue_latency->count()},
+        {"runqueue_latency_seconds", latency_json(histogram_quantiles(*win.runqueue_latency))},
+        {"offcpu_seconds_by_state", offcpu}};
+  }
+  // Measured by the ebpf collector's syscalls and disk tools (absent without them).
+  // attached_share: the part of the window the tool measured (overhead budget); the
+  // counts cover that part only.
+  auto attached = [&s](const char* tool) {
+    auto d = s.node.ebpf_duty.find(tool);
+    return d != s.node.ebpf_duty.end() ? json(share(d->second)) : json(nullptr);
+  };
+  if (!win.syscall_latency.empty()) {
+    json classes = json::object();
+    for (const auto& [cls, h] : win.syscall_latency) {
+      classes[cls] = {{"calls", h.count()},
+                      {"latency_seconds", latency_json(histogram_quantiles(h))}};
+    }
+    out["syscalls"] = {
+        {"source", "ebpf"}, {"attached_share", attached("syscalls")}, {"classes", classes}};
+  }
+  if (win.disk_latency) {
+    out["disk"] = {{"source", "ebpf"},
+                   {"attached_share", attached("disk")},
+                   {"requests", win.disk_latency->count()},
+                   {"latency_seconds", latency_json(histogram_quantiles(*win.disk_latency))}};
+  }
+  // Requests the workload served (ebpf net tool); null without measurements.
+  out["inbound"] = nullptr;
+  if (win.inbound_latency) {
+    if (auto q = histogram_quantiles(*win.inbound_latency)) {
+      out["inbound"] = {
+          {"p50_ms", round_to(q->p50 * 1e3, 1e3)},
+          {"p95_ms", round_to(q->p95 * 1e3, 1e3)},
+          {"p99_ms", round_to(q->p99 * 1e3, 1e3)},
+          {"requests_per_second", win.duration_seconds > 0
+                                      ? round_to(win.inbound_requests / win.duration_seconds, 1e3)
+                                      : 0.0}};
+    }
+  }
+}
+
 json workload_json(const Snapshot& s, const WorkloadReport& w) {
   const bool absent = w.state == WorkloadState::absent;
   json out{
@@ -129,65 +195,8 @@ json workload_json(const Snapshot& s, const WorkloadReport& w) {
     out["current_model"] = current_model(win);
     out["start_method"] =
         win.runtime.start_method.empty() ? json(nullptr) : json(win.runtime.start_method);
-    if (win.runtime.kind == "python") {
-      // Wait comes from the futex signature (exact); held and native CPU need memory
-      // reads: null, with source "futex signature", when the GIL was not readable.
-      const bool measured = win.gil.measured;
-      out["gil"] = {
-          {"source", measured ? "memory" : "futex signature"},
-          {"wait_source", win.gil.wait_measured_in_kernel ? "ebpf" : "sampled"},
-          {"wait_seconds", seconds(win.thread_seconds[index_of(Reason::gil)])},
-          {"held_seconds", measured ? json(seconds(win.gil.held_seconds)) : json(nullptr)},
-          {"native_cpu_seconds", measured ? json(seconds(native_cpu_seconds(win))) : json(nullptr)},
-          {"waiters_mean", measured ? json(round_to(win.gil.waiters_mean, 1e3)) : json(nullptr)},
-          {"switches", measured ? json(win.gil.switches) : json(nullptr)},
-          {"holder_threads", measured ? json(win.gil.holder_threads) : json(nullptr)}};
-    }
-    if (win.runqueue_latency) {
-      // Measured by the ebpf collector's sched tool (absent without it).
-      json offcpu = json::object();
-      for (const auto& [state, secs] : win.offcpu_seconds_by_state) offcpu[state] = seconds(secs);
-      out["scheduler"] = {
-          {"source", "ebpf"},
-          {"runqueue_waits", win.runqueue_latency->count()},
-          {"runqueue_latency_seconds", latency_json(histogram_quantiles(*win.runqueue_latency))},
-          {"offcpu_seconds_by_state", offcpu}};
-    }
-    // Measured by the ebpf collector's syscalls and disk tools (absent without them).
-    // attached_share: the part of the window the tool measured (overhead budget); the
-    // counts cover that part only.
-    auto attached = [&s](const char* tool) {
-      auto d = s.node.ebpf_duty.find(tool);
-      return d != s.node.ebpf_duty.end() ? json(share(d->second)) : json(nullptr);
-    };
-    if (!win.syscall_latency.empty()) {
-      json classes = json::object();
-      for (const auto& [cls, h] : win.syscall_latency) {
-        classes[cls] = {{"calls", h.count()},
-                        {"latency_seconds", latency_json(histogram_quantiles(h))}};
-      }
-      out["syscalls"] = {
-          {"source", "ebpf"}, {"attached_share", attached("syscalls")}, {"classes", classes}};
-    }
-    if (win.disk_latency) {
-      out["disk"] = {{"source", "ebpf"},
-                     {"attached_share", attached("disk")},
-                     {"requests", win.disk_latency->count()},
-                     {"latency_seconds", latency_json(histogram_quantiles(*win.disk_latency))}};
-    }
-    // Requests the workload served (ebpf net tool); null without measurements.
-    out["inbound"] = nullptr;
-    if (win.inbound_latency) {
-      if (auto q = histogram_quantiles(*win.inbound_latency)) {
-        out["inbound"] = {
-            {"p50_ms", round_to(q->p50 * 1e3, 1e3)},
-            {"p95_ms", round_to(q->p95 * 1e3, 1e3)},
-            {"p99_ms", round_to(q->p99 * 1e3, 1e3)},
-            {"requests_per_second", win.duration_seconds > 0
-                                        ? round_to(win.inbound_requests / win.duration_seconds, 1e3)
-                                        : 0.0}};
-      }
-    }
+    if (win.runtime.kind == "python") out["gil"] = gil_json(win);
+    add_measured_json(s, win, out);
     out["window"] = {{"duration_seconds", round_to(win.duration_seconds, 1e3)},
                      {"sample_rounds", win.sample_rounds},
                      {"cpu_seconds", seconds(win.cpu_seconds)},

@@ -19,7 +19,7 @@ build_packages=(
   libunwind-dev libbpf-dev libelf-dev bpftool clang-14 llvm-14 linux-perf
 )
 test_packages=(
-  clang-format-14 libclang-rt-14-dev
+  clang-format-14 clang-tidy-14 libclang-rt-14-dev
   python3 python3-psycopg2 python3-flask gunicorn
   postgresql postgresql-contrib prometheus redis-server stress-ng wrk curl
   python3-yaml systemd adduser dpkg-dev

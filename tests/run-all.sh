@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs, builds and runs every test of boundwise: the command README.md gives and
-# .ci/run calls. Tiers (ctest labels): unit, fuzz (corpus replay), integration, e2e, soak;
+# .ci/run calls. After the build, clang-tidy on the changed files. Tiers (ctest labels):
+# unit, fuzz (corpus replay), integration, e2e, soak;
 # then the unit tests again under ASan+UBSan, and a short libFuzzer run of every fuzz
 # target built with clang. Exits non-zero if anything fails.
 #   tests/run-all.sh              everything
 #   SKIP_INSTALL=1 tests/run-all.sh   skip apt-get (dependencies already present)
 #   FUZZ_SECONDS=60 tests/run-all.sh  longer fuzz runs (default 10 s per target)
+#   TIDY_COMMITS=5 tests/run-all.sh   clang-tidy on the files changed by the last 5
+#                                     commits (default 20; tests/clang-tidy.sh --all: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -46,8 +49,12 @@ if ((${#sources[@]})); then
 fi
 
 step "build (RelWithDebInfo, warnings are errors)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBOUNDWISE_WERROR=ON >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBOUNDWISE_WERROR=ON \
+  -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null
 cmake --build build -j"$jobs"
+
+step "clang-tidy-14 on the .cpp files changed since HEAD~${TIDY_COMMITS:-20} (.clang-tidy)"
+JOBS=$jobs tests/clang-tidy.sh || failed_steps+=("clang-tidy")
 
 step "unit + fuzz-replay tests"
 run_ctest --test-dir build -L 'unit|fuzz' --output-on-failure -j"$jobs"

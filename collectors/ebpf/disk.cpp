@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 
 #include <cerrno>
+#include <optional>
 #include <string>
 
 #include "collectors/ebpf/bpf_util.hpp"
@@ -46,12 +47,13 @@ class DiskTool final : public SkeletonTool<disk_bpf> {
         continue;
       now.add(v);
       KernelHistogram& base = baselines_[wid];
-      LatencyHistogram h = window_delta(now, base);
+      std::optional<LatencyHistogram> h = window_delta(now, base);
       base = now;
+      if (!h) continue;  // the entry was reset: no value for this window
       // An empty histogram is still set: "measured, no requests" differs from "not
       // measured" (the evidence says so).
       if (!w.io) w.io.emplace();
-      w.io->disk_latency = std::move(h);
+      w.io->disk_latency = std::move(*h);
     }
   }
 

@@ -5,16 +5,20 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 
 #include "classifier/histogram.hpp"
+#include "collectors/counter_delta.hpp"
 #include "collectors/ebpf/latency_slots.h"
 
 namespace boundwise::ebpf {
 
 static_assert(BW_LATENCY_SLOTS == kLatencySlots, "latency_slots.h and histogram.hpp disagree");
 
+using LatencySlots = std::array<std::uint64_t, kLatencySlots>;
+
 struct KernelHistogram {
-  std::array<std::uint64_t, kLatencySlots> slots{};
+  LatencySlots slots{};
   std::uint64_t sum_ns = 0;
 
   // Adds one CPU's copy of a map value with the same layout (slots[], sum_ns).
@@ -30,18 +34,26 @@ struct KernelHistogram {
   }
 };
 
-// (now − before) as a window's histogram. If any counter went backwards the map entry
-// was recreated (a workload id reused, an entry zeroed): the window gets `now` whole,
-// never a negative or wrapped count.
-inline LatencyHistogram window_delta(const KernelHistogram& now, const KernelHistogram& before) {
-  bool restarted = now.sum_ns < before.sum_ns;
-  for (std::size_t i = 0; i < kLatencySlots && !restarted; ++i)
-    restarted = now.slots[i] < before.slots[i];
+// (now − before) of cumulative slots and sum in ns as a window's histogram;
+// std::nullopt when any counter went backwards (the map entry was recreated: a workload
+// id reused, an entry zeroed), by the rule of collectors/counter_delta.hpp. The caller
+// keeps `now` as its baseline either way.
+inline std::optional<LatencyHistogram> histogram_delta(const LatencySlots& now,
+                                                       const LatencySlots& before,
+                                                       std::uint64_t now_sum_ns,
+                                                       std::uint64_t before_sum_ns) {
+  auto slots = counter_delta(now, before);
+  auto sum_ns = counter_delta(now_sum_ns, before_sum_ns);
+  if (!slots || !sum_ns) return std::nullopt;
   LatencyHistogram out;
-  for (std::size_t i = 0; i < kLatencySlots; ++i)
-    out.slots[i] = restarted ? now.slots[i] : now.slots[i] - before.slots[i];
-  out.sum_seconds = static_cast<double>(restarted ? now.sum_ns : now.sum_ns - before.sum_ns) / 1e9;
+  out.slots.assign(slots->begin(), slots->end());
+  out.sum_seconds = static_cast<double>(*sum_ns) / 1e9;
   return out;
+}
+
+inline std::optional<LatencyHistogram> window_delta(const KernelHistogram& now,
+                                                    const KernelHistogram& before) {
+  return histogram_delta(now.slots, before.slots, now.sum_ns, before.sum_ns);
 }
 
 }  // namespace boundwise::ebpf

@@ -9,9 +9,11 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 
+#include "collectors/counter_delta.hpp"
 #include "collectors/ebpf/bpf_util.hpp"
 #include "collectors/ebpf/net.h"
 #include "collectors/ebpf/net.skel.h"
@@ -110,10 +112,12 @@ class NetTool final : public SkeletonTool<net_bpf> {
                                              });
     for (const auto& [k, now] : seen) {
       auto base = baselines_.find(k);
-      MeasuredDependency d =
+      // A key first seen in this window was created in it: it diffs from zero.
+      std::optional<MeasuredDependency> window =
           net_delta(now, base == baselines_.end() ? NetCounters{} : base->second, f);
       auto w = by_id.find(k.workload);
-      if (w == by_id.end()) continue;
+      if (w == by_id.end() || !window) continue;  // not a window workload, or reset
+      const MeasuredDependency& d = *window;
       if (d.request_latency.count() == 0 && d.connect_latency.count() == 0 && d.requests == 0 &&
           d.bytes_sent == 0 && d.bytes_received == 0)
         continue;
@@ -132,13 +136,13 @@ class NetTool final : public SkeletonTool<net_bpf> {
     for (auto& [wid, w] : by_id) {
       InboundCounters now = inbound(wid);
       InboundCounters& base = inbound_baselines_[wid];
-      LatencyHistogram h =
-          histogram_delta(now.slots.data(), base.slots.data(), now.sum_ns, base.sum_ns);
-      const double requests = static_cast<double>(delta(now.requests, base.requests)) / f;
+      std::optional<LatencyHistogram> h =
+          histogram_delta(now.slots, base.slots, now.sum_ns, base.sum_ns);
+      std::optional<std::uint64_t> requests = counter_delta(now.requests, base.requests);
       base = now;
-      if (h.count() == 0) continue;
-      w->inbound_latency = std::move(h);
-      w->inbound_requests = requests;
+      if (!h || !requests || h->count() == 0) continue;  // reset (no value), or no requests
+      w->inbound_latency = std::move(*h);
+      w->inbound_requests = static_cast<double>(*requests) / f;
     }
   }
 

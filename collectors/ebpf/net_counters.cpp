@@ -3,8 +3,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
-#include "collectors/ebpf/tool.hpp"
+#include "collectors/counter_delta.hpp"
 
 namespace boundwise::ebpf {
 
@@ -34,26 +35,25 @@ NetCounters counters_of(const bw_net_stats& s) {
   return c;
 }
 
-LatencyHistogram histogram_delta(const std::uint64_t* now, const std::uint64_t* before,
-                                 std::uint64_t now_sum_ns, std::uint64_t before_sum_ns) {
-  static_assert(BW_LATENCY_SLOTS == kLatencySlots, "latency_slots.h and histogram.hpp disagree");
-  LatencyHistogram h;
-  for (std::size_t i = 0; i < kLatencySlots; ++i) h.slots[i] = delta(now[i], before[i]);
-  h.sum_seconds = static_cast<double>(delta(now_sum_ns, before_sum_ns)) / 1e9;
-  return h;
-}
-
-MeasuredDependency net_delta(const NetCounters& now, const NetCounters& before,
-                             double attached_fraction) {
+std::optional<MeasuredDependency> net_delta(const NetCounters& now, const NetCounters& before,
+                                            double attached_fraction) {
   const double f = attached_fraction > 0 ? attached_fraction : 1.0;
+  auto request_latency =
+      histogram_delta(now.req_slots, before.req_slots, now.req_sum_ns, before.req_sum_ns);
+  auto connect_latency =
+      histogram_delta(now.conn_slots, before.conn_slots, now.conn_sum_ns, before.conn_sum_ns);
+  auto requests = counter_delta(now.requests, before.requests);
+  auto bytes_sent = counter_delta(now.bytes_sent, before.bytes_sent);
+  auto bytes_received = counter_delta(now.bytes_received, before.bytes_received);
+  if (!request_latency || !connect_latency || !requests || !bytes_sent || !bytes_received) {
+    return std::nullopt;  // one map entry: one went backwards, the entry was recreated
+  }
   MeasuredDependency d;
-  d.request_latency = histogram_delta(now.req_slots.data(), before.req_slots.data(), now.req_sum_ns,
-                                      before.req_sum_ns);
-  d.connect_latency = histogram_delta(now.conn_slots.data(), before.conn_slots.data(),
-                                      now.conn_sum_ns, before.conn_sum_ns);
-  d.requests = static_cast<double>(delta(now.requests, before.requests)) / f;
-  d.bytes_sent = static_cast<double>(delta(now.bytes_sent, before.bytes_sent)) / f;
-  d.bytes_received = static_cast<double>(delta(now.bytes_received, before.bytes_received)) / f;
+  d.request_latency = std::move(*request_latency);
+  d.connect_latency = std::move(*connect_latency);
+  d.requests = static_cast<double>(*requests) / f;
+  d.bytes_sent = static_cast<double>(*bytes_sent) / f;
+  d.bytes_received = static_cast<double>(*bytes_received) / f;
   return d;
 }
 

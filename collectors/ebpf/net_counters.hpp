@@ -1,16 +1,18 @@
 // The pure part of the net tool (net.cpp): kernel endpoint keys → Endpoint and
-// cumulative counters → window deltas. Naming and capping dependencies is assemble()'s
-// (classifier/assemble/). No libbpf, no I/O: unit-tested in
-// tests/unit/collectors/net_test.cpp.
+// cumulative counters → window deltas (by the rule of collectors/counter_delta.hpp).
+// Naming and capping dependencies is assemble()'s (classifier/assemble/). No libbpf, no I/O:
+// unit-tested in tests/unit/collectors/net_test.cpp.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "classifier/assemble/evidence.hpp"
 #include "classifier/endpoint.hpp"
 #include "classifier/histogram.hpp"
+#include "collectors/ebpf/kernel_histogram.hpp"
 #include "collectors/ebpf/net.h"
 
 namespace boundwise::ebpf {
@@ -32,13 +34,10 @@ NetCounters counters_of(const bw_net_stats& s);
 
 // One window of one endpoint: counts divided by the attached fraction (duty
 // cycling); the histograms are what was measured (an unbiased sample).
-// (previous, current) → delta; a counter that went backwards restarts from zero.
+// (previous, current) → delta; std::nullopt when any counter went backwards (the map
+// entry was recreated), by the rule of collectors/counter_delta.hpp.
 // attached_fraction <= 0 is taken as 1.
-MeasuredDependency net_delta(const NetCounters& now, const NetCounters& before,
-                             double attached_fraction);
-
-// Cumulative slots → window histogram (one slot array + sum in ns).
-LatencyHistogram histogram_delta(const std::uint64_t* now, const std::uint64_t* before,
-                                 std::uint64_t now_sum_ns, std::uint64_t before_sum_ns);
+std::optional<MeasuredDependency> net_delta(const NetCounters& now, const NetCounters& before,
+                                            double attached_fraction);
 
 }  // namespace boundwise::ebpf

@@ -8,10 +8,13 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <string>
 
+#include "collectors/counter_delta.hpp"
 #include "collectors/ebpf/bpf_util.hpp"
+#include "collectors/ebpf/kernel_histogram.hpp"
 #include "collectors/ebpf/sched.h"
 #include "collectors/ebpf/sched.skel.h"
 #include "collectors/ebpf/skeleton_tool.hpp"
@@ -105,9 +108,14 @@ class SchedTool final : public SkeletonTool<sched_bpf> {
       const std::uint32_t wid = id->second;
       SchedCounters now = counters(wid);
       SchedCounters& base = baselines_[wid];
+      auto offcpu = counter_delta(now.offcpu_ns, base.offcpu_ns);
+      std::optional<LatencyHistogram> runq =
+          histogram_delta(now.runq_slots, base.runq_slots, now.runq_sum_ns, base.runq_sum_ns);
+      base = now;
+      if (!offcpu || !runq) continue;  // the entry was reset: no value for this window
       OffCpuNs ns{};
       for (int i = 0; i < BW_OFFCPU_STATES; ++i) {
-        ns[i] = static_cast<double>(delta(now.offcpu_ns[i], base.offcpu_ns[i]));
+        ns[i] = static_cast<double>((*offcpu)[i]);
         if (auto o = open.find(wid); o != open.end()) ns[i] += o->second[i];
       }
       MeasuredOffCpu m;
@@ -118,14 +126,9 @@ class SchedTool final : public SkeletonTool<sched_bpf> {
       m.other = ns[BW_OTHER_STATE] / 1e9;
       m.gil = ns[BW_GIL_WAIT] / 1e9;
       m.gil_exact = gil_known.count(wid) != 0;
-      LatencyHistogram runq;
-      for (std::size_t i = 0; i < kLatencySlots; ++i)
-        runq.slots[i] = delta(now.runq_slots[i], base.runq_slots[i]);
-      runq.sum_seconds = static_cast<double>(delta(now.runq_sum_ns, base.runq_sum_ns)) / 1e9;
-      base = now;
       // Off-CPU time of a duty-cycled window covers only its attached part: the
       // split is still a fair sample, the seconds are not (assemble merges shares).
-      m.runqueue_latency = std::move(runq);
+      m.runqueue_latency = std::move(*runq);
       w.offcpu = std::move(m);
     }
   }

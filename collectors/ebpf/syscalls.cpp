@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cerrno>
+#include <optional>
 #include <string>
 
 #include "collectors/ebpf/bpf_util.hpp"
@@ -59,11 +60,11 @@ class SyscallsTool final : public SkeletonTool<syscalls_bpf> {
       ClassHistograms& base = baselines_[wid];
       for (std::uint32_t cls = 0; cls < kSyscallClasses; ++cls) {
         KernelHistogram now = read(wid, cls);
-        LatencyHistogram h = window_delta(now, base[cls]);
+        std::optional<LatencyHistogram> h = window_delta(now, base[cls]);
         base[cls] = now;
-        if (h.count() == 0) continue;
+        if (!h || h->count() == 0) continue;  // reset (no value), or no calls
         if (!w.io) w.io.emplace();
-        w.io->syscall_latency[std::string(syscall_class_name(cls))] = std::move(h);
+        w.io->syscall_latency[std::string(syscall_class_name(cls))] = std::move(*h);
       }
     }
   }

@@ -22,6 +22,7 @@
 
 #include "classifier/result.hpp"
 #include "collectors/collector.hpp"
+#include "collectors/counter_delta.hpp"
 #include "collectors/ebpf/ebpf_collector.hpp"
 
 namespace boundwise::ebpf {
@@ -81,10 +82,12 @@ class Tool {
   virtual std::vector<std::pair<std::string, int>> programs() const = 0;
 };
 
-// Cumulative counter → window delta: a counter that went backwards (a map entry was
-// evicted and recreated, a workload id reused) restarts from zero.
+// A cumulative counter's share of a window sum (the programs' run time and count in
+// ebpf_collector.cpp), by the rule of collectors/counter_delta.hpp: a counter that went
+// backwards gives no value, so it adds nothing to this window. New code calls
+// counter_delta() and handles std::nullopt itself.
 inline std::uint64_t delta(std::uint64_t now, std::uint64_t before) {
-  return now >= before ? now - before : now;
+  return counter_delta(now, before).value_or(0);
 }
 
 }  // namespace boundwise::ebpf

@@ -9,6 +9,7 @@
 #include <optional>
 #include <sstream>
 
+#include "collectors/counter_delta.hpp"
 #include "collectors/procfs/parse.hpp"
 
 namespace boundwise {
@@ -48,10 +49,12 @@ class NodeCollector final : public Collector {
     if (auto stat = read_stat()) {
       node.cores = stat->cpu_count;
       const auto& cur = stat->cpu;
-      if (previous_cpu_ && cur.total() > previous_cpu_->total() &&
-          cur.busy() >= previous_cpu_->busy()) {
-        node.cpu_busy_ratio = static_cast<double>(cur.busy() - previous_cpu_->busy()) /
-                              static_cast<double>(cur.total() - previous_cpu_->total());
+      if (previous_cpu_) {
+        auto busy = counter_delta(cur.busy(), previous_cpu_->busy());
+        auto total = counter_delta(cur.total(), previous_cpu_->total());
+        if (busy && total && *total > 0) {
+          node.cpu_busy_ratio = static_cast<double>(*busy) / static_cast<double>(*total);
+        }
       }
       previous_cpu_ = cur;
     } else {
@@ -70,15 +73,15 @@ class NodeCollector final : public Collector {
       node.pressure_totals[resource] = PressureTotals{p.some_total_seconds, p.full_total_seconds};
       auto before = previous_pressure_.find(resource);
       if (before == previous_pressure_.end() || elapsed <= 0) continue;
-      double some = p.some_total_seconds - before->second.some_total_seconds;
-      double full = p.full_total_seconds - before->second.full_total_seconds;
-      if (some < 0 || full < 0) continue;
-      double some_share = std::min(1.0, some / elapsed);
+      auto some = counter_delta(p.some_total_seconds, before->second.some_total_seconds);
+      auto full = counter_delta(p.full_total_seconds, before->second.full_total_seconds);
+      if (!some || !full) continue;
+      double some_share = std::min(1.0, *some / elapsed);
       if (resource == "cpu") node.cpu_pressure_some = some_share;
       if (resource == "io") node.io_pressure_some = some_share;
       if (resource == "memory") {
         node.memory_pressure_some = some_share;
-        node.memory_pressure_full = std::min(1.0, full / elapsed);
+        node.memory_pressure_full = std::min(1.0, *full / elapsed);
       }
     }
     previous_pressure_ = std::move(pressures);

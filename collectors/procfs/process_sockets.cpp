@@ -49,6 +49,8 @@ std::optional<FdInfo> ProcessSockets::poll_target(const SyscallState& sys, std::
   if (nfds == 0 || nfds > 8) return std::nullopt;
   pollfd fds[8];
   iovec local{fds, nfds * sizeof(pollfd)};
+  // An address in the target process, never dereferenced here.
+  // NOLINTNEXTLINE(performance-no-int-to-ptr)
   iovec remote{reinterpret_cast<void*>(sys.args[0]), nfds * sizeof(pollfd)};
   if (::process_vm_readv(pid_, &local, 1, &remote, 1, 0) !=
       static_cast<ssize_t>(nfds * sizeof(pollfd))) {

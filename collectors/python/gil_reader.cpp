@@ -116,7 +116,7 @@ Result<std::optional<DebugHeader>> read_debug_offsets(RemoteMemory& memory, std:
 
 Result<GilReader> GilReader::open(RemoteMemory& memory, std::uint64_t runtime,
                                   const PythonLayout& layout, const std::set<int>& tids) {
-  GilReader r(runtime, layout);
+  GilReader r(layout);
   const std::string name = version_name(layout.minor);
   ReadError error;
   if (!memory.read_value(runtime + layout.interpreters_head, r.interp_, error)) {

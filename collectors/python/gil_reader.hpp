@@ -77,14 +77,12 @@ class GilReader {
   std::uint64_t gil_address() const { return gil_; }
 
  private:
-  GilReader(std::uint64_t runtime, const PythonLayout& layout)
-      : runtime_(runtime), layout_(layout) {}
+  explicit GilReader(const PythonLayout& layout) : layout_(layout) {}
   // Walks the thread list, refreshing tstate → tid. False on a read failure.
   bool map_threads(RemoteMemory& memory, const std::set<int>& tids, ReadError& error);
   std::optional<int> tid_of(RemoteMemory& memory, std::uint64_t tstate, const std::set<int>& tids,
                             ReadError& error);
 
-  std::uint64_t runtime_;
   PythonLayout layout_;
   std::uint64_t interp_ = 0;
   std::uint64_t gil_ = 0;

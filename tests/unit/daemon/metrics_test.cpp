@@ -1,135 +1,28 @@
-// Prometheus publishing: every metric of docs/METRICS.md with values computed from
-// the input windows, counters accumulating across publishes, monotonic pressure
-// counters, removal of vanished workloads and stale dependencies, UTF-8 label values,
-// and `promtool check metrics` on the rendered text.
+// Prometheus publishing, what is published: every metric of docs/METRICS.md with
+// values computed from the input windows, counters accumulating across publishes,
+// pressure counters following the kernel's totals, non-finite inputs, UTF-8 label
+// values, and `promtool check metrics` on the rendered text. Series lifetime and the
+// series cap: metrics_series_test.cpp.
 #include "daemon/metrics.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <map>
-#include <optional>
-#include <sstream>
 #include <string>
-#include <vector>
 
-#include "classifier/classify.hpp"
+#include "tests/unit/daemon/metrics_samples.hpp"
 #include "tests/unit/daemon/promtool.hpp"
 
 namespace boundwise {
 namespace {
 
-using Labels = std::map<std::string, std::string>;
-
-// One parsed exposition line.
-struct Sample {
-  std::string name;
-  Labels labels;
-  double value = 0;
-};
-
-std::vector<Sample> parse(const std::string& text) {
-  std::vector<Sample> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    Sample s;
-    std::size_t i = line.find_first_of("{ ");
-    s.name = line.substr(0, i);
-    if (line[i] == '{') {
-      ++i;
-      while (line[i] != '}') {
-        std::size_t eq = line.find('=', i);
-        std::string key = line.substr(i, eq - i);
-        std::string value;
-        i = eq + 2;  // skip ="
-        while (line[i] != '"') {
-          if (line[i] == '\\') ++i;
-          value += line[i++];
-        }
-        s.labels[key] = value;
-        ++i;
-        if (line[i] == ',') ++i;
-      }
-      ++i;
-    }
-    s.value = std::stod(line.substr(i + 1));
-    out.push_back(s);
-  }
-  return out;
-}
-
-std::optional<double> value(const std::string& text, const std::string& name,
-                            const Labels& labels = {}) {
-  for (const auto& s : parse(text)) {
-    if (s.name == name && s.labels == labels) return s.value;
-  }
-  return std::nullopt;
-}
-
-std::size_t count_series(const std::string& text, const std::string& name, const std::string& label,
-                         const std::string& label_value) {
-  std::size_t n = 0;
-  for (const auto& s : parse(text)) {
-    auto it = s.labels.find(label);
-    if (s.name == name && it != s.labels.end() && it->second == label_value) ++n;
-  }
-  return n;
-}
-
-WorkloadReport report(const std::string& name, double on_cpu, double net) {
-  WorkloadReport r;
-  r.name = name;
-  r.pids = {10, 11, 12};
-  r.threads = 7;
-  WorkloadWindow w;
-  w.workload = name;
-  w.duration_seconds = 10;
-  w.threads = 7;
-  w.processes = 3;
-  w.node.cores = 2;
-  w.thread_seconds[index_of(Reason::on_cpu)] = on_cpu;
-  w.thread_seconds[index_of(Reason::net)] = net;
-  w.thread_seconds[index_of(Reason::idle)] = 70 - on_cpu - net;
-  w.cpu_seconds = on_cpu;
-  w.memory.rss_bytes = 300u << 20;
-  w.memory.pss_bytes = 200u << 20;
-  w.memory.uss_bytes = 150u << 20;
-  if (net > 0) {
-    DependencyWindow d;
-    d.name = "orders-db";
-    d.endpoint = "10.0.0.5:5432";
-    d.wait_seconds = net;
-    d.blocked_intervals_seconds = {0.1, 0.1, 0.3};
-    w.dependencies.push_back(d);
-  }
-  finalize_window(w);
-  r.verdict = classify(w);
-  r.recommendation = recommend(*r.verdict, w);
-  r.window = w;
-  return r;
-}
-
-Snapshot snapshot_with(std::vector<WorkloadReport> workloads, double pressure_some = 5) {
-  Snapshot s;
-  s.host = "h";
-  s.window_seconds = 10;
-  s.node.cores = 2;
-  s.node.cpu_busy_ratio = 0.45;
-  s.node.load1 = 1.25;
-  s.node.pressure_totals["cpu"] = PressureTotals{pressure_some, 0};
-  s.node.pressure_totals["io"] = PressureTotals{pressure_some * 2, pressure_some};
-  s.collectors = {CollectorStatus{"procfs", true, 0.004, ""},
-                  CollectorStatus{"node", false, 0.5, "no /proc/pressure"}};
-  s.workloads = std::move(workloads);
-  return s;
-}
+using test::Labels;
+using test::parse;
+using test::report;
+using test::snapshot_with;
+using test::value;
 
 TEST(PrometheusMetrics, EverySeriesWithItsValue) {
   auto api = report("api", 10, 50);
@@ -281,39 +174,14 @@ TEST(PrometheusMetrics, PressureCountersFollowTheKernelTotalsMonotonically) {
   EXPECT_EQ(value(m.render(), "boundwise_node_pressure_seconds_total", cpu_some), 10);
   m.publish(snapshot_with({}, 15.5));
   EXPECT_EQ(value(m.render(), "boundwise_node_pressure_seconds_total", cpu_some), 15.5);
-  m.publish(snapshot_with({}, 12));  // a total that went backwards is not a negative rate
+  // A total that went backwards adds nothing (never a negative rate), and the next
+  // publish counts from it (collectors/counter_delta.hpp).
+  m.publish(snapshot_with({}, 12));
   EXPECT_EQ(value(m.render(), "boundwise_node_pressure_seconds_total", cpu_some), 15.5);
   m.publish(snapshot_with({}, 16));
-  EXPECT_EQ(value(m.render(), "boundwise_node_pressure_seconds_total", cpu_some), 16);
+  EXPECT_EQ(value(m.render(), "boundwise_node_pressure_seconds_total", cpu_some), 19.5);
   EXPECT_NE(m.render().find("# TYPE boundwise_node_pressure_seconds_total counter"),
             std::string::npos);
-}
-
-TEST(PrometheusMetrics, AVanishedWorkloadLosesEverySeries) {
-  MetricsPublisher m;
-  m.publish(snapshot_with({report("api", 10, 50), report("batch", 50, 5)}));
-  ASSERT_GT(count_series(m.render(), "boundwise_thread_seconds_total", "workload", "batch"), 0u);
-  m.publish(snapshot_with({report("api", 10, 50)}));
-  std::string text = m.render();
-  EXPECT_EQ(text.find("workload=\"batch\""), std::string::npos) << text;
-  EXPECT_EQ(count_series(text, "boundwise_thread_seconds_total", "workload", "api"), kReasonCount);
-  // Back again: its counters start from its new window.
-  m.publish(snapshot_with({report("api", 10, 50), report("batch", 50, 5)}));
-  EXPECT_EQ(value(m.render(), "boundwise_cpu_seconds_total", {{"workload", "batch"}}), 50);
-}
-
-TEST(PrometheusMetrics, AWorkloadBeforeItsFirstWindowHasOnlyItsSize) {
-  WorkloadReport fresh;
-  fresh.name = "new";
-  fresh.pids = {1, 2};
-  fresh.threads = 3;
-  MetricsPublisher m;
-  m.publish(snapshot_with({fresh}));
-  std::string text = m.render();
-  EXPECT_EQ(value(text, "boundwise_workload_threads", {{"workload", "new"}}), 3);
-  EXPECT_EQ(value(text, "boundwise_workload_processes", {{"workload", "new"}}), 2);
-  EXPECT_EQ(count_series(text, "boundwise_thread_seconds_total", "workload", "new"), 0u);
-  EXPECT_EQ(count_series(text, "boundwise_bottleneck", "workload", "new"), 0u);
 }
 
 TEST(PrometheusMetrics, UnknownMemoryKindsAreAbsentNotZero) {
@@ -351,19 +219,6 @@ TEST(PrometheusMetrics, LatencyHistogramAccumulatesAcrossWindows) {
   m.publish(snapshot_with({report("api", 10, 50)}));
   m.publish(snapshot_with({report("api", 60, 0)}));
   EXPECT_EQ(value(m.render(), "boundwise_dependency_latency_seconds_count", dep), 9);
-}
-
-TEST(PrometheusMetrics, AStaleDependencyLeavesAfterThirtyWindows) {
-  MetricsPublisher m;
-  m.publish(snapshot_with({report("api", 10, 50)}));
-  const Labels dep{{"workload", "api"}, {"dependency", "orders-db"}};
-  for (int i = 0; i < 29; ++i) m.publish(snapshot_with({report("api", 60, 0)}));
-  EXPECT_TRUE(value(m.render(), "boundwise_dependency_wait_seconds_total", dep));
-  m.publish(snapshot_with({report("api", 60, 0)}));
-  std::string text = m.render();
-  EXPECT_FALSE(value(text, "boundwise_dependency_wait_seconds_total", dep));
-  EXPECT_EQ(text.find("orders-db"), std::string::npos);
-  EXPECT_TRUE(value(text, "boundwise_cpu_seconds_total", {{"workload", "api"}}));
 }
 
 TEST(PrometheusMetrics, NonFiniteInputsAreNotPublished) {
@@ -480,128 +335,6 @@ TEST(PrometheusMetrics, SyscallAndDiskLatencyHistogramsAndToolAttachedTime) {
     m.publish(snap);
     EXPECT_EQ(promtool::check(m.render()), "");
   }
-}
-
-// Series of one workload as a scraper counts them: every sample line that carries it.
-std::size_t series_of(const std::string& text, const std::string& workload) {
-  std::size_t n = 0;
-  for (const auto& s : parse(text)) {
-    auto it = s.labels.find("workload");
-    if (it != s.labels.end() && it->second == workload) ++n;
-  }
-  return n;
-}
-
-std::size_t series_of_one(const WorkloadReport& r) {
-  MetricsPublisher alone;
-  alone.publish(snapshot_with({r}));
-  return series_of(alone.render(), r.name);
-}
-
-TEST(PrometheusMetrics, TheSeriesCapLeavesNewWorkloadsOutAndCountsThem) {
-  const std::size_t per_workload = series_of_one(report("a", 10, 50));
-  ASSERT_GT(per_workload, 2u);
-  MetricsPublisher m;
-  // A cap just above one workload's series admits "a" and "b" (the second starts
-  // under the cap) and leaves "c" out.
-  m.set_max_series(per_workload + 1);
-  m.publish(snapshot_with({report("a", 10, 50), report("b", 10, 50), report("c", 10, 50)}));
-  std::string text = m.render();
-  EXPECT_GT(count_series(text, "boundwise_thread_seconds_total", "workload", "a"), 0u);
-  EXPECT_GT(count_series(text, "boundwise_thread_seconds_total", "workload", "b"), 0u);
-  EXPECT_EQ(count_series(text, "boundwise_thread_seconds_total", "workload", "c"), 0u);
-  EXPECT_EQ(value(text, "boundwise_dropped_total", {{"what", "series"}}), 1);
-  // Exported workloads keep their series while the cap holds; "a" leaving makes room.
-  m.publish(snapshot_with({report("b", 10, 50), report("c", 10, 50)}));
-  text = m.render();
-  EXPECT_EQ(count_series(text, "boundwise_thread_seconds_total", "workload", "a"), 0u);
-  EXPECT_GT(count_series(text, "boundwise_thread_seconds_total", "workload", "c"), 0u);
-  EXPECT_EQ(value(text, "boundwise_dropped_total", {{"what", "series"}}), 1);
-}
-
-TEST(PrometheusMetrics, TheSeriesCapCountsEveryBucketOfAHistogram) {
-  // A dependency's latency histogram is dozens of series (one per bucket, _sum,
-  // _count): a cap of exactly one workload's series, bucket lines included, is full
-  // once that workload is in.
-  const WorkloadReport r = report("a", 10, 50);
-  ASSERT_FALSE(r.window->dependencies.empty());
-  const std::size_t per_workload = series_of_one(r);
-  MetricsPublisher m;
-  m.set_max_series(per_workload);
-  m.publish(snapshot_with({r, report("b", 10, 50)}));
-  std::string text = m.render();
-  EXPECT_GT(count_series(text, "boundwise_dependency_latency_seconds_bucket", "workload", "a"),
-            10u);
-  EXPECT_EQ(series_of(text, "b"), 0u) << text;
-  EXPECT_EQ(value(text, "boundwise_dropped_total", {{"what", "series"}}), 1);
-}
-
-TEST(PrometheusMetrics, DroppedCountersExistFromTheStart) {
-  MetricsPublisher m;
-  m.count_dropped("dependencies", 3);
-  m.count_dropped("dependencies", 0);
-  std::string text = m.render();
-  EXPECT_EQ(value(text, "boundwise_dropped_total", {{"what", "workloads"}}), 0);
-  EXPECT_EQ(value(text, "boundwise_dropped_total", {{"what", "dependencies"}}), 3);
-  EXPECT_EQ(value(text, "boundwise_dropped_total", {{"what", "series"}}), 0);
-}
-
-WorkloadReport in_pod(WorkloadReport r, const std::string& uid, const std::string& container) {
-  r.pod = PodContainer{uid, container, container.empty() ? "" : "containerd", "Burstable"};
-  return r;
-}
-
-TEST(PrometheusMetrics, APodWorkloadHasOnePodInfoSeries) {
-  const std::string uid = "3f1c8a2e-5b7d-4c1e-9a0f-2d6e8b4c7a91";
-  const std::string cid(64, 'a');
-  MetricsPublisher m;
-  WorkloadReport fresh;  // published from discovery, before its first window
-  fresh.name = "worker@pod-3f1c8a2e";
-  fresh.pod = PodContainer{uid, "", "", ""};
-  m.publish(snapshot_with({in_pod(report("python3@pod-3f1c8a2e/aaaaaaaaaaaa", 10, 0), uid, cid),
-                           report("host", 10, 0), fresh}));
-  std::string text = m.render();
-  EXPECT_EQ(value(text, "boundwise_workload_pod_info",
-                  {{"workload", "python3@pod-3f1c8a2e/aaaaaaaaaaaa"},
-                   {"pod_uid", uid},
-                   {"container_id", cid},
-                   {"qos_class", "Burstable"}}),
-            1)
-      << text;
-  EXPECT_EQ(count_series(text, "boundwise_workload_pod_info", "workload", "host"), 0u);
-  EXPECT_EQ(count_series(text, "boundwise_workload_pod_info", "workload", "worker@pod-3f1c8a2e"),
-            1u);
-  // A configured workload whose pod was replaced: the old pod's series goes.
-  const std::string uid2 = "a0b1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d";
-  m.publish(snapshot_with({in_pod(report("python3@pod-3f1c8a2e/aaaaaaaaaaaa", 10, 0), uid2, cid),
-                           report("host", 10, 0)}));
-  text = m.render();
-  EXPECT_EQ(count_series(text, "boundwise_workload_pod_info", "pod_uid", uid), 0u) << text;
-  EXPECT_EQ(count_series(text, "boundwise_workload_pod_info", "pod_uid", uid2), 1u);
-  EXPECT_EQ(count_series(text, "boundwise_workload_pod_info", "workload", "worker@pod-3f1c8a2e"),
-            0u);
-  // And a workload that leaves takes it along.
-  m.publish(snapshot_with({report("host", 10, 0)}));
-  EXPECT_EQ(m.render().find("boundwise_workload_pod_info{"), std::string::npos);
-  if (promtool::installed()) {
-    m.publish(snapshot_with({in_pod(report("a@pod-3f1c8a2e", 10, 0), uid, "")}));
-    EXPECT_EQ(promtool::check(m.render()), "");
-  }
-}
-
-TEST(PrometheusMetrics, TheSeriesCapCountsThePodInfoSeries) {
-  // Pod workloads add one series each; the cap still bounds the total.
-  const std::string uid = "3f1c8a2e-5b7d-4c1e-9a0f-2d6e8b4c7a91";
-  MetricsPublisher m;
-  m.set_max_series(series_of_one(in_pod(report("a", 10, 50), uid, std::string(64, 'a'))) + 1);
-  m.publish(snapshot_with({in_pod(report("a", 10, 50), uid, std::string(64, 'a')),
-                           in_pod(report("b", 10, 50), uid, std::string(64, 'b')),
-                           in_pod(report("c", 10, 50), uid, std::string(64, 'c'))}));
-  std::string text = m.render();
-  EXPECT_EQ(count_series(text, "boundwise_workload_pod_info", "workload", "a"), 1u);
-  EXPECT_EQ(count_series(text, "boundwise_workload_pod_info", "workload", "b"), 1u);
-  EXPECT_EQ(count_series(text, "boundwise_workload_pod_info", "workload", "c"), 0u);
-  EXPECT_EQ(value(text, "boundwise_dropped_total", {{"what", "series"}}), 1);
 }
 
 }  // namespace
