@@ -50,51 +50,44 @@ Status ProcfsCollector::start() {
 
 void ProcfsCollector::set_targets(const TargetSet& targets) {
   settings_.process_images->retain(targets);
-  std::map<ProcessKey, std::string> wanted;
-  for (const auto& w : targets.workloads) {
-    for (const auto& key : w.processes) wanted.emplace(key, w.name);
-  }
-  for (auto it = processes_.begin(); it != processes_.end();) {
-    auto found = wanted.find(it->first);
-    if (found == wanted.end()) {
-      retire(it->second);
-      it = processes_.erase(it);
-    } else {
-      it->second.workload = found->second;
-      ++it;
-    }
-  }
-  for (const auto& [key, workload] : wanted) {
-    if (processes_.count(key) != 0) continue;
-    ProcessState p;
-    p.key = key;
-    p.workload = workload;
-    int dir = open_process_dir(key);
-    if (dir < 0) continue;  // already gone, or its PID reused
-    p.sockets = std::make_unique<ProcessSockets>(key.pid, [this, k = key] { return dir_of(k); });
-    auto stat_text = read_at(dir, "stat");
-    auto stat = stat_text ? parse_stat(*stat_text) : Result<TaskStat>(Error{""});
-    if (!stat || stat->start_time_ticks != key.start_time_ticks) {
-      ::close(dir);
-      continue;
-    }
-    p.base_cpu_ticks = stat->utime_ticks + stat->stime_ticks;
-    p.base_major_faults = stat->major_faults;
-    if (auto io = read_at(dir, "io")) {
-      if (auto parsed = parse_io(*io)) p.base_io = *parsed;
-    }
+  follow_targets(
+      processes_, targets,
+      [this](const ProcessKey& key, const std::string& workload) { return track(key, workload); },
+      [this](ProcessState& p) { retire(p); });
+}
+
+// A new target process's state with its counters' baselines; nullopt if it is already
+// gone or its PID was reused.
+std::optional<ProcessState> ProcfsCollector::track(const ProcessKey& key,
+                                                   const std::string& workload) {
+  ProcessState p;
+  p.key = key;
+  p.workload = workload;
+  int dir = open_process_dir(key);
+  if (dir < 0) return std::nullopt;  // already gone, or its PID reused
+  p.sockets = std::make_unique<ProcessSockets>(key.pid, [this, k = key] { return dir_of(k); });
+  auto stat_text = read_at(dir, "stat");
+  auto stat = stat_text ? parse_stat(*stat_text) : Result<TaskStat>(Error{""});
+  if (!stat || stat->start_time_ticks != key.start_time_ticks) {
     ::close(dir);
-    auto gil = settings_.process_images->gil(key);
-    if (gil) {
-      p.gil = *gil;
-    } else {
-      log_->debug("pid {}: GIL not located: {}", key.pid, gil.error().message);
-    }
-    // The thread baselines start now, after the GIL lookup: its ELF reads must not count
-    // as this process's off-CPU time.
-    refresh_threads(p, std::chrono::steady_clock::now(), false);
-    processes_.emplace(key, std::move(p));
+    return std::nullopt;
   }
+  p.base_cpu_ticks = stat->utime_ticks + stat->stime_ticks;
+  p.base_major_faults = stat->major_faults;
+  if (auto io = read_at(dir, "io")) {
+    if (auto parsed = parse_io(*io)) p.base_io = *parsed;
+  }
+  ::close(dir);
+  auto gil = settings_.process_images->gil(key);
+  if (gil) {
+    p.gil = *gil;
+  } else {
+    log_->debug("pid {}: GIL not located: {}", key.pid, gil.error().message);
+  }
+  // The thread baselines start now, after the GIL lookup: its ELF reads must not count
+  // as this process's off-CPU time.
+  refresh_threads(p, std::chrono::steady_clock::now(), false);
+  return p;
 }
 
 void ProcfsCollector::retire(ProcessState& p) {

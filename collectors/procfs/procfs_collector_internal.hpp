@@ -103,6 +103,7 @@ class ProcfsCollector final : public Collector {
 
   // Targets and files (procfs_collector.cpp).
   void retire(ProcessState& p);
+  std::optional<ProcessState> track(const ProcessKey& key, const std::string& workload);
   void refresh_threads(ProcessState& p, SteadyTime now, bool mid_window);
   bool read_baselines(ProcessState& p, int tid, ThreadState& t);
   std::size_t kept_files_bound() const;
