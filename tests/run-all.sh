@@ -8,7 +8,7 @@
 #   SKIP_INSTALL=1 tests/run-all.sh   skip apt-get (dependencies already present)
 #   FUZZ_SECONDS=60 tests/run-all.sh  longer fuzz runs (default 10 s per target)
 #   TIDY_COMMITS=5 tests/run-all.sh   clang-tidy on the files changed by the last 5
-#                                     commits (default 20; tests/clang-tidy.sh --all: all)
+#                                     commits (default 10; tests/clang-tidy.sh --all: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -53,7 +53,7 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBOUNDWISE_WERROR=ON \
   -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null
 cmake --build build -j"$jobs"
 
-step "clang-tidy-14 on the .cpp files changed since HEAD~${TIDY_COMMITS:-20} (.clang-tidy)"
+step "clang-tidy-14 on the .cpp files changed since HEAD~${TIDY_COMMITS:-10} (.clang-tidy)"
 JOBS=$jobs tests/clang-tidy.sh || failed_steps+=("clang-tidy")
 
 step "unit + fuzz-replay tests"
