@@ -20,6 +20,8 @@ if [[ ! -f $db ]]; then
   exit 1
 fi
 
+# 10: a commit here is often a merge of a whole branch. Measured (2 cores, 5.7 s of CPU
+# per file on average): HEAD~10 is ~60 files, ~2.7 min; HEAD~20 ~80 files, ~3.7 min.
 commits=${TIDY_COMMITS:-10}
 if [[ ${1:-} != --all ]] && base=$(git rev-parse -q --verify "HEAD~${commits}^{commit}"); then
   # Against the work tree, so that uncommitted changes are checked too.

@@ -1,8 +1,8 @@
 // Prometheus publishing, what is published: every metric of docs/METRICS.md with
 // values computed from the input windows, counters accumulating across publishes,
 // pressure counters following the kernel's totals, non-finite inputs, UTF-8 label
-// values, and `promtool check metrics` on the rendered text. Series lifetime and the
-// series cap: metrics_series_test.cpp.
+// values. Series lifetime and the series cap: metrics_series_test.cpp; `promtool check
+// metrics` on the exposition: tests/integration/native/daemon/promtool_test.cpp.
 #include "daemon/metrics.hpp"
 
 #include <gtest/gtest.h>
@@ -13,7 +13,6 @@
 #include <string>
 
 #include "tests/unit/daemon/metrics_samples.hpp"
-#include "tests/unit/daemon/promtool.hpp"
 
 namespace boundwise {
 namespace {
@@ -273,20 +272,6 @@ TEST(PrometheusMetrics, EveryFamilyHasHelpAndType) {
   }
 }
 
-TEST(PrometheusMetrics, PromtoolFindsNothingToSay) {
-  if (!promtool::installed()) {
-    GTEST_SKIP() << "promtool is not installed (apt-get install prometheus)";
-  }
-  WorkloadReport fresh;
-  fresh.name = "new";
-  MetricsPublisher m;
-  EXPECT_EQ(promtool::check(m.render()), "");  // before the first publish
-  m.publish(snapshot_with({report("api", 10, 50), report("batch", 60, 0), fresh,
-                           report(std::string("we\"ird\\na\nme\xFF", 13), 5, 5)}));
-  m.publish(snapshot_with({report("api", 10, 50), fresh}));
-  EXPECT_EQ(promtool::check(m.render()), "");
-}
-
 TEST(PrometheusMetrics, SyscallAndDiskLatencyHistogramsAndToolAttachedTime) {
   auto api = report("api", 10, 50);
   LatencyHistogram sleep;
@@ -331,10 +316,6 @@ TEST(PrometheusMetrics, SyscallAndDiskLatencyHistogramsAndToolAttachedTime) {
   text = m.render();
   EXPECT_EQ(text.find("boundwise_syscall_latency_seconds_count{"), std::string::npos);
   EXPECT_EQ(text.find("boundwise_disk_latency_seconds_count{"), std::string::npos);
-  if (promtool::installed()) {
-    m.publish(snap);
-    EXPECT_EQ(promtool::check(m.render()), "");
-  }
 }
 
 }  // namespace
