@@ -9,31 +9,14 @@
 #include <set>
 #include <string>
 
+#include "tests/unit/classifier/windows.hpp"
+
 namespace boundwise {
 namespace {
 
 using namespace thresholds;
-
-// A recorded-looking window: `threads` threads over 10 s, thread time split by the
-// given busy shares plus an idle share of all time.
-WorkloadWindow window(std::initializer_list<std::pair<Reason, double>> shares, int threads = 4,
-                      double cores_used = -1) {
-  WorkloadWindow w;
-  w.workload = "w";
-  w.duration_seconds = 10;
-  w.sample_rounds = 200;
-  w.threads = threads;
-  w.processes = 1;
-  w.node.cores = 2;
-  w.node.cpu_busy_ratio = 0.5;
-  double total = threads * 10.0;
-  for (const auto& [r, s] : shares) w.thread_seconds[index_of(r)] = s * total;
-  double on_cpu = w.thread_seconds[index_of(Reason::on_cpu)];
-  w.cpu_seconds = cores_used >= 0 ? cores_used * 10 : on_cpu;
-  return w;
-}
-
-Bottleneck cls(const WorkloadWindow& w) { return classify(w).bottleneck; }
+using test::cls;
+using test::window;
 
 TEST(Classify, SharesSumToOneAndBusySharesExcludeIdle) {
   auto v = classify(window({{Reason::on_cpu, 0.3}, {Reason::net, 0.5}, {Reason::idle, 0.2}}));
@@ -169,72 +152,6 @@ TEST(Classify, SaturationNeedsABusyNodeAndQueueing) {
   auto no_node = window({{Reason::on_cpu, 0.4}, {Reason::runqueue, 0.6}}, 4, 1.6);
   no_node.node.cores = 0;
   EXPECT_EQ(cls(no_node), Bottleneck::cpu_saturated);
-}
-
-// A single CPU-bound thread on a node whose other work fills every core: its own thread
-// hardly queues (per-group fairness shields it), but there is no free core for a second
-// process. The boundary is half a core idle and half a core of other work.
-TEST(Classify, NoFreeCoreIsSaturationWithoutQueueing) {
-  auto w = window({{Reason::on_cpu, 0.97}, {Reason::runqueue, 0.03}}, 1, 1.0);
-  w.node.cpu_busy_ratio = 1.0;  // 2 cores busy: 1.0 of them by other work
-  auto v = classify(w);
-  EXPECT_EQ(v.bottleneck, Bottleneck::cpu_saturated);
-  EXPECT_NE(v.rationale.back().find("no free core"), std::string::npos) << v.rationale.back();
-  auto r = recommend(v, w);
-  EXPECT_EQ(r.model, Model::scale_out);
-  EXPECT_NE(r.summary.find("1.00 of them by other work"), std::string::npos) << r.summary;
-  w.node.cpu_busy_ratio = 0.74;  // 0.52 cores idle: a second process gains half a core
-  EXPECT_EQ(cls(w), Bottleneck::cpu_bound);
-  // The workload itself fills the node (no other work): not "no free core".
-  auto alone = window({{Reason::on_cpu, 1.0}}, 2, 1.9);
-  alone.node.cpu_busy_ratio = 1.0;
-  alone.busy_threads_max = 2;
-  EXPECT_EQ(cls(alone), Bottleneck::cpu_parallel);
-}
-
-// Processes are sized to the cores available to the workload: its own plus the node's
-// idle ones, capped by its CPU limit — not the node's core count.
-TEST(Classify, ProcessCountFollowsTheCoresAvailable) {
-  auto w = window({{Reason::on_cpu, 1.0}}, 1, 1.0);
-  w.node.cores = 8;
-  w.node.cpu_busy_ratio = 0.5;  // 4 idle cores: 1 own + 4 = 5 available
-  auto r = recommend(classify(w), w);
-  EXPECT_EQ(r.model, Model::processes);
-  EXPECT_EQ(r.workers, 5);
-  EXPECT_NE(r.summary.find("5 processes use the 5.0 cores available"), std::string::npos)
-      << r.summary;
-  w.cpu_limit = CpuLimit{3.0, "/svc", true, 100, 0, 0};  // a quota of 3 cores, not throttled
-  r = recommend(classify(w), w);
-  EXPECT_EQ(r.workers, 3);
-  bool capped = false;
-  for (const auto& e : r.evidence)
-    capped |= e.find("capped by the cgroup CPU limit") != std::string::npos;
-  EXPECT_TRUE(capped);
-}
-
-// A workload held back by its own cgroup CPU quota: the limit is the bottleneck
-// whatever the node's state, from kThrottledShare of periods throttled.
-TEST(Classify, ThrottledByItsCpuLimit) {
-  auto w = window({{Reason::on_cpu, 0.5}, {Reason::runqueue, 0.5}}, 2, 0.5);
-  w.node.cpu_busy_ratio = 0.3;  // the node is idle: not the node's CPUs
-  w.cpu_limit = CpuLimit{0.5, "/kubepods/pod1/api", true, 100, 25, 2.5};
-  auto v = classify(w);
-  EXPECT_EQ(v.bottleneck, Bottleneck::cpu_saturated);
-  EXPECT_NE(
-      v.rationale.back().find("CPU limit 0.50 cores (cgroup /kubepods/pod1/api) throttled 25%"),
-      std::string::npos)
-      << v.rationale.back();
-  auto r = recommend(v, w);
-  EXPECT_EQ(r.model, Model::scale_out);
-  EXPECT_NE(r.summary.find("CPU limit: throttled in 25% of scheduler periods at its 0.50-core "
-                           "limit (cgroup /kubepods/pod1/api); raise the limit or scale out"),
-            std::string::npos)
-      << r.summary;
-  w.cpu_limit->throttled_periods = 24;  // below the share
-  EXPECT_NE(cls(w), Bottleneck::cpu_saturated);
-  w.cpu_limit->throttled_periods = 90;
-  w.cpu_limit->counters_valid = false;  // the first window: no counters, no claim
-  EXPECT_NE(cls(w), Bottleneck::cpu_saturated);
 }
 
 TEST(Classify, MemoryBound) {
