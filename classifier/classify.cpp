@@ -4,11 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdarg>
 #include <cstdio>
 #include <string>
 
 #include "classifier/numbers.hpp"
+#include "classifier/text.hpp"
 
 namespace boundwise {
 
@@ -18,16 +18,6 @@ using namespace thresholds;
 
 // A ratio from a collector, trusted only inside [0, 1].
 double ratio(double v) { return std::min(non_negative(v), 1.0); }
-
-std::string fmt(const char* format, ...) __attribute__((format(printf, 1, 2)));
-std::string fmt(const char* format, ...) {
-  char buf[320];
-  va_list args;
-  va_start(args, format);
-  std::vsnprintf(buf, sizeof buf, format, args);
-  va_end(args);
-  return buf;
-}
 
 double at(const PerReason<double>& p, Reason r) { return p[index_of(r)]; }
 
@@ -103,7 +93,8 @@ Verdict classify(const WorkloadWindow& w) {
   if (active_threads < kIdleActiveThreads) {
     evidence = evidence_weight(w, total);
     set(Bottleneck::idle, 1.0 - active_threads / kIdleActiveThreads * 0.5,
-        fmt("active thread-time %.3f threads < %.2f", active_threads, kIdleActiveThreads));
+        printf_string("active thread-time %.3f threads < %.2f", active_threads,
+                      kIdleActiveThreads));
     return v;
   }
 
@@ -116,7 +107,8 @@ Verdict classify(const WorkloadWindow& w) {
         static_cast<double>(limit->throttled_periods) / static_cast<double>(limit->periods);
     if (throttled >= kThrottledShare) {
       set(Bottleneck::cpu_saturated, 0.5 + throttled,
-          fmt("CPU limit %.2f cores (cgroup %s) throttled %.0f%% of %llu periods, %.2f s held back",
+          printf_string(
+              "CPU limit %.2f cores (cgroup %s) throttled %.0f%% of %llu periods, %.2f s held back",
               limit->cores, limit->cgroup.c_str(), throttled * 100,
               static_cast<unsigned long long>(limit->periods),
               non_negative(limit->throttled_seconds)));
@@ -137,15 +129,17 @@ Verdict classify(const WorkloadWindow& w) {
   if (saturated && runnable >= kDominant) {
     std::string why =
         queue_ratio >= kRunqueueRatio || !node_known
-            ? fmt("runnable threads wait for a CPU %.0f%% of the time; node CPU busy %.0f%%",
+            ? printf_string(
+                  "runnable threads wait for a CPU %.0f%% of the time; node CPU busy %.0f%%",
                   queue_ratio * 100, ratio(w.node.cpu_busy_ratio) * 100)
-            : fmt("no free core: node CPU busy %.0f%% of %d cores, %.2f of them by other work",
+            : printf_string(
+                  "no free core: node CPU busy %.0f%% of %d cores, %.2f of them by other work",
                   ratio(w.node.cpu_busy_ratio) * 100, w.node.cores, busy_cores - v.cpu_cores_used);
     double strength = 0.5 + std::max(queue_ratio, no_free_core ? 0.3 : 0.0);
     // PSI is supporting evidence only: it is node-wide and absent on some kernels.
     if (w.node.pressure_available) {
       double some = ratio(w.node.cpu_pressure_some);
-      why += fmt("; PSI cpu some %.0f%%", some * 100);
+      why += printf_string("; PSI cpu some %.0f%%", some * 100);
       if (some < kCpuPressureSupport) strength *= 0.5;
     }
     set(Bottleneck::cpu_saturated, strength, why);
@@ -157,8 +151,8 @@ Verdict classify(const WorkloadWindow& w) {
   if (paging >= kPagingShare ||
       (ratio(w.node.memory_pressure_full) >= kMemoryFullPressure && paging > 0)) {
     set(Bottleneck::memory_bound, 0.5 + paging,
-        fmt("paging %.0f%% of busy time; node memory full-pressure %.0f%%", paging * 100,
-            ratio(w.node.memory_pressure_full) * 100));
+        printf_string("paging %.0f%% of busy time; node memory full-pressure %.0f%%", paging * 100,
+                      ratio(w.node.memory_pressure_full) * 100));
     return v;
   }
 
@@ -169,7 +163,7 @@ Verdict classify(const WorkloadWindow& w) {
   bool gil_over_cpu = gil > 0 && gil >= on_cpu && gil + on_cpu >= kDominant;
   if (gil_share || gil_over_cpu) {
     set(Bottleneck::gil_contended, 0.5 + gil,
-        fmt("GIL wait %.0f%% of busy time (on CPU %.0f%%)", gil * 100, on_cpu * 100));
+        printf_string("GIL wait %.0f%% of busy time (on CPU %.0f%%)", gil * 100, on_cpu * 100));
     return v;
   }
 
@@ -202,14 +196,16 @@ Verdict classify(const WorkloadWindow& w) {
     if (name == "cpu") {
       if (v.cpu_cores_used >= kParallelCores) {
         set(Bottleneck::cpu_parallel, strength,
-            why + fmt("; %.2f cores in use >= %.2f", v.cpu_cores_used, kParallelCores));
+            why + printf_string("; %.2f cores in use >= %.2f", v.cpu_cores_used, kParallelCores));
       } else if (w.busy_threads_max >= 2 && v.cpu_cores_used >= kParallelCoresWithThreads) {
         set(Bottleneck::cpu_parallel, strength,
-            why + fmt("; %.2f cores in use >= %.2f", v.cpu_cores_used, kParallelCoresWithThreads) +
+            why +
+                printf_string("; %.2f cores in use >= %.2f", v.cpu_cores_used,
+                              kParallelCoresWithThreads) +
                 " with " + std::to_string(w.busy_threads_max) + " threads on CPU at once");
       } else {
         set(Bottleneck::cpu_bound, strength,
-            why + fmt("; %.2f cores in use < %.2f", v.cpu_cores_used, kParallelCores));
+            why + printf_string("; %.2f cores in use < %.2f", v.cpu_cores_used, kParallelCores));
       }
       return v;
     }

@@ -2,7 +2,6 @@
 // counts, evidence sentences carrying numbers, and concrete risks.
 #include <algorithm>
 #include <cmath>
-#include <cstdarg>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -10,22 +9,13 @@
 #include "classifier/classify.hpp"
 #include "classifier/histogram.hpp"
 #include "classifier/numbers.hpp"
+#include "classifier/text.hpp"
 
 namespace boundwise {
 
 namespace {
 
 using namespace thresholds;
-
-std::string printf_string(const char* format, ...) __attribute__((format(printf, 1, 2)));
-std::string printf_string(const char* format, ...) {
-  char buf[512];
-  va_list args;
-  va_start(args, format);
-  std::vsnprintf(buf, sizeof buf, format, args);
-  va_end(args);
-  return buf;
-}
 
 double at(const PerReason<double>& p, Reason r) { return p[index_of(r)]; }
 // Window fields come from collectors; a non-finite one prints as 0, never "nan".
