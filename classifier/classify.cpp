@@ -101,11 +101,9 @@ Verdict classify(const WorkloadWindow& w) {
   // 2a. The workload's own CPU limit is the limit: its cgroup's quota ran out in many
   // enforcement periods (a Kubernetes CPU limit throttling it).
   double runnable = at(b, Reason::on_cpu) + at(b, Reason::runqueue);
-  if (const auto& limit = w.cpu_limit;
-      limit && limit->counters_valid && limit->periods > 0 && runnable >= kDominant) {
-    double throttled =
-        static_cast<double>(limit->throttled_periods) / static_cast<double>(limit->periods);
-    if (throttled >= kThrottledShare) {
+  if (const auto& limit = w.cpu_limit; limit && runnable >= kDominant) {
+    if (const double throttled = limit->throttled_share().value_or(0);
+        throttled >= kThrottledShare) {
       set(Bottleneck::cpu_saturated, 0.5 + throttled,
           printf_string(
               "CPU limit %.2f cores (cgroup %s) throttled %.0f%% of %llu periods, %.2f s held back",

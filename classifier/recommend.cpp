@@ -241,11 +241,9 @@ void recommend_cpu_saturated(const Verdict& v, const WorkloadWindow& w, int core
                              Recommendation& r) {
   const auto& b = v.busy_shares;
   r.model = Model::scale_out;
-  if (const auto& limit = w.cpu_limit; limit && limit->counters_valid && limit->periods > 0 &&
-                                       static_cast<double>(limit->throttled_periods) >=
-                                           kThrottledShare * static_cast<double>(limit->periods)) {
-    double throttled =
-        static_cast<double>(limit->throttled_periods) / static_cast<double>(limit->periods);
+  const auto& limit = w.cpu_limit;
+  if (const double throttled = limit ? limit->throttled_share().value_or(0) : 0;
+      throttled >= kThrottledShare) {
     r.summary = printf_string(
         "CPU limit: throttled in %d%% of scheduler periods at its %.2f-core limit (cgroup "
         "%s); raise the limit or scale out — more threads or processes share the same quota",

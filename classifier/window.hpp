@@ -73,6 +73,13 @@ struct CpuLimit {
   std::uint64_t throttled_periods = 0;  // nr_throttled: periods that ran out of quota
   double throttled_seconds = 0;         // throttled_time (v1, ns) / throttled_usec (v2)
 
+  // The share of the window's enforcement periods whose quota ran out; nullopt without
+  // valid counters or periods.
+  std::optional<double> throttled_share() const {
+    if (!counters_valid || periods == 0) return std::nullopt;
+    return static_cast<double>(throttled_periods) / static_cast<double>(periods);
+  }
+
   bool operator==(const CpuLimit&) const = default;
 };
 

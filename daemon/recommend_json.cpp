@@ -182,13 +182,11 @@ json workload_json(const Snapshot& s, const WorkloadReport& w) {
         {"worker_processes", win.runtime.worker_processes}};
     out["cpu_limit"] = nullptr;
     if (const auto& limit = win.cpu_limit) {
-      const bool counted = limit->counters_valid && limit->periods > 0;
+      const auto throttled = limit->throttled_share();
       out["cpu_limit"] = {
           {"cores", round_to(limit->cores, 1e3)},
           {"cgroup", limit->cgroup},
-          {"throttled_share", counted ? json(share(static_cast<double>(limit->throttled_periods) /
-                                                   static_cast<double>(limit->periods)))
-                                      : json(nullptr)},
+          {"throttled_share", throttled ? json(share(*throttled)) : json(nullptr)},
           {"throttled_seconds",
            limit->counters_valid ? json(seconds(limit->throttled_seconds)) : json(nullptr)}};
     }
