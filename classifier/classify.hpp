@@ -3,6 +3,7 @@
 // below are its numbers, each with the reason it has that value.
 #pragma once
 
+#include "classifier/options.hpp"
 #include "classifier/verdict.hpp"
 #include "classifier/window.hpp"
 
@@ -64,6 +65,9 @@ inline constexpr double kCpuPressureSupport = 0.1;
 }  // namespace thresholds
 
 Verdict classify(const WorkloadWindow& window);
-Recommendation recommend(const Verdict& verdict, const WorkloadWindow& window);
+// The decision table's model for the verdict, with every option scored (options.hpp);
+// money only with `prices` set.
+Recommendation recommend(const Verdict& verdict, const WorkloadWindow& window,
+                         const Prices& prices = {});
 
 }  // namespace boundwise

@@ -9,6 +9,8 @@
 #include "classifier/classify.hpp"
 #include "classifier/histogram.hpp"
 #include "classifier/numbers.hpp"
+#include "classifier/options.hpp"
+#include "classifier/sizing.hpp"
 #include "classifier/text.hpp"
 
 namespace boundwise {
@@ -184,47 +186,12 @@ void add_gil_risk(const Verdict& v, const WorkloadWindow& w, Recommendation& r) 
       pct(gil)));
 }
 
-// Threads (or concurrent tasks) that keep `cores` CPUs busy when each unit of CPU work
-// is followed by W/C units of waiting (the busy shares' waits over their CPU, `ratio`):
-// cores × (1 + W/C), Goetz's sizing rule (Java Concurrency in Practice §8.2) with a
-// target utilisation of 1.
-int io_workers(const Verdict& v, int cores) {
-  const auto& b = v.busy_shares;
-  double cpu = at(b, Reason::on_cpu) + at(b, Reason::runqueue) + at(b, Reason::gil);
-  double wait = at(b, Reason::net) + at(b, Reason::ipc) + at(b, Reason::disk);
-  double ratio = cpu > 0.01 ? wait / cpu : wait / 0.01;
-  double n = std::max(1, cores) * (1.0 + ratio);
-  return static_cast<int>(std::clamp(std::ceil(n), double(kMinIoWorkers), double(kMaxIoWorkers)));
-}
-
-// The node's idle cores over the window (a busy ratio that is not one counts as 0).
-double idle_cores(const WorkloadWindow& w) {
-  return std::max(0, w.node.cores) * (1.0 - std::min(non_negative(w.node.cpu_busy_ratio), 1.0));
-}
-
-// The cores this workload could use: its own plus the node's idle ones, capped by the
-// node's cores and by its cgroup CPU limit. Other work's busy cores are not available
-// to a new process of this workload, whatever its own run-queue share.
-double available_cores(const Verdict& v, const WorkloadWindow& w) {
-  const double own = non_negative(v.cpu_cores_used);
-  double available = static_cast<double>(std::max(1, w.node.cores));
-  if (w.node.cores > 0) {
-    available = std::min(available, own + idle_cores(w));
-  }
-  if (w.cpu_limit && non_negative(w.cpu_limit->cores) > 0) {
-    available = std::min(available, non_negative(w.cpu_limit->cores));
-  }
-  return std::max(available, own);
-}
-
-std::string available_cores_text(const Verdict& v, const WorkloadWindow& w) {
-  std::string text = printf_string("cores available: %.2f = own %.2f + idle %.2f of the node's %d",
-                                   available_cores(v, w), non_negative(v.cpu_cores_used),
-                                   idle_cores(w), w.node.cores);
-  if (w.cpu_limit && w.cpu_limit->cores > 0) {
-    text += printf_string(", capped by the cgroup CPU limit of %.2f", w.cpu_limit->cores);
-  }
-  return text;
+// The cores a model's I/O workers can keep computing on: one for Python threads (or
+// an event loop) under the GIL, the cores available otherwise.
+double io_cores(const Verdict& v, const WorkloadWindow& w, Model m) {
+  const bool gil = w.runtime.kind == "python" && !w.runtime.free_threaded;
+  if (m == Model::asyncio || (m == Model::threads && gil)) return 1;
+  return available_cores(v, w);
 }
 
 // One bottleneck's model, summary, evidence and risks; recommend() adds what every
@@ -377,11 +344,12 @@ void recommend_cpu_parallel(const Verdict& v, const WorkloadWindow& w, int cores
   }
 }
 
-void recommend_io_network(const Verdict& v, const WorkloadWindow& w, int cores, Recommendation& r) {
+void recommend_io_network(const Verdict& v, const WorkloadWindow& w, Recommendation& r) {
   const auto& b = v.busy_shares;
   bool loop = w.event_loop || w.established_connections >= kAsyncioConnections;
   r.model = loop ? Model::asyncio : Model::threads;
-  r.workers = io_workers(v, cores);
+  const IoDemand demand = io_demand(v, w, io_cores(v, w, r.model));
+  r.workers = demand.workers;
   double wait = at(b, Reason::net) + at(b, Reason::ipc);
   std::string what = "the network";
   std::string latency;
@@ -404,16 +372,19 @@ void recommend_io_network(const Verdict& v, const WorkloadWindow& w, int cores, 
                                        w.established_connections,
                                        w.event_loop ? "; an event loop waits in epoll" : ""));
   }
+  r.evidence.push_back(io_demand_text(demand));
   r.risks.push_back(
       "more concurrency moves load to the dependency: check its capacity and connection "
       "limits; if its latency is the problem, fix the dependency");
   add_gil_risk(v, w, r);
 }
 
-void recommend_io_disk(const Verdict& v, const WorkloadWindow& w, int cores, Recommendation& r) {
+void recommend_io_disk(const Verdict& v, const WorkloadWindow& w, Recommendation& r) {
   const auto& b = v.busy_shares;
   r.model = Model::threads;
-  r.workers = io_workers(v, cores);
+  const IoDemand demand = io_demand(v, w, io_cores(v, w, r.model));
+  r.workers = demand.workers;
+  r.evidence.push_back(io_demand_text(demand));
   r.summary = printf_string(
       "disk-bound: %d%% of busy thread time waits on file or block I/O; threads overlap "
       "the waits until the device saturates",
@@ -443,7 +414,7 @@ void recommend_mixed(const Verdict& v, Recommendation& r) {
 
 }  // namespace
 
-Recommendation recommend(const Verdict& v, const WorkloadWindow& w) {
+Recommendation recommend(const Verdict& v, const WorkloadWindow& w, const Prices& prices) {
   Recommendation r;
   const int cores = std::max(1, w.node.cores);
   switch (v.bottleneck) {
@@ -466,10 +437,10 @@ Recommendation recommend(const Verdict& v, const WorkloadWindow& w) {
       recommend_cpu_parallel(v, w, cores, r);
       break;
     case Bottleneck::io_network:
-      recommend_io_network(v, w, cores, r);
+      recommend_io_network(v, w, r);
       break;
     case Bottleneck::io_disk:
-      recommend_io_disk(v, w, cores, r);
+      recommend_io_disk(v, w, r);
       break;
     case Bottleneck::lock_contended:
       recommend_lock_contended(v, r);
@@ -480,6 +451,9 @@ Recommendation recommend(const Verdict& v, const WorkloadWindow& w) {
   }
   add_common_evidence(v, w, r);
   for (const auto& why : v.rationale) r.evidence.push_back("decision: " + why);
+  r.options = score_options(v, w, r.model, r.workers, prices);
+  if (prices.set()) r.currency = prices.currency;
+  r.steps = decision_steps(v, w, r, prices);
   return r;
 }
 

@@ -24,6 +24,8 @@ std::optional<Bottleneck> bottleneck_from_string(std::string_view name) {
 
 std::string_view to_string(Model m) { return kModelNames[static_cast<std::size_t>(m)]; }
 
+std::string_view option_name(Model m) { return m == Model::none ? "keep" : to_string(m); }
+
 std::optional<Model> model_from_string(std::string_view name) {
   for (std::size_t i = 0; i < kModelNames.size(); ++i) {
     if (kModelNames[i] == name) return static_cast<Model>(i);

@@ -3,6 +3,7 @@
 // decision table).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,13 +57,34 @@ struct Verdict {
   std::vector<std::string> rationale;
 };
 
+// One concurrency model weighed for a workload (docs/CLASSIFIER.md, "Options"): what it
+// would give (speed), take (cores, memory, money) and risk, projected from the window.
+struct OptionScore {
+  Model model = Model::none;             // none: keep the model in use
+  double speedup = 1;                    // projected throughput relative to now
+  std::string basis;                     // the formula with this workload's inputs
+  int workers = 0;                       // threads, processes, tasks or replicas; 0 = as now
+  double cores = 0;                      // projected cores used
+  std::uint64_t memory_bytes = 0;        // projected; 0 when unknown
+  std::optional<double> cost_per_month;  // with configured prices (Prices)
+  std::vector<std::string> risks;
+};
+
+// The name an option is shown by: "keep" for Model::none, else the model's.
+std::string_view option_name(Model m);
+
 struct Recommendation {
-  Model model = Model::none;
+  Model model = Model::none;  // the chosen option
   int workers =
       0;  // suggested worker count (threads, processes or concurrent tasks); 0 = no change
   std::string summary;                // one sentence with numbers, for a person mid-incident
   std::vector<std::string> evidence;  // sentences with numbers
   std::vector<std::string> risks;
+  // Every option side by side, the chosen one (`model`) among them, and the four steps
+  // of the decision (identify, interpret, validate, align) as sentences with numbers.
+  std::vector<OptionScore> options;
+  std::string currency;  // of the options' cost_per_month; empty without prices
+  std::vector<std::string> steps;
 };
 
 }  // namespace boundwise

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -53,6 +54,8 @@ dependencies: []
 # (off when unset); the files together stay under record_max_bytes, oldest deleted.
 # record: /var/lib/boundwise/record
 # record_max_bytes: 64MiB
+# Prices for the options in /recommend: each option's money per month (730 hours).
+# cost: {cpu_core_hour: 0.04, memory_gib_hour: 0.005, currency: USD}
 )yaml";
 
 // The content of a regular file of at most 1 MiB, read without ever blocking: a FIFO
@@ -92,12 +95,22 @@ std::optional<std::string> read_regular_file(const std::string& path, std::strin
   return out;
 }
 
-const std::set<std::string> kTopKeys = {
-    "listen",          "window",           "sample_rate",    "discovery_interval",
-    "max_workloads",   "max_dependencies", "proc_root",      "log_level",
-    "targets",         "dependencies",     "collectors",     "web",
-    "run_as_user",     "max_series",       "max_open_files", "record",
-    "record_max_bytes"};
+const std::set<std::string> kTopKeys = {"listen",           "window",
+                                        "sample_rate",      "discovery_interval",
+                                        "max_workloads",    "max_dependencies",
+                                        "proc_root",        "log_level",
+                                        "targets",          "dependencies",
+                                        "collectors",       "web",
+                                        "run_as_user",      "max_series",
+                                        "max_open_files",   "record",
+                                        "record_max_bytes", "cost"};
+
+// A bound as a person writes it: 0, 1e+06.
+std::string number_text(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
 
 class Loader {
  public:
@@ -217,6 +230,36 @@ class Loader {
     return *text;
   }
 
+  double number(const YAML::Node& node, const std::string& key, double min, double max) const {
+    std::string text = scalar(node, key);
+    char* end = nullptr;
+    double value = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(value) || value < min ||
+        value > max) {
+      fail(node, "\"" + key + "\" must be a number from " + number_text(min) + " to " +
+                     number_text(max) + ", got \"" + text + "\"");
+    }
+    return value;
+  }
+
+  CostConfig cost(const YAML::Node& node) const {
+    if (!node.IsMap()) {
+      fail(node, "\"cost\" must be a map of cpu_core_hour, memory_gib_hour and currency");
+    }
+    check_keys(node, {"cpu_core_hour", "memory_gib_hour", "currency"}, "\"cost\"");
+    CostConfig c;
+    if (auto n = node["cpu_core_hour"]) c.cpu_core_hour = number(n, "cpu_core_hour", 0, 1e6);
+    if (auto n = node["memory_gib_hour"]) c.memory_gib_hour = number(n, "memory_gib_hour", 0, 1e6);
+    if (auto n = node["currency"]) {
+      c.currency = scalar(n, "currency");
+      static const std::regex kCurrency("^[A-Za-z]{1,8}$");
+      if (!std::regex_match(c.currency, kCurrency)) {
+        fail(n, "\"currency\" must be a code of 1-8 letters, e.g. USD, got \"" + c.currency + "\"");
+      }
+    }
+    return c;
+  }
+
   WebConfig web(const YAML::Node& node) const {
     if (!node.IsMap()) fail(node, "\"web\" must be a map");
     check_keys(node, {"tls", "bearer_token_file", "basic_auth_users", "protected_endpoints"},
@@ -322,6 +365,7 @@ class Loader {
       }
     }
     if (auto n = root["web"]) c.web = web(n);
+    if (auto n = root["cost"]) c.cost = cost(n);
     record(root, c);
     if (c.discovery_interval > c.window) {
       // The default interval follows a short window; an explicit one is a mistake.

@@ -45,6 +45,16 @@ inline constexpr std::uint64_t kMinRecordMaxBytes = 1ull << 20;       // 1 MiB
 inline constexpr std::uint64_t kMaxRecordMaxBytes = 1ull << 40;       // 1 TiB
 inline constexpr std::uint64_t kDefaultRecordMaxBytes = 64ull << 20;  // 64 MiB
 
+// Prices for the option costs in /recommend (`cost:`); money is shown only when at least
+// one price is above 0.
+struct CostConfig {
+  double cpu_core_hour = 0;    // per core used for an hour
+  double memory_gib_hour = 0;  // per GiB of memory (PSS) held for an hour
+  std::string currency = "USD";
+
+  bool operator==(const CostConfig&) const = default;
+};
+
 struct Config {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 9977;
@@ -80,6 +90,7 @@ struct Config {
   std::string record;
   // What the evidence files in `record` may hold together; the oldest go first.
   std::uint64_t record_max_bytes = kDefaultRecordMaxBytes;
+  CostConfig cost;
 };
 
 // Every path the HTTP server answers (what `protected_endpoints` may name).

@@ -238,7 +238,10 @@ WorkloadReport Pipeline::make_report(const TargetWorkload& w, const WorkloadWind
                 std::chrono::duration<double>(now - seen->second).count() >= duration * 0.5;
   if (!enough) return out;
   Verdict verdict = classify(win);
-  out.recommendation = recommend(verdict, win);
+  const Prices prices{.cpu_core_hour = config_.cost.cpu_core_hour,
+                      .memory_gib_hour = config_.cost.memory_gib_hour,
+                      .currency = config_.cost.currency};
+  out.recommendation = recommend(verdict, win, prices);
   auto previous = last_class_.find(w.name);
   if (previous == last_class_.end() || previous->second != verdict.bottleneck) {
     logger("agent")->info("workload {}: {} (confidence {:.2f}) → {}: {}", w.name,

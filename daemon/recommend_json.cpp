@@ -65,12 +65,30 @@ json verdict_json(const Verdict& v) {
               {"rationale", v.rationale}};
 }
 
+json option_json(const OptionScore& o) {
+  return json{
+      {"model", std::string(option_name(o.model))},
+      {"speedup", round_to(o.speedup, 1e3)},
+      {"basis", o.basis},
+      {"workers", o.workers},
+      {"cores", round_to(o.cores, 1e3)},
+      {"memory_bytes", bytes_or_null(o.memory_bytes)},
+      {"cost_per_month", o.cost_per_month ? json(round_to(*o.cost_per_month, 1e2)) : json(nullptr)},
+      {"risks", o.risks}};
+}
+
 json recommendation_json(const Recommendation& r) {
+  json options = json::array();
+  for (const auto& o : r.options) options.push_back(option_json(o));
   return json{{"model", std::string(to_string(r.model))},
               {"workers", r.workers},
               {"summary", r.summary},
               {"evidence", r.evidence},
-              {"risks", r.risks}};
+              {"risks", r.risks},
+              {"chosen", std::string(option_name(r.model))},
+              {"options", options},
+              {"currency", r.currency.empty() ? json(nullptr) : json(r.currency)},
+              {"steps", r.steps}};
 }
 
 // Ids only: names are not in the cgroup path (docs/API.md says how to look them up).

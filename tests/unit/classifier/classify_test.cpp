@@ -452,14 +452,20 @@ TEST(Verdict, NamesRoundTrip) {
   EXPECT_FALSE(model_from_string("thread"));
 }
 
-TEST(Recommend, IoWorkersFollowWaitOverCompute) {
-  // 90% waiting, 10% computing: cores × (1 + 9) = 20 workers on 2 cores.
+// Workers follow the threads the demand keeps active (Little's law; options_test.cpp
+// has the measured-rate cases), capped where computing fills the cores: cores × (1 +
+// W/C), Goetz's rule, is a cap and no longer the count.
+TEST(Recommend, IoWorkersFollowDemandCappedByTheCores) {
+  // 8 threads always active, 90 % waiting: 8 in flight → 10 at 80 % utilisation.
   auto w = window({{Reason::net, 0.9}, {Reason::on_cpu, 0.1}}, 8, 0.8);
-  auto r = recommend(classify(w), w);
-  EXPECT_EQ(r.workers, 20);
-  auto heavy = window({{Reason::net, 0.999}, {Reason::on_cpu, 0.001}}, 8, 0.01);
-  heavy.node.cores = 4;  // 4 × (1 + 0.999 / 0.01 floor) > 256
-  EXPECT_EQ(recommend(classify(heavy), heavy).workers, kMaxIoWorkers);
+  EXPECT_EQ(recommend(classify(w), w).workers, 10);
+  // 40 threads computing 45 % of their active time on the 1.8 cores available (the
+  // node has no idle core): they sustain 1.8 / 0.45 = 4.
+  auto heavy = window({{Reason::net, 0.55}, {Reason::on_cpu, 0.45}}, 40, 1.8);
+  heavy.node.cpu_busy_ratio = 1.0;
+  auto v = classify(heavy);
+  ASSERT_EQ(v.bottleneck, Bottleneck::io_network);
+  EXPECT_EQ(recommend(v, heavy).workers, 4);
 }
 
 TEST(Recommend, SummaryNamesTheTopDependencyWithItsP95) {

@@ -310,5 +310,23 @@ TEST(Config, RegisteredDescriptorsAreConsistent) {
   EXPECT_FALSE(enabled_by_default(collector_descriptors(), "no_such_collector"));
 }
 
+// `cost:` prices the options in /recommend; every field optional, bounded, positioned
+// errors for the rest.
+TEST(Config, CostPrices) {
+  Config c = parse("cost: {cpu_core_hour: 0.04, memory_gib_hour: 0.005, currency: EUR}\n", "t");
+  EXPECT_DOUBLE_EQ(c.cost.cpu_core_hour, 0.04);
+  EXPECT_DOUBLE_EQ(c.cost.memory_gib_hour, 0.005);
+  EXPECT_EQ(c.cost.currency, "EUR");
+  Config defaults = parse("", "t");
+  EXPECT_EQ(defaults.cost, CostConfig{});
+  EXPECT_EQ(parse("cost:\n  cpu_core_hour: 1e-3\n", "t").cost.currency, "USD");
+  expect_error("cost: 3\n", 1, 7, "\"cost\" must be a map");
+  expect_error("cost:\n  cpu_core_hour: cheap\n", 2, 18, "must be a number from 0 to 1e+06");
+  expect_error("cost:\n  cpu_core_hour: -1\n", 2, 18, "got \"-1\"");
+  expect_error("cost:\n  memory_gib_hour: nan\n", 2, 20, "must be a number");
+  expect_error("cost:\n  currency: \"$\"\n", 2, 13, "1-8 letters");
+  expect_error("cost:\n  cpu_hour: 1\n", 2, 3, "unknown key \"cpu_hour\" in \"cost\"");
+}
+
 }  // namespace
 }  // namespace boundwise
