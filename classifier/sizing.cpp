@@ -93,7 +93,7 @@ IoDemand io_demand(const Verdict& v, const WorkloadWindow& w, double cores) {
       d.source = "inbound";
       d.rate_per_second = non_negative(w.inbound_requests) / duration;
       d.seconds_per_request = mean_seconds(*w.inbound_latency);
-      d.in_flight = d.rate_per_second * d.seconds_per_request;
+      d.measured_in_flight = d.rate_per_second * d.seconds_per_request;
     } else {
       double rate = 0;
       double in_dependencies = 0;
@@ -108,11 +108,11 @@ IoDemand io_demand(const Verdict& v, const WorkloadWindow& w, double cores) {
         d.source = "dependencies";
         d.rate_per_second = rate;
         d.seconds_per_request = in_dependencies / rate;
-        d.in_flight = in_dependencies + non_negative(v.cpu_cores_used);
-      } else {
-        d.in_flight = active / duration;
+        d.measured_in_flight = in_dependencies + non_negative(v.cpu_cores_used);
       }
     }
+    d.active_threads = active / duration;
+    d.in_flight = std::max(d.measured_in_flight, d.active_threads);
   }
   d.workers_now = workers_now(w);
   if (d.workers_now > 0) {
@@ -142,10 +142,12 @@ std::string io_demand_text(const IoDemand& d) {
         "threads active on average",
         d.in_flight);
   } else {
-    text = printf_string("Little's law: %.1f requests/s (eBPF, %s) × %.3f s = %.1f in flight",
-                         d.rate_per_second,
-                         d.source == "inbound" ? "served" : "sent to dependencies, plus computing",
-                         d.seconds_per_request, d.in_flight);
+    text = printf_string(
+        "Little's law: %.1f requests/s (eBPF, %s) × %.3f s = %.1f in flight (sampled: %.1f "
+        "threads active)",
+        d.rate_per_second,
+        d.source == "inbound" ? "served" : "sent to dependencies, plus computing",
+        d.seconds_per_request, d.measured_in_flight, d.active_threads);
   }
   if (d.workers_now > 0) {
     text += printf_string(" on %d workers (%.0f%% busy%s)", d.workers_now,

@@ -46,10 +46,14 @@ struct IoDemand {
   std::string source = "sampled";
   double rate_per_second = 0;      // λ: requests per second (0 when sampled)
   double seconds_per_request = 0;  // W: mean time per request (0 when sampled)
-  double in_flight = 0;            // L = λ × W, or the sampled mean of active threads
-  int workers_now = 0;             // threads (or worker threads) serving it; 0 = unknown
-  double utilisation = 0;          // in_flight / workers_now; 0 when unknown
-  bool saturated = false;          // utilisation ≥ kSaturatedUtilisation
+  double measured_in_flight = 0;   // λ × W (0 when sampled)
+  double active_threads = 0;       // sampled: mean threads not idle or sleeping
+  // L: the larger of the two. Both estimate the requests in flight; a window's edges
+  // cut requests out of the count, and an event loop's tasks are not threads.
+  double in_flight = 0;
+  int workers_now = 0;     // threads (or worker threads) serving it; 0 = unknown
+  double utilisation = 0;  // in_flight / workers_now; 0 when unknown
+  bool saturated = false;  // utilisation ≥ kSaturatedUtilisation
   // Share of active thread time that needs a CPU (on CPU, run queue, GIL): the "C" of
   // W/C. The concurrency that keeps `cores` busy is cores / cpu_share (Goetz's rule).
   double cpu_share = 0;
