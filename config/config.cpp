@@ -42,6 +42,9 @@ sample_rate: 5
 discovery_interval: 5s
 # No targets: the busiest process trees are discovered automatically, at most this many.
 max_workloads: 20
+# A workload's class changes only after the new class holds this many windows in a
+# row (or is judged with confidence >= 0.9); 1 = every window stands alone.
+verdict_change_windows: 2
 # Dependencies per workload before the rest are summed into "other".
 max_dependencies: 10
 # procfs files kept open at most (three per target thread); 0 = half the open-files
@@ -95,15 +98,25 @@ std::optional<std::string> read_regular_file(const std::string& path, std::strin
   return out;
 }
 
-const std::set<std::string> kTopKeys = {"listen",           "window",
-                                        "sample_rate",      "discovery_interval",
-                                        "max_workloads",    "max_dependencies",
-                                        "proc_root",        "log_level",
-                                        "targets",          "dependencies",
-                                        "collectors",       "web",
-                                        "run_as_user",      "max_series",
-                                        "max_open_files",   "record",
-                                        "record_max_bytes", "cost"};
+const std::set<std::string> kTopKeys = {"listen",
+                                        "window",
+                                        "sample_rate",
+                                        "discovery_interval",
+                                        "max_workloads",
+                                        "max_dependencies",
+                                        "proc_root",
+                                        "log_level",
+                                        "targets",
+                                        "dependencies",
+                                        "collectors",
+                                        "web",
+                                        "run_as_user",
+                                        "max_series",
+                                        "max_open_files",
+                                        "record",
+                                        "record_max_bytes",
+                                        "cost",
+                                        "verdict_change_windows"};
 
 // A bound as a person writes it: 0, 1e+06.
 std::string number_text(double v) {
@@ -398,6 +411,9 @@ class Loader {
       c.max_workloads = static_cast<int>(integer(n, "max_workloads", 1, 10000));
     if (auto n = root["max_dependencies"]) {
       c.max_dependencies_per_workload = static_cast<int>(integer(n, "max_dependencies", 1, 1000));
+    }
+    if (auto n = root["verdict_change_windows"]) {
+      c.verdict_change_windows = static_cast<int>(integer(n, "verdict_change_windows", 1, 100));
     }
     if (auto n = root["max_series"])
       c.max_series = static_cast<int>(integer(n, "max_series", 100, 1'000'000));

@@ -66,6 +66,9 @@ struct Config {
   int max_workloads = 20;
   std::vector<DependencyRule> dependencies;
   int max_dependencies_per_workload = 10;
+  // Consecutive windows a different class must hold before it is published (1: at
+  // once); a verdict with confidence >= 0.9 changes at once (docs/CLASSIFIER.md).
+  int verdict_change_windows = 2;
   // Prometheus series the agent exports at most; workloads beyond it are left out of
   // /metrics (still in /recommend) and counted in boundwise_dropped_total.
   int max_series = 10'000;

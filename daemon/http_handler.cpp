@@ -56,14 +56,23 @@ std::optional<std::string> url_decode(std::string_view s) {
   return out;
 }
 
-// GET /recommend[?workload=NAME]: every workload's verdict (the body rendered once per
-// window when there is one), or one workload's; 404 with the known names for another.
+// GET /recommend[?workload=NAME][&history=1]: every workload's verdict (the body
+// rendered once per window when there is one), or one workload's; 404 with the known
+// names for another. history=1 adds each workload's recent windows.
 HttpResponse serve_recommend(std::string_view query, const EndpointContext& context) {
   std::optional<std::string> only;
+  bool history = false;
   while (!query.empty()) {
     std::string_view pair = query.substr(0, query.find('&'));
     query = query.find('&') == std::string_view::npos ? "" : query.substr(query.find('&') + 1);
     std::string_view key = pair.substr(0, pair.find('='));
+    if (key == "history") {
+      const std::string_view value =
+          pair.find('=') == std::string_view::npos ? "" : pair.substr(pair.find('=') + 1);
+      if (value != "1" && value != "0") return error(400, "history= takes 1 or 0");
+      history = value == "1";
+      continue;
+    }
     if (key != "workload") continue;
     if (pair.find('=') == std::string_view::npos) return error(400, "workload= needs a value");
     auto value = url_decode(pair.substr(pair.find('=') + 1));
@@ -82,13 +91,13 @@ HttpResponse serve_recommend(std::string_view query, const EndpointContext& cont
           404, json{{"error", "unknown workload \"" + *only + "\""}, {"workloads", names}});
     }
   }
-  if (!only && context.recommend_body != nullptr) {
+  if (!only && !history && context.recommend_body != nullptr) {
     HttpResponse r;
     r.content_type = "application/json";
     r.shared_body = context.recommend_body;
     return r;
   }
-  return json_response(200, recommend_document(context.snapshot, only));
+  return json_response(200, recommend_document(context.snapshot, only, history));
 }
 
 }  // namespace

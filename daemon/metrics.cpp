@@ -141,6 +141,14 @@ struct MetricsPublisher::State {
                                  "Worker count recommended for the workload (0: no change)");
   Family<Gauge>& confidence =
       gauge("boundwise_verdict_confidence", "Confidence of the current verdict, 0 to 1");
+  Family<Counter>& verdict_changes =
+      counter("boundwise_verdict_changes_total",
+              "Changes of the workload's published class: a new class takes effect after "
+              "holding verdict_change_windows windows, or at once with confidence >= 0.9");
+  Family<Gauge>& verdict_stable =
+      gauge("boundwise_verdict_stable_seconds", "Time the workload's published class has held");
+  // Per workload: the published-change count last added to verdict_changes.
+  std::map<std::string, double> verdict_changes_last;
   Family<Gauge>& threads =
       gauge("boundwise_workload_threads", "Threads in the workload at the end of the last window");
   Family<Gauge>& cpu_limit =
@@ -380,6 +388,13 @@ struct MetricsPublisher::State {
     s.add(s.confidence, {{"workload", name}}, name).Set(non_negative(v.confidence));
   }
 
+  // How long the published class has held, and how often it changed.
+  static void publish_stability(State& s, const std::string& name, const StabilityReport& st) {
+    add_growth(s.add(s.verdict_changes, {{"workload", name}}, name),
+               static_cast<double>(st.changes), s.verdict_changes_last[name]);
+    s.add(s.verdict_stable, {{"workload", name}}, name).Set(non_negative(st.stable_for_seconds));
+  }
+
   // The cgroup CPU limit and its enforcement.
   static void publish_cpu_limit(State& s, const std::string& name, const WorkloadWindow& win) {
     Labels labels{{"workload", name}};
@@ -480,6 +495,7 @@ struct MetricsPublisher::State {
         State::remove_all(it->second);
         s.runtime_info_labels.erase(it->first);
         s.pod_info_labels.erase(it->first);
+        s.verdict_changes_last.erase(it->first);
         it = s.workload_series.erase(it);
       } else {
         ++it;
@@ -561,6 +577,7 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
     State::publish_window(s, name, *report.window, *report.verdict);
     State::publish_dependencies(s, name, *report.window);
     State::publish_verdict(s, name, *report.verdict, *report.recommendation);
+    if (report.stability) State::publish_stability(s, name, *report.stability);
     State::publish_memory(s, name, *report.window);
     State::publish_cpu_limit(s, name, *report.window);
     State::publish_runtime(s, name, *report.window);

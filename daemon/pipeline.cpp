@@ -78,8 +78,8 @@ void Pipeline::set_targets(TargetSet targets, std::map<std::string, WorkloadFact
     if (seen.count(name) == 0) logger("discovery")->info("workload {}: gone", name);
   }
   first_seen_ = std::move(seen);
-  for (auto it = last_class_.begin(); it != last_class_.end();) {
-    it = first_seen_.count(it->first) == 0 ? last_class_.erase(it) : std::next(it);
+  for (auto it = published_.begin(); it != published_.end();) {
+    it = first_seen_.count(it->first) == 0 ? published_.erase(it) : std::next(it);
   }
   for (auto it = last_state_.begin(); it != last_state_.end();) {
     it = first_seen_.count(it->first) == 0 ? last_state_.erase(it) : std::next(it);
@@ -174,8 +174,10 @@ std::shared_ptr<Snapshot> Pipeline::judge(std::map<std::string, WorkloadWindow>&
     }
   }
   std::set<std::string> running;
+  const double end_seconds =
+      std::chrono::duration<double>(base.generated_at.time_since_epoch()).count();
   for (const auto& w : targets_.workloads) {
-    next->workloads.push_back(make_report(w, windows[w.name], now, duration));
+    next->workloads.push_back(make_report(w, windows[w.name], now, duration, end_seconds));
     running.insert(w.name);
   }
   for (const auto& selector : config_.targets) {
@@ -201,7 +203,7 @@ std::shared_ptr<Snapshot> Pipeline::judge(std::map<std::string, WorkloadWindow>&
 // One workload's report for the window just closed: classified and recommended
 // unless it was discovered too late in the window to judge (under half of it seen).
 WorkloadReport Pipeline::make_report(const TargetWorkload& w, const WorkloadWindow& win,
-                                     Clock::time_point now, double duration) {
+                                     Clock::time_point now, double duration, double end_seconds) {
   WorkloadReport out;
   out.name = w.name;
   out.pod = w.pod;
@@ -230,7 +232,7 @@ WorkloadReport Pipeline::make_report(const TargetWorkload& w, const WorkloadWind
   }
   last_state = out.state;
   if (out.state != WorkloadState::running) {
-    last_class_.erase(w.name);  // its next verdict is logged
+    published_.erase(w.name);  // its next verdict is a first one, published at once
     return out;
   }
   auto seen = first_seen_.find(w.name);
@@ -242,16 +244,54 @@ WorkloadReport Pipeline::make_report(const TargetWorkload& w, const WorkloadWind
                       .memory_gib_hour = config_.cost.memory_gib_hour,
                       .currency = config_.cost.currency};
   out.recommendation = recommend(verdict, win, prices);
-  auto previous = last_class_.find(w.name);
-  if (previous == last_class_.end() || previous->second != verdict.bottleneck) {
-    logger("agent")->info("workload {}: {} (confidence {:.2f}) → {}: {}", w.name,
-                          to_string(verdict.bottleneck), verdict.confidence,
-                          to_string(out.recommendation->model), out.recommendation->summary);
-  }
-  last_class_[w.name] = verdict.bottleneck;
   out.verdict = std::move(verdict);
   out.window = win;
+  stabilise(w.name, out, end_seconds, duration);
   return out;
+}
+
+void Pipeline::stabilise(const std::string& workload, WorkloadReport& out, double end_seconds,
+                         double duration) {
+  auto& p = published_[workload];
+  const StabilityRule rule{.windows_to_change = config_.verdict_change_windows};
+  const Verdict& v = *out.verdict;
+  const Recommendation& r = *out.recommendation;
+  const auto before = p.stability.published();
+  switch (p.stability.observe(v, r, end_seconds, duration, rule)) {
+    case Transition::first:
+      logger("agent")->info("workload {}: {} (confidence {:.2f}) → {}: {}", workload,
+                            to_string(v.bottleneck), v.confidence, to_string(r.model), r.summary);
+      break;
+    case Transition::changed:
+      logger("agent")->info("workload {}: {} → {} (confidence {:.2f}) → {}: {}; {}", workload,
+                            to_string(*before), to_string(v.bottleneck), v.confidence,
+                            to_string(r.model), r.summary,
+                            r.steps.empty() ? std::string() : r.steps.front());
+      break;
+    case Transition::pending:
+      logger("agent")->debug("workload {}: {} seen ({} window(s)), {} stays published", workload,
+                             to_string(v.bottleneck), p.stability.pending_windows(),
+                             to_string(*before));
+      if (p.verdict) {
+        out.verdict = p.verdict;
+        out.recommendation = p.recommendation;
+      }
+      break;
+    case Transition::same:
+      break;
+  }
+  if (p.stability.history().back().published) {
+    p.verdict = out.verdict;
+    p.recommendation = out.recommendation;
+  }
+  StabilityReport report;
+  report.stable_for_seconds = p.stability.stable_seconds();
+  report.previous_class = p.stability.previous();
+  report.pending_class = p.stability.pending();
+  report.pending_windows = p.stability.pending_windows();
+  report.changes = p.stability.changes();
+  report.history.assign(p.stability.history().begin(), p.stability.history().end());
+  out.stability = std::move(report);
 }
 
 }  // namespace boundwise

@@ -74,7 +74,11 @@ class Pipeline {
                                   const NodeWindow& node, Clock::time_point now, double duration,
                                   const Snapshot& base);
   WorkloadReport make_report(const TargetWorkload& w, const WorkloadWindow& win,
-                             Clock::time_point now, double duration);
+                             Clock::time_point now, double duration, double end_seconds);
+  // Publishes the window's verdict or, while a class change is pending, the last
+  // published one; logs changes once.
+  void stabilise(const std::string& workload, WorkloadReport& out, double end_seconds,
+                 double duration);
 
   const Config& config_;
   StageCpu& stage_cpu_;
@@ -82,7 +86,13 @@ class Pipeline {
   TargetSet targets_;
   std::map<std::string, WorkloadFacts> facts_;  // per workload, as of the last scan
   std::map<std::string, Clock::time_point> first_seen_;
-  std::map<std::string, Bottleneck> last_class_;     // to log changes of verdict only
+  // Per workload: the class in effect and its history, and the last published verdict.
+  struct Published {
+    VerdictStability stability;
+    std::optional<Verdict> verdict;
+    std::optional<Recommendation> recommendation;
+  };
+  std::map<std::string, Published> published_;
   std::map<std::string, WorkloadState> last_state_;  // to log changes of state only
   // Configured targets without a live process, since when (see WorkloadReport).
   std::map<std::string, std::chrono::system_clock::time_point> absent_since_;

@@ -166,7 +166,38 @@ void add_measured_json(const Snapshot& s, const WorkloadWindow& win, json& out) 
   }
 }
 
-json workload_json(const Snapshot& s, const WorkloadReport& w) {
+json class_or_null(const std::optional<Bottleneck>& b) {
+  return b ? json(std::string(to_string(*b))) : json(nullptr);
+}
+
+json stability_json(const StabilityReport& st, bool history) {
+  json out{{"stable_for_seconds", round_to(st.stable_for_seconds, 1e3)},
+           {"previous_class", class_or_null(st.previous_class)},
+           {"pending_class", class_or_null(st.pending_class)},
+           {"pending_windows", st.pending_windows},
+           {"changes", st.changes}};
+  if (history) {
+    json windows = json::array();
+    for (const auto& h : st.history) {
+      windows.push_back(
+          {{"end", iso8601(std::chrono::system_clock::time_point(
+                       std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                           std::chrono::duration<double>(h.end_seconds))))},
+           {"class", std::string(to_string(h.bottleneck))},
+           {"confidence", share(h.confidence)},
+           {"model", std::string(to_string(h.model))},
+           {"workers", h.workers},
+           {"cpu_cores_used", round_to(h.cpu_cores_used, 1e3)},
+           {"top_reason", std::string(to_string(h.top_reason))},
+           {"top_share", share(h.top_share)},
+           {"published", h.published}});
+    }
+    out["history"] = windows;
+  }
+  return out;
+}
+
+json workload_json(const Snapshot& s, const WorkloadReport& w, bool history) {
   const bool absent = w.state == WorkloadState::absent;
   json out{
       {"workload", w.name},
@@ -178,8 +209,8 @@ json workload_json(const Snapshot& s, const WorkloadReport& w) {
       {"kubernetes", w.pod ? pod_json(*w.pod) : json(nullptr)},
       {"verdict", w.verdict ? verdict_json(*w.verdict) : json(nullptr)},
       {"node", {{"cores", s.node.cores}, {"cpu_busy_ratio", share(s.node.cpu_busy_ratio)}}},
-      {"recommendation",
-       w.recommendation ? recommendation_json(*w.recommendation) : json(nullptr)}};
+      {"recommendation", w.recommendation ? recommendation_json(*w.recommendation) : json(nullptr)},
+      {"stability", w.stability ? stability_json(*w.stability, history) : json(nullptr)}};
   if (w.window) {
     const auto& win = *w.window;
     out["processes"] = win.processes;
@@ -228,11 +259,12 @@ json workload_json(const Snapshot& s, const WorkloadReport& w) {
 
 }  // namespace
 
-nlohmann::json recommend_document(const Snapshot& s, const std::optional<std::string>& only) {
+nlohmann::json recommend_document(const Snapshot& s, const std::optional<std::string>& only,
+                                  bool history) {
   json workloads = json::array();
   for (const auto& w : s.workloads) {
     if (only && w.name != *only) continue;
-    workloads.push_back(workload_json(s, w));
+    workloads.push_back(workload_json(s, w, history));
   }
   json collectors = json::array();
   for (const auto& c : s.collectors) {

@@ -10,8 +10,10 @@
 namespace boundwise {
 
 // The whole document; with `only_workload`, the same document holding just that
-// workload (the caller checks it exists).
+// workload (the caller checks it exists). With `history`, each workload's stability
+// carries its recent windows.
 nlohmann::json recommend_document(const Snapshot& snapshot,
-                                  const std::optional<std::string>& only_workload = std::nullopt);
+                                  const std::optional<std::string>& only_workload = std::nullopt,
+                                  bool history = false);
 
 }  // namespace boundwise

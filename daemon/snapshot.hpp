@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "classifier/stability.hpp"
 #include "classifier/verdict.hpp"
 #include "classifier/window.hpp"
 #include "collectors/targets.hpp"
@@ -46,6 +47,17 @@ inline std::string_view to_string(WorkloadState state) {
   return "running";
 }
 
+// How long the published class has held, what it was before, a change still pending,
+// and the recent windows (docs/CLASSIFIER.md, "Stability").
+struct StabilityReport {
+  double stable_for_seconds = 0;
+  std::optional<Bottleneck> previous_class;
+  std::optional<Bottleneck> pending_class;  // seen, not held long enough to publish
+  int pending_windows = 0;
+  std::uint64_t changes = 0;          // class changes published since the workload appeared
+  std::vector<WindowResult> history;  // oldest first, at most kHistoryWindows
+};
+
 struct WorkloadReport {
   std::string name;
   WorkloadState state = WorkloadState::running;
@@ -61,6 +73,10 @@ struct WorkloadReport {
   std::optional<WorkloadWindow> window;
   std::optional<Verdict> verdict;
   std::optional<Recommendation> recommendation;
+  // With a verdict: its stability. While a different class is pending, `verdict` and
+  // `recommendation` are those last published (`window` is always the last window's:
+  // its counters feed the metrics).
+  std::optional<StabilityReport> stability;
 };
 
 struct Snapshot {

@@ -160,6 +160,28 @@ TEST(HttpHandler, WorkloadParameterIsUrlDecoded) {
   }
 }
 
+// history=1 adds each workload's recent windows (the shared body has none); any other
+// value is a 400.
+TEST(HttpHandler, HistoryParameter) {
+  auto snapshot = snapshot_of({"api"});
+  StabilityReport st;
+  st.history.resize(3);
+  snapshot.workloads[0].stability = st;
+  Fixture get(snapshot);
+  auto with = json::parse(get("/recommend?workload=api&history=1").body);
+  EXPECT_EQ(with["workloads"][0]["stability"]["history"].size(), 3u);
+  EXPECT_EQ(
+      json::parse(get("/recommend?history=1").body)["workloads"][0]["stability"]["history"].size(),
+      3u);
+  auto without = json::parse(get("/recommend?history=0").body);
+  EXPECT_FALSE(without["workloads"][0]["stability"].contains("history"));
+  for (const char* bad : {"/recommend?history=yes", "/recommend?history", "/recommend?history=2"}) {
+    auto r = get(bad);
+    EXPECT_EQ(r.status, 400) << bad;
+    EXPECT_NE(json::parse(r.body)["error"].get<std::string>().find("history"), std::string::npos);
+  }
+}
+
 TEST(HttpHandler, UnknownWorkloadIs404WithTheKnownNames) {
   Fixture get(snapshot_of({"api", "batch"}));
   auto r = get("/recommend?workload=nope%22x");

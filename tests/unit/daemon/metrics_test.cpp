@@ -154,6 +154,30 @@ TEST(PrometheusMetrics, CountersAccumulateAcrossPublishes) {
             second.verdict->cpu_cores_used);
 }
 
+// The published-class changes count up with the pipeline's total; a total that restarts
+// (the workload left and came back) adds nothing, and the next change counts again.
+TEST(PrometheusMetrics, VerdictChangesAndStableTime) {
+  auto r = report("api", 10, 50);
+  MetricsPublisher m;
+  StabilityReport st;
+  st.stable_for_seconds = 10;
+  r.stability = st;
+  m.publish(snapshot_with({r}));
+  std::string text = m.render();
+  EXPECT_EQ(value(text, "boundwise_verdict_changes_total", {{"workload", "api"}}), 0);
+  EXPECT_EQ(value(text, "boundwise_verdict_stable_seconds", {{"workload", "api"}}), 10);
+  r.stability->changes = 2;
+  r.stability->stable_for_seconds = 20;
+  m.publish(snapshot_with({r}));
+  r.stability->changes = 0;
+  m.publish(snapshot_with({r}));
+  r.stability->changes = 1;
+  m.publish(snapshot_with({r}));
+  text = m.render();
+  EXPECT_EQ(value(text, "boundwise_verdict_changes_total", {{"workload", "api"}}), 3);
+  EXPECT_EQ(value(text, "boundwise_verdict_stable_seconds", {{"workload", "api"}}), 20);
+}
+
 TEST(PrometheusMetrics, AgentStageCountersFollowTheCumulativeCpuTime) {
   MetricsPublisher m;
   Snapshot s = snapshot_with({});

@@ -326,3 +326,82 @@ TEST(RecommendJson, InboundAndMeasuredDependencyLatency) {
 
 }  // namespace
 }  // namespace boundwise
+
+namespace boundwise {
+namespace {
+
+// Options: each model once, keep first, the chosen one among them; money only with
+// prices; the four steps.
+TEST(RecommendJson, OptionsChosenAndSteps) {
+  auto doc = recommend_document(snapshot_with({io_bound("api")}));
+  const json& r = doc["workloads"][0]["recommendation"];
+  ASSERT_TRUE(r["options"].is_array());
+  ASSERT_EQ(r["options"].size(), 6u);  // Python: free_threaded included
+  EXPECT_EQ(r["options"][0]["model"], "keep");
+  EXPECT_EQ(r["chosen"], r["model"]);
+  bool chosen_listed = false;
+  for (const json& o : r["options"]) {
+    chosen_listed |= o["model"] == r["chosen"];
+    for (const char* key : {"speedup", "cores"}) expect_number(o[key], key);
+    EXPECT_TRUE(o["workers"].is_number_integer());
+    EXPECT_TRUE(o["basis"].is_string() && !o["basis"].get<std::string>().empty());
+    EXPECT_TRUE(o["memory_bytes"].is_number_unsigned()) << o.dump();
+    EXPECT_TRUE(o["cost_per_month"].is_null());
+    EXPECT_TRUE(o["risks"].is_array());
+  }
+  EXPECT_TRUE(chosen_listed);
+  EXPECT_TRUE(r["currency"].is_null());
+  ASSERT_EQ(r["steps"].size(), 4u);
+  EXPECT_EQ(r["steps"][3].get<std::string>().rfind("align: threads", 0), 0u) << r["steps"][3];
+
+  auto priced = io_bound("api");
+  priced.recommendation = recommend(*priced.verdict, *priced.window, Prices{.cpu_core_hour = 0.04});
+  doc = recommend_document(snapshot_with({priced}));
+  const json& p = doc["workloads"][0]["recommendation"];
+  EXPECT_EQ(p["currency"], "USD");
+  expect_number(p["options"][0]["cost_per_month"], "cost_per_month");
+  EXPECT_NEAR(p["options"][0]["cost_per_month"].get<double>(), 0.45 * 0.04 * 730, 0.01);
+}
+
+// Stability: its summary always, the windows only with history=1; null before the
+// first verdict.
+TEST(RecommendJson, StabilityAndHistory) {
+  auto report = io_bound("api");
+  StabilityReport st;
+  st.stable_for_seconds = 30;
+  st.previous_class = Bottleneck::cpu_bound;
+  st.pending_class = Bottleneck::mixed;
+  st.pending_windows = 1;
+  st.changes = 2;
+  WindowResult h;
+  h.end_seconds = 1.7e9;
+  h.bottleneck = Bottleneck::mixed;
+  h.confidence = 0.5;
+  h.top_reason = Reason::net;
+  h.top_share = 0.45;
+  h.published = false;
+  st.history = {h};
+  report.stability = st;
+  auto doc = recommend_document(snapshot_with({report}));
+  const json& s = doc["workloads"][0]["stability"];
+  EXPECT_EQ(s["stable_for_seconds"], 30);
+  EXPECT_EQ(s["previous_class"], "cpu_bound");
+  EXPECT_EQ(s["pending_class"], "mixed");
+  EXPECT_EQ(s["pending_windows"], 1);
+  EXPECT_EQ(s["changes"], 2);
+  EXPECT_FALSE(s.contains("history"));
+  doc = recommend_document(snapshot_with({report}), std::nullopt, true);
+  const json& windows = doc["workloads"][0]["stability"]["history"];
+  ASSERT_EQ(windows.size(), 1u);
+  EXPECT_EQ(windows[0]["end"], "2023-11-14T22:13:20Z");
+  EXPECT_EQ(windows[0]["class"], "mixed");
+  EXPECT_EQ(windows[0]["top_reason"], "net");
+  EXPECT_EQ(windows[0]["published"], false);
+  WorkloadReport fresh;
+  fresh.name = "new";
+  doc = recommend_document(snapshot_with({fresh}));
+  EXPECT_TRUE(doc["workloads"][0]["stability"].is_null());
+}
+
+}  // namespace
+}  // namespace boundwise
