@@ -1,0 +1,126 @@
+"""Integration cases for the decision engine (docs/CLASSIFIER.md, "Options" and
+"Stability") against real workloads and the real agent:
+
+- busy_node: a CPU-bound thread beside stress-ng filling every core. There is no free
+  core, so no local option may project a gain; scale_out is chosen.
+- fixed_demand: 8 threads calling a 0.2 s HTTP service in a loop (a fixed demand). The
+  recommended worker count is within 2x of rate x latency (Little's law), and never
+  the cores x (1 + W/C) figure (hundreds); every option is listed with its basis.
+- history: /recommend?history=1 returns the workload's recent windows; stability
+  counts how long its class has held.
+
+usage: decision.py --agent PATH --case NAME
+"""
+import json
+import os
+import shutil
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import harness  # noqa: E402
+import run_case  # noqa: E402  (slow_server)
+
+MODELS = {"keep", "threads", "processes", "asyncio", "free_threaded", "scale_out"}
+
+
+def options_of(w):
+    return {o["model"]: o for o in w["recommendation"]["options"]}
+
+
+def check_options(w):
+    """Every option once, each with its formula, and the chosen one among them."""
+    options = options_of(w)
+    rec = w["recommendation"]
+    if not set(options) <= MODELS or "keep" not in options or rec["chosen"] not in options:
+        harness.fail(f"options {sorted(options)}, chosen {rec['chosen']}")
+    for name, o in options.items():
+        if not o["basis"] or o["speedup"] < 0:
+            harness.fail(f"option {name} without a basis or with a negative speed-up: {o}")
+    if len(rec["steps"]) != 4:
+        harness.fail(f"steps: {rec['steps']}")
+
+
+def case_busy_node(binary):
+    if shutil.which("stress-ng") is None:
+        harness.skip("stress-ng is not installed (apt-get install stress-ng)")
+    cpus = os.cpu_count() or 2
+    hogs = harness.start(["stress-ng", "--cpu", str(cpus), "--cpu-method", "int64",
+                          "--timeout", "120s", "--quiet"])
+    if not harness.wait_until(lambda: len(harness.descendants(hogs.pid)) >= cpus, 10):
+        harness.fail(f"stress-ng did not start its {cpus} hogs within 10 s")
+    p = harness.start_workload("cpu_single.py")
+    agent = harness.Agent(binary, [{"name": "job", "pid": p.pid}])
+
+    def accept(w):
+        options = options_of(w)
+        return (w["recommendation"]["chosen"] == "scale_out"
+                and options["processes"]["speedup"] <= 1.15
+                and options["scale_out"]["speedup"] >= 1.9)
+
+    w, ok = harness.wait_for_verdict(agent, "job", accept, windows=5)
+    if not ok:
+        harness.fail(f"job beside a node-filling load: want scale_out chosen and no "
+                     f"process speed-up; last:\n{harness.describe(w)}")
+    check_options(w)
+    print(f"ok: job: {w['verdict']['class']}, chosen {w['recommendation']['chosen']}, "
+          f"processes {options_of(w)['processes']['speedup']}x: "
+          f"{options_of(w)['processes']['basis']}")
+
+
+def case_fixed_demand(binary):
+    _, port = run_case.slow_server(0.2)
+    p = harness.start_workload("http_threads.py", port, 8)
+    agent = harness.Agent(binary, [{"name": "client", "pid": p.pid}])
+
+    def accept(w):
+        return w["verdict"]["class"] == "io_network" and w["verdict"]["dependencies"]
+
+    w, ok = harness.wait_for_verdict(agent, "client", accept, windows=4)
+    if not ok:
+        harness.fail(f"client: want io_network; last:\n{harness.describe(w)}")
+    check_options(w)
+    # The demand: each of the 8 threads has one request in flight at a time, so rate x
+    # latency is 8 (measured by eBPF when it runs: requests/s x p50).
+    dep = w["verdict"]["dependencies"][0]
+    in_flight = 8.0
+    if dep["requests_per_second"] > 0 and dep["latency_seconds"]:
+        in_flight = dep["requests_per_second"] * dep["latency_seconds"]["p50"]
+    workers = w["recommendation"]["workers"]
+    if not in_flight / 2 <= workers <= in_flight * 2:
+        harness.fail(f"workers {workers} not within 2x of rate x latency {in_flight:.1f}:\n"
+                     f"{harness.describe(w['recommendation'])}")
+    evidence = "\n".join(w["recommendation"]["evidence"])
+    if "in flight" not in evidence and "threads active" not in evidence:
+        harness.fail(f"no Little's-law evidence line:\n{evidence}")
+    print(f"ok: client: {workers} workers for {in_flight:.1f} in flight "
+          f"({w['recommendation']['model']})")
+
+
+def case_history(binary):
+    p = harness.start_workload("cpu_single.py")
+    agent = harness.Agent(binary, [{"name": "job", "pid": p.pid}])
+    if not harness.wait_until(lambda: (agent.workload("job")[1] or {}).get("stability"), 15):
+        harness.fail(f"no stability for job:\n{agent.read_log()[-2000:]}")
+    time.sleep(5)  # two more 2 s windows
+    status, body = harness.http_get(agent.base + "/recommend?workload=job&history=1")
+    if status != 200:
+        harness.fail(f"/recommend?history=1 answered {status}: {body}")
+    st = json.loads(body)["workloads"][0]["stability"]
+    history = st.get("history") or []
+    if len(history) < 3:
+        harness.fail(f"want at least 3 windows of history, got {len(history)}: {st}")
+    if st["stable_for_seconds"] < 2 or history[-1]["class"] not in ("cpu_bound", "cpu_saturated"):
+        harness.fail(f"stability: {st}")
+    if any(h["end"] >= later["end"] for h, later in zip(history, history[1:])):
+        harness.fail(f"history not oldest first: {history}")
+    status, body = harness.http_get(agent.base + "/recommend?history=yes")
+    if status != 400:
+        harness.fail(f"history=yes answered {status}, want 400")
+    print(f"ok: job: {len(history)} windows, class {history[-1]['class']} "
+          f"stable for {st['stable_for_seconds']} s")
+
+
+if __name__ == "__main__":
+    harness.run_cases({"busy_node": case_busy_node, "fixed_demand": case_fixed_demand,
+                       "history": case_history})
