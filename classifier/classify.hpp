@@ -65,9 +65,9 @@ inline constexpr double kCpuPressureSupport = 0.1;
 }  // namespace thresholds
 
 Verdict classify(const WorkloadWindow& window);
-// The decision table's model for the verdict, with every option scored (options.hpp);
-// money only with `prices` set.
+// The decision table's model for the verdict, with every option scored (options.hpp):
+// money only with prices set; with an objective, the cheapest option meeting it.
 Recommendation recommend(const Verdict& verdict, const WorkloadWindow& window,
-                         const Prices& prices = {});
+                         const DecisionInputs& inputs = {});
 
 }  // namespace boundwise

@@ -8,6 +8,7 @@
 #include "classifier/classify.hpp"
 #include "classifier/histogram.hpp"
 #include "classifier/numbers.hpp"
+#include "classifier/objective.hpp"
 #include "classifier/sizing.hpp"
 #include "classifier/text.hpp"
 
@@ -365,6 +366,108 @@ std::vector<OptionScore> score_options(const Verdict& v, const WorkloadWindow& w
 
 namespace {
 
+// An option's latency over the objective's: the service time stays (the dependency's,
+// the code's) except where the time waiting for a CPU or the GIL is part of it — a
+// saturated or GIL-bound workload — which a faster option divides.
+double projected_latency_ratio(const OptionScore& o, double ratio_now, const Verdict& v) {
+  const bool queues_for_cpu =
+      v.bottleneck == Bottleneck::cpu_saturated || v.bottleneck == Bottleneck::gil_contended;
+  if (queues_for_cpu && o.speedup > 1) return ratio_now / o.speedup;
+  return ratio_now;
+}
+
+std::optional<bool> meets(const OptionScore& o, const Objective& objective,
+                          const ObjectiveStatus& now, const Verdict& v) {
+  std::optional<bool> ok;
+  if (now.latency_ratio) ok = projected_latency_ratio(o, *now.latency_ratio, v) <= 1.0;
+  if (objective.throughput_min_per_second && now.throughput_per_second) {
+    ok = ok.value_or(true) &&
+         *now.throughput_per_second * o.speedup >= *objective.throughput_min_per_second;
+  }
+  return ok;
+}
+
+// What adopting an option takes: 0 nothing (keep), 1 configuration (more threads,
+// processes or replicas), 2 a rewrite to an event loop or a different interpreter build.
+int effort(const OptionScore& o, const WorkloadWindow& w) {
+  switch (o.model) {
+    case Model::none:
+      return 0;
+    case Model::asyncio:
+      return w.event_loop ? 1 : 2;
+    case Model::free_threaded:
+      return w.runtime.free_threaded ? 1 : 2;
+    case Model::threads:
+    case Model::processes:
+    case Model::scale_out:
+      return 1;
+  }
+  return 1;
+}
+
+// Cheaper first: money when priced, else cores, then memory.
+bool cheaper(const OptionScore& a, const OptionScore& b) {
+  if (a.cost_per_month && b.cost_per_month && *a.cost_per_month != *b.cost_per_month) {
+    return *a.cost_per_month < *b.cost_per_month;
+  }
+  if (a.cores != b.cores) return a.cores < b.cores;
+  return a.memory_bytes < b.memory_bytes;
+}
+
+std::string objective_text(const Objective& o) {
+  std::string text;
+  auto add = [&text](const std::string& part) { text += (text.empty() ? "" : ", ") + part; };
+  if (o.latency_p95_seconds) add(printf_string("p95 ≤ %.3f s", *o.latency_p95_seconds));
+  if (o.latency_p99_seconds) add(printf_string("p99 ≤ %.3f s", *o.latency_p99_seconds));
+  if (o.throughput_min_per_second) {
+    add(printf_string("≥ %.1f requests/s", *o.throughput_min_per_second));
+  }
+  return text;
+}
+
+}  // namespace
+
+void align_with_objective(Recommendation& r, const Verdict& v, const WorkloadWindow& w) {
+  if (!r.objective || !r.objective_status || !r.objective_status->met) return;
+  const ObjectiveStatus& now = *r.objective_status;
+  const OptionScore* table = nullptr;
+  for (auto& o : r.options) {
+    o.meets_objective = meets(o, *r.objective, now, v);
+    if (o.model == r.model) table = &o;
+  }
+  // Among the options that meet it: the least effort, then the cheapest, then the
+  // table's own choice.
+  auto better = [&](const OptionScore& a, const OptionScore& b) {
+    if (effort(a, w) != effort(b, w)) return effort(a, w) < effort(b, w);
+    if (cheaper(a, b) != cheaper(b, a)) return cheaper(a, b);
+    return &a == table;
+  };
+  const OptionScore* best = nullptr;
+  for (const auto& o : r.options) {
+    if (o.meets_objective == true && (best == nullptr || better(o, *best))) best = &o;
+  }
+  const std::string objective = objective_text(*r.objective);
+  std::string clause;
+  if (best != nullptr) {
+    clause = *now.met ? printf_string("; the objective (%s) is met now", objective.c_str())
+                      : printf_string("; the objective (%s) is missed now", objective.c_str());
+    clause += printf_string(" and %s is the least change projected to meet it",
+                            std::string(option_name(best->model)).c_str());
+  } else {
+    for (const auto& o : r.options) {
+      if (best == nullptr || o.speedup > best->speedup) best = &o;
+    }
+    if (table != nullptr && best != nullptr && table->speedup >= best->speedup) best = table;
+    clause = printf_string("; no option is projected to meet the objective (%s): %s is the fastest",
+                           objective.c_str(), std::string(option_name(best->model)).c_str());
+  }
+  r.summary += clause;
+  r.model = best->model;
+  r.workers = best->model == Model::none ? 0 : best->workers;
+}
+
+namespace {
+
 // The two largest busy shares, e.g. "net 82%, on_cpu 9%".
 std::string top_shares(const Verdict& v) {
   std::vector<std::pair<double, Reason>> shares;
@@ -449,6 +552,14 @@ std::vector<std::string> decision_steps(const Verdict& v, const WorkloadWindow& 
   if (chosen->cost_per_month && keep != nullptr && keep->cost_per_month) {
     align += printf_string(", %.2f %s/month (now %.2f)", *chosen->cost_per_month,
                            prices.currency.c_str(), *keep->cost_per_month);
+  }
+  if (r.objective_status && r.objective_status->met) {
+    align += chosen->meets_objective == true ? "; meets the objective" : "; misses the objective";
+    if (r.objective_status->latency_ratio) {
+      align +=
+          printf_string(" (latency now %.2f× the objective, %s)",
+                        *r.objective_status->latency_ratio, r.objective_status->source.c_str());
+    }
   }
   const OptionScore* fastest = chosen;
   for (const auto& o : r.options) {

@@ -23,6 +23,12 @@ struct Prices {
   bool operator==(const Prices&) const = default;
 };
 
+// What a decision weighs besides the window: prices and the workload's objective.
+struct DecisionInputs {
+  Prices prices{};
+  Objective objective{};
+};
+
 // Hours in a month as cloud price lists count them (365 × 24 / 12).
 inline constexpr double kHoursPerMonth = 730;
 
@@ -31,6 +37,13 @@ inline constexpr double kHoursPerMonth = 730;
 // decision table's model; its option carries the table's worker count.
 std::vector<OptionScore> score_options(const Verdict& v, const WorkloadWindow& w, Model chosen,
                                        int chosen_workers, const Prices& prices);
+
+// With an objective (r.objective_status measured): marks each option's
+// meets_objective and re-chooses among those projected to meet it — the least effort
+// (keep; then more threads, processes or replicas; then a rewrite to asyncio or a
+// free-threaded build), then the cheapest (money, else cores, then memory) — or the
+// fastest when none does, saying so in the summary.
+void align_with_objective(Recommendation& r, const Verdict& v, const WorkloadWindow& w);
 
 // The four decision steps as sentences with this workload's numbers: identify,
 // interpret, validate, align (the last names the chosen option and its projection).

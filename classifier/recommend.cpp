@@ -9,6 +9,7 @@
 #include "classifier/classify.hpp"
 #include "classifier/histogram.hpp"
 #include "classifier/numbers.hpp"
+#include "classifier/objective.hpp"
 #include "classifier/options.hpp"
 #include "classifier/sizing.hpp"
 #include "classifier/text.hpp"
@@ -414,7 +415,8 @@ void recommend_mixed(const Verdict& v, Recommendation& r) {
 
 }  // namespace
 
-Recommendation recommend(const Verdict& v, const WorkloadWindow& w, const Prices& prices) {
+Recommendation recommend(const Verdict& v, const WorkloadWindow& w, const DecisionInputs& inputs) {
+  const Prices& prices = inputs.prices;
   Recommendation r;
   const int cores = std::max(1, w.node.cores);
   switch (v.bottleneck) {
@@ -453,6 +455,11 @@ Recommendation recommend(const Verdict& v, const WorkloadWindow& w, const Prices
   for (const auto& why : v.rationale) r.evidence.push_back("decision: " + why);
   r.options = score_options(v, w, r.model, r.workers, prices);
   if (prices.set()) r.currency = prices.currency;
+  if (!inputs.objective.empty()) {
+    r.objective = inputs.objective;
+    r.objective_status = measure_objective(inputs.objective, v, w);
+    align_with_objective(r, v, w);
+  }
   r.steps = decision_steps(v, w, r, prices);
   return r;
 }

@@ -57,6 +57,37 @@ struct Verdict {
   std::vector<std::string> rationale;
 };
 
+// A service-level objective (config `slo:` per target; docs/CLASSIFIER.md,
+// "Objectives"). Any subset; nothing set means no objective.
+struct Objective {
+  std::optional<double> latency_p95_seconds{};
+  std::optional<double> latency_p99_seconds{};
+  std::optional<double> throughput_min_per_second{};
+
+  bool empty() const {
+    return !latency_p95_seconds && !latency_p99_seconds && !throughput_min_per_second;
+  }
+  bool operator==(const Objective&) const = default;
+};
+
+struct ObjectiveStatus {
+  // What the latency and throughput are of: "inbound" (requests the workload served,
+  // eBPF) or "dependency NAME" (a client's top dependency, when it serves nothing
+  // measured); empty when neither was measured.
+  std::string source{};
+  std::optional<double> p95_seconds{};  // current, from `source`
+  std::optional<double> p99_seconds{};
+  std::optional<double> throughput_per_second{};
+  // Current over objective for the latency objectives set (the larger of p95's and
+  // p99's); 1 is exactly at the objective.
+  std::optional<double> latency_ratio{};
+  // The share of the error budget the window used: requests slower than an objective,
+  // over the share allowed (5 % for p95, 1 % for p99); the larger of the two.
+  std::optional<double> budget_used{};
+  // Whether every objective with a current value is met; nullopt when none has one.
+  std::optional<bool> met{};
+};
+
 // One concurrency model weighed for a workload (docs/CLASSIFIER.md, "Options"): what it
 // would give (speed), take (cores, memory, money) and risk, projected from the window.
 struct OptionScore {
@@ -68,6 +99,9 @@ struct OptionScore {
   std::uint64_t memory_bytes = 0;        // projected; 0 when unknown
   std::optional<double> cost_per_month;  // with configured prices (Prices)
   std::vector<std::string> risks;
+  // Whether it is projected to meet the workload's objective; nullopt without one (or
+  // without a measurement to judge it by).
+  std::optional<bool> meets_objective;
 };
 
 // The name an option is shown by: "keep" for Model::none, else the model's.
@@ -85,6 +119,9 @@ struct Recommendation {
   std::vector<OptionScore> options;
   std::string currency;  // of the options' cost_per_month; empty without prices
   std::vector<std::string> steps;
+  // The workload's objective and how the window measured up to it; absent without one.
+  std::optional<Objective> objective;
+  std::optional<ObjectiveStatus> objective_status;
 };
 
 }  // namespace boundwise

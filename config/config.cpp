@@ -184,7 +184,7 @@ class Loader {
 
   TargetSelector target(const YAML::Node& node, std::set<std::string>& names) const {
     if (!node.IsMap()) fail(node, "each target must be a map with name and pid, comm or cmdline");
-    check_keys(node, {"name", "pid", "comm", "cmdline"}, "a target");
+    check_keys(node, {"name", "pid", "comm", "cmdline", "slo"}, "a target");
     TargetSelector t;
     if (!node["name"]) fail(node, "target has no \"name\"");
     t.name = scalar(node["name"], "name");
@@ -211,6 +211,7 @@ class Loader {
       (std::string_view(key) == "comm" ? t.comm_regex : t.cmdline_regex) = pattern;
       ++selectors;
     }
+    if (auto n = node["slo"]) t.slo = slo(n);
     if (selectors == 0) fail(node, "target \"" + t.name + "\" needs one of pid, comm or cmdline");
     if (selectors > 1) {
       fail(node, "target \"" + t.name + "\" has more than one of pid, comm and cmdline");
@@ -253,6 +254,36 @@ class Loader {
                      number_text(max) + ", got \"" + text + "\"");
     }
     return value;
+  }
+
+  // A target's `slo:`: latency_p95, latency_p99 (durations) and throughput_min
+  // (requests per second, optionally written "50/s"); at least one.
+  Objective slo(const YAML::Node& node) const {
+    if (!node.IsMap() || node.size() == 0) {
+      fail(node, "\"slo\" must be a map of latency_p95, latency_p99 and/or throughput_min");
+    }
+    check_keys(node, {"latency_p95", "latency_p99", "throughput_min"}, "\"slo\"");
+    Objective o;
+    auto seconds = [this](const YAML::Node& n, const std::string& key) {
+      return std::chrono::duration<double>(duration(n, key)).count();
+    };
+    if (auto n = node["latency_p95"]) o.latency_p95_seconds = seconds(n, "latency_p95");
+    if (auto n = node["latency_p99"]) o.latency_p99_seconds = seconds(n, "latency_p99");
+    if (auto n = node["throughput_min"]) {
+      std::string text = scalar(n, "throughput_min");
+      if (text.size() > 2 && text.compare(text.size() - 2, 2, "/s") == 0) {
+        text.resize(text.size() - 2);
+      }
+      char* end = nullptr;
+      const double rate = std::strtod(text.c_str(), &end);
+      if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(rate) || rate <= 0 ||
+          rate > 1e9) {
+        fail(n, "\"throughput_min\" must be requests per second above 0, e.g. 50/s, got \"" +
+                    n.Scalar() + "\"");
+      }
+      o.throughput_min_per_second = rate;
+    }
+    return o;
   }
 
   CostConfig cost(const YAML::Node& node) const {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "classifier/endpoint.hpp"
+#include "classifier/verdict.hpp"
 #include "collectors/descriptor.hpp"
 
 namespace boundwise {
@@ -19,9 +20,10 @@ namespace boundwise {
 // Exactly one of pid / comm / cmdline is set.
 struct TargetSelector {
   std::string name;
-  std::optional<int> pid;
-  std::optional<std::string> comm_regex;     // ECMAScript regex searched in /proc/PID/comm
-  std::optional<std::string> cmdline_regex;  // searched in the NUL→space joined cmdline
+  std::optional<int> pid{};
+  std::optional<std::string> comm_regex{};     // ECMAScript regex searched in /proc/PID/comm
+  std::optional<std::string> cmdline_regex{};  // searched in the NUL→space joined cmdline
+  Objective slo{};                             // `slo:`; empty when none (docs/CONFIG.md)
 };
 
 // The `web:` section: TLS and authentication of the HTTP endpoints.

@@ -147,6 +147,16 @@ struct MetricsPublisher::State {
               "holding verdict_change_windows windows, or at once with confidence >= 0.9");
   Family<Gauge>& verdict_stable =
       gauge("boundwise_verdict_stable_seconds", "Time the workload's published class has held");
+  Family<Gauge>& slo_objective =
+      gauge("boundwise_slo_objective_seconds",
+            "The workload's latency objective (config slo:) by quantile (0.95, 0.99)");
+  Family<Gauge>& slo_ratio =
+      gauge("boundwise_slo_latency_ratio",
+            "The workload's latency over its objective (the larger of p95's and p99's); above "
+            "1 misses it");
+  Family<Gauge>& slo_met = gauge("boundwise_slo_met",
+                                 "1 when the workload met every objective it has a measurement "
+                                 "for in the last window, else 0");
   // Per workload: the published-change count last added to verdict_changes.
   std::map<std::string, double> verdict_changes_last;
   Family<Gauge>& threads =
@@ -395,6 +405,34 @@ struct MetricsPublisher::State {
     s.add(s.verdict_stable, {{"workload", name}}, name).Set(non_negative(st.stable_for_seconds));
   }
 
+  // The objective and the last window against it; nothing without one, and no ratio or
+  // met without a measurement to judge by.
+  static void publish_objective(State& s, const std::string& name, const Recommendation& r) {
+    const Labels labels{{"workload", name}};
+    const auto& o = r.objective;
+    const auto& st = r.objective_status;
+    for (const auto& [quantile, objective] :
+         {std::pair{"0.95", o ? o->latency_p95_seconds : std::nullopt},
+          std::pair{"0.99", o ? o->latency_p99_seconds : std::nullopt}}) {
+      const Labels q{{"workload", name}, {"quantile", quantile}};
+      if (objective) {
+        s.add(s.slo_objective, q, name).Set(*objective);
+      } else {
+        s.remove(s.slo_objective, q, name);
+      }
+    }
+    if (st && st->latency_ratio) {
+      s.add(s.slo_ratio, labels, name).Set(non_negative(*st->latency_ratio));
+    } else {
+      s.remove(s.slo_ratio, labels, name);
+    }
+    if (st && st->met) {
+      s.add(s.slo_met, labels, name).Set(*st->met ? 1 : 0);
+    } else {
+      s.remove(s.slo_met, labels, name);
+    }
+  }
+
   // The cgroup CPU limit and its enforcement.
   static void publish_cpu_limit(State& s, const std::string& name, const WorkloadWindow& win) {
     Labels labels{{"workload", name}};
@@ -578,6 +616,7 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
     State::publish_dependencies(s, name, *report.window);
     State::publish_verdict(s, name, *report.verdict, *report.recommendation);
     if (report.stability) State::publish_stability(s, name, *report.stability);
+    State::publish_objective(s, name, *report.recommendation);
     State::publish_memory(s, name, *report.window);
     State::publish_cpu_limit(s, name, *report.window);
     State::publish_runtime(s, name, *report.window);

@@ -240,10 +240,13 @@ WorkloadReport Pipeline::make_report(const TargetWorkload& w, const WorkloadWind
                 std::chrono::duration<double>(now - seen->second).count() >= duration * 0.5;
   if (!enough) return out;
   Verdict verdict = classify(win);
-  const Prices prices{.cpu_core_hour = config_.cost.cpu_core_hour,
-                      .memory_gib_hour = config_.cost.memory_gib_hour,
-                      .currency = config_.cost.currency};
-  out.recommendation = recommend(verdict, win, prices);
+  DecisionInputs inputs{.prices = {.cpu_core_hour = config_.cost.cpu_core_hour,
+                                   .memory_gib_hour = config_.cost.memory_gib_hour,
+                                   .currency = config_.cost.currency}};
+  for (const auto& selector : config_.targets) {
+    if (selector.name == w.name) inputs.objective = selector.slo;
+  }
+  out.recommendation = recommend(verdict, win, inputs);
   out.verdict = std::move(verdict);
   out.window = win;
   stabilise(w.name, out, end_seconds, duration);

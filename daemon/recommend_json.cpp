@@ -74,7 +74,31 @@ json option_json(const OptionScore& o) {
       {"cores", round_to(o.cores, 1e3)},
       {"memory_bytes", bytes_or_null(o.memory_bytes)},
       {"cost_per_month", o.cost_per_month ? json(round_to(*o.cost_per_month, 1e2)) : json(nullptr)},
-      {"risks", o.risks}};
+      {"risks", o.risks},
+      {"meets_objective", o.meets_objective ? json(*o.meets_objective) : json(nullptr)}};
+}
+
+json optional_number(const std::optional<double>& v, double scale) {
+  return v ? json(round_to(*v, scale)) : json(nullptr);
+}
+
+// The workload's objective and the window against it; null without one.
+json slo_json(const Recommendation& r) {
+  if (!r.objective || !r.objective_status) return nullptr;
+  const Objective& o = *r.objective;
+  const ObjectiveStatus& s = *r.objective_status;
+  return json{{"objective",
+               {{"latency_p95_seconds", optional_number(o.latency_p95_seconds, 1e6)},
+                {"latency_p99_seconds", optional_number(o.latency_p99_seconds, 1e6)},
+                {"throughput_min_per_second", optional_number(o.throughput_min_per_second, 1e3)}}},
+              {"source", s.source.empty() ? json(nullptr) : json(s.source)},
+              {"current",
+               {{"latency_p95_seconds", optional_number(s.p95_seconds, 1e6)},
+                {"latency_p99_seconds", optional_number(s.p99_seconds, 1e6)},
+                {"throughput_per_second", optional_number(s.throughput_per_second, 1e3)}}},
+              {"met", s.met ? json(*s.met) : json(nullptr)},
+              {"latency_ratio", optional_number(s.latency_ratio, 1e4)},
+              {"budget_used", optional_number(s.budget_used, 1e4)}};
 }
 
 json recommendation_json(const Recommendation& r) {
@@ -88,7 +112,8 @@ json recommendation_json(const Recommendation& r) {
               {"chosen", std::string(option_name(r.model))},
               {"options", options},
               {"currency", r.currency.empty() ? json(nullptr) : json(r.currency)},
-              {"steps", r.steps}};
+              {"steps", r.steps},
+              {"slo", slo_json(r)}};
 }
 
 // Ids only: names are not in the cgroup path (docs/API.md says how to look them up).

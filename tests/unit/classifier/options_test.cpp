@@ -169,7 +169,7 @@ TEST(Options, CostPerMonth) {
   EXPECT_FALSE(option(r, Model::none).cost_per_month);
   EXPECT_TRUE(r.currency.empty());
   Prices prices{.cpu_core_hour = 0.04, .memory_gib_hour = 0.005, .currency = "EUR"};
-  r = recommend(v, w, prices);
+  r = recommend(v, w, {.prices = prices});
   ASSERT_TRUE(option(r, Model::none).cost_per_month);
   EXPECT_NEAR(*option(r, Model::none).cost_per_month, (0.04 + 0.005) * 730, 1e-9);
   // Two processes: two cores, two copies of the 1 GiB process.

@@ -310,6 +310,34 @@ TEST(Config, RegisteredDescriptorsAreConsistent) {
   EXPECT_FALSE(enabled_by_default(collector_descriptors(), "no_such_collector"));
 }
 
+// A target's `slo:`: durations for the latencies, requests/s for the throughput.
+TEST(Config, TargetObjectives) {
+  Config c = parse(
+      "targets:\n"
+      "  - name: api\n"
+      "    comm: gunicorn\n"
+      "    slo: {latency_p95: 300ms, latency_p99: 1s, throughput_min: 50/s}\n"
+      "  - name: batch\n"
+      "    pid: 7\n",
+      "t");
+  ASSERT_EQ(c.targets.size(), 2u);
+  EXPECT_DOUBLE_EQ(*c.targets[0].slo.latency_p95_seconds, 0.3);
+  EXPECT_DOUBLE_EQ(*c.targets[0].slo.latency_p99_seconds, 1.0);
+  EXPECT_DOUBLE_EQ(*c.targets[0].slo.throughput_min_per_second, 50);
+  EXPECT_TRUE(c.targets[1].slo.empty());
+  EXPECT_DOUBLE_EQ(*parse("targets:\n  - {name: a, pid: 1, slo: {throughput_min: 2.5}}\n", "t")
+                        .targets[0]
+                        .slo.throughput_min_per_second,
+                   2.5);
+  const std::string head = "targets:\n  - name: api\n    pid: 1\n    slo:";
+  expect_error(head + " 300ms\n", 4, 10, "\"slo\" must be a map");
+  expect_error(head + " {}\n", 4, 10, "\"slo\" must be a map");
+  expect_error(head + " {latency_p95: fast}\n", 4, 24, "bad duration");
+  expect_error(head + " {throughput_min: 0}\n", 4, 27, "above 0, e.g. 50/s");
+  expect_error(head + " {throughput_min: 5/m}\n", 4, 27, "got \"5/m\"");
+  expect_error(head + " {p95: 1s}\n", 4, 11, "unknown key \"p95\" in \"slo\"");
+}
+
 // `cost:` prices the options in /recommend; every field optional, bounded, positioned
 // errors for the rest.
 TEST(Config, CostPrices) {

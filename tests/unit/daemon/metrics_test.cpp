@@ -178,6 +178,30 @@ TEST(PrometheusMetrics, VerdictChangesAndStableTime) {
   EXPECT_EQ(value(text, "boundwise_verdict_stable_seconds", {{"workload", "api"}}), 20);
 }
 
+// Objective series: only the quantiles configured, the ratio and met only with a
+// measurement, all gone when the objective is.
+TEST(PrometheusMetrics, ObjectiveSeries) {
+  auto r = report("api", 10, 50);
+  r.recommendation->objective = Objective{.latency_p95_seconds = 0.3};
+  r.recommendation->objective_status = ObjectiveStatus{.latency_ratio = 1.5, .met = false};
+  MetricsPublisher m;
+  m.publish(snapshot_with({r}));
+  std::string text = m.render();
+  EXPECT_EQ(
+      value(text, "boundwise_slo_objective_seconds", {{"workload", "api"}, {"quantile", "0.95"}}),
+      0.3);
+  EXPECT_FALSE(
+      value(text, "boundwise_slo_objective_seconds", {{"workload", "api"}, {"quantile", "0.99"}}));
+  EXPECT_EQ(value(text, "boundwise_slo_latency_ratio", {{"workload", "api"}}), 1.5);
+  EXPECT_EQ(value(text, "boundwise_slo_met", {{"workload", "api"}}), 0);
+  r.recommendation->objective.reset();
+  r.recommendation->objective_status.reset();
+  m.publish(snapshot_with({r}));
+  text = m.render();
+  EXPECT_EQ(text.find("boundwise_slo_objective_seconds{"), std::string::npos);
+  EXPECT_EQ(text.find("boundwise_slo_met{"), std::string::npos);
+}
+
 TEST(PrometheusMetrics, AgentStageCountersFollowTheCumulativeCpuTime) {
   MetricsPublisher m;
   Snapshot s = snapshot_with({});

@@ -355,12 +355,35 @@ TEST(RecommendJson, OptionsChosenAndSteps) {
   EXPECT_EQ(r["steps"][3].get<std::string>().rfind("align: threads", 0), 0u) << r["steps"][3];
 
   auto priced = io_bound("api");
-  priced.recommendation = recommend(*priced.verdict, *priced.window, Prices{.cpu_core_hour = 0.04});
+  priced.recommendation =
+      recommend(*priced.verdict, *priced.window, {.prices = Prices{.cpu_core_hour = 0.04}});
   doc = recommend_document(snapshot_with({priced}));
   const json& p = doc["workloads"][0]["recommendation"];
   EXPECT_EQ(p["currency"], "USD");
   expect_number(p["options"][0]["cost_per_month"], "cost_per_month");
   EXPECT_NEAR(p["options"][0]["cost_per_month"].get<double>(), 0.45 * 0.04 * 730, 0.01);
+}
+
+// The objective: what was asked, what the window measured (and of what), met or not;
+// null without one, and each option says whether it is projected to meet it.
+TEST(RecommendJson, ObjectiveStatus) {
+  auto r = io_bound("api");
+  auto doc = recommend_document(snapshot_with({r}));
+  EXPECT_TRUE(doc["workloads"][0]["recommendation"]["slo"].is_null());
+  EXPECT_TRUE(doc["workloads"][0]["recommendation"]["options"][0]["meets_objective"].is_null());
+  r.recommendation = recommend(*r.verdict, *r.window, {.objective = {.latency_p95_seconds = 0.1}});
+  doc = recommend_document(snapshot_with({r}));
+  const json& slo = doc["workloads"][0]["recommendation"]["slo"];
+  EXPECT_EQ(slo["objective"]["latency_p95_seconds"], 0.1);
+  EXPECT_TRUE(slo["objective"]["latency_p99_seconds"].is_null());
+  EXPECT_EQ(slo["source"], "dependency orders-db");
+  expect_number(slo["current"]["latency_p95_seconds"], "current p95");
+  EXPECT_EQ(slo["met"], false);
+  EXPECT_GT(slo["latency_ratio"].get<double>(), 2.0);
+  EXPECT_EQ(slo["budget_used"], 20.0);  // every wait over 0.1 s against the 5 % allowed
+  for (const json& o : doc["workloads"][0]["recommendation"]["options"]) {
+    EXPECT_TRUE(o["meets_objective"].is_boolean()) << o.dump();
+  }
 }
 
 // Stability: its summary always, the windows only with history=1; null before the

@@ -63,7 +63,7 @@ TEST(Agent, HttpServesPublishedSnapshotsWhileWindowsClose) {
   config.window = 200ms;
   config.discovery_interval = 100ms;
   config.sample_rate_hz = 50;
-  config.targets = {TargetSelector{"self", ::getpid(), std::nullopt, std::nullopt}};
+  config.targets = {TargetSelector{.name = "self", .pid = ::getpid()}};
   config.collectors_enabled = {{"ebpf", false}, {"python", false}};
   config.log_level = "warn";
   Agent agent(config);
