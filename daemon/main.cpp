@@ -20,6 +20,7 @@
 #include "collectors/registry.hpp"
 #include "config/config.hpp"
 #include "daemon/agent.hpp"
+#include "daemon/build_info.hpp"
 #include "daemon/privileges.hpp"
 #include "daemon/replay.hpp"
 
@@ -107,7 +108,7 @@ CLI::App* add_options(CLI::App& app, Args& a, const std::string& known_collector
                      known_collectors);
   app.footer(collectors_help());
   app.add_flag("--print-default-config", a.print_default, "print the embedded default config");
-  app.add_flag("--version", a.version, "print the version");
+  app.add_flag("--version", a.version, "print the version, git commit, build type and compiler");
   app.add_flag("--check-privileges", a.check_privs,
                "print which capabilities and kernel features this host grants the agent, "
                "what each buys and what degrades without it, and exit");
@@ -201,7 +202,8 @@ int run_agent(const std::string& config_file, const Overrides& overrides) {
   }
   setup_logging(config.log_level);
   auto log = spdlog::get("agent");
-  log->info("boundwise {} starting (config: {})", BOUNDWISE_VERSION,
+  log->info("boundwise {} (commit {}) starting (config: {})", BOUNDWISE_VERSION,
+            boundwise::build_info().commit,
             config_file.empty() ? "embedded default" : config_file);
   raise_open_files_limit();
   std::string run_as_user = config.run_as_user;
@@ -259,7 +261,7 @@ int main(int argc, char** argv) {
   if (*replay)
     return boundwise::run_replay(args.replay_path, args.replay_json, std::cout, std::cerr);
   if (args.version) {
-    std::cout << "boundwise " << BOUNDWISE_VERSION << "\n";
+    std::cout << boundwise::version_text(boundwise::build_info());
     return 0;
   }
   if (args.check_privs) {
