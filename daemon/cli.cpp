@@ -3,6 +3,10 @@
 // here) and the mapping of what went wrong to an exit code.
 #include "daemon/cli.hpp"
 
+// clang-format off
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp needs std::exchange
+// clang-format on
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -18,7 +22,6 @@
 #include <optional>
 #include <sstream>
 #include <thread>
-#include <utility>  // before Asio: Boost 1.74's awaitable.hpp needs std::exchange
 #include <variant>
 
 #include "daemon/build_info.hpp"
