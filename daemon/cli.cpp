@@ -3,25 +3,19 @@
 // here) and the mapping of what went wrong to an exit code.
 #include "daemon/cli.hpp"
 
-// clang-format off
-#include <utility>  // before Asio: Boost 1.74's awaitable.hpp needs std::exchange
-// clang-format on
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cstdint>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <thread>
+#include <utility>
 #include <variant>
 
 #include "daemon/build_info.hpp"
@@ -106,20 +100,32 @@ std::variant<std::string, Failure> read_token(const std::string& path) {
   return token;
 }
 
-// One GET on a connected (and for TLS, handshaken) stream.
-template <class Stream>
-asio::awaitable<void> exchange(Stream& stream, const http::request<http::empty_body>& request,
-                               http::response<http::string_body>& response, beast::error_code& ec,
-                               std::string& stage) {
-  stage = "sending the request";
-  co_await http::async_write(stream, request, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return;
-  stage = "reading the answer";
+// Where one GET stands: the error of the step that failed, and which step it was.
+struct Progress {
+  beast::error_code ec;
+  std::string stage;
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
-  parser.body_limit(64 * 1024 * 1024);
-  co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-  if (!ec) response = parser.release();
+};
+
+// Writes the request and reads the answer on a connected (and for TLS, handshaken)
+// stream. Callbacks, not coroutines: clang-14 (clang-tidy's compiler) cannot build
+// Boost 1.74's awaitable against libstdc++ 12. Everything referred to lives in
+// fetch()'s frame, which io_context::run() does not leave before the last handler.
+template <class Stream>
+void write_then_read(Stream* stream, const http::request<http::empty_body>* request,
+                     Progress* progress) {
+  progress->stage = "sending the request";
+  http::async_write(*stream, *request, [stream, progress](beast::error_code ec, std::size_t) {
+    if (ec) {
+      progress->ec = ec;
+      return;
+    }
+    progress->stage = "reading the answer";
+    http::async_read(
+        *stream, progress->buffer, progress->parser,
+        [progress](beast::error_code read_ec, std::size_t) { progress->ec = read_ec; });
+  });
 }
 
 std::variant<Fetched, Failure> fetch(const ClientOptions& options, const std::string& target) {
@@ -158,43 +164,54 @@ std::variant<Fetched, Failure> fetch(const ClientOptions& options, const std::st
   if (!token.empty()) request.set(http::field::authorization, "Bearer " + token);
 
   asio::io_context io;
-  beast::error_code ec;
-  std::string stage = "resolving " + url->host;
-  http::response<http::string_body> response;
-  asio::co_spawn(
-      io,
-      [&]() -> asio::awaitable<void> {
-        tcp::resolver resolver(io);
-        auto endpoints = co_await resolver.async_resolve(
-            url->host, url->port, asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) co_return;
-        stage = "connecting";
-        if (url->tls) {
-          beast::ssl_stream<beast::tcp_stream> stream(io, tls);
-          // SNI for a host name; certificate checked against the name or address.
-          boost::system::error_code not_an_address;
-          asio::ip::make_address(url->host, not_an_address);
-          if (not_an_address) SSL_set_tlsext_host_name(stream.native_handle(), url->host.c_str());
-          stream.set_verify_callback(ssl::host_name_verification(url->host));
-          beast::get_lowest_layer(stream).expires_after(options.timeout);
-          co_await beast::get_lowest_layer(stream).async_connect(
-              endpoints, asio::redirect_error(asio::use_awaitable, ec));
-          if (ec) co_return;
-          stage = "TLS handshake";
-          co_await stream.async_handshake(ssl::stream_base::client,
-                                          asio::redirect_error(asio::use_awaitable, ec));
-          if (ec) co_return;
-          co_await exchange(stream, request, response, ec, stage);
-        } else {
-          beast::tcp_stream stream(io);
-          stream.expires_after(options.timeout);
-          co_await stream.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
-          if (ec) co_return;
-          co_await exchange(stream, request, response, ec, stage);
+  Progress progress;
+  progress.stage = "resolving " + url->host;
+  progress.parser.body_limit(std::uint64_t{64} << 20);
+  tcp::resolver resolver(io);
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+  if (url->tls) {
+    secure.emplace(io, tls);
+    // SNI for a host name; the certificate checked against the name or address.
+    boost::system::error_code not_an_address;
+    asio::ip::make_address(url->host, not_an_address);
+    if (not_an_address) SSL_set_tlsext_host_name(secure->native_handle(), url->host.c_str());
+    secure->set_verify_callback(ssl::host_name_verification(url->host));
+  } else {
+    plain.emplace(io);
+  }
+  beast::tcp_stream& lowest = secure ? beast::get_lowest_layer(*secure) : *plain;
+  resolver.async_resolve(
+      url->host, url->port,
+      [&](beast::error_code ec, const tcp::resolver::results_type& endpoints) {
+        if (ec) {
+          progress.ec = ec;
+          return;
         }
-      },
-      asio::detached);
+        progress.stage = "connecting";
+        lowest.expires_after(options.timeout);
+        lowest.async_connect(endpoints, [&](beast::error_code connect_ec, const tcp::endpoint&) {
+          if (connect_ec) {
+            progress.ec = connect_ec;
+            return;
+          }
+          if (!secure) {
+            write_then_read(&*plain, &request, &progress);
+            return;
+          }
+          progress.stage = "TLS handshake";
+          secure->async_handshake(ssl::stream_base::client, [&](beast::error_code handshake_ec) {
+            if (handshake_ec) {
+              progress.ec = handshake_ec;
+              return;
+            }
+            write_then_read(&*secure, &request, &progress);
+          });
+        });
+      });
   io.run();
+  const beast::error_code& ec = progress.ec;
+  const std::string& stage = progress.stage;
   if (ec) {
     std::string why =
         ec == beast::error::timeout
@@ -209,6 +226,7 @@ std::variant<Fetched, Failure> fetch(const ClientOptions& options, const std::st
     return Failure{kUnreachable,
                    "agent unreachable at " + options.url + ": " + stage + ": " + why + hint};
   }
+  auto response = progress.parser.release();
   return Fetched{static_cast<int>(response.result_int()), std::move(response.body())};
 }
 

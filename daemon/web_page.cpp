@@ -289,10 +289,10 @@ std::string options_sections(const json& w) {
 
 }  // namespace
 
-std::string html_escape(std::string_view s) {
+std::string html_escape(std::string_view text) {
   std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
+  out.reserve(text.size());
+  for (char c : text) {
     switch (c) {
       case '&':
         out += "&amp;";
@@ -316,10 +316,10 @@ std::string html_escape(std::string_view s) {
   return out;
 }
 
-std::string url_encode(std::string_view s) {
+std::string url_encode(std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
-  for (char c : s) {
+  for (char c : text) {
     const auto u = static_cast<unsigned char>(c);
     if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || c == '-' ||
         c == '_' || c == '.' || c == '~') {
