@@ -128,8 +128,10 @@ def case_browser(binary):
     port = int(server.stdout.readline().strip())
     detached("bw-client", os.path.join(harness.WORKLOADS, "http_threads.py"), port, 8)
     detached(HOSTILE, os.path.join(harness.WORKLOADS, "cpu_single.py"))
-    # No targets: auto-discovery names each workload after its process (`comm`).
-    agent = harness.Agent(binary, [], dependencies=[("orders-api", f"127.0.0.1:{port}")])
+    # No targets: auto-discovery names each workload after its process (`comm`). The
+    # client uses little CPU: room for every busy tree of a busy CI machine.
+    agent = harness.Agent(binary, [], dependencies=[("orders-api", f"127.0.0.1:{port}")],
+                          extra="max_workloads: 200")
 
     def client_ready(w):
         deps = w["verdict"]["dependencies"]
