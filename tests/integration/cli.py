@@ -6,7 +6,9 @@ usage: cli.py --agent PATH --case status_explain|exit_codes|tls
 """
 import json
 import os
+import pty
 import re
+import select
 import subprocess
 import sys
 import time
@@ -122,6 +124,21 @@ def case_status_explain(binary):
         harness.fail(f"net's bar should show {net * 100:.1f}%:\n{text}")
     print(text)
 
+    # Colour only on a terminal, and not with NO_COLOR.
+    code, out = on_terminal(binary, "status", "--url", agent.base)
+    if code != 0 or "\x1b[1mWORKLOAD" not in out or "\x1b[36mio_network" not in out:
+        harness.fail(f"no colours on a terminal (exit {code}): {out!r}")
+    code, out = on_terminal(binary, "status", "--url", agent.base,
+                            env=dict(os.environ, NO_COLOR="1"))
+    if code != 0 or "\x1b[" in out or "WORKLOAD" not in out:
+        harness.fail(f"colours with NO_COLOR set (exit {code}): {out!r}")
+
+    # --watch on a terminal redraws in place: home, frame, clear the rest; again.
+    _, out = on_terminal(binary, "status", "--url", agent.base, "--watch", "--interval", "0.3",
+                         stop_after=1.5)
+    if out.count("\x1b[H") < 2 or out.count("\x1b[J") < 2:
+        harness.fail(f"--watch on a terminal did not redraw in place: {out[:500]!r}")
+
     # --watch redraws: at least two frames in 1.5 s at a 0.3 s interval.
     watch = subprocess.Popen([binary, "status", "--url", agent.base, "--watch", "--interval",
                               "0.3"], stdout=subprocess.PIPE, text=True)
@@ -130,6 +147,32 @@ def case_status_explain(binary):
     out = watch.communicate(timeout=5)[0]
     if out.count("WORKLOAD") < 2:
         harness.fail(f"--watch drew {out.count('WORKLOAD')} frames in 1.5 s:\n{out}")
+
+
+def on_terminal(binary, *args, env=None, stop_after=None):
+    """Runs the CLI with its stdout on a pseudo-terminal; returns its exit code and what
+    it wrote. `stop_after`: seconds after which it is terminated (for --watch)."""
+    leader, follower = pty.openpty()
+    p = subprocess.Popen([binary, *map(str, args)], stdout=follower, stderr=subprocess.PIPE,
+                         env=env)
+    os.close(follower)
+    out = b""
+    deadline = time.monotonic() + (stop_after or 10)
+    while time.monotonic() < deadline:
+        if not select.select([leader], [], [], 0.1)[0]:
+            continue
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the other side closed
+            break
+        if not chunk:
+            break
+        out += chunk
+    if p.poll() is None:
+        p.terminate()
+    p.wait(10)
+    os.close(leader)
+    return p.returncode, out.decode(errors="replace")
 
 
 def case_exit_codes(binary):
