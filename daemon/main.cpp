@@ -283,8 +283,9 @@ int main(int argc, char** argv) {
   ::mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   CLI::App app{
       "boundwise: tells, per workload on this host, whether it is CPU-bound or I/O-bound, why, "
-      "and which concurrency model serves it.\nServes /metrics (Prometheus) and /recommend "
-      "(JSON). Without --config it uses an embedded default that auto-discovers the busiest "
+      "and which concurrency model serves it.\nServes /metrics (Prometheus), /recommend "
+      "(JSON) and a web page at /; `status` and `explain` read a running agent. Without --config "
+      "it uses an embedded default that auto-discovers the busiest "
       "process trees."};
   Args args;
   std::string known;
