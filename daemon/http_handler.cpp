@@ -1,10 +1,12 @@
 // Endpoint routing: a pure function of the request and the current snapshot.
 #include "daemon/http_handler.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "daemon/auth.hpp"
 #include "daemon/recommend_json.hpp"
+#include "daemon/web_page.hpp"
 
 namespace boundwise {
 
@@ -56,48 +58,110 @@ std::optional<std::string> url_decode(std::string_view s) {
   return out;
 }
 
-// GET /recommend[?workload=NAME][&history=1]: every workload's verdict (the body
-// rendered once per window when there is one), or one workload's; 404 with the known
-// names for another. history=1 adds each workload's recent windows.
-HttpResponse serve_recommend(std::string_view query, const EndpointContext& context) {
-  std::optional<std::string> only;
-  bool history = false;
+// A query parameter: absent (no value, no error), present (its percent-decoded value;
+// the last one when repeated), or malformed (the 400 message).
+struct QueryValue {
+  std::optional<std::string> value;
+  std::string error;
+};
+
+QueryValue query_value(std::string_view query, std::string_view wanted) {
+  QueryValue out;
   while (!query.empty()) {
     std::string_view pair = query.substr(0, query.find('&'));
     query = query.find('&') == std::string_view::npos ? "" : query.substr(query.find('&') + 1);
     std::string_view key = pair.substr(0, pair.find('='));
-    if (key == "history") {
-      const std::string_view value =
-          pair.find('=') == std::string_view::npos ? "" : pair.substr(pair.find('=') + 1);
-      if (value != "1" && value != "0") return error(400, "history= takes 1 or 0");
-      history = value == "1";
-      continue;
+    if (key != wanted) continue;
+    if (pair.find('=') == std::string_view::npos) {
+      return {std::nullopt, std::string(wanted) + "= needs a value"};
     }
-    if (key != "workload") continue;
-    if (pair.find('=') == std::string_view::npos) return error(400, "workload= needs a value");
     auto value = url_decode(pair.substr(pair.find('=') + 1));
-    if (!value) return error(400, "malformed percent-encoding in the workload parameter");
-    only = *value;
+    if (!value) {
+      return {std::nullopt,
+              "malformed percent-encoding in the " + std::string(wanted) + " parameter"};
+    }
+    out.value = *value;
   }
-  if (only) {
-    bool found = false;
+  return out;
+}
+
+bool has_workload(const Snapshot& snapshot, const std::string& name) {
+  return std::any_of(snapshot.workloads.begin(), snapshot.workloads.end(),
+                     [&](const WorkloadReport& w) { return w.name == name; });
+}
+
+// GET /recommend[?workload=NAME][&history=1]: every workload's verdict (the body
+// rendered once per window when there is one), or one workload's; 404 with the known
+// names for another. history=1 adds each workload's recent windows.
+HttpResponse serve_recommend(std::string_view query, const EndpointContext& context) {
+  QueryValue only = query_value(query, "workload");
+  if (!only.error.empty()) return error(400, only.error);
+  QueryValue history = query_value(query, "history");
+  if (!history.error.empty() || (history.value && *history.value != "1" && *history.value != "0")) {
+    return error(400, "history= takes 1 or 0");
+  }
+  const bool with_history = history.value == "1";
+  if (only.value && !has_workload(context.snapshot, *only.value)) {
     json names = json::array();
-    for (const auto& w : context.snapshot.workloads) {
-      names.push_back(w.name);
-      found = found || w.name == *only;
-    }
-    if (!found) {
-      return json_response(
-          404, json{{"error", "unknown workload \"" + *only + "\""}, {"workloads", names}});
-    }
+    for (const auto& w : context.snapshot.workloads) names.push_back(w.name);
+    return json_response(
+        404, json{{"error", "unknown workload \"" + *only.value + "\""}, {"workloads", names}});
   }
-  if (!only && !history && context.recommend_body != nullptr) {
+  if (!only.value && !with_history && context.recommend_body != nullptr) {
     HttpResponse r;
     r.content_type = "application/json";
     r.shared_body = context.recommend_body;
     return r;
   }
-  return json_response(200, recommend_document(context.snapshot, only, history));
+  return json_response(200, recommend_document(context.snapshot, only.value, with_history));
+}
+
+// The page may only style itself: no script, no request to anywhere (a name that got
+// past the escaping could still run nothing).
+constexpr const char* kPagePolicy =
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'";
+
+// The document the page renders, invalid UTF-8 (a workload named after a weird comm)
+// replaced with U+FFFD: the page says charset=utf-8.
+json page_document(const Snapshot& snapshot, const std::optional<std::string>& only) {
+  return json::parse(
+      recommend_document(snapshot, only).dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+// GET /: the web page (daemon/web_page.hpp); ?workload=NAME one workload's page (404
+// listing the known ones for another); ?format=text the plain-text index.
+HttpResponse serve_page(std::string_view query, const EndpointContext& context) {
+  QueryValue format = query_value(query, "format");
+  if (format.value && *format.value == "text") {
+    HttpResponse r;
+    r.body =
+        "boundwise: is each workload CPU-bound or I/O-bound, and which concurrency model serves "
+        "it\n\n"
+        "  /                          this host's workloads as a web page\n"
+        "  /?workload=NAME            one workload's explanation as a web page\n"
+        "  /recommend                 verdicts and recommendations for every workload (JSON)\n"
+        "  /recommend?workload=NAME   the same for one workload\n"
+        "  /metrics                   Prometheus metrics\n"
+        "  /healthz, /readyz          probes\n";
+    return r;
+  }
+  QueryValue only = query_value(query, "workload");
+  if (!only.error.empty()) return error(400, only.error);
+  HttpResponse r;
+  r.content_type = "text/html; charset=utf-8";
+  r.content_security_policy = kPagePolicy;
+  json doc = page_document(context.snapshot, only.value);
+  if (!only.value) {
+    r.body = render_index_page(doc);
+  } else if (doc["workloads"].empty()) {
+    r.status = 404;
+    r.body =
+        render_unknown_workload_page(page_document(context.snapshot, std::nullopt), *only.value);
+  } else {
+    r.body = render_workload_page(doc, doc["workloads"][0]);
+  }
+  return r;
 }
 
 }  // namespace
@@ -150,17 +214,7 @@ HttpResponse handle_request(const HttpRequest& request, const EndpointContext& c
     r.body = context.ready ? "ready\n" : "not ready: the first window has not been classified\n";
     return r;
   }
-  if (path == "/") {
-    HttpResponse r;
-    r.body =
-        "boundwise: is each workload CPU-bound or I/O-bound, and which concurrency model serves "
-        "it\n\n"
-        "  /recommend                 verdicts and recommendations for every workload (JSON)\n"
-        "  /recommend?workload=NAME   the same for one workload\n"
-        "  /metrics                   Prometheus metrics\n"
-        "  /healthz, /readyz          probes\n";
-    return r;
-  }
+  if (path == "/") return serve_page(query, context);
 
   return serve_recommend(query, context);
 }

@@ -30,6 +30,8 @@ struct HttpResponse {
   std::shared_ptr<const std::string> shared_body;
   std::string allow;             // the Allow header, for 405
   std::string www_authenticate;  // the WWW-Authenticate header, for 401
+  // Content-Security-Policy (with X-Content-Type-Options: nosniff), for HTML pages.
+  std::string content_security_policy;
 
   std::string_view text() const { return shared_body ? std::string_view(*shared_body) : body; }
 };
@@ -51,7 +53,8 @@ struct EndpointContext {
 // The /recommend body for the whole snapshot, as handle_request serves it.
 std::string render_recommend(const Snapshot& snapshot);
 
-// GET /metrics, /recommend[?workload=NAME], /healthz, /readyz, / (a short index).
+// GET /metrics, /recommend[?workload=NAME], /healthz, /readyz, / (the web page;
+// ?workload=NAME one workload's page; ?format=text a plain-text index).
 // Unknown path → 404, other methods → 405, missing or wrong credentials on a
 // protected path → 401, all with a JSON error body.
 HttpResponse handle_request(const HttpRequest& request, const EndpointContext& context);

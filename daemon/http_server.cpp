@@ -252,6 +252,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (!response.www_authenticate.empty()) {
       res->set(http::field::www_authenticate, response.www_authenticate);
     }
+    if (!response.content_security_policy.empty()) {
+      res->set("Content-Security-Policy", response.content_security_policy);
+      res->set("X-Content-Type-Options", "nosniff");
+    }
     res->keep_alive(reply.keep_alive);
     res->prepare_payload();
     // HEAD: the Content-Length of the GET answer, no body.

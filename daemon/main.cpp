@@ -1,7 +1,8 @@
 // boundwise: command line, configuration, logging, and the exit codes
 // (0 ok, 1 runtime failure such as a port in use, 2 bad configuration or arguments).
-// One subcommand, `boundwise replay`, runs recorded windows offline (daemon/replay.hpp)
-// instead of the agent.
+// Subcommands run instead of the agent: `boundwise replay` runs recorded windows offline
+// (daemon/replay.hpp); `boundwise status` and `boundwise explain` ask a running agent
+// (daemon/cli.hpp, with their own exit codes 3-6).
 #include <malloc.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -20,6 +21,8 @@
 #include "collectors/registry.hpp"
 #include "config/config.hpp"
 #include "daemon/agent.hpp"
+#include "daemon/build_info.hpp"
+#include "daemon/cli.hpp"
 #include "daemon/privileges.hpp"
 #include "daemon/replay.hpp"
 
@@ -90,10 +93,30 @@ struct Args {
   std::vector<std::string> disabled_collectors;
   std::string replay_path;
   bool replay_json = false;
+  boundwise::cli::ClientOptions client;
+  boundwise::cli::StatusOptions status;
+  double watch_interval_seconds = 2;
+  std::string explain_workload;
 };
 
-// The options and the `replay` subcommand; returns the subcommand.
-CLI::App* add_options(CLI::App& app, Args& a, const std::string& known_collectors) {
+struct Subcommands {
+  CLI::App* replay = nullptr;
+  CLI::App* status = nullptr;
+  CLI::App* explain = nullptr;
+};
+
+// The options every client subcommand takes: where the agent is and how to reach it.
+void add_client_options(CLI::App& sub, boundwise::cli::ClientOptions& client) {
+  sub.add_option("--url", client.url,
+                 "the agent: http[s]://HOST[:PORT] (default http://127.0.0.1:9977)");
+  sub.add_option("--bearer-token-file", client.bearer_token_file,
+                 "a file holding the token of the agent's web.bearer_token_file");
+  sub.add_option("--ca-file", client.ca_file,
+                 "PEM CA bundle to verify an https agent's certificate (default: the system's)");
+}
+
+// The options and the subcommands.
+Subcommands add_options(CLI::App& app, Args& a, const std::string& known_collectors) {
   app.add_option("-c,--config", a.config_file, "YAML configuration file");
   app.add_option("--check-config", a.check_file,
                  "validate FILE and exit: 0 if valid, 2 with FILE:LINE:COL: error if not");
@@ -107,7 +130,7 @@ CLI::App* add_options(CLI::App& app, Args& a, const std::string& known_collector
                      known_collectors);
   app.footer(collectors_help());
   app.add_flag("--print-default-config", a.print_default, "print the embedded default config");
-  app.add_flag("--version", a.version, "print the version");
+  app.add_flag("--version", a.version, "print the version, git commit, build type and compiler");
   app.add_flag("--check-privileges", a.check_privs,
                "print which capabilities and kernel features this host grants the agent, "
                "what each buys and what degrades without it, and exit");
@@ -121,8 +144,29 @@ CLI::App* add_options(CLI::App& app, Args& a, const std::string& known_collector
                    "a recording file, or a directory: its *.jsonl files in name order")
       ->required();
   replay->add_flag("--json", a.replay_json, "one JSON object per window and line");
+
+  CLI::App* status = app.add_subcommand(
+      "status",
+      "ask a running agent and print one row per workload: class, confidence, model, workers, "
+      "cores used, top wait with its dependency and p95, state");
+  add_client_options(*status, a.client);
+  status->add_option("--workload", a.status.workload, "only this workload");
+  status->add_flag("--json", a.status.json, "the agent's /recommend JSON as it is");
+  status->add_flag("--watch", a.status.watch, "redraw until interrupted (Ctrl-C)");
+  status->add_option("--interval", a.watch_interval_seconds, "seconds between --watch redraws")
+      ->check(CLI::Range(0.1, 3600.0));
+  status->footer(boundwise::cli::exit_codes_help());
+
+  CLI::App* explain = app.add_subcommand(
+      "explain",
+      "ask a running agent for one workload's full reasoning: summary, evidence, thread time "
+      "by reason, dependencies, risks, options and steps");
+  explain->add_option("WORKLOAD", a.explain_workload, "the workload's name")->required();
+  add_client_options(*explain, a.client);
+  explain->footer(boundwise::cli::exit_codes_help());
+
   app.require_subcommand(0, 1);
-  return replay;
+  return {replay, status, explain};
 }
 
 // Command-line settings that override the file's, validated once and applied to
@@ -201,8 +245,8 @@ int run_agent(const std::string& config_file, const Overrides& overrides) {
   }
   setup_logging(config.log_level);
   auto log = spdlog::get("agent");
-  log->info("boundwise {} starting (config: {})", BOUNDWISE_VERSION,
-            config_file.empty() ? "embedded default" : config_file);
+  log->info("boundwise {} (commit {}) starting (config: {})", BOUNDWISE_VERSION,
+            boundwise::build_info().commit, config_file.empty() ? "embedded default" : config_file);
   raise_open_files_limit();
   std::string run_as_user = config.run_as_user;
   boundwise::Agent agent(std::move(config), config_file.empty() ? boundwise::ConfigLoader{} : load);
@@ -239,15 +283,16 @@ int main(int argc, char** argv) {
   ::mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   CLI::App app{
       "boundwise: tells, per workload on this host, whether it is CPU-bound or I/O-bound, why, "
-      "and which concurrency model serves it.\nServes /metrics (Prometheus) and /recommend "
-      "(JSON). Without --config it uses an embedded default that auto-discovers the busiest "
+      "and which concurrency model serves it.\nServes /metrics (Prometheus), /recommend "
+      "(JSON) and a web page at /; `status` and `explain` read a running agent. Without --config "
+      "it uses an embedded default that auto-discovers the busiest "
       "process trees."};
   Args args;
   std::string known;
   for (const auto& name : boundwise::collector_and_part_names(boundwise::collector_descriptors())) {
     known += (known.empty() ? "" : ", ") + name;
   }
-  CLI::App* replay = add_options(app, args, known);
+  Subcommands sub = add_options(app, args, known);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -256,10 +301,19 @@ int main(int argc, char** argv) {
   }
   args.sample_rate_set = app.count("--sample-rate") > 0;
 
-  if (*replay)
+  if (*sub.replay)
     return boundwise::run_replay(args.replay_path, args.replay_json, std::cout, std::cerr);
+  if (*sub.status || *sub.explain) {
+    args.client.terminal = ::isatty(STDOUT_FILENO) == 1;
+    if (*sub.explain) {
+      return boundwise::cli::run_explain(args.client, args.explain_workload, std::cout, std::cerr);
+    }
+    args.status.interval =
+        std::chrono::milliseconds(static_cast<long long>(args.watch_interval_seconds * 1000));
+    return boundwise::cli::run_status(args.client, args.status, std::cout, std::cerr);
+  }
   if (args.version) {
-    std::cout << "boundwise " << BOUNDWISE_VERSION << "\n";
+    std::cout << boundwise::version_text(boundwise::build_info());
     return 0;
   }
   if (args.check_privs) {

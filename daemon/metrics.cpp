@@ -24,6 +24,7 @@
 
 #include "classifier/numbers.hpp"
 #include "collectors/counter_delta.hpp"
+#include "daemon/build_info.hpp"
 #include "daemon/prometheus_util.hpp"
 
 namespace boundwise {
@@ -230,7 +231,9 @@ struct MetricsPublisher::State {
             "1 if the last configuration (re)load succeeded, 0 if the agent kept the old one");
   Family<Gauge>& reload_time = gauge("boundwise_config_last_reload_success_timestamp_seconds",
                                      "Unix time of the last successful configuration load");
-  Family<Gauge>& build_info = gauge("boundwise_build_info", "Build of the agent; always 1");
+  Family<Gauge>& build_info =
+      gauge("boundwise_build_info",
+            "Build of the agent (version, git commit, build type, compiler); always 1");
 
   // How to remove one exported metric, and how many series it exports: 1, or for a
   // histogram one per bucket (+Inf included) plus _sum and _count.
@@ -567,7 +570,13 @@ struct MetricsPublisher::State {
 };
 
 MetricsPublisher::MetricsPublisher() : state_(std::make_unique<State>()) {
-  state_->build_info.Add({{"version", BOUNDWISE_VERSION}}).Set(1);
+  const BuildInfo& build = build_info();
+  state_->build_info
+      .Add({{"version", std::string(build.version)},
+            {"commit", std::string(build.commit)},
+            {"build_type", std::string(build.build_type)},
+            {"compiler", std::string(build.compiler)}})
+      .Set(1);
   set_config_reload(true, static_cast<double>(std::time(nullptr)));
   for (const char* what : {"workloads", "dependencies", "series"}) count_dropped(what, 0);
   state_->windows.Add({});

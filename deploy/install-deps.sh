@@ -2,7 +2,8 @@
 # Installs what boundwise needs on Debian 12, from Debian's packages only.
 #   deploy/install-deps.sh          build and run dependencies
 #   deploy/install-deps.sh --test   plus what the test suite drives for real
-#                                   (PostgreSQL, Prometheus, Redis, stress-ng, wrk, ...)
+#                                   (PostgreSQL, Prometheus, Redis, stress-ng, wrk,
+#                                   chromium for the web page, ...)
 # Needs root (apt-get). Safe to run again: apt-get skips what is installed.
 set -euo pipefail
 
@@ -22,7 +23,7 @@ test_packages=(
   clang-format-14 clang-tidy-14 libclang-rt-14-dev
   python3 python3-psycopg2 python3-flask gunicorn
   postgresql postgresql-contrib prometheus redis-server stress-ng wrk curl
-  python3-yaml systemd adduser dpkg-dev
+  python3-yaml systemd adduser dpkg-dev chromium
 )
 
 packages=("${build_packages[@]}")

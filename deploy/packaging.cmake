@@ -1,5 +1,6 @@
 # The Debian package (CPack, DEB generator): /usr/bin/boundwise, the hardened systemd
-# unit, the default config as a conffile at /etc/boundwise/boundwise.yaml, and a
+# unit, the default config as a conffile at /etc/boundwise/boundwise.yaml, the
+# copyright file (Apache-2.0, the LICENSE at the top of the source), and a
 # `boundwise` system user created by postinst. Build it from a configured build tree:
 #   cmake --build build && (cd build && cpack -G DEB)
 # The binary's install rule is in daemon/CMakeLists.txt; runtime library dependencies
@@ -12,6 +13,9 @@ install(FILES ${BOUNDWISE_DEPLOY_DIR}/systemd/boundwise.service
 # /etc/boundwise/boundwise.yaml too, as the package does.
 install(FILES ${BOUNDWISE_DEPLOY_DIR}/systemd/boundwise.yaml DESTINATION /etc/boundwise)
 install(FILES ${BOUNDWISE_DEPLOY_DIR}/README.md DESTINATION share/doc/boundwise)
+# Debian's place for the licence: /usr/share/doc/PACKAGE/copyright (machine-readable;
+# it points at the system's copy of the Apache-2.0 text).
+install(FILES ${BOUNDWISE_DEPLOY_DIR}/debian/copyright DESTINATION share/doc/boundwise)
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME boundwise)
@@ -22,7 +26,9 @@ set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
 set(CPACK_PACKAGE_DESCRIPTION
     "boundwise samples the processes of a host, classifies each workload's bottleneck \
 (CPU, GIL, network, disk, locks, saturation) and recommends a concurrency model, \
-published on a Prometheus /metrics endpoint and a JSON /recommend endpoint.")
+published on a Prometheus /metrics endpoint, a JSON /recommend endpoint, a web page \
+and a command line. License: Apache-2.0.")
+set(CPACK_RESOURCE_FILE_LICENSE ${PROJECT_SOURCE_DIR}/LICENSE)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)

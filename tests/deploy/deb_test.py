@@ -31,6 +31,7 @@ INSTALLED = {
     "/usr/lib/systemd/system/boundwise.service",
     "/etc/boundwise/boundwise.yaml",
     "/usr/share/doc/boundwise/README.md",
+    "/usr/share/doc/boundwise/copyright",
 }
 
 
@@ -76,6 +77,15 @@ def check_package(deb):
     missing = INSTALLED - paths
     if missing:
         harness.fail(f"the package lacks {sorted(missing)}:\n{listing}")
+    # The licence: the copyright file says Apache-2.0, the description too.
+    files = harness.tempdir("boundwise-files-")
+    run(["dpkg-deb", "-x", deb, files])
+    with open(os.path.join(files, "usr/share/doc/boundwise/copyright")) as f:
+        copyright_text = f.read()
+    if "License: Apache-2.0" not in copyright_text:
+        harness.fail(f"the copyright file does not say Apache-2.0:\n{copyright_text}")
+    if "Apache-2.0" not in run(["dpkg-deb", "-f", deb, "Description"]).stdout:
+        harness.fail("the package description does not name its licence")
     control = harness.tempdir("boundwise-ctl-")
     run(["dpkg-deb", "-e", deb, control])
     with open(os.path.join(control, "conffiles")) as f:

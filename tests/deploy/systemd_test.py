@@ -1,6 +1,8 @@
 """deploy/systemd: the unit's hardening and capabilities are the ones issue 5 asks for,
-its default config loads in the real binary (--check-config, then a real start
-answering /healthz and /readyz), and `systemd-analyze verify` finds nothing in it.
+it is Type=notify with a state directory, its default config loads in the real binary
+(--check-config, then a real start answering /healthz and /readyz and sending READY=1
+to a NOTIFY_SOCKET as systemd gives it), and `systemd-analyze verify` finds nothing
+in it.
 
 usage: systemd_test.py --agent PATH --case unit|verify
   unit    static checks of the unit and the config with the built binary
@@ -10,6 +12,7 @@ import argparse
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -27,6 +30,11 @@ REQUIRED = {
     "ProtectHome": "yes",
     "PrivateTmp": "yes",
     "Restart": "on-failure",
+    # Ready when the first window is classified (the agent sends READY=1: checked
+    # below by check_config); the only writable path is /var/lib/boundwise.
+    "Type": "notify",
+    "NotifyAccess": "main",
+    "StateDirectory": "boundwise",
 }
 CONFIG_PATH = "/etc/boundwise/boundwise.yaml"
 
@@ -81,13 +89,20 @@ def check_config(agent):
     if p.returncode != 0:
         harness.fail(f"--check-config {deploylib.DEFAULT_CONFIG}: exit {p.returncode}\n"
                      f"{p.stdout}{p.stderr}")
-    # And the real thing: the agent starts on it (only the port moved off the default).
+    # And the real thing: the agent starts on it (only the port moved off the default),
+    # with a notification socket as systemd would give a Type=notify service.
     port = harness.free_port()
-    log_path = os.path.join(harness.tempdir("boundwise-systemd-"), "agent.log")
+    d = harness.tempdir("boundwise-systemd-")
+    log_path = os.path.join(d, "agent.log")
+    notify_path = os.path.join(d, "notify.sock")
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(notify_path)
+    notify.setblocking(False)
     with open(log_path, "w") as log:
         process = harness.start([agent, "--config", deploylib.DEFAULT_CONFIG, "--listen",
                                  f"127.0.0.1:{port}", "--window", "1s"],
-                                stdout=log, stderr=subprocess.STDOUT)
+                                stdout=log, stderr=subprocess.STDOUT,
+                                env=dict(os.environ, NOTIFY_SOCKET=notify_path))
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 15
     health = ready = 0
@@ -102,8 +117,16 @@ def check_config(agent):
     if health != 200 or ready != 200:
         harness.fail(f"agent on the default config: /healthz {health}, /readyz {ready}\n"
                      f"{deploylib.read(log_path)}")
+    messages = []
+    while True:
+        try:
+            messages.append(notify.recv(4096).decode())
+        except BlockingIOError:
+            break
+    if not any("READY=1" in m.split("\n") for m in messages):
+        harness.fail(f"Type=notify, but the agent sent no READY=1 (got {messages})")
     print("ok: the default config passes --check-config and the agent serves /healthz and "
-          "/readyz on it")
+          "/readyz on it, and sends READY=1")
     # The check can fail: a config with a typo is refused.
     bad = os.path.join(harness.tempdir("boundwise-systemd-"), "bad.yaml")
     with open(bad, "w") as f:

@@ -1,10 +1,13 @@
 """Lifecycle against the real binary: systemd readiness over a real NOTIFY_SOCKET
 (READY=1 only once a window is classified, RELOADING/READY on SIGHUP, STOPPING on
-SIGTERM), and SIGTERM with a stalled client connected: exit 0 within 5 s.
+SIGTERM), SIGTERM with a stalled client connected: exit 0 within 5 s, and the
+build's identity: `--version` and boundwise_build_info say the same version, commit,
+build type and compiler, and the commit is the checkout's.
 
-usage: lifecycle.py --agent PATH --case sd_notify|sigterm_with_clients
+usage: lifecycle.py --agent PATH --case sd_notify|sigterm_with_clients|version
 """
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -102,7 +105,64 @@ def case_sigterm_with_clients(binary):
     print(f"exited 0 in {time.time() - t0:.2f} s with 2 clients connected")
 
 
-CASES = {"sd_notify": case_sd_notify, "sigterm_with_clients": case_sigterm_with_clients}
+def build_type_of(binary):
+    """CMAKE_BUILD_TYPE from the CMakeCache.txt of the build tree holding `binary`."""
+    d = os.path.dirname(os.path.abspath(binary))
+    while d != "/":
+        cache = os.path.join(d, "CMakeCache.txt")
+        if os.path.exists(cache):
+            with open(cache) as f:
+                m = re.search(r"^CMAKE_BUILD_TYPE:\w+=(.*)$", f.read(), re.M)
+            return m.group(1) if m else None
+        d = os.path.dirname(d)
+    return None
+
+
+def case_version(binary):
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10)
+    if out.returncode != 0:
+        harness.fail(f"--version: exit {out.returncode}: {out.stderr}")
+    lines = out.stdout.splitlines()
+    m = re.fullmatch(r"boundwise (\d+\.\d+\.\d+)", lines[0]) if lines else None
+    if not m:
+        harness.fail(f"--version: first line should be 'boundwise X.Y.Z': {out.stdout!r}")
+    fields = {"version": m.group(1)}
+    for line in lines[1:]:
+        key, _, value = line.partition(":")
+        fields[key.strip().replace(" ", "_")] = value.strip()
+    for key in ("commit", "build_type", "compiler"):
+        if not fields.get(key):
+            harness.fail(f"--version has no {key}: {out.stdout!r}")
+    # The commit is the checkout's HEAD (the binary may be older than a commit made
+    # since: then it must at least be a commit of this repository).
+    head = subprocess.run(["git", "-C", harness.REPO, "rev-parse", "HEAD"],
+                          capture_output=True, text=True)
+    commit = fields["commit"].removesuffix("-dirty")
+    if head.returncode == 0:
+        known = subprocess.run(["git", "-C", harness.REPO, "cat-file", "-e", commit + "^{commit}"])
+        if not re.fullmatch(r"[0-9a-f]{12}", commit) or known.returncode != 0:
+            harness.fail(f"commit {fields['commit']!r} is not a commit of {harness.REPO}")
+    want_type = build_type_of(binary)
+    if want_type and fields["build_type"] != want_type:
+        harness.fail(f"build type {fields['build_type']!r}, CMakeCache.txt says {want_type!r}")
+    if not re.fullmatch(r"[A-Za-z]+ \d[\d.]*", fields["compiler"]):
+        harness.fail(f"compiler {fields['compiler']!r} is not 'ID VERSION'")
+    # The running agent's boundwise_build_info carries the same labels.
+    agent = harness.Agent(binary, [])
+    status, metrics = harness.http_get(agent.base + "/metrics")
+    line = next((ln for ln in metrics.splitlines() if ln.startswith("boundwise_build_info{")), None)
+    if status != 200 or line is None:
+        harness.fail(f"/metrics {status}: no boundwise_build_info")
+    labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', line))
+    for key, value in fields.items():
+        if labels.get(key) != value:
+            harness.fail(f"boundwise_build_info {key}={labels.get(key)!r}, --version says {value!r}")
+    print(out.stdout.strip())
+    print(line)
+
+
+CASES = {"sd_notify": case_sd_notify, "sigterm_with_clients": case_sigterm_with_clients,
+         "version": case_version}
 
 
 if __name__ == "__main__":

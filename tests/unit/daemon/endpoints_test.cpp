@@ -162,7 +162,8 @@ TEST(Metrics, SeriesCountersAndRemoval) {
   EXPECT_NE(text.find("boundwise_node_pressure_seconds_total{kind=\"some\",resource=\"cpu\"} 12.5"),
             std::string::npos);
   EXPECT_NE(text.find("boundwise_collector_up{collector=\"procfs\"} 1"), std::string::npos);
-  EXPECT_NE(text.find("boundwise_build_info{version="), std::string::npos);
+  EXPECT_NE(text.find("boundwise_build_info{build_type="), std::string::npos);
+  EXPECT_NE(text.find("version=\"" BOUNDWISE_VERSION "\"} 1"), std::string::npos);
   EXPECT_EQ(text.find("pid="), std::string::npos);
 
   // "batch" disappears: all its series leave.

@@ -108,10 +108,13 @@ TEST(HttpHandler, ProbesAndIndex) {
   auto not_ready = starting("/readyz");
   EXPECT_EQ(not_ready.status, 503);
   EXPECT_NE(not_ready.body.find("first window"), std::string::npos) << not_ready.body;
-  auto index = ready("/");
-  EXPECT_EQ(index.status, 200);
-  for (const char* endpoint : {"/metrics", "/recommend", "/healthz", "/readyz"}) {
-    EXPECT_NE(index.body.find(endpoint), std::string::npos) << endpoint;
+  // The web page and the plain-text index both point at every endpoint.
+  for (const char* target : {"/", "/?format=text"}) {
+    auto index = ready(target);
+    EXPECT_EQ(index.status, 200);
+    for (const char* endpoint : {"/metrics", "/recommend", "/healthz", "/readyz"}) {
+      EXPECT_NE(index.body.find(endpoint), std::string::npos) << target << " " << endpoint;
+    }
   }
 }
 

@@ -12,6 +12,7 @@
 #include <map>
 #include <string>
 
+#include "daemon/build_info.hpp"
 #include "tests/unit/daemon/metrics_samples.hpp"
 
 namespace boundwise {
@@ -99,7 +100,13 @@ TEST(PrometheusMetrics, EverySeriesWithItsValue) {
   EXPECT_EQ(value(text, "boundwise_collector_up", {{"collector", "node"}}), 0);
   EXPECT_EQ(value(text, "boundwise_collector_duration_seconds", {{"collector", "node"}}), 0.5);
   EXPECT_EQ(value(text, "boundwise_windows_total"), 1);
-  EXPECT_EQ(value(text, "boundwise_build_info", {{"version", BOUNDWISE_VERSION}}), 1);
+  const BuildInfo& build = build_info();
+  EXPECT_EQ(value(text, "boundwise_build_info",
+                  {{"version", BOUNDWISE_VERSION},
+                   {"commit", std::string(build.commit)},
+                   {"build_type", std::string(build.build_type)},
+                   {"compiler", std::string(build.compiler)}}),
+            1);
   EXPECT_EQ(text.find("pid"), std::string::npos);
   EXPECT_EQ(text.find("tid="), std::string::npos);
 }
