@@ -60,8 +60,9 @@ void add_common_evidence(const Verdict& v, const WorkloadWindow& w, Recommendati
   } else {
     r.evidence.push_back(printf_string("%.2f cores used", non_negative(v.cpu_cores_used)));
   }
-  r.evidence.push_back(printf_string("%d threads in %d processes over a %.0f s window", w.threads,
-                                     w.processes, non_negative(w.duration_seconds)));
+  r.evidence.push_back(printf_string(
+      "%d thread%s in %d process%s over a %.0f s window", w.threads, w.threads == 1 ? "" : "s",
+      w.processes, w.processes == 1 ? "" : "es", non_negative(w.duration_seconds)));
   // Measured by the ebpf collector's sched tool: how long a runnable thread waited for
   // a CPU. The run-queue share above says how much; this says how long each time.
   if (w.runqueue_latency) {

@@ -424,7 +424,7 @@ TEST(Recommend, EvidenceCarriesTheNumbers) {
   for (const auto& e : r.evidence) all += e + "\n";
   EXPECT_NE(all.find("on CPU 100%"), std::string::npos) << all;
   EXPECT_NE(all.find("1.00 cores used of 2; node CPU busy 50%"), std::string::npos) << all;
-  EXPECT_NE(all.find("1 threads in 1 processes over a 10 s window"), std::string::npos) << all;
+  EXPECT_NE(all.find("1 thread in 1 process over a 10 s window"), std::string::npos) << all;
   auto mem = window({{Reason::paging, 0.5}, {Reason::on_cpu, 0.5}});
   mem.major_faults = 12345;
   mem.node.pressure_available = true;
