@@ -264,6 +264,24 @@ std::string top_wait(const json& workload) {
   return out;
 }
 
+// "met", "missed" or "-" (no objective, or nothing measured to judge it by).
+std::string objective_cell(const json& rec) {
+  const json& slo = field(rec, "slo");
+  const json& met = field(slo, "met");
+  if (!met.is_boolean()) return "-";
+  return met.get<bool>() ? "met" : "missed";
+}
+
+// How long the published class has held, e.g. "2m30s"; "-" before the first verdict.
+std::string stable_cell(const json& workload) {
+  auto seconds = number(field(workload, "stability"), "stable_for_seconds");
+  if (!seconds) return "-";
+  const auto s = static_cast<long long>(std::max(0.0, *seconds));
+  if (s < 60) return printf_string("%llds", s);
+  if (s < 3600) return printf_string("%lldm%02llds", s / 60, s % 60);
+  return printf_string("%lldh%02lldm", s / 3600, (s % 3600) / 60);
+}
+
 std::string status_table(const json& doc, const Style& style) {
   std::string out = agent_line(doc);
   const json& workloads = field(doc, "workloads");
@@ -281,21 +299,23 @@ std::string status_table(const json& doc, const Style& style) {
     rows.push_back({text(w, "workload"), state.empty() ? "running" : state, cls,
                     conf ? percent(*conf) : "-", rec.is_object() ? text(rec, "model") : "-",
                     workers ? printf_string("%.0f", *workers) : "-",
-                    cores ? printf_string("%.2f", *cores) : "-",
+                    cores ? printf_string("%.2f", *cores) : "-", objective_cell(rec),
+                    stable_cell(w),
                     verdict.is_object()                ? top_wait(w)
                     : !text(w, "absent_since").empty() ? "since " + text(w, "absent_since")
                                                        : ""});
   }
-  return out +
-         columns({"WORKLOAD", "STATE", "CLASS", "CONF", "MODEL", "WORKERS", "CORES", "TOP WAIT"},
-                 rows, style, [&](std::size_t r, std::size_t c, const std::string& s) {
-                   if (c == 1 && rows[r][1] != "running") return paint(style, "31", s);
-                   const bool classified = rows[r][2] != "-" && rows[r][2][0] != '(';
-                   if (c == 2 && classified) {
-                     return paint(style, class_colour(rows[r][2]), s);
-                   }
-                   return s;
-                 });
+  return out + columns({"WORKLOAD", "STATE", "CLASS", "CONF", "MODEL", "WORKERS", "CORES", "SLO",
+                        "STABLE", "TOP WAIT"},
+                       rows, style, [&](std::size_t r, std::size_t c, const std::string& s) {
+                         if (c == 1 && rows[r][1] != "running") return paint(style, "31", s);
+                         if (c == 7 && rows[r][7] == "missed") return paint(style, "31", s);
+                         const bool classified = rows[r][2] != "-" && rows[r][2][0] != '(';
+                         if (c == 2 && classified) {
+                           return paint(style, class_colour(rows[r][2]), s);
+                         }
+                         return s;
+                       });
 }
 
 std::string explain_text(const json& doc, const json& workload, const Style& style) {

@@ -72,7 +72,8 @@ def case_status_explain(binary):
     lines = table.stdout.splitlines()
     header = next((ln for ln in lines if ln.startswith("WORKLOAD")), None)
     if header is None or header.split() != ["WORKLOAD", "STATE", "CLASS", "CONF", "MODEL",
-                                            "WORKERS", "CORES", "TOP", "WAIT"]:
+                                            "WORKERS", "CORES", "SLO", "STABLE", "TOP",
+                                            "WAIT"]:
         harness.fail(f"no table header:\n{table.stdout}")
     rows = {ln.split()[0]: ln for ln in lines[lines.index(header) + 1:]}
     by_name = {x["workload"]: x for x in doc["workloads"]}

@@ -58,12 +58,32 @@ TEST(CliFormat, StatusTableHasOneAlignedRowPerWorkload) {
   const std::string table = status_table(fixture(), Style{});
   EXPECT_EQ(table,
             "agent vm · window 5.0 s · 12 windows classified · at 2026-11-25T00:51:40Z\n"
-            "WORKLOAD  STATE    CLASS       CONF  MODEL    WORKERS  CORES  TOP WAIT\n"
-            "api       running  io_network  100%  threads  202      0.01   "
+            "WORKLOAD  STATE    CLASS       CONF  MODEL    WORKERS  CORES  SLO  STABLE  TOP WAIT\n"
+            "api       running  io_network  100%  threads  202      0.01   -    -       "
             "net 89% orders-api p95 200 ms\n"
-            "ghost     absent   -           -     -        -        -      "
+            "ghost     absent   -           -     -        -        -      -    -       "
             "since 2026-11-25T00:50:00Z\n");
   EXPECT_EQ(table.find('\x1b'), std::string::npos);  // no colour unless asked
+}
+
+// The objective column says met or missed only when the agent judged it; the stable
+// column how long the class has held.
+TEST(CliFormat, StatusTableShowsTheObjectiveAndStability) {
+  json doc = fixture();
+  json& api = doc["workloads"][0];
+  api["recommendation"]["slo"] = {{"met", false}};
+  api["stability"] = {{"stable_for_seconds", 150.4}};
+  std::string table = status_table(doc, Style{});
+  EXPECT_TRUE(contains(table, "0.01   missed  2m30s   net 89%")) << table;
+  api["recommendation"]["slo"]["met"] = true;
+  api["stability"]["stable_for_seconds"] = 7300;
+  table = status_table(doc, Style{});
+  EXPECT_TRUE(contains(table, "0.01   met  2h01m   net 89%")) << table;
+  api["recommendation"]["slo"]["met"] = nullptr;  // an objective, nothing measured
+  api["stability"]["stable_for_seconds"] = 12;
+  EXPECT_TRUE(contains(status_table(doc, Style{}), "0.01   -    12s     net")) << table;
+  api["recommendation"]["slo"]["met"] = false;
+  EXPECT_TRUE(contains(status_table(doc, Style{.colour = true}), "\x1b[31mmissed\x1b[0m"));
 }
 
 TEST(CliFormat, ColourOnlyWhenAskedAndColumnsStayAligned) {
