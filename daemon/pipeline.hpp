@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "classifier/assemble/assemble.hpp"
+#include "classifier/profile.hpp"
 #include "collectors/collector.hpp"
 #include "config/config.hpp"
 #include "daemon/discovery.hpp"
@@ -75,6 +76,9 @@ class Pipeline {
                                   const Snapshot& base);
   WorkloadReport make_report(const TargetWorkload& w, const WorkloadWindow& win,
                              Clock::time_point now, double duration);
+  // Adds the window's stacks to each workload's rolling profile; forgets workloads
+  // that are no longer targets.
+  void keep_profiles(EvidenceSet& evidence);
 
   const Config& config_;
   StageCpu& stage_cpu_;
@@ -84,6 +88,10 @@ class Pipeline {
   std::map<std::string, Clock::time_point> first_seen_;
   std::map<std::string, Bottleneck> last_class_;     // to log changes of verdict only
   std::map<std::string, WorkloadState> last_state_;  // to log changes of state only
+  // Each workload's on-CPU stacks of the last windows (WorkloadReport::cpu_profile),
+  // and how many windows those are (the stacks collector's profile_seconds).
+  std::map<std::string, RollingProfile> profiles_;
+  std::size_t profile_windows_ = 1;
   // Configured targets without a live process, since when (see WorkloadReport).
   std::map<std::string, std::chrono::system_clock::time_point> absent_since_;
 };

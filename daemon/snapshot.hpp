@@ -7,11 +7,13 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "classifier/profile.hpp"
 #include "classifier/verdict.hpp"
 #include "classifier/window.hpp"
 #include "collectors/targets.hpp"
@@ -61,6 +63,11 @@ struct WorkloadReport {
   std::optional<WorkloadWindow> window;
   std::optional<Verdict> verdict;
   std::optional<Recommendation> recommendation;
+  // The stacks collector's on-CPU samples of the last windows (profile_seconds) as
+  // folded stacks, for GET /profile; null when that collector does not run. Shared:
+  // snapshots are immutable and a profile unchanged by a window is not copied.
+  std::shared_ptr<const FoldedStacks> cpu_profile;
+  std::uint64_t cpu_profile_window_samples = 0;  // of the last window alone
 };
 
 struct Snapshot {

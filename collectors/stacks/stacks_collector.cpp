@@ -1,0 +1,396 @@
+// The stacks collector (what it does: stacks_collector.hpp). Per-thread events rather
+// than one inherited event per process: the kernel refuses to mmap an inherited
+// per-task event (cpu = -1) and refuses PERF_EVENT_IOC_SET_OUTPUT across threads' cpu
+// = -1 events (EINVAL), so each thread has its own small ring.
+#include "collectors/stacks/stacks_collector.hpp"
+
+#include <dirent.h>
+#include <linux/perf_event.h>
+#include <spdlog/spdlog.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <tuple>
+
+#include "classifier/profile.hpp"
+#include "collectors/stacks/kernel_symbols.hpp"
+#include "collectors/stacks/object_cache.hpp"
+#include "collectors/stacks/perf_sample.hpp"
+#include "collectors/stacks/unwinder.hpp"
+
+namespace boundwise {
+
+namespace stacks {
+
+std::string fold_stack(const std::vector<std::string>& user_leaf_first,
+                       const std::vector<std::string>& kernel_leaf_first) {
+  std::string out;
+  for (auto it = user_leaf_first.rbegin(); it != user_leaf_first.rend(); ++it) {
+    if (!out.empty()) out += ';';
+    out += sanitize_frame(*it);
+  }
+  for (auto it = kernel_leaf_first.rbegin(); it != kernel_leaf_first.rend(); ++it) {
+    if (!out.empty()) out += ';';
+    out += sanitize_frame(*it);
+    out += "_[k]";
+  }
+  return out;
+}
+
+namespace {
+
+constexpr std::size_t kMaxFrames = 128;
+// The ELF images (call-frame tables and symbols) kept for all targets together.
+constexpr std::size_t kImageCacheBytes = std::size_t{256} << 20;
+// Demangled names kept; the cache is emptied when it grows past this.
+constexpr std::size_t kMaxNames = 100'000;
+// How often threads and mappings are looked for between discovery scans.
+constexpr auto kRescanInterval = std::chrono::seconds(1);
+// Records a ring holds at least before the kernel drops samples (PERF_RECORD_LOST),
+// with sample() draining every 100 ms: 6 records is 300 ms at 19 Hz.
+constexpr std::size_t kRingRecords = 6;
+
+long perf_event_open(perf_event_attr* attr, int pid, int cpu, int group, unsigned long flags) {
+  return ::syscall(SYS_perf_event_open, attr, pid, cpu, group, flags);
+}
+
+// One thread's event and its mmap'ed ring.
+class Ring {
+ public:
+  Ring(int fd, void* base, std::size_t data_bytes)
+      : fd_(fd), base_(base), data_bytes_(data_bytes) {}
+  ~Ring() {
+    ::munmap(base_, data_bytes_ + page_size());
+    ::close(fd_);
+  }
+  Ring(const Ring&) = delete;
+  Ring& operator=(const Ring&) = delete;
+
+  static std::size_t page_size() { return static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)); }
+
+  // Calls on_record(type, body) for every complete record the kernel has written, then
+  // hands the space back. `scratch` holds a record that wraps around the ring's end.
+  template <class F>
+  void drain(std::vector<std::byte>& scratch, F on_record) {
+    auto* meta = static_cast<perf_event_mmap_page*>(base_);
+    const std::uint64_t head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
+    std::uint64_t tail = meta->data_tail;
+    const auto* data = static_cast<const std::byte*>(base_) + page_size();
+    const std::uint64_t mask = data_bytes_ - 1;
+    while (tail < head) {
+      perf_event_header header{};
+      copy_out(data, tail, mask, &header, sizeof header);
+      if (header.size < sizeof header || header.size > head - tail) break;  // corrupt: skip all
+      scratch.resize(header.size - sizeof header);
+      copy_out(data, tail + sizeof header, mask, scratch.data(), scratch.size());
+      on_record(header.type, std::span<const std::byte>(scratch));
+      tail += header.size;
+    }
+    __atomic_store_n(&meta->data_tail, head, __ATOMIC_RELEASE);
+  }
+
+ private:
+  void copy_out(const std::byte* data, std::uint64_t at, std::uint64_t mask, void* out,
+                std::size_t n) const {
+    auto* dst = static_cast<std::byte*>(out);
+    const std::size_t start = static_cast<std::size_t>(at & mask);
+    const std::size_t first = std::min(n, data_bytes_ - start);
+    std::memcpy(dst, data + start, first);
+    std::memcpy(dst + first, data, n - first);
+  }
+
+  int fd_;
+  void* base_;
+  std::size_t data_bytes_;
+};
+
+struct Process {
+  std::string workload;
+  std::unique_ptr<stacks::ProcessView> view;
+  std::map<int, std::unique_ptr<Ring>> threads;
+  bool maps_refreshed = false;  // in this round
+  bool gone = false;            // its /proc directory went
+};
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+std::string basename_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+class StacksCollector final : public Collector {
+ public:
+  explicit StacksCollector(const CollectorSettings& settings)
+      : settings_(settings),
+        frequency_hz_(settings.options_for(stacks_descriptor()).integer("frequency_hz")),
+        stack_bytes_(settings.options_for(stacks_descriptor()).integer("stack_bytes") & ~7LL),
+        max_threads_(static_cast<std::size_t>(
+            settings.options_for(stacks_descriptor()).integer("max_threads"))),
+        cache_(kImageCacheBytes),
+        unwinder_(kMaxFrames),
+        log_(spdlog::get("stacks") ? spdlog::get("stacks") : spdlog::default_logger()) {}
+
+  std::string_view name() const override { return "stacks"; }
+  std::chrono::nanoseconds period() const override { return std::chrono::milliseconds(100); }
+
+  Status start() override {
+    attr_.size = sizeof attr_;
+    attr_.type = PERF_TYPE_SOFTWARE;
+    attr_.config = PERF_COUNT_SW_CPU_CLOCK;
+    attr_.sample_period = 1'000'000'000ULL / static_cast<std::uint64_t>(frequency_hz_);  // ns
+    attr_.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CALLCHAIN |
+                        PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+    attr_.sample_regs_user = stacks::kSampleRegsMask;
+    attr_.sample_stack_user = static_cast<std::uint32_t>(stack_bytes_);
+    attr_.exclude_callchain_user = 1;
+    attr_.exclude_hv = 1;
+    attr_.disabled = 0;
+    // Probe on the agent's own thread: kernel frames need CAP_PERFMON (or
+    // perf_event_paranoid <= 1); without them, user stacks only.
+    long fd = perf_event_open(&attr_, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+    if (fd < 0 && (errno == EACCES || errno == EPERM)) {
+      attr_.exclude_kernel = 1;
+      fd = perf_event_open(&attr_, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+    }
+    if (fd < 0) {
+      return Error{std::string("perf_event_open(cpu-clock, user regs and stack): ") +
+                   std::strerror(errno) +
+                   " (grant CAP_PERFMON, or lower kernel.perf_event_paranoid)"};
+    }
+    ::close(static_cast<int>(fd));
+    if (attr_.exclude_kernel == 0) {
+      std::ifstream in("/proc/kallsyms");
+      std::stringstream text;
+      text << in.rdbuf();
+      kernel_ = stacks::KernelSymbols::parse(text.str());
+    }
+    if (attr_.exclude_kernel != 0) {
+      log_->warn(
+          "stacks: kernel frames not sampled (perf_event_open refused them; grant "
+          "CAP_PERFMON)");
+    }
+    // A ring of a power of two pages holding kRingRecords full samples.
+    const std::size_t record = static_cast<std::size_t>(stack_bytes_) + 1024;
+    std::size_t pages = 1;
+    while (pages * Ring::page_size() < record * kRingRecords) pages *= 2;
+    data_bytes_ = pages * Ring::page_size();
+    return Ok{};
+  }
+
+  void set_targets(const TargetSet& targets) override {
+    follow_targets(
+        processes_, targets,
+        [&](const ProcessKey& key, const std::string& workload) -> std::optional<Process> {
+          Process p;
+          p.workload = workload;
+          const std::string dir = settings_.proc_root + "/" + std::to_string(key.pid);
+          char exe[4096];
+          ssize_t n = ::readlink((dir + "/exe").c_str(), exe, sizeof exe - 1);
+          p.view = std::make_unique<stacks::ProcessView>(
+              dir, n > 0 ? std::string(exe, static_cast<std::size_t>(n)) : std::string());
+          if (!p.view->refresh()) return std::nullopt;
+          return p;
+        },
+        // Its rings close with it; samples not yet drained are dropped.
+        [&](Process& p) { threads_open_ -= p.threads.size(); });
+    for (auto& [key, p] : processes_) open_threads(key, p);
+    last_scan_ = std::chrono::steady_clock::now();
+  }
+
+  Status sample(SteadyTime now) override {
+    const double t0 = thread_cpu_seconds();
+    for (auto& [key, p] : processes_) {
+      p.maps_refreshed = false;
+      for (auto& [tid, ring] : p.threads) {
+        ring->drain(scratch_, [&](std::uint32_t type, std::span<const std::byte> body) {
+          on_record(p, type, body);
+        });
+      }
+    }
+    unwind_seconds_ += thread_cpu_seconds() - t0;
+    if (now - last_scan_ >= kRescanInterval) {
+      last_scan_ = now;
+      for (auto& [key, p] : processes_) {
+        if (!p.gone) p.gone = !p.view->refresh();
+        open_threads(key, p);
+      }
+    }
+    return Ok{};
+  }
+
+  void contribute(SteadyTime, EvidenceSet& evidence) override {
+    for (auto& [name, e] : evidence.workloads) {
+      auto it = window_.find(name);
+      e.cpu_stacks = it != window_.end() ? std::move(it->second) : FoldedStacks{};
+    }
+    window_.clear();
+    evidence.node.unwind_seconds = unwind_seconds_;
+    evidence.node.unwind_failures = failures_;
+  }
+
+ private:
+  // Opens an event for each thread of `p` not sampled yet (within max_threads) and
+  // closes those of threads that ended.
+  void open_threads(const ProcessKey& key, Process& p) {
+    const std::string task_dir = settings_.proc_root + "/" + std::to_string(key.pid) + "/task";
+    std::set<int> alive;
+    if (DIR* d = ::opendir(task_dir.c_str())) {
+      while (dirent* e = ::readdir(d)) {
+        int tid = 0;
+        auto [end, ec] = std::from_chars(e->d_name, e->d_name + std::strlen(e->d_name), tid);
+        if (ec == std::errc{} && *end == '\0' && tid > 0) alive.insert(tid);
+      }
+      ::closedir(d);
+    }
+    for (auto it = p.threads.begin(); it != p.threads.end();) {
+      if (alive.count(it->first) == 0) {
+        it->second->drain(scratch_, [&](std::uint32_t type, std::span<const std::byte> body) {
+          on_record(p, type, body);
+        });
+        it = p.threads.erase(it);
+        --threads_open_;
+      } else {
+        ++it;
+      }
+    }
+    for (int tid : alive) {
+      if (p.threads.count(tid) != 0) continue;
+      if (threads_open_ >= max_threads_) {
+        if (!warned_max_threads_) {
+          log_->warn(
+              "stacks: more than max_threads ({}) target threads; the others are not "
+              "sampled",
+              max_threads_);
+          warned_max_threads_ = true;
+        }
+        return;
+      }
+      long fd = perf_event_open(&attr_, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+      if (fd < 0) {
+        if (errno != ESRCH) log_once(std::string("perf_event_open: ") + std::strerror(errno));
+        continue;
+      }
+      void* base = ::mmap(nullptr, data_bytes_ + Ring::page_size(), PROT_READ | PROT_WRITE,
+                          MAP_SHARED, static_cast<int>(fd), 0);
+      if (base == MAP_FAILED) {
+        log_once(std::string("mmap of a perf ring: ") + std::strerror(errno));
+        ::close(static_cast<int>(fd));
+        continue;
+      }
+      p.threads.emplace(tid, std::make_unique<Ring>(static_cast<int>(fd), base, data_bytes_));
+      ++threads_open_;
+    }
+  }
+
+  void log_once(const std::string& message) {
+    if (logged_.insert(message).second) log_->warn("stacks: {}", message);
+  }
+
+  void fail(std::string_view cause) { ++failures_[std::string(cause)]; }
+
+  void on_record(Process& p, std::uint32_t type, std::span<const std::byte> body) {
+    if (type == PERF_RECORD_LOST) {
+      std::uint64_t ids[2] = {0, 0};  // id, lost
+      if (body.size() >= sizeof ids) std::memcpy(ids, body.data(), sizeof ids);
+      failures_["lost"] += ids[1];
+      return;
+    }
+    if (type != PERF_RECORD_SAMPLE) return;
+    auto sample = stacks::parse_sample(body);
+    if (!sample) {
+      fail("bad_record");
+      return;
+    }
+    std::vector<std::string> user;
+    if (sample->has_user_regs) {
+      if (p.gone) {
+        fail("process_gone");
+        return;
+      }
+      const std::uint64_t ip = sample->regs[stacks::reg_index(stacks::kPerfRegIp)];
+      if (p.view->find(ip, cache_) == nullptr && !p.maps_refreshed) {
+        // A mapping made since the last read (dlopen, exec): read the maps again, once
+        // per round.
+        p.maps_refreshed = true;
+        if (!p.view->refresh()) {
+          p.gone = true;
+          fail("process_gone");
+          return;
+        }
+      }
+      auto unwound = unwinder_.unwind(*sample, *p.view, cache_);
+      if (unwound.failure != stacks::UnwindFailure::kNone) fail(to_string(unwound.failure));
+      for (std::size_t i = 0; i < unwound.ips.size(); ++i) {
+        // A return address points after the call: name the call's instruction.
+        user.push_back(frame_name(*p.view, i == 0 ? unwound.ips[i] : unwound.ips[i] - 1));
+      }
+      if (unwound.failure != stacks::UnwindFailure::kNone) user.emplace_back("[partial]");
+    }
+    std::vector<std::string> kernel;
+    for (std::uint64_t ip : sample->kernel_ips) {
+      auto name = kernel_.name_at(ip);
+      kernel.emplace_back(name.empty() ? std::string_view("[kernel]") : name);
+    }
+    add_stack(window_[p.workload], stacks::fold_stack(user, kernel), 1, kMaxProfileStacks);
+  }
+
+  std::string frame_name(stacks::ProcessView& view, std::uint64_t address) {
+    const auto* region = view.find(address, cache_);
+    if (region == nullptr) return "[unknown]";
+    if (!region->image) return "[" + basename_of(region->mapping.path) + "]";
+    const auto* symbol = region->image->symbol_at(address - region->bias);
+    if (symbol == nullptr) return "[" + basename_of(region->mapping.path) + "]";
+    const auto key =
+        std::make_tuple(static_cast<std::uint64_t>(region->mapping.device),
+                        static_cast<std::uint64_t>(region->mapping.inode), symbol->name);
+    auto it = names_.find(key);
+    if (it != names_.end()) return it->second;
+    if (names_.size() >= kMaxNames) names_.clear();
+    return names_.emplace(key, process::demangle(region->image->name_of(*symbol))).first->second;
+  }
+
+  CollectorSettings settings_;
+  long long frequency_hz_;
+  long long stack_bytes_;
+  std::size_t max_threads_;
+  perf_event_attr attr_{};
+  std::size_t data_bytes_ = 0;
+  std::map<ProcessKey, Process> processes_;
+  std::size_t threads_open_ = 0;
+  bool warned_max_threads_ = false;
+  std::set<std::string> logged_;
+  std::chrono::steady_clock::time_point last_scan_{};
+  stacks::ObjectCache cache_;
+  stacks::Unwinder unwinder_;
+  stacks::KernelSymbols kernel_;
+  std::map<std::tuple<std::uint64_t, std::uint64_t, std::uint32_t>, std::string> names_;
+  std::vector<std::byte> scratch_;
+  std::map<std::string, FoldedStacks> window_;
+  double unwind_seconds_ = 0;
+  std::map<std::string, std::uint64_t> failures_;
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+}  // namespace
+
+}  // namespace stacks
+
+std::unique_ptr<Collector> make_stacks_collector(const CollectorSettings& settings) {
+  return std::make_unique<stacks::StacksCollector>(settings);
+}
+
+}  // namespace boundwise
