@@ -2,16 +2,20 @@
 // order, and the ELF image reader on this test binary itself (its own function symbols
 // and .eh_frame_hdr table; reading a file, no process started).
 #include <gtest/gtest.h>
+#include <pthread.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
-#include <algorithm>
 #include <vector>
 
 #include "collectors/process/elf_image.hpp"
 #include "collectors/stacks/kernel_symbols.hpp"
+#include "collectors/stacks/object_cache.hpp"
 #include "collectors/stacks/perf_sample.hpp"
 #include "collectors/stacks/stacks_collector.hpp"
+#include "collectors/stacks/unwinder.hpp"
 
 extern "C" __attribute__((noinline, used)) int boundwise_stacks_test_marker(int x) {
   return x * 3 + 1;
@@ -19,6 +23,39 @@ extern "C" __attribute__((noinline, used)) int boundwise_stacks_test_marker(int 
 
 namespace boundwise::stacks_test {
 __attribute__((noinline, used)) int marker(int x) { return x + 7; }
+
+// A sample of this very thread, as perf would take it: the registers at a point inside
+// this function and a copy of the stack above its stack pointer.
+struct SelfSample {
+  std::vector<std::byte> stack = std::vector<std::byte>(16384);
+  stacks::PerfSample sample;
+};
+
+__attribute__((noinline)) void sample_here(SelfSample& out) {
+  std::uint64_t ip = 0, sp = 0, bp = 0;
+  asm volatile("lea (%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2" : "=r"(ip), "=r"(sp), "=r"(bp));
+  // As perf does: up to the requested size or the end of the stack, whichever is less.
+  pthread_attr_t attr;
+  void* base = nullptr;
+  std::size_t size = 0;
+  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    pthread_attr_getstack(&attr, &base, &size);
+    pthread_attr_destroy(&attr);
+  }
+  const auto top = reinterpret_cast<std::uint64_t>(base) + size;
+  out.stack.resize(std::min<std::uint64_t>(out.stack.size(), top > sp ? top - sp : 0));
+  std::memcpy(out.stack.data(), reinterpret_cast<const void*>(sp), out.stack.size());
+  out.sample.has_user_regs = true;
+  out.sample.regs[stacks::reg_index(stacks::kPerfRegIp)] = ip;
+  out.sample.regs[stacks::reg_index(stacks::kPerfRegSp)] = sp;
+  out.sample.regs[stacks::reg_index(stacks::kPerfRegBp)] = bp;
+  out.sample.stack = out.stack;
+}
+
+__attribute__((noinline)) void sampled_caller(SelfSample& out) {
+  sample_here(out);
+  asm volatile("" ::: "memory");  // not a tail call
+}
 }  // namespace boundwise::stacks_test
 
 namespace boundwise::stacks {
@@ -72,7 +109,7 @@ TEST(PerfSample, ParsesEveryPartOfARecord) {
   EXPECT_EQ(s->regs[reg_index(kPerfRegSp)], 1000u + 7);
   EXPECT_EQ(s->regs[reg_index(kPerfRegIp)], 1000u + 8);
   EXPECT_EQ(s->regs[reg_index(16)], 1000u + 9);  // R8 follows IP
-  ASSERT_EQ(s->stack.size(), 40u);  // dyn_size: the valid part
+  ASSERT_EQ(s->stack.size(), 40u);               // dyn_size: the valid part
   EXPECT_EQ(s->stack[39], std::byte{39});
 }
 
@@ -158,6 +195,39 @@ TEST(ElfImage, ReadsThisBinarysSymbolsAndUnwindTable) {
   EXPECT_TRUE(after == nullptr || image->name_of(*after) != "boundwise_stacks_test_marker");
   EXPECT_EQ(process::demangle("not_mangled"), "not_mangled");
   EXPECT_EQ(process::demangle("_Zbroken"), "_Zbroken");
+}
+
+// The remote accessors end to end, on this process: its own maps and ELF file, a copy of
+// its own stack. The chain sample_here <- sampled_caller <- this test comes back named.
+TEST(Unwinder, UnwindsACopiedStackWithTheMappedFilesCallFrameTables) {
+  auto self = std::make_unique<stacks_test::SelfSample>();
+  stacks_test::sampled_caller(*self);
+  char exe[4096];
+  ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  ASSERT_GT(n, 0);
+  ProcessView view("/proc/self", std::string(exe, static_cast<std::size_t>(n)));
+  ASSERT_TRUE(view.refresh());
+  ObjectCache cache(std::size_t{512} << 20);
+  Unwinder unwinder(64);
+  auto stack = unwinder.unwind(self->sample, view, cache);
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < stack.ips.size(); ++i) {
+    const auto* region = view.find(i == 0 ? stack.ips[i] : stack.ips[i] - 1, cache);
+    ASSERT_NE(region, nullptr);
+    const process::FunctionSymbol* symbol =
+        region->image
+            ? region->image->symbol_at((i == 0 ? stack.ips[i] : stack.ips[i] - 1) - region->bias)
+            : nullptr;
+    names.push_back(symbol ? process::demangle(region->image->name_of(*symbol)) : "?");
+  }
+  ASSERT_GE(names.size(), 3u) << to_string(stack.failure);
+  EXPECT_EQ(names[0], "boundwise::stacks_test::sample_here(boundwise::stacks_test::SelfSample&)");
+  EXPECT_EQ(names[1],
+            "boundwise::stacks_test::sampled_caller(boundwise::stacks_test::SelfSample&)");
+  EXPECT_NE(names[2].find("UnwindsACopiedStack"), std::string::npos) << names[2];
+  // Cut the copy to 64 bytes: the unwinding stops inside it, with the cause.
+  self->sample.stack = std::span<const std::byte>(self->stack.data(), 64);
+  EXPECT_EQ(unwinder.unwind(self->sample, view, cache).failure, UnwindFailure::kStackTruncated);
 }
 
 TEST(ElfImage, TruncatedOrForeignFilesAreErrors) {
