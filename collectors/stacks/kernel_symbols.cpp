@@ -5,7 +5,8 @@
 
 namespace boundwise::stacks {
 
-KernelSymbols KernelSymbols::parse(std::string_view text) {
+KernelSymbols KernelSymbols::parse(std::string_view kallsyms) {
+  std::string_view text = kallsyms;
   KernelSymbols out;
   while (!text.empty()) {
     auto eol = text.find('\n');

@@ -213,7 +213,8 @@ class StacksCollector final : public Collector {
 
   Status sample(SteadyTime now) override {
     const double t0 = thread_cpu_seconds();
-    for (auto& [key, p] : processes_) {
+    for (auto& entry : processes_) {
+      Process& p = entry.second;  // a structured binding cannot be captured (clang 14)
       p.maps_refreshed = false;
       for (auto& [tid, ring] : p.threads) {
         ring->drain(scratch_, [&](std::uint32_t type, std::span<const std::byte> body) {

@@ -7,10 +7,10 @@
 #include <algorithm>
 #include <cstring>
 
-// Exported by libunwind-x86_64 but not declared in its public headers.
-extern "C" int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip,
-                                                  unw_dyn_info_t* di, unw_proc_info_t* pi,
-                                                  int need_unwind_info, void* arg);
+// Exported by libunwind-x86_64 but not declared in its public headers (libunwind's name).
+extern "C" int _Ux86_64_dwarf_search_unwind_table(  // NOLINT(readability-identifier-naming)
+    unw_addr_space_t as, unw_word_t ip, unw_dyn_info_t* di, unw_proc_info_t* pi,
+    int need_unwind_info, void* arg);
 
 namespace boundwise::stacks {
 
