@@ -3,10 +3,14 @@
 main -> chain_one -> chain_two -> chain_three -> chain_four. Needs perf_event_open on
 the target (root here; skips with the reason when the collector reports itself down).
 
-  chain         /profile?type=cpu names the chain in order in >= 90 % of the samples;
-                the flame graph and the metrics show it too
-  target_exits  the target exits during the capture: the agent keeps answering, its
-                profile stays served until the workload goes, no crash
+  chain             /profile?type=cpu names the chain in order in >= 90 % of the
+                    samples; the flame graph and the metrics show it too
+  threads_followed  threads the target starts after it is sampled are sampled too
+                    (their stacks pass through thread_main, the main thread's do not)
+  target_execs      the target execs (itself, anew) mid-capture: the agent goes on
+                    sampling the same process, and the new image's stacks unwind
+  target_exits      the target exits during the capture: the agent keeps answering,
+                    its profile stays served until the workload goes, no crash
 
 usage: stacks.py --agent PATH --chain PATH --case NAME
 """
@@ -85,6 +89,61 @@ def case_chain(binary, chain):
         harness.stop(target)
 
 
+def case_threads_followed(binary, chain):
+    # Two more threads, started 1 s after the process (so after the agent attached).
+    target = harness.start([chain, "0", "2"])
+    agent = start_agent(binary, target.pid)
+    try:
+        def both():
+            f = folded(agent, "chain") or {}
+            # Debian's libc has no symbol for start_thread (stripped): thread_main is ours.
+            threads = sum(n for s, n in f.items()
+                          if "thread_main;chain_one;chain_two;chain_three;chain_four" in s)
+            main = sum(n for s, n in f.items() if has_chain(s))
+            return (threads, main) if threads >= 40 and main >= 10 else None
+        found = harness.wait_until(both, timeout=30, interval=0.5)
+        if not found:
+            harness.fail(f"new threads not sampled: {folded(agent, 'chain')}")
+        print(f"{found[0]} samples of the new threads, {found[1]} of the main thread")
+    finally:
+        agent.stop()
+        harness.stop(target)
+
+
+def case_target_execs(binary, chain):
+    # 3 s, then exec of the same program anew (same pid and start time, a new image).
+    target = harness.start([chain, "3", "0", chain, "0"])
+    agent = start_agent(binary, target.pid)
+    try:
+        def execed():
+            try:
+                with open(f"/proc/{target.pid}/cmdline", "rb") as f:
+                    return f.read().split(b"\0")[1] == b"0"
+            except (OSError, IndexError):
+                return False
+        if not harness.wait_until(execed, timeout=20, interval=0.1):
+            harness.fail("the target did not exec")
+        before = folded(agent, "chain") or {}
+        after = harness.wait_until(
+            lambda: (lambda f: f if f and sum(f.values()) >= sum(before.values()) + 80 else None)(
+                folded(agent, "chain")), timeout=30, interval=0.5)
+        if not after:
+            harness.fail(f"no new samples after the exec:\n{agent.read_log()}")
+        new = {s: n - before.get(s, 0) for s, n in after.items() if n > before.get(s, 0)}
+        total = sum(new.values())
+        good = sum(n for s, n in new.items() if has_chain(s))
+        print(f"after the exec: {good}/{total} new samples name the chain")
+        # The first second after an exec may unwind with the old maps (read again every
+        # second): most, not all, samples must come out whole.
+        if good < 0.7 * total:
+            harness.fail(f"after the exec only {good}/{total} samples name the chain: {new}")
+        if agent.process.poll() is not None:
+            harness.fail(f"the agent exited:\n{agent.read_log()}")
+    finally:
+        agent.stop()
+        harness.stop(target)
+
+
 def case_target_exits(binary, chain):
     # Runs 4 s of wall time then exits on its own, mid-capture, while sampled.
     target = harness.start([chain, "4"])
@@ -117,7 +176,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--agent", required=True)
     parser.add_argument("--chain", required=True)
-    parser.add_argument("--case", required=True, choices=["chain", "target_exits"])
+    cases = {"chain": case_chain, "threads_followed": case_threads_followed,
+             "target_execs": case_target_execs, "target_exits": case_target_exits}
+    parser.add_argument("--case", required=True, choices=sorted(cases))
     args = parser.parse_args()
-    {"chain": case_chain, "target_exits": case_target_exits}[args.case](args.agent, args.chain)
+    cases[args.case](args.agent, args.chain)
     print(f"PASS: {args.case}")

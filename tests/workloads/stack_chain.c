@@ -4,9 +4,15 @@
  * call-frame information unwinds it. noinline keeps the four frames, and the work after
  * each call keeps the compiler from turning the calls into jumps (tail calls).
  *
- * usage: stack_chain [SECONDS]   (runs until killed when SECONDS is absent or 0) */
+ * usage: stack_chain [SECONDS [THREADS [PROGRAM ARGS...]]]
+ *   SECONDS  run this long, then exit (0 or absent: until killed)
+ *   THREADS  also run the chain in this many threads, started after 1 s (new threads
+ *            of a process already sampled)
+ *   PROGRAM  after SECONDS, exec PROGRAM with ARGS instead of exiting */
+#include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 static volatile unsigned long sink;
 
@@ -35,15 +41,36 @@ __attribute__((noinline)) unsigned long chain_one(unsigned long n) {
   return r - n;
 }
 
+static void* thread_main(void* arg) {
+  (void)arg;
+  for (unsigned long n = 0;; ++n) sink = chain_one(n);
+  return NULL;
+}
+
+static double since(const struct timespec* start) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
 int main(int argc, char** argv) {
   double seconds = argc > 1 ? atof(argv[1]) : 0;
-  struct timespec start, now;
+  int threads = argc > 2 ? atoi(argv[2]) : 0;
+  struct timespec start;
   clock_gettime(CLOCK_MONOTONIC, &start);
   for (unsigned long n = 0;; ++n) {
     sink = chain_one(n);
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (seconds > 0 && (double)(now.tv_sec - start.tv_sec) +
-                               (double)(now.tv_nsec - start.tv_nsec) / 1e9 >= seconds) {
+    if (threads > 0 && since(&start) >= 1) {
+      for (; threads > 0; --threads) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, thread_main, NULL) != 0) return 1;
+      }
+    }
+    if (seconds > 0 && since(&start) >= seconds) {
+      if (argc > 3) {
+        execv(argv[3], argv + 3);
+        return 1;
+      }
       return 0;
     }
   }
