@@ -230,6 +230,35 @@ TEST(Unwinder, UnwindsACopiedStackWithTheMappedFilesCallFrameTables) {
   EXPECT_EQ(unwinder.unwind(self->sample, view, cache).failure, UnwindFailure::kStackTruncated);
 }
 
+// The image cache keeps at most its byte budget, least recently used out first; an
+// image larger than the whole budget is returned but not kept.
+TEST(ObjectCache, StaysWithinItsBudget) {
+  std::vector<process::Mapping> files;  // two distinct mapped files of this process
+  for (const auto& m : process::read_maps("/proc/self/maps")) {
+    bool seen = false;
+    for (const auto& f : files) seen = seen || (f.device == m.device && f.inode == m.inode);
+    if (!seen && m.offset == 0) files.push_back(m);
+  }
+  ASSERT_GE(files.size(), 2u);
+  ObjectCache unlimited(std::size_t{1} << 40);
+  auto first = unlimited.image("/proc/self", files[0], false);
+  auto second = unlimited.image("/proc/self", files[1], false);
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(unlimited.size(), 2u);
+  EXPECT_EQ(unlimited.image("/proc/self", files[0], false), first);  // cached: the same image
+  // A budget for the larger of the two only: the other is evicted when it comes in.
+  const std::size_t budget = std::max(first->memory_bytes(), second->memory_bytes());
+  ObjectCache one(budget);
+  (void)one.image("/proc/self", files[0], false);
+  (void)one.image("/proc/self", files[1], false);
+  EXPECT_EQ(one.size(), 1u);
+  EXPECT_LE(one.bytes(), budget);
+  ObjectCache tiny(1);
+  EXPECT_NE(tiny.image("/proc/self", files[0], false), nullptr);
+  EXPECT_EQ(tiny.size(), 0u);
+  EXPECT_EQ(tiny.bytes(), 0u);
+}
+
 TEST(ElfImage, TruncatedOrForeignFilesAreErrors) {
   const auto& bytes = self_exe();
   // Cut in the ELF header, the program headers or before the section headers (at the
