@@ -19,13 +19,11 @@
 #include <map>
 #include <set>
 #include <sstream>
-#include <tuple>
 
 #include "classifier/profile.hpp"
 #include "collectors/stacks/kernel_symbols.hpp"
-#include "collectors/stacks/object_cache.hpp"
 #include "collectors/stacks/perf_sample.hpp"
-#include "collectors/stacks/unwinder.hpp"
+#include "collectors/stacks/unwind_worker.hpp"
 
 namespace boundwise {
 
@@ -48,11 +46,9 @@ std::string fold_stack(const std::vector<std::string>& user_leaf_first,
 
 namespace {
 
-constexpr std::size_t kMaxFrames = 128;
-// The ELF images (call-frame tables and symbols) kept for all targets together.
-constexpr std::size_t kImageCacheBytes = std::size_t{256} << 20;
-// Demangled names kept; the cache is emptied when it grows past this.
-constexpr std::size_t kMaxNames = 100'000;
+// Sample records waiting for the unwinding thread at most (~9 MiB at the default
+// stack_bytes; ~70 ms of its work at ~70 µs a sample).
+constexpr std::size_t kMaxQueuedSamples = 1024;
 // How often threads and mappings are looked for between discovery scans.
 constexpr auto kRescanInterval = std::chrono::seconds(1);
 // Records a ring holds at least before the kernel drops samples (PERF_RECORD_LOST),
@@ -115,21 +111,13 @@ class Ring {
 
 struct Process {
   std::string workload;
-  std::unique_ptr<stacks::ProcessView> view;
   std::map<int, std::unique_ptr<Ring>> threads;
-  bool maps_refreshed = false;  // in this round
-  bool gone = false;            // its /proc directory went
 };
 
 double thread_cpu_seconds() {
   timespec ts{};
   ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
-std::string basename_of(const std::string& path) {
-  auto slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
 class StacksCollector final : public Collector {
@@ -140,8 +128,6 @@ class StacksCollector final : public Collector {
         stack_bytes_(settings.options_for(stacks_descriptor()).integer("stack_bytes") & ~7LL),
         max_threads_(static_cast<std::size_t>(
             settings.options_for(stacks_descriptor()).integer("max_threads"))),
-        cache_(kImageCacheBytes),
-        unwinder_(kMaxFrames),
         log_(spdlog::get("stacks") ? spdlog::get("stacks") : spdlog::default_logger()) {}
 
   std::string_view name() const override { return "stacks"; }
@@ -172,12 +158,15 @@ class StacksCollector final : public Collector {
                    " (grant CAP_PERFMON, or lower kernel.perf_event_paranoid)"};
     }
     ::close(static_cast<int>(fd));
+    stacks::KernelSymbols kernel;
     if (attr_.exclude_kernel == 0) {
       std::ifstream in("/proc/kallsyms");
       std::stringstream text;
       text << in.rdbuf();
-      kernel_ = stacks::KernelSymbols::parse(text.str());
+      kernel = stacks::KernelSymbols::parse(text.str());
     }
+    worker_ = std::make_unique<stacks::UnwindWorker>(settings_.proc_root, std::move(kernel),
+                                                     kMaxQueuedSamples);
     if (attr_.exclude_kernel != 0) {
       log_->warn(
           "stacks: kernel frames not sampled (perf_event_open refused them; grant "
@@ -194,39 +183,41 @@ class StacksCollector final : public Collector {
   void set_targets(const TargetSet& targets) override {
     follow_targets(
         processes_, targets,
-        [&](const ProcessKey& key, const std::string& workload) -> std::optional<Process> {
+        [&](const ProcessKey&, const std::string& workload) -> std::optional<Process> {
           Process p;
           p.workload = workload;
-          const std::string dir = settings_.proc_root + "/" + std::to_string(key.pid);
-          char exe[4096];
-          ssize_t n = ::readlink((dir + "/exe").c_str(), exe, sizeof exe - 1);
-          p.view = std::make_unique<stacks::ProcessView>(
-              dir, n > 0 ? std::string(exe, static_cast<std::size_t>(n)) : std::string());
-          if (!p.view->refresh()) return std::nullopt;
           return p;
         },
         // Its rings close with it; samples not yet drained are dropped.
         [&](Process& p) { threads_open_ -= p.threads.size(); });
-    for (auto& [key, p] : processes_) open_threads(key, p);
+    std::set<ProcessKey> kept;
+    for (auto& [key, p] : processes_) {
+      open_threads(key, p);
+      kept.insert(key);
+    }
+    for (const auto& key : posted_) {
+      if (kept.count(key) == 0) worker_->post_retire(key);
+    }
+    posted_ = std::move(kept);
     last_scan_ = std::chrono::steady_clock::now();
   }
 
   Status sample(SteadyTime now) override {
     const double t0 = thread_cpu_seconds();
     for (auto& entry : processes_) {
+      const ProcessKey& key = entry.first;
       Process& p = entry.second;  // a structured binding cannot be captured (clang 14)
-      p.maps_refreshed = false;
       for (auto& [tid, ring] : p.threads) {
         ring->drain(scratch_, [&](std::uint32_t type, std::span<const std::byte> body) {
-          on_record(p, type, body);
+          on_record(key, p, type, body);
         });
       }
     }
-    unwind_seconds_ += thread_cpu_seconds() - t0;
+    drain_seconds_ += thread_cpu_seconds() - t0;
     if (now - last_scan_ >= kRescanInterval) {
       last_scan_ = now;
       for (auto& [key, p] : processes_) {
-        if (!p.gone) p.gone = !p.view->refresh();
+        worker_->post_refresh(key);
         open_threads(key, p);
       }
     }
@@ -234,13 +225,14 @@ class StacksCollector final : public Collector {
   }
 
   void contribute(SteadyTime, EvidenceSet& evidence) override {
+    auto results = worker_->take();
     for (auto& [name, e] : evidence.workloads) {
-      auto it = window_.find(name);
-      e.cpu_stacks = it != window_.end() ? std::move(it->second) : FoldedStacks{};
+      auto it = results.stacks.find(name);
+      e.cpu_stacks = it != results.stacks.end() ? std::move(it->second) : FoldedStacks{};
     }
-    window_.clear();
-    evidence.node.unwind_seconds = unwind_seconds_;
-    evidence.node.unwind_failures = failures_;
+    evidence.node.unwind_seconds = drain_seconds_ + results.seconds;
+    evidence.node.unwind_failures = std::move(results.failures);
+    for (const auto& [cause, n] : failures_) evidence.node.unwind_failures[cause] += n;
   }
 
  private:
@@ -260,7 +252,7 @@ class StacksCollector final : public Collector {
     for (auto it = p.threads.begin(); it != p.threads.end();) {
       if (alive.count(it->first) == 0) {
         it->second->drain(scratch_, [&](std::uint32_t type, std::span<const std::byte> body) {
-          on_record(p, type, body);
+          on_record(key, p, type, body);
         });
         it = p.threads.erase(it);
         --threads_open_;
@@ -301,9 +293,9 @@ class StacksCollector final : public Collector {
     if (logged_.insert(message).second) log_->warn("stacks: {}", message);
   }
 
-  void fail(std::string_view cause) { ++failures_[std::string(cause)]; }
-
-  void on_record(Process& p, std::uint32_t type, std::span<const std::byte> body) {
+  // On the collection thread: a lost-records note is counted, a sample handed over.
+  void on_record(const ProcessKey& key, const Process& p, std::uint32_t type,
+                 std::span<const std::byte> body) {
     if (type == PERF_RECORD_LOST) {
       std::uint64_t ids[2] = {0, 0};  // id, lost
       if (body.size() >= sizeof ids) std::memcpy(ids, body.data(), sizeof ids);
@@ -311,57 +303,7 @@ class StacksCollector final : public Collector {
       return;
     }
     if (type != PERF_RECORD_SAMPLE) return;
-    auto sample = stacks::parse_sample(body);
-    if (!sample) {
-      fail("bad_record");
-      return;
-    }
-    std::vector<std::string> user;
-    if (sample->has_user_regs) {
-      if (p.gone) {
-        fail("process_gone");
-        return;
-      }
-      const std::uint64_t ip = sample->regs[stacks::reg_index(stacks::kPerfRegIp)];
-      if (p.view->find(ip, cache_) == nullptr && !p.maps_refreshed) {
-        // A mapping made since the last read (dlopen, exec): read the maps again, once
-        // per round.
-        p.maps_refreshed = true;
-        if (!p.view->refresh()) {
-          p.gone = true;
-          fail("process_gone");
-          return;
-        }
-      }
-      auto unwound = unwinder_.unwind(*sample, *p.view, cache_);
-      if (unwound.failure != stacks::UnwindFailure::kNone) fail(to_string(unwound.failure));
-      for (std::size_t i = 0; i < unwound.ips.size(); ++i) {
-        // A return address points after the call: name the call's instruction.
-        user.push_back(frame_name(*p.view, i == 0 ? unwound.ips[i] : unwound.ips[i] - 1));
-      }
-      if (unwound.failure != stacks::UnwindFailure::kNone) user.emplace_back("[partial]");
-    }
-    std::vector<std::string> kernel;
-    for (std::uint64_t ip : sample->kernel_ips) {
-      auto name = kernel_.name_at(ip);
-      kernel.emplace_back(name.empty() ? std::string_view("[kernel]") : name);
-    }
-    add_stack(window_[p.workload], stacks::fold_stack(user, kernel), 1, kMaxProfileStacks);
-  }
-
-  std::string frame_name(stacks::ProcessView& view, std::uint64_t address) {
-    const auto* region = view.find(address, cache_);
-    if (region == nullptr) return "[unknown]";
-    if (!region->image) return "[" + basename_of(region->mapping.path) + "]";
-    const auto* symbol = region->image->symbol_at(address - region->bias);
-    if (symbol == nullptr) return "[" + basename_of(region->mapping.path) + "]";
-    const auto key =
-        std::make_tuple(static_cast<std::uint64_t>(region->mapping.device),
-                        static_cast<std::uint64_t>(region->mapping.inode), symbol->name);
-    auto it = names_.find(key);
-    if (it != names_.end()) return it->second;
-    if (names_.size() >= kMaxNames) names_.clear();
-    return names_.emplace(key, process::demangle(region->image->name_of(*symbol))).first->second;
+    if (!worker_->post_sample(key, p.workload, body)) ++failures_["overloaded"];
   }
 
   CollectorSettings settings_;
@@ -375,14 +317,12 @@ class StacksCollector final : public Collector {
   bool warned_max_threads_ = false;
   std::set<std::string> logged_;
   std::chrono::steady_clock::time_point last_scan_{};
-  stacks::ObjectCache cache_;
-  stacks::Unwinder unwinder_;
-  stacks::KernelSymbols kernel_;
-  std::map<std::tuple<std::uint64_t, std::uint64_t, std::uint32_t>, std::string> names_;
+  std::set<ProcessKey> posted_;  // processes the worker may know
   std::vector<std::byte> scratch_;
-  std::map<std::string, FoldedStacks> window_;
-  double unwind_seconds_ = 0;
-  std::map<std::string, std::uint64_t> failures_;
+  double drain_seconds_ = 0;                       // the collection thread's share of the cost
+  std::map<std::string, std::uint64_t> failures_;  // counted here: lost, overloaded
+  // Declared last: destroyed (its thread stopped) first.
+  std::unique_ptr<stacks::UnwindWorker> worker_;
   std::shared_ptr<spdlog::logger> log_;
 };
 
