@@ -154,8 +154,7 @@ std::string render_flame_graph(const FoldedStacks& stacks, std::string_view titl
     out += fmt::format("<text x=\"{:.0f}\" y=\"{:.0f}\">no samples</text>\n", kMargin,
                        kTitleHeight + kMargin + 14);
   } else {
-    draw(out, root, "all", kMargin, 0, px_per_sample,
-         height - kMargin, root.samples);
+    draw(out, root, "all", kMargin, 0, px_per_sample, height - kMargin, root.samples);
   }
   out += "</svg>\n";
   return out;

@@ -20,7 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)image->name_of(*found);
   }
   if (image->table && image->eh_frame_hdr &&
-      image->table->table_offset + image->table->fde_count * 8 > image->eh_frame_hdr->bytes.size()) {
+      image->table->table_offset + image->table->fde_count * 8 >
+          image->eh_frame_hdr->bytes.size()) {
     __builtin_trap();  // the table must lie inside the copied section
   }
   for (const auto& l : image->loads) (void)image->vaddr_of_offset(l.offset);

@@ -43,10 +43,9 @@ TEST(Profile, FoldedStacksOfOneWorkloadAsText) {
 
 TEST(Profile, BadParametersAre400UnknownWorkloadsAndMissingProfiles404) {
   auto s = profiled();
-  for (const char* target :
-       {"/profile", "/profile?workload=", "/profile?workload=api&type=offcpu",
-        "/profile?workload=api&format=png", "/profile?workload=api&color=red",
-        "/profile?workload=%zz"}) {
+  for (const char* target : {"/profile", "/profile?workload=", "/profile?workload=api&type=offcpu",
+                             "/profile?workload=api&format=png", "/profile?workload=api&color=red",
+                             "/profile?workload=%zz"}) {
     auto r = get(s, target);
     EXPECT_EQ(r.status, 400) << target;
     EXPECT_TRUE(json::parse(r.body).contains("error")) << target;
