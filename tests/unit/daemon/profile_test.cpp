@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/config.hpp"
+#include "daemon/auth.hpp"
 #include "daemon/flame_graph.hpp"
 #include "daemon/http_handler.hpp"
 #include "daemon/metrics.hpp"
@@ -83,6 +85,18 @@ TEST(FlameGraph, FrameNamesAreEscaped) {
   EXPECT_NE(svg.find("&lt;script&gt;"), std::string::npos);
   EXPECT_NE(svg.find("t&lt;&amp;&gt;"), std::string::npos);
   EXPECT_NE(render_flame_graph(FoldedStacks{}, "empty").find("no samples"), std::string::npos);
+}
+
+TEST(Profile, ProtectedByDefaultOnceCredentialsExist) {
+  auto s = profiled();
+  WebConfig web;  // the default protected endpoints
+  web.bearer_token = "s3cr3t";
+  Authenticator auth(web);
+  EndpointContext context{s, true, nullptr, nullptr, &auth};
+  auto denied = handle_request({"GET", "/profile?workload=api", {}}, context);
+  EXPECT_EQ(denied.status, 401);
+  auto allowed = handle_request({"GET", "/profile?workload=api", "Bearer s3cr3t"}, context);
+  EXPECT_EQ(allowed.status, 200);
 }
 
 TEST(Profile, SamplesAndUnwindCostAreCounters) {
