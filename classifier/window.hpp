@@ -110,6 +110,12 @@ struct NodeWindow {
   // had its programs attached: below 1 when the overhead budget duty-cycled it, 0
   // when it detached it. Absent tools were not loaded.
   std::map<std::string, double> ebpf_duty;
+  // The stacks collector's cost, cumulative since it started (so 0 and empty without
+  // it): CPU seconds spent unwinding and naming frames, and samples dropped by cause
+  // ("no_unwind_info", "stack_truncated", "read_failed", "process_gone", ...), for
+  // boundwise_unwind_seconds_total and boundwise_unwind_failures_total.
+  double unwind_seconds = 0;
+  std::map<std::string, std::uint64_t> unwind_failures;
 
   bool operator==(const NodeWindow&) const = default;
 };

@@ -6,13 +6,14 @@
 #include "collectors/node/node_collector.hpp"
 #include "collectors/procfs/procfs_collector.hpp"
 #include "collectors/python/python_collector.hpp"
+#include "collectors/stacks/stacks_collector.hpp"
 
 namespace boundwise {
 
 const CollectorDescriptors& collector_descriptors() {
   static const CollectorDescriptors list = {
       &node_descriptor(), &procfs_descriptor(), &python_descriptor(),
-      &ebpf_descriptor(), &cgroup_descriptor(),
+      &ebpf_descriptor(), &cgroup_descriptor(), &stacks_descriptor(),
   };
   return list;
 }

@@ -36,7 +36,7 @@ struct WebConfig {
   std::map<std::string, std::string> basic_auth_users;
   // Paths that need credentials once any are configured. Default: every endpoint
   // but the ones scrapers and probes use (/metrics, /healthz, /readyz).
-  std::vector<std::string> protected_endpoints = {"/", "/recommend"};
+  std::vector<std::string> protected_endpoints = {"/", "/recommend", "/profile"};
 
   bool tls() const { return !tls_cert_file.empty(); }
   bool auth() const { return !bearer_token.empty() || !basic_auth_users.empty(); }
@@ -100,8 +100,8 @@ struct Config {
 
 // Every path the HTTP server answers (what `protected_endpoints` may name).
 inline const std::vector<std::string>& known_endpoints() {
-  static const std::vector<std::string> paths = {"/", "/metrics", "/recommend", "/healthz",
-                                                 "/readyz"};
+  static const std::vector<std::string> paths = {"/",        "/metrics", "/recommend",
+                                                 "/profile", "/healthz", "/readyz"};
   return paths;
 }
 

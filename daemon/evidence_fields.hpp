@@ -139,6 +139,13 @@ void fields(V& v, S& e) {
   v("io", e.io);
   v("runtime", e.runtime);
   v("cpu_limit", e.cpu_limit);
+  v("cpu_stacks", e.cpu_stacks);
+}
+
+template <class V, Is<FoldedStacks> S>
+void fields(V& v, S& f) {
+  v("counts", f.counts);
+  v("samples", f.samples);
 }
 
 template <class V, Is<PressureTotals> S>
@@ -167,6 +174,8 @@ void fields(V& v, S& n) {
   v("pressure_totals", n.pressure_totals);
   v("bpf_programs", n.bpf_programs);
   v("ebpf_duty", n.ebpf_duty);
+  v("unwind_seconds", n.unwind_seconds);
+  v("unwind_failures", n.unwind_failures);
 }
 
 // A struct that changed size has most likely gained or lost a field: update its list
@@ -185,10 +194,11 @@ static_assert(sizeof(RuntimeInfo) == 144);
 static_assert(sizeof(GilWindow) == 56);
 static_assert(sizeof(RuntimeEvidence) == 200);
 static_assert(sizeof(CpuLimit) == 72);
-static_assert(sizeof(WorkloadEvidence) == 936);
+static_assert(sizeof(FoldedStacks) == 56);
+static_assert(sizeof(WorkloadEvidence) == 1000);
 static_assert(sizeof(PressureTotals) == 16);
 static_assert(sizeof(NodeWindow::BpfProgramStats) == 16);
-static_assert(sizeof(NodeWindow) == 216);
+static_assert(sizeof(NodeWindow) == 272);
 #endif
 
 // Any type with a field list.

@@ -2,9 +2,12 @@
 #include "daemon/http_handler.hpp"
 
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "daemon/auth.hpp"
+#include "daemon/flame_graph.hpp"
 #include "daemon/recommend_json.hpp"
 #include "daemon/web_page.hpp"
 
@@ -141,7 +144,9 @@ HttpResponse serve_page(std::string_view query, const EndpointContext& context) 
         "  /                          this host's workloads as a web page\n"
         "  /?workload=NAME            one workload's explanation as a web page\n"
         "  /recommend                 verdicts and recommendations for every workload (JSON)\n"
-        "  /recommend?workload=NAME   the same for one workload\n"
+        "  /recommend?workload=NAME   the same for one workload (&history=1: its recent windows)\n"
+        "  /profile?workload=NAME&type=cpu[&format=svg]\n"
+        "                             on-CPU stacks of the last windows: folded, or a flame graph\n"
         "  /metrics                   Prometheus metrics\n"
         "  /healthz, /readyz          probes\n";
     return r;
@@ -164,6 +169,79 @@ HttpResponse serve_page(std::string_view query, const EndpointContext& context) 
   return r;
 }
 
+// The query's parameters, percent-decoded; nullopt (and `why`) for a malformed one.
+std::optional<std::map<std::string, std::string>> parse_query(std::string_view query,
+                                                              std::string& why) {
+  std::map<std::string, std::string> out;
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? "" : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    auto eq = pair.find('=');
+    auto key = url_decode(pair.substr(0, eq));
+    auto value = url_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    if (!key || !value) {
+      why = "malformed percent-encoding in the query";
+      return std::nullopt;
+    }
+    out[*key] = *value;
+  }
+  return out;
+}
+
+// GET /profile?workload=NAME&type=cpu[&format=folded|svg]: the workload's on-CPU
+// stacks of the last windows, folded (text) or as a flame graph (SVG).
+HttpResponse serve_profile(std::string_view query, const EndpointContext& context) {
+  std::string why;
+  auto params = parse_query(query, why);
+  if (!params) return error(400, why);
+  for (const auto& [key, value] : *params) {
+    if (key != "workload" && key != "type" && key != "format") {
+      return error(400, "unknown parameter \"" + key + "\"; use workload, type and format");
+    }
+  }
+  auto workload = params->find("workload");
+  if (workload == params->end() || workload->second.empty()) {
+    return error(400, "workload= is required");
+  }
+  auto type = params->find("type");
+  const std::string type_name = type == params->end() ? "cpu" : type->second;
+  if (type_name != "cpu") {
+    return error(400, "unknown type \"" + type_name + "\"; this agent profiles type=cpu");
+  }
+  auto format = params->find("format");
+  const std::string format_name = format == params->end() ? "folded" : format->second;
+  if (format_name != "folded" && format_name != "svg") {
+    return error(400, "unknown format \"" + format_name + "\"; use folded or svg");
+  }
+  const WorkloadReport* report = nullptr;
+  json names = json::array();
+  for (const auto& w : context.snapshot.workloads) {
+    names.push_back(w.name);
+    if (w.name == workload->second) report = &w;
+  }
+  if (report == nullptr) {
+    return json_response(404, json{{"error", "unknown workload \"" + workload->second + "\""},
+                                   {"workloads", names}});
+  }
+  if (!report->cpu_profile) {
+    return error(404,
+                 "no profile: the stacks collector is not running (enable it with "
+                 "collectors: {stacks: {enabled: true}}), or no window has closed yet");
+  }
+  HttpResponse r;
+  if (format_name == "svg") {
+    r.content_type = "image/svg+xml";
+    r.body = render_flame_graph(*report->cpu_profile,
+                                "on-CPU stacks of " + report->name + " (" +
+                                    std::to_string(report->cpu_profile->samples) + " samples)");
+  } else {
+    r.body = render_folded(*report->cpu_profile);
+  }
+  return r;
+}
+
 }  // namespace
 
 std::string render_recommend(const Snapshot& snapshot) {
@@ -176,9 +254,11 @@ HttpResponse handle_request(const HttpRequest& request, const EndpointContext& c
   std::string_view query =
       target.find('?') == std::string_view::npos ? "" : target.substr(target.find('?') + 1);
 
-  bool known = path == "/" || path == "/metrics" || path == "/recommend" || path == "/healthz" ||
-               path == "/readyz";
-  if (!known) return error(404, "no such endpoint; try /, /metrics, /recommend, /healthz, /readyz");
+  bool known = path == "/" || path == "/metrics" || path == "/recommend" || path == "/profile" ||
+               path == "/healthz" || path == "/readyz";
+  if (!known) {
+    return error(404, "no such endpoint; try /, /metrics, /recommend, /profile, /healthz, /readyz");
+  }
   if (context.auth != nullptr && context.auth->protects(path) &&
       !context.auth->check(request.authorization)) {
     HttpResponse r =
@@ -216,6 +296,7 @@ HttpResponse handle_request(const HttpRequest& request, const EndpointContext& c
   }
   if (path == "/") return serve_page(query, context);
 
+  if (path == "/profile") return serve_profile(query, context);
   return serve_recommend(query, context);
 }
 

@@ -53,8 +53,9 @@ struct EndpointContext {
 // The /recommend body for the whole snapshot, as handle_request serves it.
 std::string render_recommend(const Snapshot& snapshot);
 
-// GET /metrics, /recommend[?workload=NAME], /healthz, /readyz, / (the web page;
-// ?workload=NAME one workload's page; ?format=text a plain-text index).
+// GET /metrics, /recommend[?workload=NAME][&history=1], /profile?workload=NAME&type=cpu
+// [&format=folded|svg] (docs/API.md), /healthz, /readyz, / (the web page; ?workload=NAME
+// one workload's page; ?format=text a plain-text index).
 // Unknown path → 404, other methods → 405, missing or wrong credentials on a
 // protected path → 401, all with a JSON error body.
 HttpResponse handle_request(const HttpRequest& request, const EndpointContext& context);

@@ -234,6 +234,18 @@ struct MetricsPublisher::State {
   Family<Gauge>& build_info =
       gauge("boundwise_build_info",
             "Build of the agent (version, git commit, build type, compiler); always 1");
+  Family<Counter>& profile_samples =
+      counter("boundwise_profile_samples_total",
+              "Stack samples of the workload's threads kept in its profile, by type (cpu: "
+              "on-CPU samples of the stacks collector)");
+  Family<Counter>& unwind_seconds =
+      counter("boundwise_unwind_seconds_total",
+              "CPU time the stacks collector spent reading, unwinding and naming samples");
+  Family<Counter>& unwind_failures =
+      counter("boundwise_unwind_failures_total",
+              "Stack samples cut short (partial stack kept) or dropped, by cause");
+  double unwind_seconds_last = 0;
+  std::map<std::string, std::uint64_t> unwind_failures_last;
 
   // How to remove one exported metric, and how many series it exports: 1, or for a
   // histogram one per bucket (+Inf included) plus _sum and _count.
@@ -525,6 +537,28 @@ struct MetricsPublisher::State {
       s.ebpf_attached_seconds.Add({{"tool", utf8(tool)}})
           .Increment(non_negative(std::clamp(duty, 0.0, 1.0) * snapshot.window_seconds));
     }
+    publish_unwinding(s, snapshot);
+  }
+
+  // The stacks collector's cost (cumulative in the node window), while it is configured.
+  static void publish_unwinding(State& s, const Snapshot& snapshot) {
+    const bool stacks = std::any_of(snapshot.collectors.begin(), snapshot.collectors.end(),
+                                    [](const CollectorStatus& c) { return c.name == "stacks"; });
+    if (!stacks) return;
+    const NodeWindow& node = snapshot.node;
+    add_growth(s.unwind_seconds.Add({}), node.unwind_seconds, s.unwind_seconds_last);
+    // Every cause the collector knows, from 0 (the label set is this list).
+    for (const char* cause : {"no_unwind_info", "stack_truncated", "read_failed", "bad_frame",
+                              "process_gone", "lost", "overloaded", "bad_record"}) {
+      s.unwind_failures.Add({{"cause", cause}});
+    }
+    for (const auto& [cause, total] : node.unwind_failures) {
+      auto& last = s.unwind_failures_last[cause];
+      if (auto growth = counter_delta(total, last)) {
+        s.unwind_failures.Add({{"cause", utf8(cause)}}).Increment(static_cast<double>(*growth));
+      }
+      last = total;
+    }
   }
 
   // Series of workloads no longer present leave, with their dependencies, before the series cap
@@ -620,6 +654,10 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
                     {"qos_class", utf8(report.pod->qos_class)}};
     }
     s.set_info(s.pod_info, s.pod_info_labels[name], pod_labels, name);
+    if (report.cpu_profile) {
+      s.add(s.profile_samples, {{"workload", name}, {"type", "cpu"}}, name)
+          .Increment(static_cast<double>(report.cpu_profile_window_samples));
+    }
     if (!report.window || !report.verdict || !report.recommendation) continue;
     State::publish_window(s, name, *report.window, *report.verdict);
     State::publish_dependencies(s, name, *report.window);

@@ -3,12 +3,14 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 #include <utility>
 
 #include "classifier/classify.hpp"
 #include "collectors/process/process_images.hpp"
 #include "collectors/registry.hpp"
+#include "collectors/stacks/stacks_collector.hpp"
 
 namespace boundwise {
 
@@ -36,6 +38,12 @@ Pipeline::Pipeline(const Config& config, StageCpu& stage_cpu)
   // One cache for all collectors: each process's ELF is read once, not per collector.
   settings.process_images = std::make_shared<process::ProcessImages>(settings.proc_root);
   auto log = logger("agent");
+  const double profile_seconds =
+      static_cast<double>(settings.options_for(stacks_descriptor()).integer("profile_seconds"));
+  const double window_seconds = std::chrono::duration<double>(config.window).count();
+  profile_windows_ = window_seconds > 0
+                         ? static_cast<std::size_t>(std::ceil(profile_seconds / window_seconds))
+                         : 1;
   for (const auto* descriptor : collector_descriptors()) {
     const std::string& name = descriptor->name;
     auto enabled = config.collectors_enabled.find(name);
@@ -146,6 +154,7 @@ EvidenceSet Pipeline::collect_evidence(Clock::time_point now, double duration) {
 Pipeline::Closed Pipeline::close(Clock::time_point now, double duration, const Snapshot& base) {
   Closed out;
   out.evidence = collect_evidence(now, duration);
+  keep_profiles(out.evidence);
   out.rules = AssembleRules{config_.dependencies, config_.max_dependencies_per_workload};
   std::map<std::string, WorkloadWindow> windows;
   {
@@ -158,6 +167,17 @@ Pipeline::Closed Pipeline::close(Clock::time_point now, double duration, const S
   StageClock clock(stage_cpu_["classify"]);
   out.snapshot = judge(windows, out.evidence.node, now, duration, base);
   return out;
+}
+
+void Pipeline::keep_profiles(EvidenceSet& evidence) {
+  for (auto it = profiles_.begin(); it != profiles_.end();) {
+    it = evidence.workloads.count(it->first) == 0 ? profiles_.erase(it) : std::next(it);
+  }
+  for (const auto& [name, e] : evidence.workloads) {
+    if (!e.cpu_stacks) continue;
+    profiles_.try_emplace(name, profile_windows_, kMaxProfileStacks)
+        .first->second.push(*e.cpu_stacks);
+  }
 }
 
 // The next snapshot: every target workload with its verdict and recommendation.
@@ -178,6 +198,10 @@ std::shared_ptr<Snapshot> Pipeline::judge(std::map<std::string, WorkloadWindow>&
       std::chrono::duration<double>(base.generated_at.time_since_epoch()).count();
   for (const auto& w : targets_.workloads) {
     next->workloads.push_back(make_report(w, windows[w.name], now, duration, end_seconds));
+    if (auto p = profiles_.find(w.name); p != profiles_.end()) {
+      next->workloads.back().cpu_profile = std::make_shared<const FoldedStacks>(p->second.total());
+      next->workloads.back().cpu_profile_window_samples = p->second.last_samples();
+    }
     running.insert(w.name);
   }
   for (const auto& selector : config_.targets) {

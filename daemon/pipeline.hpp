@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "classifier/assemble/assemble.hpp"
+#include "classifier/profile.hpp"
 #include "collectors/collector.hpp"
 #include "config/config.hpp"
 #include "daemon/discovery.hpp"
@@ -79,6 +80,9 @@ class Pipeline {
   // published one; logs changes once.
   void stabilise(const std::string& workload, WorkloadReport& out, double end_seconds,
                  double duration);
+  // Adds the window's stacks to each workload's rolling profile; forgets workloads
+  // that are no longer targets.
+  void keep_profiles(EvidenceSet& evidence);
 
   const Config& config_;
   StageCpu& stage_cpu_;
@@ -94,6 +98,10 @@ class Pipeline {
   };
   std::map<std::string, Published> published_;
   std::map<std::string, WorkloadState> last_state_;  // to log changes of state only
+  // Each workload's on-CPU stacks of the last windows (WorkloadReport::cpu_profile),
+  // and how many windows those are (the stacks collector's profile_seconds).
+  std::map<std::string, RollingProfile> profiles_;
+  std::size_t profile_windows_ = 1;
   // Configured targets without a live process, since when (see WorkloadReport).
   std::map<std::string, std::chrono::system_clock::time_point> absent_since_;
 };

@@ -7,11 +7,13 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "classifier/profile.hpp"
 #include "classifier/stability.hpp"
 #include "classifier/verdict.hpp"
 #include "classifier/window.hpp"
@@ -77,6 +79,11 @@ struct WorkloadReport {
   // `recommendation` are those last published (`window` is always the last window's:
   // its counters feed the metrics).
   std::optional<StabilityReport> stability;
+  // The stacks collector's on-CPU samples of the last windows (profile_seconds) as
+  // folded stacks, for GET /profile; null when that collector does not run. Shared:
+  // snapshots are immutable and a profile unchanged by a window is not copied.
+  std::shared_ptr<const FoldedStacks> cpu_profile;
+  std::uint64_t cpu_profile_window_samples = 0;  // of the last window alone
 };
 
 struct Snapshot {

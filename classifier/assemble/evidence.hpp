@@ -17,6 +17,7 @@
 
 #include "classifier/endpoint.hpp"
 #include "classifier/histogram.hpp"
+#include "classifier/profile.hpp"
 #include "classifier/reason.hpp"
 #include "classifier/window.hpp"
 
@@ -114,6 +115,9 @@ struct WorkloadEvidence {
   std::optional<MeasuredIo> io;
   std::optional<RuntimeEvidence> runtime;
   std::optional<CpuLimit> cpu_limit;  // the cgroup collector; absent: no limit
+  // The stacks collector: the window's on-CPU samples as folded stacks; absent when it
+  // does not run. Not read by assemble(): the agent keeps it for GET /profile.
+  std::optional<FoldedStacks> cpu_stacks;
 
   bool operator==(const WorkloadEvidence&) const = default;
 };

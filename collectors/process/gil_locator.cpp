@@ -4,22 +4,17 @@
 // elf_facts.cpp's.
 #include "collectors/process/gil_locator.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
-#include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <regex>
-#include <sstream>
 #include <utility>
 #include <vector>
 
 #include "collectors/process/elf_facts.hpp"
+#include "collectors/process/mapped_file.hpp"
 
 namespace boundwise::process {
 
@@ -27,130 +22,12 @@ namespace {
 
 constexpr std::uint64_t kGilStructSize = 208;  // _gil_runtime_state, 3.9–3.13
 
-// An interpreter is tens of MB; a mapped "ELF" larger than this is not one we read.
-constexpr std::uint64_t kMaxElfBytes = std::uint64_t{1} << 30;
-
-struct Mapping {
-  std::uint64_t start = 0;
-  std::uint64_t end = 0;
-  std::uint64_t offset = 0;
-  dev_t device = 0;  // of the mapped file, as maps shows it
-  ino_t inode = 0;
-  std::string path;  // as maps shows it, " (deleted)" included
-};
-
-// The opened mapped file, read with pread (only the headers and tables the parser
-// asks for, not the whole file).
-class File final : public ByteSource {
- public:
-  File(int fd, std::uint64_t size) : fd_(fd), size_(size) {}
-  ~File() override {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  File(File&& o) noexcept : fd_(o.fd_), size_(o.size_) { o.fd_ = -1; }
-  File(const File&) = delete;
-  File& operator=(const File&) = delete;
-  File& operator=(File&&) = delete;
-  std::uint64_t size() const override { return size_; }
-  // Gives up the descriptor (the caller closes it).
-  int release() { return std::exchange(fd_, -1); }
-  bool read(std::uint64_t offset, void* out, std::size_t size) const override {
-    auto n = ::pread(fd_, out, size, static_cast<off_t>(offset));
-    return n == static_cast<ssize_t>(size);
-  }
-
- private:
-  int fd_;
-  std::uint64_t size_;  // at open (fstat)
-};
-
-// Opens the file behind `m` so that nothing the target's owner controls can block or
-// substitute it. The path in maps is only a name: the owner may have deleted the file
-// and put a FIFO (open() would block for good), a symlink or another file at that
-// name, or at "<path> (deleted)". So: the kernel's own references to the mapped file
-// come first (map_files/START-END, which needs CAP_SYS_ADMIN, then exe for the
-// executable), the name inside the process's root last; every open is non-blocking and
-// does not follow a final symlink, and the result must be a regular file with the
-// device and inode maps gives for the mapping.
-Result<File> open_mapped(const std::string& base, const Mapping& m, bool is_executable) {
-  char range[64];
-  std::snprintf(range, sizeof range, "%lx-%lx", static_cast<unsigned long>(m.start),
-                static_cast<unsigned long>(m.end));
-  struct Candidate {
-    std::string path;
-    int extra_flags;
-  };
-  std::vector<Candidate> candidates{{base + "/map_files/" + range, 0}};
-  if (is_executable) candidates.push_back({base + "/exe", 0});
-  // map_files and exe are links the kernel resolves to the mapped file itself;
-  // O_NOFOLLOW would refuse them (ELOOP), so it guards only the name in the root.
-  candidates.push_back({base + "/root" + m.path, O_NOFOLLOW});
-  std::string why;
-  for (const auto& c : candidates) {
-    int fd = ::open(c.path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | c.extra_flags);
-    if (fd < 0) {
-      why += "; open " + c.path + ": " + std::strerror(errno);
-      continue;
-    }
-    File file(fd, 0);
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-      why += "; fstat " + c.path + ": " + std::strerror(errno);
-    } else if (!S_ISREG(st.st_mode)) {
-      why += "; " + c.path + ": not a regular file";
-    } else if (st.st_dev != m.device || st.st_ino != m.inode) {
-      why += "; " + c.path + ": not the mapped file (device or inode differs from maps)";
-    } else if (static_cast<std::uint64_t>(st.st_size) > kMaxElfBytes) {
-      why += "; " + c.path + ": larger than " + std::to_string(kMaxElfBytes >> 20) + " MiB";
-    } else {
-      return File(file.release(), static_cast<std::uint64_t>(st.st_size));
-    }
-  }
-  return Error{"cannot open the file mapped as " + m.path + why};
-}
-
-// Hex or decimal text to a number; nullopt on anything else (a fixture or a
-// corrupted file must not throw out of the collector).
+// Hex or decimal text to a number; nullopt on anything else.
 std::optional<std::uint64_t> to_number(std::string_view text, int base) {
   std::uint64_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
   if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
   return value;
-}
-
-std::vector<Mapping> read_maps(const std::string& path) {
-  std::vector<Mapping> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    // start-end perms offset dev inode path
-    std::istringstream s(line);
-    std::string range, perms, offset, dev, inode, file;
-    if (!(s >> range >> perms >> offset >> dev >> inode)) continue;
-    std::getline(s >> std::ws, file);
-    if (file.empty() || file[0] != '/') continue;
-    auto dash = range.find('-');
-    auto colon = dev.find(':');
-    if (dash == std::string::npos || colon == std::string::npos) continue;
-    auto start = to_number(std::string_view(range).substr(0, dash), 16);
-    auto end = to_number(std::string_view(range).substr(dash + 1), 16);
-    auto off = to_number(offset, 16);
-    auto major = to_number(std::string_view(dev).substr(0, colon), 16);
-    auto minor = to_number(std::string_view(dev).substr(colon + 1), 16);
-    auto ino = to_number(inode, 10);
-    if (!start || !end || !off || !major || !minor || !ino || *major > 0xfff || *minor > 0xfffff) {
-      continue;
-    }
-    Mapping m;
-    m.start = *start;
-    m.end = *end;
-    m.offset = *off;
-    m.device = makedev(static_cast<unsigned>(*major), static_cast<unsigned>(*minor));
-    m.inode = static_cast<ino_t>(*ino);
-    m.path = file;
-    out.push_back(std::move(m));
-  }
-  return out;
 }
 
 }  // namespace

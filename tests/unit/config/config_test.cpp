@@ -245,11 +245,11 @@ TEST(Config, DurationsAndListenAddresses) {
 // section, options, bounds and switch valid (what adding a collector relies on).
 TEST(Config, ANewCollectorIsValidatedFromItsDescriptorAlone) {
   using Type = OptionSpec::Type;
-  const CollectorDescriptor stacks{
-      .name = "stacks",
-      .help = "call stacks",
+  const CollectorDescriptor sketch{
+      .name = "sketch",
+      .help = "call sketches",
       .enabled_by_default = false,
-      .parts = {{"stacks_offcpu", true, "off-CPU stacks"}},
+      .parts = {{"sketch_offcpu", true, "off-CPU sketch"}},
       .options = {{.key = "frequency_hz",
                    .type = Type::kInteger,
                    .default_value = "19",
@@ -258,32 +258,32 @@ TEST(Config, ANewCollectorIsValidatedFromItsDescriptorAlone) {
                    .help = "samples per second and thread"}},
   };
   CollectorDescriptors list = collector_descriptors();
-  list.push_back(&stacks);
+  list.push_back(&sketch);
   Config c = parse_config(
-      "collectors:\n  stacks: {enabled: true}\n  stacks_offcpu: {enabled: false}\n"
-      "stacks:\n  frequency_hz: 99\n",
+      "collectors:\n  sketch: {enabled: true}\n  sketch_offcpu: {enabled: false}\n"
+      "sketch:\n  frequency_hz: 99\n",
       "t.yaml", list);
-  EXPECT_TRUE(c.collectors_enabled.at("stacks"));
-  EXPECT_FALSE(c.collectors_enabled.at("stacks_offcpu"));
+  EXPECT_TRUE(c.collectors_enabled.at("sketch"));
+  EXPECT_FALSE(c.collectors_enabled.at("sketch_offcpu"));
   CollectorSettings settings;
   settings.options = c.collector_options;
-  EXPECT_EQ(settings.options_for(stacks).integer("frequency_hz"), 99);
-  EXPECT_EQ(CollectorSettings{}.options_for(stacks).integer("frequency_hz"), 19);
-  EXPECT_THROW((void)settings.options_for(stacks).integer("frequency"), std::logic_error);
+  EXPECT_EQ(settings.options_for(sketch).integer("frequency_hz"), 99);
+  EXPECT_EQ(CollectorSettings{}.options_for(sketch).integer("frequency_hz"), 19);
+  EXPECT_THROW((void)settings.options_for(sketch).integer("frequency"), std::logic_error);
   try {
-    parse_config("stacks:\n  frequency_hz: 0\n", "t.yaml", list);
+    parse_config("sketch:\n  frequency_hz: 0\n", "t.yaml", list);
     ADD_FAILURE() << "frequency_hz 0 accepted";
   } catch (const ConfigError& e) {
     EXPECT_EQ(e.line(), 2);
     EXPECT_NE(std::string(e.what()).find("between 1 and 1000"), std::string::npos) << e.what();
   }
   // Without the descriptor, the same text is an unknown key.
-  EXPECT_THROW(parse_config("stacks:\n  frequency_hz: 99\n", "t.yaml", collector_descriptors()),
+  EXPECT_THROW(parse_config("sketch:\n  frequency_hz: 99\n", "t.yaml", collector_descriptors()),
                ConfigError);
   // The default config lists it, off, with its option and help.
   std::string yaml = default_config_yaml(list);
-  EXPECT_NE(yaml.find("#   stacks         (off) call stacks"), std::string::npos) << yaml;
-  EXPECT_NE(yaml.find("stacks:\n  # samples per second and thread\n  frequency_hz: 19\n"),
+  EXPECT_NE(yaml.find("#   sketch         (off) call sketches"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("sketch:\n  # samples per second and thread\n  frequency_hz: 19\n"),
             std::string::npos)
       << yaml;
 }

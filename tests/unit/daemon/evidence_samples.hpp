@@ -115,6 +115,8 @@ inline NodeWindow full_node() {
   n.bpf_programs["sched_switch"] = {0.75, 123456};
   n.ebpf_duty["sched"] = 1;
   n.ebpf_duty["syscalls"] = 0.25;
+  n.unwind_seconds = 0.125;
+  n.unwind_failures["no_unwind_info"] = 3;
   return n;
 }
 
@@ -136,6 +138,7 @@ inline RecordedWindow full_window() {
   api.io = full_io();
   api.runtime = full_runtime();
   api.cpu_limit = CpuLimit{0.5, "/kubepods/burstable/pod1/ctr", true, 100, 76, 1.625};
+  api.cpu_stacks = FoldedStacks{{{"main;handle;compute", 7}, {"main;idle", 2}}, 9};
   WorkloadEvidence& bare = w.evidence.workloads["bare"];
   bare.workload = "bare";
   bare.duration_seconds = 10;

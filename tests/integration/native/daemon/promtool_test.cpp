@@ -79,5 +79,16 @@ TEST_F(Metrics, PromtoolAcceptsLatencyHistogramsToolTimeAndPodInfo) {
   EXPECT_EQ(promtool::check(metrics_text({snap, snap})), "");
 }
 
+TEST_F(Metrics, PromtoolAcceptsTheStacksSeries) {
+  auto api = report("api", 0.85);
+  api.cpu_profile = std::make_shared<const FoldedStacks>(FoldedStacks{{{"main;f", 3}}, 3});
+  api.cpu_profile_window_samples = 3;
+  auto snap = snapshot_with({api});
+  snap.collectors.push_back(CollectorStatus{"stacks", true, 0.001, ""});
+  snap.node.unwind_seconds = 0.01;
+  snap.node.unwind_failures = {{"no_unwind_info", 2}, {"process_gone", 1}};
+  EXPECT_EQ(promtool::check(metrics_text({snap, snap})), "");
+}
+
 }  // namespace
 }  // namespace boundwise

@@ -1,0 +1,66 @@
+// Folded stacks, the profile vocabulary: "root;caller;leaf COUNT" per line, the input
+// of flamegraph.pl, speedscope and the agent's own flame graph. The stacks collector
+// emits one FoldedStacks per workload and window (evidence.hpp, StackEvidence); the
+// agent keeps the last windows of each workload in a RollingProfile for GET /profile.
+// Pure, and bounded: a FoldedStacks holds at most `max_stacks` distinct stacks, the
+// samples of any further stack counted under kOtherStacks.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace boundwise {
+
+// Distinct stacks kept per workload (in one window and in a rolling profile).
+inline constexpr std::size_t kMaxProfileStacks = 5000;
+
+// The stack that samples of stacks beyond the bound are counted under.
+inline constexpr std::string_view kOtherStacks = "[other stacks]";
+
+struct FoldedStacks {
+  std::map<std::string, std::uint64_t> counts;  // folded stack (root first) → samples
+  std::uint64_t samples = 0;                    // the sum of counts
+
+  bool operator==(const FoldedStacks&) const = default;
+};
+
+// A frame name made safe for the folded format: ';' (the frame separator) and line
+// breaks become '_', and a name longer than 512 bytes is cut.
+std::string sanitize_frame(std::string_view name);
+
+// Adds `n` samples of `stack`. A stack not yet counted when `into` already holds
+// `max_stacks` distinct stacks is counted under kOtherStacks instead (which may make
+// max_stacks + 1 entries).
+void add_stack(FoldedStacks& into, const std::string& stack, std::uint64_t n,
+               std::size_t max_stacks);
+
+// Every stack of `from` added to `into` (add_stack's bound applies).
+void merge(FoldedStacks& into, const FoldedStacks& from, std::size_t max_stacks);
+
+// "stack count\n" per stack, in the map's order (by stack); "" when empty.
+std::string render_folded(const FoldedStacks& stacks);
+
+// The last `windows` windows' stacks of one workload.
+class RollingProfile {
+ public:
+  RollingProfile(std::size_t windows, std::size_t max_stacks)
+      : windows_(windows == 0 ? 1 : windows), max_stacks_(max_stacks) {}
+  // Adds a window's stacks, forgetting the oldest window beyond the count.
+  void push(FoldedStacks window);
+  // The sum over the windows kept (bounded by max_stacks as add_stack is).
+  FoldedStacks total() const;
+  std::size_t windows() const { return kept_.size(); }
+  // Samples of the newest window; 0 before the first.
+  std::uint64_t last_samples() const { return kept_.empty() ? 0 : kept_.back().samples; }
+
+ private:
+  std::size_t windows_;
+  std::size_t max_stacks_;
+  std::deque<FoldedStacks> kept_;
+};
+
+}  // namespace boundwise

@@ -1,0 +1,184 @@
+"""The stacks collector against a real target: tests/workloads/stack_chain.c, built
+-O2 -fomit-frame-pointer (so only DWARF call-frame information unwinds it), spins in
+main -> chain_one -> chain_two -> chain_three -> chain_four. Needs perf_event_open on
+the target (root here; skips with the reason when the collector reports itself down).
+
+  chain             /profile?type=cpu names the chain in order in >= 90 % of the
+                    samples; the flame graph and the metrics show it too
+  threads_followed  threads the target starts after it is sampled are sampled too
+                    (their stacks pass through thread_main, the main thread's do not)
+  target_execs      the target execs (itself, anew) mid-capture: the agent goes on
+                    sampling the same process, and the new image's stacks unwind
+  target_exits      the target exits during the capture: the agent keeps answering,
+                    its profile stays served until the workload goes, no crash
+
+usage: stacks.py --agent PATH --chain PATH --case NAME
+"""
+import argparse
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import harness  # noqa: E402
+
+CHAIN = ["main", "chain_one", "chain_two", "chain_three", "chain_four"]
+EXTRA = "collectors:\n  stacks: {enabled: true}\nstacks:\n  frequency_hz: 49"
+
+
+def folded(agent, workload):
+    """{stack: count} of the workload's profile, or None when there is none (yet)."""
+    status, body = harness.http_get(f"{agent.base}/profile?workload={workload}&type=cpu")
+    if status != 200:
+        return None
+    out = {}
+    for line in body.splitlines():
+        stack, _, count = line.rpartition(" ")
+        out[stack] = out.get(stack, 0) + int(count)
+    return out
+
+
+def has_chain(stack):
+    frames = stack.split(";")
+    for i in range(len(frames) - len(CHAIN) + 1):
+        if frames[i:i + len(CHAIN)] == CHAIN:
+            return True
+    return False
+
+
+def start_agent(binary, pid):
+    agent = harness.Agent(binary, [{"name": "chain", "pid": pid}], window="1s", extra=EXTRA)
+    down = re.search(r"collector stacks: down: (.*)", agent.read_log())
+    if down:
+        harness.skip(f"the stacks collector cannot run here: {down.group(1)}")
+    return agent
+
+
+def case_chain(binary, chain):
+    target = harness.start([chain])
+    agent = start_agent(binary, target.pid)
+    try:
+        stacks = harness.wait_until(
+            lambda: (lambda f: f if f and sum(f.values()) >= 150 else None)(folded(agent, "chain")),
+            timeout=30, interval=0.5)
+        if not stacks:
+            harness.fail(f"fewer than 150 samples in 30 s: {folded(agent, 'chain')}\n"
+                         f"{agent.read_log()}")
+        total = sum(stacks.values())
+        good = sum(n for s, n in stacks.items() if has_chain(s))
+        top = sorted(stacks.items(), key=lambda kv: -kv[1])[:5]
+        print(f"{good}/{total} samples name the chain; top stacks: {top}")
+        if good < 0.9 * total:
+            harness.fail(f"only {good}/{total} samples name {';'.join(CHAIN)} in order: {top}")
+        status, svg = harness.http_get(
+            f"{agent.base}/profile?workload=chain&type=cpu&format=svg")
+        if status != 200 or "<title>chain_four (" not in svg or not svg.rstrip().endswith("</svg>"):
+            harness.fail(f"no flame graph with chain_four: {status} {svg[:300]}")
+        metrics = harness.http_get(agent.base + "/metrics")[1]
+        samples = re.search(
+            r'boundwise_profile_samples_total\{type="cpu",workload="chain"\} ([0-9.e+]+)', metrics)
+        seconds = re.search(r"boundwise_unwind_seconds_total ([0-9.e+-]+)", metrics)
+        if not samples or float(samples.group(1)) <= 0 or not seconds \
+                or float(seconds.group(1)) <= 0:
+            harness.fail("boundwise_profile_samples_total or boundwise_unwind_seconds_total "
+                         "did not grow")
+        per_sample = float(seconds.group(1)) / float(samples.group(1))
+        print(f"unwinding cost {per_sample * 1e6:.0f} us per sample (ELF reads included)")
+    finally:
+        agent.stop()
+        harness.stop(target)
+
+
+def case_threads_followed(binary, chain):
+    # Two more threads, started 1 s after the process (so after the agent attached).
+    target = harness.start([chain, "0", "2"])
+    agent = start_agent(binary, target.pid)
+    try:
+        def both():
+            f = folded(agent, "chain") or {}
+            # Debian's libc has no symbol for start_thread (stripped): thread_main is ours.
+            threads = sum(n for s, n in f.items()
+                          if "thread_main;chain_one;chain_two;chain_three;chain_four" in s)
+            main = sum(n for s, n in f.items() if has_chain(s))
+            return (threads, main) if threads >= 40 and main >= 10 else None
+        found = harness.wait_until(both, timeout=30, interval=0.5)
+        if not found:
+            harness.fail(f"new threads not sampled: {folded(agent, 'chain')}")
+        print(f"{found[0]} samples of the new threads, {found[1]} of the main thread")
+    finally:
+        agent.stop()
+        harness.stop(target)
+
+
+def case_target_execs(binary, chain):
+    # 3 s, then exec of the same program anew (same pid and start time, a new image).
+    target = harness.start([chain, "3", "0", chain, "0"])
+    agent = start_agent(binary, target.pid)
+    try:
+        def execed():
+            try:
+                with open(f"/proc/{target.pid}/cmdline", "rb") as f:
+                    return f.read().split(b"\0")[1] == b"0"
+            except (OSError, IndexError):
+                return False
+        if not harness.wait_until(execed, timeout=20, interval=0.1):
+            harness.fail("the target did not exec")
+        before = folded(agent, "chain") or {}
+        after = harness.wait_until(
+            lambda: (lambda f: f if f and sum(f.values()) >= sum(before.values()) + 80 else None)(
+                folded(agent, "chain")), timeout=30, interval=0.5)
+        if not after:
+            harness.fail(f"no new samples after the exec:\n{agent.read_log()}")
+        new = {s: n - before.get(s, 0) for s, n in after.items() if n > before.get(s, 0)}
+        total = sum(new.values())
+        good = sum(n for s, n in new.items() if has_chain(s))
+        print(f"after the exec: {good}/{total} new samples name the chain")
+        # The first second after an exec may unwind with the old maps (read again every
+        # second): most, not all, samples must come out whole.
+        if good < 0.7 * total:
+            harness.fail(f"after the exec only {good}/{total} samples name the chain: {new}")
+        if agent.process.poll() is not None:
+            harness.fail(f"the agent exited:\n{agent.read_log()}")
+    finally:
+        agent.stop()
+        harness.stop(target)
+
+
+def case_target_exits(binary, chain):
+    # Runs 4 s of wall time then exits on its own, mid-capture, while sampled.
+    target = harness.start([chain, "4"])
+    agent = start_agent(binary, target.pid)
+    try:
+        if not harness.wait_until(lambda: (folded(agent, "chain") or {}), timeout=20,
+                                  interval=0.2):
+            harness.fail("no samples before the target exited\n" + agent.read_log())
+        target.wait(timeout=20)
+        # Several windows after the exit: the agent answers every endpoint, and the
+        # workload leaves (a pid target with no process is reported absent).
+        gone = harness.wait_until(
+            lambda: harness.http_get(f"{agent.base}/profile?workload=chain")[0] == 404,
+            timeout=15, interval=0.2)
+        for path in ("/healthz", "/metrics", "/recommend"):
+            status, _ = harness.http_get(agent.base + path)
+            if status != 200:
+                harness.fail(f"{path} answered {status} after the target exited")
+        if agent.process.poll() is not None:
+            harness.fail(f"the agent exited ({agent.process.returncode}):\n{agent.read_log()}")
+        if not gone:
+            harness.fail("/profile still serves the exited workload after 15 s")
+        print("the target exited during the capture; the agent kept answering")
+    finally:
+        agent.stop()
+        harness.stop(target)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--agent", required=True)
+    parser.add_argument("--chain", required=True)
+    cases = {"chain": case_chain, "threads_followed": case_threads_followed,
+             "target_execs": case_target_execs, "target_exits": case_target_exits}
+    parser.add_argument("--case", required=True, choices=sorted(cases))
+    args = parser.parse_args()
+    cases[args.case](args.agent, args.chain)
+    print(f"PASS: {args.case}")

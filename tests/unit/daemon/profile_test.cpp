@@ -1,0 +1,132 @@
+// GET /profile (docs/API.md), the flame graph's escaping and the stacks metrics
+// (docs/METRICS.md), as pure functions of a snapshot.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "config/config.hpp"
+#include "daemon/auth.hpp"
+#include "daemon/flame_graph.hpp"
+#include "daemon/http_handler.hpp"
+#include "daemon/metrics.hpp"
+#include "tests/unit/daemon/report_samples.hpp"
+
+namespace boundwise {
+namespace {
+
+using nlohmann::json;
+
+Snapshot profiled() {
+  auto api = test::report("api", 0.2);
+  api.cpu_profile = std::make_shared<const FoldedStacks>(
+      FoldedStacks{{{"main;handle;compute", 7}, {"main;idle", 2}}, 9});
+  api.cpu_profile_window_samples = 4;
+  auto plain = test::report("batch", 0.1);  // no stacks collector data
+  auto s = test::snapshot_with({api, plain});
+  s.collectors.push_back(CollectorStatus{"stacks", true, 0.001, ""});
+  s.node.unwind_seconds = 0.5;
+  s.node.unwind_failures = {{"no_unwind_info", 3}};
+  return s;
+}
+
+HttpResponse get(const Snapshot& s, const std::string& target) {
+  return handle_request(HttpRequest{"GET", target, {}}, EndpointContext{s, true, nullptr, nullptr});
+}
+
+TEST(Profile, FoldedStacksOfOneWorkloadAsText) {
+  auto s = profiled();
+  auto r = get(s, "/profile?workload=api&type=cpu");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.content_type, "text/plain; charset=utf-8");
+  EXPECT_EQ(r.body, "main;handle;compute 7\nmain;idle 2\n");
+  // type defaults to cpu, format to folded; the name is percent-decoded.
+  EXPECT_EQ(get(s, "/profile?workload=%61pi").body, r.body);
+}
+
+TEST(Profile, BadParametersAre400UnknownWorkloadsAndMissingProfiles404) {
+  auto s = profiled();
+  for (const char* target : {"/profile", "/profile?workload=", "/profile?workload=api&type=offcpu",
+                             "/profile?workload=api&format=png", "/profile?workload=api&color=red",
+                             "/profile?workload=%zz"}) {
+    auto r = get(s, target);
+    EXPECT_EQ(r.status, 400) << target;
+    EXPECT_TRUE(json::parse(r.body).contains("error")) << target;
+  }
+  auto unknown = get(s, "/profile?workload=nope");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(json::parse(unknown.body)["workloads"], json({"api", "batch"}));
+  auto none = get(s, "/profile?workload=batch");
+  EXPECT_EQ(none.status, 404);
+  EXPECT_NE(json::parse(none.body)["error"].get<std::string>().find("stacks"), std::string::npos);
+}
+
+TEST(Profile, FlameGraphIsAnSvgWithEveryFrame) {
+  auto s = profiled();
+  auto r = get(s, "/profile?workload=api&type=cpu&format=svg");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "image/svg+xml");
+  EXPECT_EQ(r.body.rfind("<?xml", 0), 0u);
+  EXPECT_NE(r.body.find("<svg"), std::string::npos);
+  EXPECT_NE(r.body.find("</svg>"), std::string::npos);
+  for (const char* frame : {"main", "handle", "compute", "idle"}) {
+    EXPECT_NE(r.body.find(std::string("<title>") + frame + " ("), std::string::npos) << frame;
+  }
+  EXPECT_NE(r.body.find("compute (7 samples, 77.78%)"), std::string::npos);
+}
+
+TEST(FlameGraph, FrameNamesAreEscaped) {
+  EXPECT_EQ(xml_escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&#39;");
+  EXPECT_EQ(xml_escape(std::string("x\x01y\tz", 5)), "x?y\tz");
+  EXPECT_EQ(xml_escape("caf\xc3\xa9"), "caf\xc3\xa9");  // UTF-8 kept
+  EXPECT_EQ(xml_escape("bad\xff\xc3"), "bad??");        // not UTF-8: replaced
+  FoldedStacks hostile{{{"main;</text><script>alert(1)</script>", 1}}, 1};
+  std::string svg = render_flame_graph(hostile, "t<&>");
+  EXPECT_EQ(svg.find("<script>"), std::string::npos);
+  EXPECT_NE(svg.find("&lt;script&gt;"), std::string::npos);
+  EXPECT_NE(svg.find("t&lt;&amp;&gt;"), std::string::npos);
+  EXPECT_NE(render_flame_graph(FoldedStacks{}, "empty").find("no samples"), std::string::npos);
+}
+
+TEST(Profile, ProtectedByDefaultOnceCredentialsExist) {
+  auto s = profiled();
+  WebConfig web;  // the default protected endpoints
+  web.bearer_token = "s3cr3t";
+  Authenticator auth(web);
+  EndpointContext context{s, true, nullptr, nullptr, &auth};
+  auto denied = handle_request({"GET", "/profile?workload=api", {}}, context);
+  EXPECT_EQ(denied.status, 401);
+  auto allowed = handle_request({"GET", "/profile?workload=api", "Bearer s3cr3t"}, context);
+  EXPECT_EQ(allowed.status, 200);
+}
+
+TEST(Profile, SamplesAndUnwindCostAreCounters) {
+  auto s = profiled();
+  MetricsPublisher metrics;
+  metrics.publish(s);
+  s.node.unwind_seconds = 0.75;
+  s.node.unwind_failures = {{"no_unwind_info", 5}, {"stack_truncated", 1}};
+  metrics.publish(s);
+  const std::string text = metrics.render();
+  EXPECT_NE(text.find("boundwise_profile_samples_total{type=\"cpu\",workload=\"api\"} 8"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("boundwise_profile_samples_total{type=\"cpu\",workload=\"batch\"}"),
+            std::string::npos);
+  // Cumulative totals become the counters' growth: 0.5 then 0.75 → 0.75 in all.
+  EXPECT_NE(text.find("boundwise_unwind_seconds_total 0.75"), std::string::npos);
+  EXPECT_NE(text.find("boundwise_unwind_failures_total{cause=\"no_unwind_info\"} 5"),
+            std::string::npos);
+  EXPECT_NE(text.find("boundwise_unwind_failures_total{cause=\"stack_truncated\"} 1"),
+            std::string::npos);
+  EXPECT_NE(text.find("boundwise_unwind_failures_total{cause=\"process_gone\"} 0"),
+            std::string::npos);
+}
+
+TEST(Profile, NoStacksCollectorNoUnwindSeries) {
+  MetricsPublisher metrics;
+  metrics.publish(test::snapshot_with({test::report("api", 0.2)}));
+  EXPECT_EQ(metrics.render().find("boundwise_unwind_"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace boundwise
