@@ -471,6 +471,7 @@ namespace {
 // The two largest busy shares, e.g. "net 82%, on_cpu 9%".
 std::string top_shares(const Verdict& v) {
   std::vector<std::pair<double, Reason>> shares;
+  shares.reserve(kAllReasons.size());
   for (Reason r : kAllReasons) shares.emplace_back(at(v.busy_shares, r), r);
   std::sort(shares.begin(), shares.end(),
             [](const auto& a, const auto& b) { return a.first > b.first; });
