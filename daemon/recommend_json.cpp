@@ -181,9 +181,7 @@ void add_measured_json(const Snapshot& s, const WorkloadWindow& win, json& out) 
   if (win.inbound_latency) {
     if (auto q = histogram_quantiles(*win.inbound_latency)) {
       out["inbound"] = {
-          {"p50_ms", round_to(q->p50 * 1e3, 1e3)},
-          {"p95_ms", round_to(q->p95 * 1e3, 1e3)},
-          {"p99_ms", round_to(q->p99 * 1e3, 1e3)},
+          {"latency_seconds", latency_json(q)},
           {"requests_per_second", win.duration_seconds > 0
                                       ? round_to(win.inbound_requests / win.duration_seconds, 1e3)
                                       : 0.0}};

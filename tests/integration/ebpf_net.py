@@ -135,7 +135,7 @@ def case_inbound_wrk(binary):
         _, w = agent.workload("server")
         if w and w.get("inbound"):
             last = w["inbound"]
-            if within(last["p95_ms"] / 1e3) and last["requests_per_second"] > 0:
+            if within(last["latency_seconds"]["p95"]) and last["requests_per_second"] > 0:
                 print(f"ok: server: inbound {last}")
                 scrape_check_inbound(agent)
                 agent.stop()

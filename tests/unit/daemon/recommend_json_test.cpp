@@ -314,8 +314,9 @@ TEST(RecommendJson, InboundAndMeasuredDependencyLatency) {
   json doc = recommend_document(snapshot_with({r}), std::nullopt);
   const json& in = doc["workloads"][0]["inbound"];
   ASSERT_TRUE(in.is_object()) << doc.dump(2);
-  EXPECT_NEAR(in["p95_ms"].get<double>(), 200, 20);
-  EXPECT_NEAR(in["p50_ms"].get<double>(), 200, 20);
+  EXPECT_NEAR(in["latency_seconds"]["p95"].get<double>(), 0.2, 0.02);
+  EXPECT_NEAR(in["latency_seconds"]["p50"].get<double>(), 0.2, 0.02);
+  EXPECT_FALSE(in.contains("p95_ms"));  // one unit across the API: seconds
   EXPECT_DOUBLE_EQ(in["requests_per_second"].get<double>(), 40);
   const json& db = doc["workloads"][0]["verdict"]["dependencies"][0];
   EXPECT_EQ(db["latency_source"], "ebpf");
