@@ -19,21 +19,6 @@ bool SpanSource::read(std::uint64_t offset, void* out, std::size_t n) const {
 
 namespace {
 
-// Reads `count` objects of type T at `offset`. An empty table is read successfully
-// wherever it claims to be (as a zero-byte pread would be).
-template <class T>
-bool read_table(const ByteSource& f, std::uint64_t offset, std::uint64_t count,
-                std::vector<T>& out) {
-  out.clear();
-  if (count == 0) return true;
-  const std::uint64_t size = f.size();
-  if (count > size / sizeof(T) || offset > size || count * sizeof(T) > size - offset) {
-    return false;
-  }
-  out.resize(static_cast<std::size_t>(count));
-  return f.read(offset, out.data(), out.size() * sizeof(T));
-}
-
 struct Symbols {
   std::optional<std::uint64_t> py_runtime;
   std::optional<std::uint64_t> py_version_vaddr;

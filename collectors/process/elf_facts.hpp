@@ -12,6 +12,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "classifier/result.hpp"
 
@@ -27,6 +28,22 @@ class ByteSource {
   // read (an I/O error, a short read); the caller has checked the range against size().
   virtual bool read(std::uint64_t offset, void* out, std::size_t n) const = 0;
 };
+
+// Reads `count` objects of type T at `offset`, or false when they are not all in the
+// file. An empty table is read successfully wherever it claims to be (as a zero-byte
+// pread would be).
+template <class T>
+bool read_table(const ByteSource& f, std::uint64_t offset, std::uint64_t count,
+                std::vector<T>& out) {
+  out.clear();
+  if (count == 0) return true;
+  const std::uint64_t size = f.size();
+  if (count > size / sizeof(T) || offset > size || count * sizeof(T) > size - offset) {
+    return false;
+  }
+  out.resize(static_cast<std::size_t>(count));
+  return f.read(offset, out.data(), out.size() * sizeof(T));
+}
 
 // A ByteSource over bytes in memory (not owned: they must outlive the source).
 class SpanSource final : public ByteSource {

@@ -15,27 +15,13 @@ namespace boundwise::process {
 
 namespace {
 
-// Reads `count` objects of type T at `offset`, or false when they are not all in the file.
-template <class T>
-bool read_array(const ByteSource& f, std::uint64_t offset, std::uint64_t count,
-                std::vector<T>& out) {
-  out.clear();
-  if (count == 0) return true;
-  const std::uint64_t size = f.size();
-  if (count > size / sizeof(T) || offset > size || count * sizeof(T) > size - offset) {
-    return false;
-  }
-  out.resize(static_cast<std::size_t>(count));
-  return f.read(offset, out.data(), out.size() * sizeof(T));
-}
-
 std::optional<CopiedSection> copy_section(const ByteSource& f, const Elf64_Shdr& s) {
   if (s.sh_type == SHT_NOBITS || s.sh_size == 0 || s.sh_size > kMaxUnwindTableBytes) {
     return std::nullopt;
   }
   CopiedSection out;
   out.vaddr = s.sh_addr;
-  if (!read_array(f, s.sh_offset, s.sh_size, out.bytes)) return std::nullopt;
+  if (!read_table(f, s.sh_offset, s.sh_size, out.bytes)) return std::nullopt;
   return out;
 }
 
@@ -47,9 +33,9 @@ void add_symbols(const ByteSource& f, const Elf64_Shdr& symtab, const Elf64_Shdr
     return;
   }
   std::vector<char> strings;
-  if (!read_array(f, strtab.sh_offset, strtab.sh_size, strings)) return;
+  if (!read_table(f, strtab.sh_offset, strtab.sh_size, strings)) return;
   std::vector<Elf64_Sym> syms;
-  if (!read_array(f, symtab.sh_offset, symtab.sh_size / sizeof(Elf64_Sym), syms)) return;
+  if (!read_table(f, symtab.sh_offset, symtab.sh_size / sizeof(Elf64_Sym), syms)) return;
   for (const auto& s : syms) {
     if (ELF64_ST_TYPE(s.st_info) != STT_FUNC || s.st_value == 0 || s.st_shndx == SHN_UNDEF) {
       continue;
@@ -144,18 +130,18 @@ Result<ElfImage> read_elf_image(const ByteSource& f, const std::string& name) {
   ElfImage image;
   image.exec = eh.e_type == ET_EXEC;
   std::vector<Elf64_Phdr> ph;
-  if (!read_array(f, eh.e_phoff, eh.e_phnum, ph))
+  if (!read_table(f, eh.e_phoff, eh.e_phnum, ph))
     return Error{name + ": truncated program headers"};
   for (const auto& p : ph) {
     if (p.p_type != PT_LOAD) continue;
     image.loads.push_back({p.p_vaddr, p.p_offset, p.p_filesz, p.p_memsz, (p.p_flags & PF_X) != 0});
   }
   std::vector<Elf64_Shdr> sh;
-  if (!read_array(f, eh.e_shoff, eh.e_shnum, sh))
+  if (!read_table(f, eh.e_shoff, eh.e_shnum, sh))
     return Error{name + ": truncated section headers"};
   std::vector<char> section_names;
   if (eh.e_shstrndx < sh.size() && sh[eh.e_shstrndx].sh_size <= kMaxElfStringTable) {
-    if (!read_array(f, sh[eh.e_shstrndx].sh_offset, sh[eh.e_shstrndx].sh_size, section_names)) {
+    if (!read_table(f, sh[eh.e_shstrndx].sh_offset, sh[eh.e_shstrndx].sh_size, section_names)) {
       section_names.clear();
     }
   }

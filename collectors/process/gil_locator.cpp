@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <regex>
 #include <utility>
@@ -21,14 +20,6 @@ namespace boundwise::process {
 namespace {
 
 constexpr std::uint64_t kGilStructSize = 208;  // _gil_runtime_state, 3.9–3.13
-
-// Hex or decimal text to a number; nullopt on anything else.
-std::optional<std::uint64_t> to_number(std::string_view text, int base) {
-  std::uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
-  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
 
 }  // namespace
 

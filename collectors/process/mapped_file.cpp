@@ -17,18 +17,12 @@
 
 namespace boundwise::process {
 
-namespace {
-
-// Hex or decimal text to a number; nullopt on anything else (a fixture or a
-// corrupted file must not throw out of the collector).
 std::optional<std::uint64_t> to_number(std::string_view text, int base) {
   std::uint64_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
   if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
   return value;
 }
-
-}  // namespace
 
 MappedFile::~MappedFile() {
   if (fd_ >= 0) ::close(fd_);

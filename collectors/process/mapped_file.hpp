@@ -9,7 +9,9 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -36,6 +38,10 @@ struct Mapping {
 // The file-backed mappings (path starting with '/') of a maps file, in its order.
 // Lines that do not parse are skipped; an unreadable file gives none.
 std::vector<Mapping> read_maps(const std::string& path);
+
+// Hex or decimal text to a number; nullopt on anything else (a fixture or a corrupted
+// file must not throw out of the collector).
+std::optional<std::uint64_t> to_number(std::string_view text, int base);
 
 // An opened mapped file, read with pread (only what the parser asks for).
 class MappedFile final : public ByteSource {
