@@ -80,10 +80,8 @@ Inputs inputs_of(const Verdict& v, const WorkloadWindow& w) {
         printf_string("GIL not read: assumed held by all the CPU work up to one core (serial %.2f)",
                       in.gil_serial);
   }
-  in.memory_total = w.memory.pss_bytes > 0 ? w.memory.pss_bytes : w.memory.rss_bytes;
-  const int measured =
-      std::max(1, w.memory.processes_measured > 0 ? w.memory.processes_measured : w.processes);
-  in.memory_per_process = in.memory_total / static_cast<std::uint64_t>(measured);
+  in.memory_total = workload_memory_bytes(w);
+  in.memory_per_process = memory_per_process(w);
   return in;
 }
 
@@ -283,9 +281,7 @@ void add_risks(OptionScore& o, const Verdict& v, const WorkloadWindow& w, const 
       break;
     case Model::processes:
       if (in.memory_per_process > 0) {
-        o.risks.push_back(
-            printf_string("memory: %.0f MiB per worker process",
-                          static_cast<double>(in.memory_per_process) / (1024.0 * 1024.0)));
+        o.risks.push_back("memory: " + mib(in.memory_per_process) + " per worker process");
       }
       if (at(b, Reason::ipc) > 0.05) {
         o.risks.push_back(printf_string(
@@ -510,10 +506,6 @@ const char* meaning(Bottleneck b) {
       return "no reason holds a majority of busy time: throughput follows concurrency";
   }
   return "";
-}
-
-std::string mib(std::uint64_t bytes) {
-  return printf_string("%.0f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
 }
 
 }  // namespace

@@ -33,17 +33,6 @@ std::string latency_text(const std::optional<LatencyQuantiles>& q) {
   return printf_string(" (p95 %.0f ms)", ms);
 }
 
-std::string mib(std::uint64_t bytes) {
-  return printf_string("%.0f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
-}
-
-// Memory per worker process (PSS, else RSS), for projected costs.
-std::uint64_t memory_per_process(const WorkloadWindow& w) {
-  int n = std::max(1, w.memory.processes_measured > 0 ? w.memory.processes_measured : w.processes);
-  std::uint64_t total = w.memory.pss_bytes > 0 ? w.memory.pss_bytes : w.memory.rss_bytes;
-  return total / static_cast<std::uint64_t>(n);
-}
-
 void add_common_evidence(const Verdict& v, const WorkloadWindow& w, Recommendation& r) {
   const auto& b = v.busy_shares;
   r.evidence.push_back(printf_string(

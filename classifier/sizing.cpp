@@ -69,6 +69,16 @@ std::string available_cores_text(const Verdict& v, const WorkloadWindow& w) {
   return text;
 }
 
+std::uint64_t workload_memory_bytes(const WorkloadWindow& w) {
+  return w.memory.pss_bytes > 0 ? w.memory.pss_bytes : w.memory.rss_bytes;
+}
+
+std::uint64_t memory_per_process(const WorkloadWindow& w) {
+  const int n =
+      std::max(1, w.memory.processes_measured > 0 ? w.memory.processes_measured : w.processes);
+  return workload_memory_bytes(w) / static_cast<std::uint64_t>(n);
+}
+
 double amdahl(double serial, double cores) {
   const double s = std::clamp(non_negative(serial), 0.0, 1.0);
   const double n = std::max(1.0, non_negative(cores));

@@ -4,6 +4,7 @@
 // result carries the inputs it was computed from, for the evidence.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "classifier/verdict.hpp"
@@ -31,6 +32,11 @@ double idle_cores(const WorkloadWindow& w);
 double available_cores(const Verdict& v, const WorkloadWindow& w);
 // "cores available: 1.50 = own 1.00 + idle 0.50 of the node's 2[, capped by ...]".
 std::string available_cores_text(const Verdict& v, const WorkloadWindow& w);
+
+// The workload's memory (PSS, else RSS, over its processes), and that over the
+// processes measured: a worker process's share, for projected costs.
+std::uint64_t workload_memory_bytes(const WorkloadWindow& w);
+std::uint64_t memory_per_process(const WorkloadWindow& w);
 
 // Amdahl's law: the speed-up over one core of work whose `serial` share cannot run in
 // parallel, on `cores` cores: 1 / (serial + (1 − serial) / cores). Inputs are clamped

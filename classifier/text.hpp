@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdarg>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 
@@ -16,6 +17,11 @@ inline std::string printf_string(const char* format, ...) {
   std::vsnprintf(buf, sizeof buf, format, args);
   va_end(args);
   return buf;
+}
+
+// Bytes as a person reads them in a sentence: "120 MiB".
+inline std::string mib(std::uint64_t bytes) {
+  return printf_string("%.0f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
 }
 
 }  // namespace boundwise

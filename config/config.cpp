@@ -286,12 +286,12 @@ class Loader {
     return o;
   }
 
-  CostConfig cost(const YAML::Node& node) const {
+  Prices cost(const YAML::Node& node) const {
     if (!node.IsMap()) {
       fail(node, "\"cost\" must be a map of cpu_core_hour, memory_gib_hour and currency");
     }
     check_keys(node, {"cpu_core_hour", "memory_gib_hour", "currency"}, "\"cost\"");
-    CostConfig c;
+    Prices c;
     if (auto n = node["cpu_core_hour"]) c.cpu_core_hour = number(n, "cpu_core_hour", 0, 1e6);
     if (auto n = node["memory_gib_hour"]) c.memory_gib_hour = number(n, "memory_gib_hour", 0, 1e6);
     if (auto n = node["currency"]) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "classifier/endpoint.hpp"
+#include "classifier/options.hpp"
 #include "classifier/verdict.hpp"
 #include "collectors/descriptor.hpp"
 
@@ -46,16 +47,6 @@ struct WebConfig {
 inline constexpr std::uint64_t kMinRecordMaxBytes = 1ull << 20;       // 1 MiB
 inline constexpr std::uint64_t kMaxRecordMaxBytes = 1ull << 40;       // 1 TiB
 inline constexpr std::uint64_t kDefaultRecordMaxBytes = 64ull << 20;  // 64 MiB
-
-// Prices for the option costs in /recommend (`cost:`); money is shown only when at least
-// one price is above 0.
-struct CostConfig {
-  double cpu_core_hour = 0;    // per core used for an hour
-  double memory_gib_hour = 0;  // per GiB of memory (PSS) held for an hour
-  std::string currency = "USD";
-
-  bool operator==(const CostConfig&) const = default;
-};
 
 struct Config {
   std::string listen_host = "127.0.0.1";
@@ -95,7 +86,7 @@ struct Config {
   std::string record;
   // What the evidence files in `record` may hold together; the oldest go first.
   std::uint64_t record_max_bytes = kDefaultRecordMaxBytes;
-  CostConfig cost;
+  Prices cost;  // `cost:`; money is shown only with a price above 0
 };
 
 // Every path the HTTP server answers (what `protected_endpoints` may name).

@@ -264,9 +264,7 @@ WorkloadReport Pipeline::make_report(const TargetWorkload& w, const WorkloadWind
                 std::chrono::duration<double>(now - seen->second).count() >= duration * 0.5;
   if (!enough) return out;
   Verdict verdict = classify(win);
-  DecisionInputs inputs{.prices = {.cpu_core_hour = config_.cost.cpu_core_hour,
-                                   .memory_gib_hour = config_.cost.memory_gib_hour,
-                                   .currency = config_.cost.currency}};
+  DecisionInputs inputs{.prices = config_.cost};
   for (const auto& selector : config_.targets) {
     if (selector.name == w.name) inputs.objective = selector.slo;
   }

@@ -346,7 +346,7 @@ TEST(Config, CostPrices) {
   EXPECT_DOUBLE_EQ(c.cost.memory_gib_hour, 0.005);
   EXPECT_EQ(c.cost.currency, "EUR");
   Config defaults = parse("", "t");
-  EXPECT_EQ(defaults.cost, CostConfig{});
+  EXPECT_EQ(defaults.cost, Prices{});
   EXPECT_EQ(parse("cost:\n  cpu_core_hour: 1e-3\n", "t").cost.currency, "USD");
   expect_error("cost: 3\n", 1, 7, "\"cost\" must be a map");
   expect_error("cost:\n  cpu_core_hour: cheap\n", 2, 18, "must be a number from 0 to 1e+06");
