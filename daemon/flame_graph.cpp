@@ -9,6 +9,8 @@
 #include <memory>
 #include <vector>
 
+#include "daemon/web_page.hpp"
+
 namespace boundwise {
 
 namespace {
@@ -79,46 +81,29 @@ void draw(std::string& out, const Node& node, std::string_view name, double x, s
 }  // namespace
 
 std::string xml_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
+  // Text XML can hold first: a well-formed UTF-8 sequence is copied, any other byte
+  // above 0x7f and control characters but tab and newlines become '?'.
+  std::string text;
+  text.reserve(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
-      // A well-formed UTF-8 sequence is copied; any other byte is not text.
       std::size_t n = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
       bool ok = n > 0 && i + n <= s.size();
       for (std::size_t k = 1; ok && k < n; ++k) {
         ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
       }
       if (ok) {
-        out.append(s.substr(i, n));
+        text.append(s.substr(i, n));
         i += n - 1;
       } else {
-        out += '?';
+        text += '?';
       }
       continue;
     }
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c < 0x20 && c != '\t' && c != '\n' && c != '\r' ? '?' : static_cast<char>(c);
-    }
+    text += c < 0x20 && c != '\t' && c != '\n' && c != '\r' ? '?' : static_cast<char>(c);
   }
-  return out;
+  return html_escape(text);
 }
 
 std::string render_flame_graph(const FoldedStacks& stacks, std::string_view title) {
