@@ -18,6 +18,8 @@
 #include <set>
 #include <sstream>
 
+#include "config/values.hpp"
+
 namespace boundwise {
 
 ConfigError::ConfigError(std::string file, int line, int column, const std::string& message)
@@ -60,43 +62,6 @@ dependencies: []
 # Prices for the options in /recommend: each option's money per month (730 hours).
 # cost: {cpu_core_hour: 0.04, memory_gib_hour: 0.005, currency: USD}
 )yaml";
-
-// The content of a regular file of at most 1 MiB, read without ever blocking: a FIFO
-// at the path would hang a plain open() until a writer appears. nullopt with `why`
-// ("is a directory", "not a regular file", ...) otherwise.
-std::optional<std::string> read_regular_file(const std::string& path, std::string& why) {
-  constexpr off_t kMaxBytes = 1 << 20;
-  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
-    why = std::strerror(errno);
-    return std::nullopt;
-  }
-  struct stat st {};
-  std::optional<std::string> out;
-  if (::fstat(fd, &st) != 0) {
-    why = std::strerror(errno);
-  } else if (S_ISDIR(st.st_mode)) {
-    why = "is a directory";
-  } else if (!S_ISREG(st.st_mode)) {
-    why = "not a regular file (a FIFO, socket or device)";
-  } else if (st.st_size > kMaxBytes) {
-    why = "larger than 1 MiB";
-  } else {
-    std::string text;
-    char buf[8192];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0 && text.size() <= kMaxBytes) {
-      text.append(buf, static_cast<std::size_t>(n));
-    }
-    if (n < 0) {
-      why = std::strerror(errno);
-    } else {
-      out = std::move(text);
-    }
-  }
-  ::close(fd);
-  return out;
-}
 
 const std::set<std::string> kTopKeys = {"listen",
                                         "window",
@@ -610,65 +575,6 @@ Config load_config_file(const std::string& path, const CollectorDescriptors& col
   auto text = read_regular_file(path, why);
   if (!text) throw ConfigError(path, 1, 1, "cannot read the file: " + why);
   return parse_config(*text, path, collectors);
-}
-
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
-  std::size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
-  if (digits == 0 || digits > 9) return std::nullopt;
-  long long value = 0;
-  std::from_chars(text.data(), text.data() + digits, value);
-  std::string_view unit = text.substr(digits);
-  long long ms = 0;
-  if (unit == "ms") {
-    ms = value;
-  } else if (unit == "s") {
-    ms = value * 1000;
-  } else if (unit == "m") {
-    ms = value * 60'000;
-  } else if (unit == "h") {
-    ms = value * 3'600'000;
-  } else {
-    return std::nullopt;
-  }
-  if (ms <= 0) return std::nullopt;
-  return std::chrono::milliseconds(ms);
-}
-
-std::optional<std::uint64_t> parse_byte_size(std::string_view text) {
-  std::size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
-  std::uint64_t value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + digits, value);
-  if (digits == 0 || ec != std::errc()) return std::nullopt;
-  std::string_view unit = text.substr(digits);
-  int shift = 0;
-  if (unit == "KiB") {
-    shift = 10;
-  } else if (unit == "MiB") {
-    shift = 20;
-  } else if (unit == "GiB") {
-    shift = 30;
-  } else if (unit == "TiB") {
-    shift = 40;
-  } else if (!unit.empty()) {
-    return std::nullopt;
-  }
-  if (shift > 0 && value > (~std::uint64_t{0} >> shift)) return std::nullopt;
-  return value << shift;
-}
-
-std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(std::string_view text) {
-  auto endpoint = Endpoint::parse(text);
-  if (!endpoint) {
-    // Port 0 (any free port) is accepted for listening; Endpoint::parse rejects it.
-    if (text.size() > 2 && text.substr(text.size() - 2) == ":0") {
-      auto base = Endpoint::parse(std::string(text.substr(0, text.size() - 2)) + ":1");
-      if (base) return std::make_pair(base->address.to_string(), std::uint16_t{0});
-    }
-    return std::nullopt;
-  }
-  return std::make_pair(endpoint->address.to_string(), endpoint->port);
 }
 
 }  // namespace boundwise
