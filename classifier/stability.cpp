@@ -9,7 +9,7 @@ namespace boundwise {
 
 Transition VerdictStability::observe(const Verdict& v, const Recommendation& r,
                                      double window_end_seconds, double window_seconds,
-                                     const StabilityRule& rule) {
+                                     const StabilityRule& rule, const WindowFigures& figures) {
   const double length = non_negative(window_seconds);
   Transition t = Transition::same;
   if (!published_) {
@@ -52,6 +52,7 @@ Transition VerdictStability::observe(const Verdict& v, const Recommendation& r,
     }
   }
   result.published = t != Transition::pending;
+  result.figures = figures;
   history_.push_back(result);
   while (history_.size() > kHistoryWindows) history_.pop_front();
   return t;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "classifier/figures.hpp"
 #include "classifier/verdict.hpp"
 
 namespace boundwise {
@@ -33,6 +34,7 @@ struct WindowResult {
   Reason top_reason = Reason::idle;  // the largest busy share, and its value
   double top_share = 0;
   bool published = true;  // false: a class change still pending, not shown
+  WindowFigures figures;  // throughput, latency and resources, for baselines
 };
 
 // What observe() decided about a window's verdict.
@@ -49,7 +51,8 @@ class VerdictStability {
 
   // Feeds one window's verdict; says whether it is published.
   Transition observe(const Verdict& v, const Recommendation& r, double window_end_seconds,
-                     double window_seconds, const StabilityRule& rule);
+                     double window_seconds, const StabilityRule& rule,
+                     const WindowFigures& figures = {});
 
   std::optional<Bottleneck> published() const { return published_; }
   std::optional<Bottleneck> previous() const { return previous_; }

@@ -59,6 +59,10 @@ dependencies: []
 # (off when unset); the files together stay under record_max_bytes, oldest deleted.
 # record: /var/lib/boundwise/record
 # record_max_bytes: 64MiB
+# Where baselines (POST /baselines, GET /compare) are kept across restarts; the
+# directory is created by the first baseline stored.
+state_dir: /var/lib/boundwise
+max_baselines: 100
 # Prices for the options in /recommend: each option's money per month (730 hours).
 # cost: {cpu_core_hour: 0.04, memory_gib_hour: 0.005, currency: USD}
 )yaml";
@@ -81,7 +85,9 @@ const std::set<std::string> kTopKeys = {"listen",
                                         "record",
                                         "record_max_bytes",
                                         "cost",
-                                        "verdict_change_windows"};
+                                        "verdict_change_windows",
+                                        "state_dir",
+                                        "max_baselines"};
 
 // A bound as a person writes it: 0, 1e+06.
 std::string number_text(double v) {
@@ -407,6 +413,15 @@ class Loader {
       c.max_workloads = static_cast<int>(integer(n, "max_workloads", 1, 10000));
     if (auto n = root["max_dependencies"]) {
       c.max_dependencies_per_workload = static_cast<int>(integer(n, "max_dependencies", 1, 1000));
+    }
+    if (auto n = root["state_dir"]) {
+      c.state_dir = scalar(n, "state_dir");
+      if (c.state_dir.empty() || c.state_dir.find('\0') != std::string::npos) {
+        fail(n, "\"state_dir\" must be a directory path");
+      }
+    }
+    if (auto n = root["max_baselines"]) {
+      c.max_baselines = static_cast<int>(integer(n, "max_baselines", 1, 10'000));
     }
     if (auto n = root["verdict_change_windows"]) {
       c.verdict_change_windows = static_cast<int>(integer(n, "verdict_change_windows", 1, 100));

@@ -37,7 +37,8 @@ struct WebConfig {
   std::map<std::string, std::string> basic_auth_users;
   // Paths that need credentials once any are configured. Default: every endpoint
   // but the ones scrapers and probes use (/metrics, /healthz, /readyz).
-  std::vector<std::string> protected_endpoints = {"/", "/recommend", "/profile"};
+  std::vector<std::string> protected_endpoints = {"/", "/recommend", "/profile", "/baselines",
+                                                  "/compare"};
 
   bool tls() const { return !tls_cert_file.empty(); }
   bool auth() const { return !bearer_token.empty() || !basic_auth_users.empty(); }
@@ -87,12 +88,16 @@ struct Config {
   // What the evidence files in `record` may hold together; the oldest go first.
   std::uint64_t record_max_bytes = kDefaultRecordMaxBytes;
   Prices cost;  // `cost:`; money is shown only with a price above 0
+  // Where the agent keeps state across restarts: baselines (daemon/baselines.hpp) in
+  // STATE_DIR/baselines, at most max_baselines of them.
+  std::string state_dir = "/var/lib/boundwise";
+  int max_baselines = 100;
 };
 
 // Every path the HTTP server answers (what `protected_endpoints` may name).
 inline const std::vector<std::string>& known_endpoints() {
-  static const std::vector<std::string> paths = {"/",        "/metrics", "/recommend",
-                                                 "/profile", "/healthz", "/readyz"};
+  static const std::vector<std::string> paths = {"/",          "/metrics", "/recommend", "/profile",
+                                                 "/baselines", "/compare", "/healthz",   "/readyz"};
   return paths;
 }
 

@@ -26,6 +26,7 @@
 #include <utility>  // before Asio: Boost 1.74 + GCC 12 need std::exchange declared
 
 #include "daemon/auth.hpp"
+#include "daemon/baselines.hpp"
 #include "daemon/discovery.hpp"
 #include "daemon/http_handler.hpp"
 #include "daemon/http_server.hpp"
@@ -75,6 +76,7 @@ struct Agent::Impl {
         server(http_io, [this](const HttpRequest& r) { return serve(r); }),
         log(logger("agent")) {
     snapshot = std::make_shared<const Snapshot>(initial_snapshot());
+    open_baselines();
     metrics.set_max_series(static_cast<std::size_t>(config.max_series));
     render_bodies();
     // A basic-auth check runs bcrypt (~0.2 s): off the HTTP thread, so that a flood of
@@ -82,17 +84,31 @@ struct Agent::Impl {
     server.set_slow_path([this](const HttpRequest& r) {
       std::shared_ptr<Authenticator> current = publisher.current().auth;
       const std::string_view target = r.target;
-      return current && current->protects(target.substr(0, target.find('?'))) &&
+      // A baseline stored or deleted writes a file: off the HTTP thread too.
+      if (r.method == "POST" || r.method == "DELETE") return true;
+      return current &&
+             current->requires_credentials(r.method, target.substr(0, target.find('?'))) &&
              current->slow(r.authorization);
     });
   }
 
   ~Impl() { stop_http(); }
 
+  void open_baselines() {
+    baselines = std::make_unique<BaselineStore>(config.state_dir,
+                                                static_cast<std::size_t>(config.max_baselines));
+    for (const auto& s : baselines->skipped()) {
+      log->warn("baselines: skipped {}: {}", s.file, s.error);
+    }
+    const auto n = baselines->list().size();
+    if (n > 0) log->info("baselines: {} read from {}", n, baselines->dir());
+  }
+
   // On the HTTP thread: it sees only published editions, never `metrics` itself.
   HttpResponse serve(const HttpRequest& r) {
     Edition e = publisher.current();
-    EndpointContext context{*e.snapshot, e.ready, e.metrics_body, e.recommend_body, e.auth.get()};
+    EndpointContext context{*e.snapshot,      e.ready,      e.metrics_body,
+                            e.recommend_body, e.auth.get(), baselines.get()};
     return handle_request(r, context);
   }
 
@@ -225,7 +241,9 @@ struct Agent::Impl {
       return;
     }
     if (outcome.needs_restart) {
-      log->warn("SIGHUP: listen address and TLS files changes take effect at the next restart");
+      log->warn(
+          "SIGHUP: changes to listen, web.tls, state_dir and max_baselines take effect at the next "
+          "restart");
     }
     stop_collection();
     config = std::move(*outcome.next);
@@ -380,6 +398,8 @@ struct Agent::Impl {
   std::vector<Sampler> samplers;       // one per pipeline slot that samples
   std::shared_ptr<const Snapshot> snapshot;
   std::unique_ptr<Recorder> recorder;  // set when `record` is
+  // Read at start from state_dir; written by the HTTP server's worker (POST, DELETE).
+  std::unique_ptr<BaselineStore> baselines;
   Clock::time_point window_start{};
   std::uint64_t windows_completed = 0;
   bool ready = false;

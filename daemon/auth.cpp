@@ -69,6 +69,11 @@ bool Authenticator::protects(std::string_view path) const {
   return std::find(protected_.begin(), protected_.end(), path) != protected_.end();
 }
 
+bool Authenticator::requires_credentials(std::string_view method, std::string_view path) const {
+  if (!enabled()) return false;
+  return protects(path) || (method != "GET" && method != "HEAD");
+}
+
 std::string Authenticator::challenge() const {
   return users_.empty() ? "Bearer realm=\"boundwise\"" : "Basic realm=\"boundwise\"";
 }

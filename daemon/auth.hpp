@@ -22,6 +22,9 @@ class Authenticator {
 
   bool enabled() const { return !token_.empty() || !users_.empty(); }
   bool protects(std::string_view path) const;
+  // Whether a request needs credentials: a protected path, or any method that changes
+  // something (POST, DELETE), wherever it goes, once credentials are configured.
+  bool requires_credentials(std::string_view method, std::string_view path) const;
   // True if the Authorization header value grants access. A wrong password costs the
   // same bcrypt run whether the user exists or not (no user enumeration by timing).
   // Thread-safe (the HTTP server runs slow checks on a worker thread).

@@ -8,6 +8,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cctype>
 #include <cstdint>
 #include <fstream>
 #include <iterator>
@@ -18,8 +19,10 @@
 #include <utility>
 #include <variant>
 
+#include "classifier/text.hpp"
 #include "daemon/build_info.hpp"
 #include "daemon/cli_format.hpp"
+#include "daemon/json_read.hpp"
 
 namespace boundwise::cli {
 
@@ -128,7 +131,8 @@ void write_then_read(Stream* stream, const http::request<http::empty_body>* requ
   });
 }
 
-std::variant<Fetched, Failure> fetch(const ClientOptions& options, const std::string& target) {
+std::variant<Fetched, Failure> fetch(const ClientOptions& options, const std::string& target,
+                                     http::verb method = http::verb::get) {
   auto url = parse_url(options.url);
   if (!url) {
     return Failure{kBadArguments,
@@ -157,7 +161,7 @@ std::variant<Fetched, Failure> fetch(const ClientOptions& options, const std::st
     return Failure{kBadArguments, "--ca-file needs an https:// --url"};
   }
 
-  http::request<http::empty_body> request{http::verb::get, url->base + target, 11};
+  http::request<http::empty_body> request{method, url->base + target, 11};
   request.set(http::field::host, url->host);
   request.set(http::field::user_agent, "boundwise/" + std::string(build_info().version));
   request.set(http::field::connection, "close");
@@ -239,18 +243,55 @@ std::string error_text(const std::string& body) {
   return body.substr(0, body.find('\n'));
 }
 
+Failure unauthorised(const ClientOptions& options, int status, const std::string& body) {
+  return Failure{kUnauthorised, "unauthorised: the agent at " + options.url + " answered " +
+                                    std::to_string(status) + " (" + error_text(body) + ")" +
+                                    (options.bearer_token_file.empty()
+                                         ? "; give its token with --bearer-token-file"
+                                         : "; check --bearer-token-file")};
+}
+
+// A query parameter's value, percent-encoded.
+std::string encode(const std::string& value) {
+  std::string out;
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += printf_string("%%%02X", c);
+    }
+  }
+  return out;
+}
+
+// A /baselines or /compare answer, parsed; or the failure, with the exit code its
+// status means (404: unknown workload or baseline, 409: not classified yet).
+std::variant<json, Failure> call(const ClientOptions& options, const std::string& target,
+                                 http::verb method) {
+  auto got = fetch(options, target, method);
+  if (auto* f = std::get_if<Failure>(&got)) return *f;
+  const auto& [status, body] = std::get<Fetched>(got);
+  if (status == 401 || status == 403) return unauthorised(options, status, body);
+  if (status == 404) return Failure{kUnknownWorkload, error_text(body)};
+  if (status == 409) return Failure{kNotReady, error_text(body)};
+  if (status == 400) return Failure{kBadArguments, error_text(body)};
+  auto doc = json::parse(body, nullptr, false);
+  if (status != 200 && status != 201) {
+    return Failure{kFailure, "the agent at " + options.url + " answered " + std::to_string(status) +
+                                 ": " + error_text(body)};
+  }
+  if (doc.is_discarded() || !doc.is_object()) {
+    return Failure{kFailure, "the agent at " + options.url + " answered something not JSON"};
+  }
+  return doc;
+}
+
 // /recommend, parsed, or why not (with its exit code).
 std::variant<json, Failure> recommend(const ClientOptions& options) {
   auto got = fetch(options, "/recommend");
   if (auto* f = std::get_if<Failure>(&got)) return *f;
   const auto& [status, body] = std::get<Fetched>(got);
-  if (status == 401 || status == 403) {
-    return Failure{kUnauthorised, "unauthorised: the agent at " + options.url + " answered " +
-                                      std::to_string(status) + " (" + error_text(body) + ")" +
-                                      (options.bearer_token_file.empty()
-                                           ? "; give its token with --bearer-token-file"
-                                           : "; check --bearer-token-file")};
-  }
+  if (status == 401 || status == 403) return unauthorised(options, status, body);
   if (status != 200) {
     return Failure{kFailure, "the agent at " + options.url + " answered " + std::to_string(status) +
                                  ": " + error_text(body)};
@@ -365,10 +406,55 @@ int run_explain(const ClientOptions& client, const std::string& workload, std::o
   return kOk;
 }
 
+int run_baseline(const ClientOptions& client, const BaselineOptions& options, std::ostream& out,
+                 std::ostream& err) {
+  std::string target =
+      "/baselines?workload=" + encode(options.workload) + "&name=" + encode(options.name);
+  if (options.windows > 0) target += "&windows=" + std::to_string(options.windows);
+  auto got = call(client, target, options.remove ? http::verb::delete_ : http::verb::post);
+  if (auto* f = std::get_if<Failure>(&got)) {
+    err << "boundwise baseline: " << f->message << "\n";
+    return f->code;
+  }
+  const json& doc = std::get<json>(got);
+  if (options.remove) {
+    out << "deleted baseline \"" << options.name << "\" of " << options.workload << "\n";
+    return kOk;
+  }
+  const json& figures = json_read::field(doc, "figures");
+  out << (doc.value("replaced", false) ? "replaced" : "stored") << " baseline \"" << options.name
+      << "\" of " << options.workload << ": the mean of its last "
+      << json_read::number(doc, "windows").value_or(0) << " window(s), "
+      << json_read::text(figures, "model_in_use") << ", "
+      << printf_string("%.2f", json_read::number(figures, "throughput_per_second").value_or(0))
+      << " " << json_read::text(figures, "throughput_basis") << "/s; compare with: boundwise "
+      << "compare " << options.workload << " " << options.name << "\n";
+  return kOk;
+}
+
+int run_compare(const ClientOptions& client, const CompareOptions& options, std::ostream& out,
+                std::ostream& err) {
+  std::string target =
+      "/compare?workload=" + encode(options.workload) + "&baseline=" + encode(options.baseline);
+  if (options.windows > 0) target += "&windows=" + std::to_string(options.windows);
+  auto got = call(client, target, http::verb::get);
+  if (auto* f = std::get_if<Failure>(&got)) {
+    err << "boundwise compare: " << f->message << "\n";
+    return f->code;
+  }
+  const json& doc = std::get<json>(got);
+  if (options.json) {
+    out << doc.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+  } else {
+    out << compare_text(doc, style_for(client));
+  }
+  return kOk;
+}
+
 std::string exit_codes_help() {
-  return "\nExit codes of status and explain: 0 ok, 1 unexpected answer, 2 bad arguments, "
-         "3 agent unreachable (connection, timeout, TLS), 4 unauthorised, 5 unknown workload, "
-         "6 not ready yet (no window classified).\n";
+  return "\nExit codes: 0 ok, 1 unexpected answer, 2 bad arguments, 3 agent unreachable "
+         "(connection, timeout, TLS), 4 unauthorised, 5 unknown workload (or baseline), 6 not "
+         "ready yet (no window classified).\n";
 }
 
 }  // namespace boundwise::cli

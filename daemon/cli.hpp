@@ -1,5 +1,6 @@
-// `boundwise status` and `boundwise explain`: ask a running agent for /recommend
-// (HTTP or HTTPS, with the web config's bearer token) and print it for a person
+// `boundwise status`, `explain`, `baseline` and `compare`: ask a running agent for
+// /recommend, /baselines or /compare (HTTP or HTTPS, with the web config's bearer
+// token) and print the answer for a person
 // (daemon/cli_format.hpp). The exit codes say what went wrong, so scripts and
 // runbooks can tell an agent that is down from one that is not ready yet.
 #pragma once
@@ -38,10 +39,30 @@ struct StatusOptions {
   std::chrono::milliseconds interval{2000};
 };
 
+struct BaselineOptions {
+  std::string workload;
+  std::string name;
+  int windows = 0;      // 0: the agent's default
+  bool remove = false;  // DELETE it instead
+};
+
+struct CompareOptions {
+  std::string workload;
+  std::string baseline;
+  int windows = 0;  // 0: the agent's default
+  bool json = false;
+};
+
 // The subcommands; the exit code (ExitCode) with a one-line reason on `err`.
 int run_status(const ClientOptions& client, const StatusOptions& options, std::ostream& out,
                std::ostream& err);
 int run_explain(const ClientOptions& client, const std::string& workload, std::ostream& out,
+                std::ostream& err);
+// POST (or DELETE) /baselines: stores the workload's figures now as a baseline.
+int run_baseline(const ClientOptions& client, const BaselineOptions& options, std::ostream& out,
+                 std::ostream& err);
+// GET /compare: the workload now against a stored baseline.
+int run_compare(const ClientOptions& client, const CompareOptions& options, std::ostream& out,
                 std::ostream& err);
 
 // Human text for --help: the exit codes.

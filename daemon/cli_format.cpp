@@ -429,4 +429,50 @@ std::optional<json> find_workload(const json& doc, const std::string& name) {
   return std::nullopt;
 }
 
+std::string compare_text(const json& answer, const Style& style) {
+  const json& before = field(field(answer, "baseline"), "figures");
+  const json& now = field(field(answer, "current"), "figures");
+  const json& change = field(answer, "comparison");
+  std::string out = text(answer, "summary") + "\n\n";
+  auto cell = [](const std::optional<double>& v, auto&& format) {
+    return v ? format(*v) : std::string("-");
+  };
+  auto plain = [](const char* f) { return [f](double v) { return printf_string(f, v); }; };
+  auto relative = [](double v) { return printf_string("%+.0f %%", v * 100); };
+  auto signed_bytes = [](double v) { return (v < 0 ? "-" : "+") + bytes_text(std::fabs(v)); };
+  std::vector<std::vector<std::string>> rows;
+  const std::string basis = text(now, "throughput_basis");
+  rows.push_back({"throughput (" + basis + "/s)",
+                  cell(number(before, "throughput_per_second"), plain("%.2f")),
+                  cell(number(now, "throughput_per_second"), plain("%.2f")),
+                  cell(number(change, "throughput_change"), relative)});
+  for (const char* q : {"p50", "p95", "p99"}) {
+    const std::string key = std::string(q) + "_change";
+    rows.push_back({std::string(q) + " latency",
+                    cell(number(field(before, "latency_seconds"), q), format_duration),
+                    cell(number(field(now, "latency_seconds"), q), format_duration),
+                    cell(number(change, key.c_str()), relative)});
+  }
+  rows.push_back({"cores used", cell(number(before, "cpu_cores_used"), plain("%.2f")),
+                  cell(number(now, "cpu_cores_used"), plain("%.2f")),
+                  cell(number(change, "cpu_cores_change"), plain("%+.2f"))});
+  rows.push_back({"memory", cell(number(before, "memory_bytes"), bytes_text),
+                  cell(number(now, "memory_bytes"), bytes_text),
+                  cell(number(change, "memory_change_bytes"), signed_bytes)});
+  rows.push_back({"cost per month", cell(number(before, "cost_per_month"), plain("%.2f")),
+                  cell(number(now, "cost_per_month"), plain("%.2f")),
+                  cell(number(change, "cost_change_per_month"), plain("%+.2f"))});
+  rows.push_back({"processes", cell(number(before, "processes"), plain("%.0f")),
+                  cell(number(now, "processes"), plain("%.0f")), ""});
+  rows.push_back({"threads", cell(number(before, "threads"), plain("%.0f")),
+                  cell(number(now, "threads"), plain("%.0f")), ""});
+  rows.push_back({"model in use", text(before, "model_in_use"), text(now, "model_in_use"), ""});
+  rows.push_back({"class", text(field(answer, "baseline"), "class"),
+                  text(field(answer, "current"), "class"), ""});
+  const std::string name = text(field(answer, "baseline"), "name");
+  out += columns({"", "baseline " + name, "now", "change"}, rows, style,
+                 [](std::size_t, std::size_t, const std::string& s) { return s; });
+  return out;
+}
+
 }  // namespace boundwise::cli

@@ -44,6 +44,10 @@ std::string status_table(const nlohmann::json& doc, const Style& style);
 std::string explain_text(const nlohmann::json& doc, const nlohmann::json& workload,
                          const Style& style);
 
+// `boundwise compare W B`: the agent's /compare answer (docs/API.md) as its summary,
+// then the figures before and now side by side with the change.
+std::string compare_text(const nlohmann::json& answer, const Style& style);
+
 // The workload of that name in doc["workloads"], or nullopt.
 std::optional<nlohmann::json> find_workload(const nlohmann::json& doc, const std::string& name);
 

@@ -2,11 +2,15 @@
 #include "daemon/http_handler.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <variant>
 
 #include "daemon/auth.hpp"
+#include "daemon/baselines.hpp"
 #include "daemon/flame_graph.hpp"
 #include "daemon/recommend_json.hpp"
 #include "daemon/web_page.hpp"
@@ -147,6 +151,10 @@ HttpResponse serve_page(std::string_view query, const EndpointContext& context) 
         "  /recommend?workload=NAME   the same for one workload (&history=1: its recent windows)\n"
         "  /profile?workload=NAME&type=cpu[&format=svg]\n"
         "                             on-CPU stacks of the last windows: folded, or a flame graph\n"
+        "  /baselines                 stored baselines (POST ?workload=NAME&name=B stores one;\n"
+        "                             DELETE removes it)\n"
+        "  /compare?workload=NAME&baseline=B\n"
+        "                             the workload now against baseline B\n"
         "  /metrics                   Prometheus metrics\n"
         "  /healthz, /readyz          probes\n";
     return r;
@@ -242,6 +250,168 @@ HttpResponse serve_profile(std::string_view query, const EndpointContext& contex
   return r;
 }
 
+// The query's parameters when each is one of `allowed`; nullopt and `error` (400)
+// otherwise.
+std::optional<std::map<std::string, std::string>> strict_query(
+    std::string_view query, std::initializer_list<std::string_view> allowed,
+    HttpResponse& error_response) {
+  std::string why;
+  auto params = parse_query(query, why);
+  if (!params) {
+    error_response = error(400, why);
+    return std::nullopt;
+  }
+  for (const auto& [key, value] : *params) {
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      std::string names;
+      for (auto a : allowed) names += (names.empty() ? "" : ", ") + std::string(a);
+      error_response = error(400, "unknown parameter \"" + key + "\"; use " + names);
+      return std::nullopt;
+    }
+  }
+  return params;
+}
+
+std::optional<std::string> param(const std::map<std::string, std::string>& params,
+                                 const char* key) {
+  auto it = params.find(key);
+  if (it == params.end() || it->second.empty()) return std::nullopt;
+  return it->second;
+}
+
+HttpResponse unknown_workload(const Snapshot& snapshot, const std::string& name) {
+  json names = json::array();
+  for (const auto& w : snapshot.workloads) names.push_back(w.name);
+  return json_response(404,
+                       json{{"error", "unknown workload \"" + name + "\""}, {"workloads", names}});
+}
+
+// Windows a baseline averages: windows=K (1 to the history's length), default 6 (a
+// minute at the default 10 s window).
+constexpr int kDefaultBaselineWindows = 6;
+
+std::optional<int> windows_param(const std::map<std::string, std::string>& params,
+                                 HttpResponse& error_response) {
+  auto text = param(params, "windows");
+  if (!text) return kDefaultBaselineWindows;
+  int n = 0;
+  auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
+  const int most = static_cast<int>(VerdictStability::kHistoryWindows);
+  if (ec != std::errc() || ptr != text->data() + text->size() || n < 1 || n > most) {
+    error_response = error(400, "windows= takes 1 to " + std::to_string(most));
+    return std::nullopt;
+  }
+  return n;
+}
+
+// The workload's figures now: the mean of its last `windows` windows. A response
+// (404, 409) instead when it has none.
+std::variant<Baseline, HttpResponse> measure_now(const Snapshot& snapshot,
+                                                 const std::string& workload,
+                                                 const std::string& name, int windows) {
+  const WorkloadReport* report = nullptr;
+  for (const auto& w : snapshot.workloads) {
+    if (w.name == workload) report = &w;
+  }
+  if (report == nullptr) return unknown_workload(snapshot, workload);
+  if (!report->stability || report->stability->history.empty()) {
+    return error(409, "workload \"" + workload + "\" has no classified window " +
+                          (report->state == WorkloadState::running
+                               ? std::string("yet: try again after the next window closes")
+                               : "now: it is " + std::string(to_string(report->state))));
+  }
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto b = make_baseline(workload, name, report->stability->history, windows, now,
+                         report->recommendation ? report->recommendation->currency : "");
+  return std::move(*b);  // history is not empty and windows >= 1
+}
+
+// GET /baselines[?workload=W]; POST /baselines?workload=W&name=N[&windows=K] stores the
+// workload's figures now; DELETE /baselines?workload=W&name=N.
+HttpResponse serve_baselines(const HttpRequest& request, std::string_view query,
+                             const EndpointContext& context) {
+  HttpResponse bad;
+  auto params = strict_query(query, {"workload", "name", "windows"}, bad);
+  if (!params) return bad;
+  if (context.baselines == nullptr) return error(503, "baselines are off in this agent");
+  BaselineStore& store = *context.baselines;
+  auto workload = param(*params, "workload");
+  auto name = param(*params, "name");
+  if (request.method == "GET" || request.method == "HEAD") {
+    json list = json::array();
+    for (const auto& b : store.list(workload)) list.push_back(baseline_json(b));
+    json skipped = json::array();
+    for (const auto& s : store.skipped()) skipped.push_back({{"file", s.file}, {"error", s.error}});
+    return json_response(200, json{{"directory", store.dir()},
+                                   {"max_baselines", store.max_baselines()},
+                                   {"baselines", list},
+                                   {"skipped", skipped}});
+  }
+  if (!workload || !name) return error(400, "workload= and name= are required");
+  if (!valid_baseline_name(*name)) {
+    return error(400, "a baseline name is 1 to 64 of A-Z a-z 0-9 . _ -");
+  }
+  if (request.method == "DELETE") {
+    auto removed = store.remove(*workload, *name);
+    if (!removed) return error(500, removed.error().message);
+    if (!*removed) {
+      return error(404, "no baseline \"" + *name + "\" for workload \"" + *workload + "\"");
+    }
+    return json_response(200, json{{"deleted", {{"workload", *workload}, {"name", *name}}}});
+  }
+  auto windows = windows_param(*params, bad);
+  if (!windows) return bad;
+  auto now = measure_now(context.snapshot, *workload, *name, *windows);
+  if (auto* r = std::get_if<HttpResponse>(&now)) return std::move(*r);
+  const Baseline& b = std::get<Baseline>(now);
+  if (!store.get(*workload, *name) && store.list().size() >= store.max_baselines()) {
+    return error(409, "the agent holds max_baselines (" + std::to_string(store.max_baselines()) +
+                          ") already: DELETE one first");
+  }
+  auto stored = store.put(b);
+  if (!stored) return error(500, "baseline not stored: " + stored.error().message);
+  json body = baseline_json(b);
+  body["replaced"] = *stored;
+  return json_response(*stored ? 200 : 201, body);
+}
+
+// GET /compare?workload=W&baseline=N[&windows=K]: the baseline against the workload's
+// last K windows.
+HttpResponse serve_compare(std::string_view query, const EndpointContext& context) {
+  HttpResponse bad;
+  auto params = strict_query(query, {"workload", "baseline", "windows"}, bad);
+  if (!params) return bad;
+  if (context.baselines == nullptr) return error(503, "baselines are off in this agent");
+  auto workload = param(*params, "workload");
+  auto name = param(*params, "baseline");
+  if (!workload || !name) return error(400, "workload= and baseline= are required");
+  auto before = context.baselines->get(*workload, *name);
+  if (!before) {
+    json names = json::array();
+    for (const auto& b : context.baselines->list(workload)) names.push_back(b.name);
+    return json_response(
+        404, json{{"error", "no baseline \"" + *name + "\" for workload \"" + *workload + "\""},
+                  {"baselines", names}});
+  }
+  auto windows = windows_param(*params, bad);
+  if (!windows) return bad;
+  auto now = measure_now(context.snapshot, *workload, "current", *windows);
+  if (auto* r = std::get_if<HttpResponse>(&now)) return std::move(*r);
+  const Baseline& after = std::get<Baseline>(now);
+  std::optional<bool> met;
+  for (const auto& w : context.snapshot.workloads) {
+    if (w.name == *workload && w.recommendation && w.recommendation->objective_status) {
+      met = w.recommendation->objective_status->met;
+    }
+  }
+  const Comparison c = compare(*before, after, met);
+  return json_response(200, json{{"workload", *workload},
+                                 {"baseline", baseline_json(*before)},
+                                 {"current", baseline_json(after)},
+                                 {"comparison", comparison_json(c)},
+                                 {"summary", c.summary}});
+}
 }  // namespace
 
 std::string render_recommend(const Snapshot& snapshot) {
@@ -255,20 +425,26 @@ HttpResponse handle_request(const HttpRequest& request, const EndpointContext& c
       target.find('?') == std::string_view::npos ? "" : target.substr(target.find('?') + 1);
 
   bool known = path == "/" || path == "/metrics" || path == "/recommend" || path == "/profile" ||
-               path == "/healthz" || path == "/readyz";
+               path == "/baselines" || path == "/compare" || path == "/healthz" ||
+               path == "/readyz";
   if (!known) {
-    return error(404, "no such endpoint; try /, /metrics, /recommend, /profile, /healthz, /readyz");
+    return error(404,
+                 "no such endpoint; try /, /metrics, /recommend, /profile, /baselines, /compare, "
+                 "/healthz, /readyz");
   }
-  if (context.auth != nullptr && context.auth->protects(path) &&
+  if (context.auth != nullptr && context.auth->requires_credentials(request.method, path) &&
       !context.auth->check(request.authorization)) {
     HttpResponse r =
         error(401, request.authorization.empty() ? "credentials required" : "wrong credentials");
     r.www_authenticate = context.auth->challenge();
     return r;
   }
-  if (request.method != "GET" && request.method != "HEAD") {
-    HttpResponse r = error(405, "method " + request.method + " not allowed; use GET");
-    r.allow = "GET, HEAD";
+  const bool writes = path == "/baselines";
+  const bool read = request.method == "GET" || request.method == "HEAD";
+  if (!read && !(writes && (request.method == "POST" || request.method == "DELETE"))) {
+    HttpResponse r = error(405, "method " + request.method + " not allowed; use " +
+                                    (writes ? "GET, POST or DELETE" : "GET"));
+    r.allow = writes ? "GET, HEAD, POST, DELETE" : "GET, HEAD";
     return r;
   }
 
@@ -297,6 +473,8 @@ HttpResponse handle_request(const HttpRequest& request, const EndpointContext& c
   if (path == "/") return serve_page(query, context);
 
   if (path == "/profile") return serve_profile(query, context);
+  if (path == "/baselines") return serve_baselines(request, query, context);
+  if (path == "/compare") return serve_compare(query, context);
   return serve_recommend(query, context);
 }
 

@@ -12,6 +12,7 @@
 namespace boundwise {
 
 class Authenticator;
+class BaselineStore;
 class MetricsPublisher;
 
 struct HttpRequest {
@@ -48,16 +49,20 @@ struct EndpointContext {
   std::shared_ptr<const std::string> recommend_body;
   // Credentials check for protected paths; null = no authentication.
   Authenticator* auth = nullptr;
+  // Stored baselines (/baselines, /compare); null = off (answered 503).
+  BaselineStore* baselines = nullptr;
 };
 
 // The /recommend body for the whole snapshot, as handle_request serves it.
 std::string render_recommend(const Snapshot& snapshot);
 
 // GET /metrics, /recommend[?workload=NAME][&history=1], /profile?workload=NAME&type=cpu
-// [&format=folded|svg] (docs/API.md), /healthz, /readyz, / (the web page; ?workload=NAME
-// one workload's page; ?format=text a plain-text index).
+// [&format=folded|svg], /baselines (also POST and DELETE), /compare?workload=NAME&
+// baseline=B (docs/API.md), /healthz, /readyz, / (the web page; ?workload=NAME one
+// workload's page; ?format=text a plain-text index).
 // Unknown path → 404, other methods → 405, missing or wrong credentials on a
-// protected path → 401, all with a JSON error body.
+// protected path (or for a POST or DELETE, when credentials are configured) → 401,
+// all with a JSON error body.
 HttpResponse handle_request(const HttpRequest& request, const EndpointContext& context);
 
 }  // namespace boundwise

@@ -1,8 +1,8 @@
 // boundwise: command line, configuration, logging, and the exit codes
 // (0 ok, 1 runtime failure such as a port in use, 2 bad configuration or arguments).
 // Subcommands run instead of the agent: `boundwise replay` runs recorded windows offline
-// (daemon/replay.hpp); `boundwise status` and `boundwise explain` ask a running agent
-// (daemon/cli.hpp, with their own exit codes 3-6).
+// (daemon/replay.hpp); `boundwise status`, `explain`, `baseline` and `compare` ask a
+// running agent (daemon/cli.hpp, with their own exit codes 3-6).
 #include <malloc.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -97,12 +97,16 @@ struct Args {
   boundwise::cli::StatusOptions status;
   double watch_interval_seconds = 2;
   std::string explain_workload;
+  boundwise::cli::BaselineOptions baseline;
+  boundwise::cli::CompareOptions compare;
 };
 
 struct Subcommands {
   CLI::App* replay = nullptr;
   CLI::App* status = nullptr;
   CLI::App* explain = nullptr;
+  CLI::App* baseline = nullptr;
+  CLI::App* compare = nullptr;
 };
 
 // The options every client subcommand takes: where the agent is and how to reach it.
@@ -165,8 +169,33 @@ Subcommands add_options(CLI::App& app, Args& a, const std::string& known_collect
   add_client_options(*explain, a.client);
   explain->footer(boundwise::cli::exit_codes_help());
 
+  CLI::App* baseline = app.add_subcommand(
+      "baseline",
+      "store a workload's figures now (throughput, latency, cores, memory, cost: the mean of "
+      "its last windows) under NAME in the agent's state_dir, to compare with after a change");
+  baseline->add_option("WORKLOAD", a.baseline.workload, "the workload's name")->required();
+  baseline->add_option("NAME", a.baseline.name, "the baseline's name: 1 to 64 of A-Z a-z 0-9 . _ -")
+      ->required();
+  baseline->add_option("--windows", a.baseline.windows, "windows to average (default 6)")
+      ->check(CLI::Range(1, 60));
+  baseline->add_flag("--delete", a.baseline.remove, "delete the baseline instead");
+  add_client_options(*baseline, a.client);
+  baseline->footer(boundwise::cli::exit_codes_help());
+
+  CLI::App* compare = app.add_subcommand(
+      "compare",
+      "compare a workload now with a stored baseline: throughput, p50/p95/p99, cores, memory "
+      "and cost before and now, and a verdict (improved, regressed, mixed, unchanged)");
+  compare->add_option("WORKLOAD", a.compare.workload, "the workload's name")->required();
+  compare->add_option("BASELINE", a.compare.baseline, "the baseline's name")->required();
+  compare->add_option("--windows", a.compare.windows, "windows to average now (default 6)")
+      ->check(CLI::Range(1, 60));
+  compare->add_flag("--json", a.compare.json, "the agent's /compare JSON as it is");
+  add_client_options(*compare, a.client);
+  compare->footer(boundwise::cli::exit_codes_help());
+
   app.require_subcommand(0, 1);
-  return {replay, status, explain};
+  return {replay, status, explain, baseline, compare};
 }
 
 // Command-line settings that override the file's, validated once and applied to
@@ -284,7 +313,8 @@ int main(int argc, char** argv) {
   CLI::App app{
       "boundwise: tells, per workload on this host, whether it is CPU-bound or I/O-bound, why, "
       "and which concurrency model serves it.\nServes /metrics (Prometheus), /recommend "
-      "(JSON) and a web page at /; `status` and `explain` read a running agent. Without --config "
+      "(JSON) and a web page at /; `status`, `explain`, `baseline` and `compare` read a running "
+      "agent. Without --config "
       "it uses an embedded default that auto-discovers the busiest "
       "process trees."};
   Args args;
@@ -303,8 +333,14 @@ int main(int argc, char** argv) {
 
   if (*sub.replay)
     return boundwise::run_replay(args.replay_path, args.replay_json, std::cout, std::cerr);
-  if (*sub.status || *sub.explain) {
+  if (*sub.status || *sub.explain || *sub.baseline || *sub.compare) {
     args.client.terminal = ::isatty(STDOUT_FILENO) == 1;
+    if (*sub.baseline) {
+      return boundwise::cli::run_baseline(args.client, args.baseline, std::cout, std::cerr);
+    }
+    if (*sub.compare) {
+      return boundwise::cli::run_compare(args.client, args.compare, std::cout, std::cerr);
+    }
     if (*sub.explain) {
       return boundwise::cli::run_explain(args.client, args.explain_workload, std::cout, std::cerr);
     }

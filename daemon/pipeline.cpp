@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "classifier/classify.hpp"
+#include "classifier/figures.hpp"
 #include "collectors/process/process_images.hpp"
 #include "collectors/registry.hpp"
 #include "collectors/stacks/stacks_collector.hpp"
@@ -282,7 +283,8 @@ void Pipeline::stabilise(const std::string& workload, WorkloadReport& out, doubl
   const Verdict& v = *out.verdict;
   const Recommendation& r = *out.recommendation;
   const auto before = p.stability.published();
-  switch (p.stability.observe(v, r, end_seconds, duration, rule)) {
+  switch (
+      p.stability.observe(v, r, end_seconds, duration, rule, window_figures(*out.window, v, r))) {
     case Transition::first:
       logger("agent")->info("workload {}: {} (confidence {:.2f}) → {}: {}", workload,
                             to_string(v.bottleneck), v.confidence, to_string(r.model), r.summary);

@@ -10,21 +10,12 @@
 
 namespace boundwise {
 
-namespace {
-
-using nlohmann::json;
-
 double round_to(double v, double scale) {
   if (!std::isfinite(v)) return 0.0;
   double r = std::round(v * scale) / scale;
   // v * scale overflows for huge v: such a value needs no rounding.
   return std::isfinite(r) ? r : v;
 }
-
-// smaps_rollup figures are 0 when it was unreadable: say unknown, not 0.
-json bytes_or_null(std::uint64_t bytes) { return bytes == 0 ? json(nullptr) : json(bytes); }
-double share(double v) { return round_to(v, 1e4); }
-double seconds(double v) { return round_to(v, 1e6); }
 
 std::string iso8601(std::chrono::system_clock::time_point t) {
   std::time_t tt = std::chrono::system_clock::to_time_t(t);
@@ -34,6 +25,21 @@ std::string iso8601(std::chrono::system_clock::time_point t) {
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
 }
+
+std::string iso8601(double seconds_since_epoch) {
+  return iso8601(std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::duration<double>(seconds_since_epoch))));
+}
+
+namespace {
+
+using nlohmann::json;
+
+// smaps_rollup figures are 0 when it was unreadable: say unknown, not 0.
+json bytes_or_null(std::uint64_t bytes) { return bytes == 0 ? json(nullptr) : json(bytes); }
+double share(double v) { return round_to(v, 1e4); }
+double seconds(double v) { return round_to(v, 1e6); }
 
 json shares_json(const PerReason<double>& shares) {
   json out = json::object();
@@ -202,18 +208,16 @@ json stability_json(const StabilityReport& st, bool history) {
   if (history) {
     json windows = json::array();
     for (const auto& h : st.history) {
-      windows.push_back(
-          {{"end", iso8601(std::chrono::system_clock::time_point(
-                       std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                           std::chrono::duration<double>(h.end_seconds))))},
-           {"class", std::string(to_string(h.bottleneck))},
-           {"confidence", share(h.confidence)},
-           {"model", std::string(to_string(h.model))},
-           {"workers", h.workers},
-           {"cpu_cores_used", round_to(h.cpu_cores_used, 1e3)},
-           {"top_reason", std::string(to_string(h.top_reason))},
-           {"top_share", share(h.top_share)},
-           {"published", h.published}});
+      windows.push_back({{"end", iso8601(h.end_seconds)},
+                         {"class", std::string(to_string(h.bottleneck))},
+                         {"confidence", share(h.confidence)},
+                         {"model", std::string(to_string(h.model))},
+                         {"workers", h.workers},
+                         {"cpu_cores_used", round_to(h.cpu_cores_used, 1e3)},
+                         {"top_reason", std::string(to_string(h.top_reason))},
+                         {"top_share", share(h.top_share)},
+                         {"published", h.published},
+                         {"figures", figures_json(h.figures)}});
     }
     out["history"] = windows;
   }
@@ -310,6 +314,27 @@ nlohmann::json recommend_document(const Snapshot& s, const std::optional<std::st
               // Share of the last window each eBPF tool was attached (overhead budget).
               {"ebpf_duty", ebpf_duty},
               {"workloads", workloads}};
+}
+
+json figures_json(const WindowFigures& f) {
+  auto optional_seconds = [](const std::optional<double>& v) {
+    return v ? json(seconds(*v)) : json(nullptr);
+  };
+  return json{
+      {"throughput_basis", std::string(to_string(f.basis))},
+      {"throughput_per_second", round_to(f.throughput_per_second, 1e3)},
+      {"latency_seconds", f.p95_seconds ? json{{"p50", optional_seconds(f.p50_seconds)},
+                                               {"p95", optional_seconds(f.p95_seconds)},
+                                               {"p99", optional_seconds(f.p99_seconds)}}
+                                        : json(nullptr)},
+      {"cpu_cores_used", round_to(f.cpu_cores_used, 1e3)},
+      {"node_busy_ratio", share(f.node_busy_ratio)},
+      {"memory_bytes", bytes_or_null(f.memory_bytes)},
+      {"memory_per_process_bytes", bytes_or_null(f.memory_per_process_bytes)},
+      {"processes", f.processes},
+      {"threads", f.threads},
+      {"cost_per_month", f.cost_per_month ? json(round_to(*f.cost_per_month, 1e2)) : json(nullptr)},
+      {"model_in_use", f.model_in_use}};
 }
 
 }  // namespace boundwise

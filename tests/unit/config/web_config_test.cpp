@@ -52,7 +52,8 @@ TEST(WebConfig, AbsentMeansPlainHttpWithoutAuth) {
   EXPECT_FALSE(c.web.tls());
   EXPECT_FALSE(c.web.auth());
   // The default protection list applies only once credentials exist.
-  EXPECT_EQ(c.web.protected_endpoints, (std::vector<std::string>{"/", "/recommend", "/profile"}));
+  EXPECT_EQ(c.web.protected_endpoints,
+            (std::vector<std::string>{"/", "/recommend", "/profile", "/baselines", "/compare"}));
 }
 
 TEST(WebConfig, TokenFileIsReadAndTrimmed) {
