@@ -524,11 +524,13 @@ std::vector<std::string> decision_steps(const Verdict& v, const WorkloadWindow& 
   steps.push_back(printf_string("interpret: %s — %s", std::string(to_string(v.bottleneck)).c_str(),
                                 meaning(v.bottleneck)));
   steps.push_back(printf_string(
-      "validate: confidence %.2f from %llu sampling rounds over %.0f s%s; measure again after "
-      "a change: throughput and latency should move as projected",
+      "validate: confidence %.2f from %llu sampling rounds over %.0f s%s; store a baseline "
+      "before a change (boundwise baseline %s before) and compare after it (boundwise compare "
+      "%s before): throughput and latency should move as projected",
       v.confidence, static_cast<unsigned long long>(w.sample_rounds),
       non_negative(w.duration_seconds),
-      w.inbound_latency || w.runqueue_latency ? ", latencies measured by eBPF" : ""));
+      w.inbound_latency || w.runqueue_latency ? ", latencies measured by eBPF" : "",
+      w.workload.c_str(), w.workload.c_str()));
   const OptionScore* chosen = nullptr;
   const OptionScore* keep = nullptr;
   for (const auto& o : r.options) {

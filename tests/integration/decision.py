@@ -8,14 +8,20 @@
   the cores x (1 + W/C) figure (hundreds); every option is listed with its basis.
 - history: /recommend?history=1 returns the workload's recent windows; stability
   counts how long its class has held.
+- baseline_restart: the same pure-Python job as 4 threads, then as 4 processes. A
+  baseline stored while it runs as threads survives an agent restart, and /compare
+  (and `boundwise compare`) reports a throughput gain close to min(4, cores) / 1 and
+  more memory.
 
 usage: decision.py --agent PATH --case NAME
 """
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import harness  # noqa: E402
@@ -121,6 +127,76 @@ def case_history(binary):
           f"stable for {st['stable_for_seconds']} s")
 
 
+def request(method, url):
+    """(status, parsed JSON body) of a request with no body."""
+    req = urllib.request.Request(url, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
+
+
+def wait_for_windows(agent, name, model_in_use, windows):
+    """Waits until the workload's last `windows` windows all ran `model_in_use`."""
+    def ready():
+        status, doc = request("GET", agent.base + f"/recommend?workload={name}&history=1")
+        if status != 200:
+            return None
+        history = (doc["workloads"][0].get("stability") or {}).get("history") or []
+        recent = history[-windows:]
+        return len(recent) == windows and all(
+            h["figures"]["model_in_use"] == model_in_use for h in recent)
+
+    if not harness.wait_until(ready, 30, interval=0.5):
+        harness.fail(f"{name}: no {windows} windows running {model_in_use} within 30 s:\n"
+                     f"{agent.read_log()[-3000:]}")
+
+
+def case_baseline_restart(binary):
+    state = harness.tempdir("boundwise-state-")
+    targets = [{"name": "job", "cmdline": "pure_job\\.py"}]
+    extra = f"state_dir: {state}"
+    job = harness.start_workload("pure_job.py", "threads", 4)
+    agent = harness.Agent(binary, targets, extra=extra)
+    wait_for_windows(agent, "job", "threads", 3)
+    status, before = request("POST", agent.base + "/baselines?workload=job&name=threads&windows=3")
+    if status != 201:
+        harness.fail(f"POST /baselines answered {status}: {before}")
+    agent.stop()
+    harness.stop(job)
+
+    job = harness.start_workload("pure_job.py", "processes", 4)
+    agent = harness.Agent(binary, targets, extra=extra)
+    status, listed = request("GET", agent.base + "/baselines?workload=job")
+    if status != 200 or [b["name"] for b in listed["baselines"]] != ["threads"]:
+        harness.fail(f"the baseline did not survive the restart: {status} {listed}")
+    wait_for_windows(agent, "job", "processes", 3)
+    status, answer = request("GET", agent.base + "/compare?workload=job&baseline=threads&windows=3")
+    if status != 200:
+        harness.fail(f"/compare answered {status}: {answer}")
+    c = answer["comparison"]
+    was = answer["baseline"]["figures"]
+    now = answer["current"]["figures"]
+    # One GIL runs about one core's worth; four processes as many cores as there are
+    # (up to four). The work per CPU-second is the same, so the ratio of CPU-seconds
+    # per second is the ratio of work done.
+    expected = min(4, os.cpu_count() or 1) / 1.0
+    ratio = 1 + c["throughput_change"] if c["throughput_change"] is not None else 0
+    if was["throughput_basis"] != "cpu_seconds" or not 0.7 * expected <= ratio <= 1.2 * expected:
+        harness.fail(f"throughput ratio {ratio:.2f}, want about {expected:.0f}:\n"
+                     f"{json.dumps(answer, indent=2)}")
+    if c["verdict"] != "improved" or c["memory_change_bytes"] <= 0:
+        harness.fail(f"want improved with more memory:\n{json.dumps(answer, indent=2)}")
+    if now["processes"] < 5 or was["processes"] != 1:
+        harness.fail(f"processes before {was['processes']}, now {now['processes']}")
+    cli = subprocess.run([binary, "compare", "job", "threads", "--windows", "3",
+                          "--url", agent.base], capture_output=True, text=True, timeout=30)
+    if cli.returncode != 0 or "improved: processes (was threads)" not in cli.stdout:
+        harness.fail(f"boundwise compare: exit {cli.returncode}\n{cli.stdout}{cli.stderr}")
+    print(f"ok: job: threads → processes: {answer['summary']}")
+
+
 if __name__ == "__main__":
     harness.run_cases({"busy_node": case_busy_node, "fixed_demand": case_fixed_demand,
-                       "history": case_history})
+                       "history": case_history, "baseline_restart": case_baseline_restart})

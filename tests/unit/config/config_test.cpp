@@ -143,6 +143,22 @@ TEST(Config, Record) {
   }
 }
 
+TEST(Config, StateDirAndMaxBaselines) {
+  Config defaults;
+  EXPECT_EQ(defaults.state_dir, "/var/lib/boundwise");
+  EXPECT_EQ(defaults.max_baselines, 100);
+  Config embedded = parse(default_config_yaml(collector_descriptors()), "<default>");
+  EXPECT_EQ(embedded.state_dir, defaults.state_dir);
+  EXPECT_EQ(embedded.max_baselines, defaults.max_baselines);
+  Config c = parse("state_dir: /srv/boundwise\nmax_baselines: 7\n", "t");
+  EXPECT_EQ(c.state_dir, "/srv/boundwise");
+  EXPECT_EQ(c.max_baselines, 7);
+  expect_error("state_dir: \"\"\n", 1, 12, "must be a directory path");
+  expect_error("state_dir: [a]\n", 1, 12, "scalar");
+  expect_error("max_baselines: 0\n", 1, 16, "between 1 and 10000");
+  expect_error("max_baselines: lots\n", 1, 16, "must be an integer");
+}
+
 TEST(Config, EmptyFileIsTheDefaults) {
   Config c = parse("", "empty.yaml");
   EXPECT_EQ(c.listen_port, 9977);
