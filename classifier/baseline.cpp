@@ -80,11 +80,14 @@ std::optional<Baseline> make_baseline(std::string workload, std::string name,
   f.model_in_use = last.figures.model_in_use;
   f.processes = last.figures.processes;
   f.threads = last.figures.threads;
+  f.dependency = last.figures.dependency;
   OptionalMean throughput;
   OptionalMean p50;
   OptionalMean p95;
   OptionalMean p99;
   OptionalMean cost;
+  OptionalMean dependency_in_flight;
+  OptionalMean dependency_p95;
   double cores = 0;
   double busy = 0;
   double memory = 0;
@@ -96,6 +99,10 @@ std::optional<Baseline> make_baseline(std::string workload, std::string name,
     p95.add(x.p95_seconds);
     p99.add(x.p99_seconds);
     cost.add(x.cost_per_month);
+    if (!f.dependency.empty() && x.dependency == f.dependency) {
+      dependency_in_flight.add(x.dependency_in_flight);
+      dependency_p95.add(x.dependency_p95_seconds);
+    }
     cores += non_negative(x.cpu_cores_used);
     busy += non_negative(x.node_busy_ratio);
     memory += static_cast<double>(x.memory_bytes);
@@ -107,6 +114,8 @@ std::optional<Baseline> make_baseline(std::string workload, std::string name,
   f.p95_seconds = p95.mean();
   f.p99_seconds = p99.mean();
   f.cost_per_month = cost.mean();
+  f.dependency_in_flight = dependency_in_flight.mean().value_or(0);
+  f.dependency_p95_seconds = dependency_p95.mean();
   f.cpu_cores_used = cores / count;
   f.node_busy_ratio = busy / count;
   f.memory_bytes = static_cast<std::uint64_t>(std::llround(memory / count));

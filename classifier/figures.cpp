@@ -59,6 +59,12 @@ WindowFigures window_figures(const WorkloadWindow& w, const Verdict& v, const Re
     if (option.model == Model::none) f.cost_per_month = option.cost_per_month;
   }
   f.model_in_use = current_model(w);
+  if (!v.dependencies.empty() && duration > 0) {
+    const DependencyShare& top = v.dependencies.front();
+    f.dependency = top.name;
+    f.dependency_in_flight = non_negative(top.wait_share) * w.total_thread_seconds() / duration;
+    if (top.latency) f.dependency_p95_seconds = top.latency->p95;
+  }
   return f;
 }
 

@@ -35,7 +35,13 @@ struct WindowFigures {
   int processes = 0;
   int threads = 0;
   std::optional<double> cost_per_month{};  // of the resources in use, with prices
-  std::string model_in_use;                // current_model(): "threads", "processes", …
+  // The top dependency (the one waited on most): its name, how many of the workload's
+  // threads waited on it on average (its wait time over the window's length), and its
+  // p95 latency — what the dependency's capacity signal (capacity.hpp) reads.
+  std::string dependency{};
+  double dependency_in_flight = 0;
+  std::optional<double> dependency_p95_seconds{};
+  std::string model_in_use;  // current_model(): "threads", "processes", …
 
   bool operator==(const WindowFigures&) const = default;
 };

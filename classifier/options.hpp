@@ -4,9 +4,11 @@
 // configured prices in; OptionScores and sentences out.
 #pragma once
 
+#include <span>
 #include <string>
 #include <vector>
 
+#include "classifier/stability.hpp"
 #include "classifier/verdict.hpp"
 #include "classifier/window.hpp"
 
@@ -23,10 +25,12 @@ struct Prices {
   bool operator==(const Prices&) const = default;
 };
 
-// What a decision weighs besides the window: prices and the workload's objective.
+// What a decision weighs besides the window: prices, the workload's objective, and its
+// earlier windows (oldest first; for the dependency's capacity signal, capacity.hpp).
 struct DecisionInputs {
   Prices prices{};
   Objective objective{};
+  std::span<const WindowResult> history{};
 };
 
 // Hours in a month as cloud price lists count them (365 × 24 / 12).

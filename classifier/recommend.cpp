@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "classifier/capacity.hpp"
 #include "classifier/classify.hpp"
 #include "classifier/histogram.hpp"
 #include "classifier/numbers.hpp"
@@ -335,12 +336,15 @@ void recommend_cpu_parallel(const Verdict& v, const WorkloadWindow& w, int cores
   }
 }
 
-void recommend_io_network(const Verdict& v, const WorkloadWindow& w, Recommendation& r) {
+void recommend_io_network(const Verdict& v, const WorkloadWindow& w,
+                          std::span<const WindowResult> history, Recommendation& r) {
   const auto& b = v.busy_shares;
   bool loop = w.event_loop || w.established_connections >= kAsyncioConnections;
   r.model = loop ? Model::asyncio : Model::threads;
   const IoDemand demand = io_demand(v, w, io_cores(v, w, r.model));
   r.workers = demand.workers;
+  std::optional<CapacitySignal> capacity;
+  if (!v.dependencies.empty()) capacity = dependency_capacity(history, v.dependencies.front().name);
   double wait = at(b, Reason::net) + at(b, Reason::ipc);
   std::string what = "the network";
   std::string latency;
@@ -364,9 +368,31 @@ void recommend_io_network(const Verdict& v, const WorkloadWindow& w, Recommendat
                                        w.event_loop ? "; an event loop waits in epoll" : ""));
   }
   r.evidence.push_back(io_demand_text(demand));
-  r.risks.push_back(
-      "more concurrency moves load to the dependency: check its capacity and connection "
-      "limits; if its latency is the problem, fix the dependency");
+  if (capacity && capacity->rising) {
+    // Beyond the most concurrency seen, the rise says more workers would queue at the
+    // dependency: the count is not extrapolated past it.
+    const int bound =
+        std::max(thresholds::kMinIoWorkers, static_cast<int>(std::ceil(capacity->high_in_flight)));
+    if (r.workers > bound) {
+      r.evidence.push_back(printf_string(
+          "workers held at %d (from %d): the most concurrency the dependency was seen to take",
+          bound, r.workers));
+      r.workers = bound;
+    }
+    r.evidence.push_back(capacity_text(*capacity));
+    r.risks.push_back(capacity_text(*capacity) +
+                      ": it queues under more load, so more workers would wait at it — fix or "
+                      "scale the dependency");
+  } else {
+    if (capacity) {
+      r.evidence.push_back(
+          capacity_text(*capacity) +
+          printf_string(": capacity to spare up to %.1f", capacity->high_in_flight));
+    }
+    r.risks.push_back(
+        "more concurrency moves load to the dependency: check its capacity and connection "
+        "limits; if its latency is the problem, fix the dependency");
+  }
   add_gil_risk(v, w, r);
 }
 
@@ -429,7 +455,7 @@ Recommendation recommend(const Verdict& v, const WorkloadWindow& w, const Decisi
       recommend_cpu_parallel(v, w, cores, r);
       break;
     case Bottleneck::io_network:
-      recommend_io_network(v, w, r);
+      recommend_io_network(v, w, inputs.history, r);
       break;
     case Bottleneck::io_disk:
       recommend_io_disk(v, w, r);

@@ -54,7 +54,9 @@ Transition VerdictStability::observe(const Verdict& v, const Recommendation& r,
   result.published = t != Transition::pending;
   result.figures = figures;
   history_.push_back(result);
-  while (history_.size() > kHistoryWindows) history_.pop_front();
+  if (history_.size() > kHistoryWindows) {
+    history_.erase(history_.begin(), history_.end() - kHistoryWindows);
+  }
   return t;
 }
 

@@ -5,9 +5,9 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "classifier/figures.hpp"
 #include "classifier/verdict.hpp"
@@ -60,7 +60,7 @@ class VerdictStability {
   int pending_windows() const { return pending_windows_; }
   double stable_seconds() const { return stable_seconds_; }  // since `published` took effect
   std::uint64_t changes() const { return changes_; }
-  const std::deque<WindowResult>& history() const { return history_; }  // oldest first
+  const std::vector<WindowResult>& history() const { return history_; }  // oldest first
 
  private:
   std::optional<Bottleneck> published_;
@@ -69,7 +69,7 @@ class VerdictStability {
   int pending_windows_ = 0;
   double stable_seconds_ = 0;
   std::uint64_t changes_ = 0;
-  std::deque<WindowResult> history_;
+  std::vector<WindowResult> history_;
 };
 
 }  // namespace boundwise

@@ -101,6 +101,11 @@ WindowFigures figures_from_json(const json& j) {
   f.threads = static_cast<int>(number_at(j, "threads"));
   f.cost_per_month = optional_number_at(j, "cost_per_month");
   f.model_in_use = string_at(j, "model_in_use");
+  if (auto it = j.find("dependency"); it != j.end() && it->is_string()) {
+    f.dependency = it->get<std::string>();
+  }
+  f.dependency_in_flight = optional_number_at(j, "dependency_in_flight").value_or(0);
+  f.dependency_p95_seconds = optional_number_at(j, "dependency_p95_seconds");
   return f;
 }
 

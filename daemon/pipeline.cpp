@@ -269,6 +269,9 @@ WorkloadReport Pipeline::make_report(const TargetWorkload& w, const WorkloadWind
   for (const auto& selector : config_.targets) {
     if (selector.name == w.name) inputs.objective = selector.slo;
   }
+  if (auto p = published_.find(w.name); p != published_.end()) {
+    inputs.history = p->second.stability.history();
+  }
   out.recommendation = recommend(verdict, win, inputs);
   out.verdict = std::move(verdict);
   out.window = win;

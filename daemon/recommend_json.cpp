@@ -334,7 +334,10 @@ json figures_json(const WindowFigures& f) {
       {"processes", f.processes},
       {"threads", f.threads},
       {"cost_per_month", f.cost_per_month ? json(round_to(*f.cost_per_month, 1e2)) : json(nullptr)},
-      {"model_in_use", f.model_in_use}};
+      {"model_in_use", f.model_in_use},
+      {"dependency", f.dependency.empty() ? json(nullptr) : json(f.dependency)},
+      {"dependency_in_flight", round_to(f.dependency_in_flight, 1e3)},
+      {"dependency_p95_seconds", optional_seconds(f.dependency_p95_seconds)}};
 }
 
 }  // namespace boundwise
