@@ -60,6 +60,8 @@ struct Inputs {
   std::string gil_serial_basis;
   std::uint64_t memory_total = 0;  // PSS, else RSS, over all its processes
   std::uint64_t memory_per_process = 0;
+  std::uint64_t memory_per_added_process = 0;  // sizing::memory_per_added_process
+  int processes_now = 1;
   int workers_now = 0;
 };
 
@@ -82,6 +84,9 @@ Inputs inputs_of(const Verdict& v, const WorkloadWindow& w) {
   }
   in.memory_total = workload_memory_bytes(w);
   in.memory_per_process = memory_per_process(w);
+  in.memory_per_added_process = memory_per_added_process(w);
+  in.processes_now =
+      std::max(1, w.memory.processes_measured > 0 ? w.memory.processes_measured : w.processes);
   return in;
 }
 
@@ -237,9 +242,17 @@ std::uint64_t scaled(std::uint64_t bytes, double factor) {
 void project_resources(OptionScore& o, const Inputs& in) {
   o.cores = in.cores_now * o.speedup;
   switch (o.model) {
-    case Model::processes:
-      o.memory_bytes = in.memory_per_process * static_cast<std::uint64_t>(std::max(1, o.workers));
+    case Model::processes: {
+      // Fewer processes than now: their share each; more: what is there now plus what
+      // each added one brings of its own.
+      const int workers = std::max(1, o.workers);
+      o.memory_bytes =
+          workers <= in.processes_now
+              ? in.memory_per_process * static_cast<std::uint64_t>(workers)
+              : in.memory_total + in.memory_per_added_process *
+                                      static_cast<std::uint64_t>(workers - in.processes_now);
       break;
+    }
     case Model::scale_out:
       o.memory_bytes = scaled(in.memory_total, 2);
       break;
@@ -280,8 +293,12 @@ void add_risks(OptionScore& o, const Verdict& v, const WorkloadWindow& w, const 
       }
       break;
     case Model::processes:
-      if (in.memory_per_process > 0) {
-        o.risks.push_back("memory: " + mib(in.memory_per_process) + " per worker process");
+      if (in.memory_per_added_process > 0) {
+        o.risks.push_back("memory: " + mib(in.memory_per_added_process) +
+                          " per added worker process" +
+                          (in.memory_per_added_process < in.memory_per_process
+                               ? " (its private memory: forked workers share the rest)"
+                               : ""));
       }
       if (at(b, Reason::ipc) > 0.05) {
         o.risks.push_back(printf_string(

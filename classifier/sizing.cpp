@@ -79,6 +79,13 @@ std::uint64_t memory_per_process(const WorkloadWindow& w) {
   return workload_memory_bytes(w) / static_cast<std::uint64_t>(n);
 }
 
+std::uint64_t memory_per_added_process(const WorkloadWindow& w) {
+  if (w.memory.processes_measured >= 2 && w.memory.uss_bytes > 0) {
+    return w.memory.uss_bytes / static_cast<std::uint64_t>(w.memory.processes_measured);
+  }
+  return memory_per_process(w);
+}
+
 double amdahl(double serial, double cores) {
   const double s = std::clamp(non_negative(serial), 0.0, 1.0);
   const double n = std::max(1.0, non_negative(cores));

@@ -37,6 +37,11 @@ std::string available_cores_text(const Verdict& v, const WorkloadWindow& w);
 // processes measured: a worker process's share, for projected costs.
 std::uint64_t workload_memory_bytes(const WorkloadWindow& w);
 std::uint64_t memory_per_process(const WorkloadWindow& w);
+// What one more worker process would add: with several processes measured, their
+// mean private memory (USS) — forked workers share the rest, which is counted once
+// already; with one (or USS unreadable), memory_per_process(): a new interpreter
+// shares little with it.
+std::uint64_t memory_per_added_process(const WorkloadWindow& w);
 
 // Amdahl's law: the speed-up over one core of work whose `serial` share cannot run in
 // parallel, on `cores` cores: 1 / (serial + (1 − serial) / cores). Inputs are clamped

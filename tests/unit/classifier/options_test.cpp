@@ -179,6 +179,33 @@ TEST(Options, CostPerMonth) {
   EXPECT_NE(r.steps.back().find("EUR/month (now 32.85)"), std::string::npos) << r.steps.back();
 }
 
+// Forked workers share most of their memory: one more costs its private memory (USS),
+// not its PSS share, and fewer cost their share each.
+TEST(Options, AnAddedForkedWorkerCostsItsPrivateMemory) {
+  auto w = window({{Reason::on_cpu, 1.0}}, 4, 4.0);
+  w.node.cores = 16;
+  w.processes = 4;
+  w.memory.processes_measured = 4;
+  w.memory.pss_bytes = 400ull << 20;  // 100 MiB each...
+  w.memory.uss_bytes = 40ull << 20;   // ...of which 10 MiB their own
+  auto v = classify(w);
+  auto r = recommend(v, w);
+  const OptionScore& p = option(r, Model::processes);
+  ASSERT_GT(p.workers, 4);
+  EXPECT_EQ(p.memory_bytes,
+            (400ull << 20) + static_cast<std::uint64_t>(p.workers - 4) * (10ull << 20));
+  bool said = false;
+  for (const auto& risk : p.risks) {
+    said = said || risk ==
+                       "memory: 10 MiB per added worker process (its private memory: "
+                       "forked workers share the rest)";
+  }
+  EXPECT_TRUE(said);
+  EXPECT_EQ(memory_per_added_process(w), 10ull << 20);
+  w.memory.uss_bytes = 0;  // unreadable: the PSS share
+  EXPECT_EQ(memory_per_added_process(w), 100ull << 20);
+}
+
 // Every class: the options are finite, the chosen model is among them, and the four
 // steps are there in order, the last naming the choice.
 TEST(Options, EveryClassHasFiniteOptionsAndFourSteps) {
