@@ -26,6 +26,7 @@
 #include "collectors/counter_delta.hpp"
 #include "daemon/build_info.hpp"
 #include "daemon/prometheus_util.hpp"
+#include "daemon/self_process.hpp"
 
 namespace boundwise {
 
@@ -246,6 +247,18 @@ struct MetricsPublisher::State {
               "Stack samples cut short (partial stack kept) or dropped, by cause");
   double unwind_seconds_last = 0;
   std::map<std::string, std::uint64_t> unwind_failures_last;
+
+  // The agent's own process, under the names every Prometheus client library uses.
+  Family<Counter>& self_cpu =
+      counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.");
+  double self_cpu_last = 0;
+  Family<Gauge>& self_rss =
+      gauge("process_resident_memory_bytes", "Resident memory size in bytes.");
+  Family<Gauge>& self_fds = gauge("process_open_fds", "Number of open file descriptors.");
+  Family<Gauge>& self_max_fds =
+      gauge("process_max_fds", "Maximum number of open file descriptors.");
+  Family<Gauge>& self_start =
+      gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.");
 
   // How to remove one exported metric, and how many series it exports: 1, or for a
   // histogram one per bucket (+Inf included) plus _sum and _count.
@@ -561,6 +574,21 @@ struct MetricsPublisher::State {
     }
   }
 
+  // The agent's own process from /proc/self; a failed read keeps the last values.
+  void publish_self() {
+    auto self = read_self_process();
+    if (!self) return;
+    add_growth(self_cpu.Add({}), self->cpu_seconds, self_cpu_last);
+    self_rss.Add({}).Set(self->resident_bytes);
+    self_fds.Add({}).Set(self->open_fds);
+    if (self->max_fds) {
+      self_max_fds.Add({}).Set(*self->max_fds);
+    } else if (self_max_fds.Has({})) {
+      self_max_fds.Remove(&self_max_fds.Add({}));
+    }
+    self_start.Add({}).Set(self->start_time_seconds);
+  }
+
   // Series of workloads no longer present leave, with their dependencies, before the series cap
   // admits new ones.
   void drop_absent(const std::set<std::string>& present) {
@@ -614,6 +642,7 @@ MetricsPublisher::MetricsPublisher() : state_(std::make_unique<State>()) {
   set_config_reload(true, static_cast<double>(std::time(nullptr)));
   for (const char* what : {"workloads", "dependencies", "series"}) count_dropped(what, 0);
   state_->windows.Add({});
+  state_->publish_self();
 }
 
 MetricsPublisher::~MetricsPublisher() = default;
@@ -679,6 +708,7 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
     add_growth(s.stage_seconds.Add({{"stage", stage}}), seconds, s.stage_last[stage]);
   }
   s.windows.Add({}).Increment();
+  s.publish_self();
 }
 
 void MetricsPublisher::set_max_series(std::size_t max_series) { state_->max_series = max_series; }
