@@ -491,9 +491,15 @@ struct MetricsPublisher::State {
           if (tier == Tier::dependencies) {
             admit(it != dependency_series.end(),
                   [&](State& st) { publish_dependency(st, name, dependency, d); });
-          } else if (it != dependency_series.end()) {
-            admit(it->second.latency,
-                  [&](State& st) { publish_dependency_latency(st, name, dependency, d); });
+          } else {
+            const auto publish = [&](State& st) {
+              publish_dependency_latency(st, name, dependency, d);
+            };
+            if (it != dependency_series.end()) {
+              admit(it->second.latency, publish);
+            } else {  // its counters were left out: so are its histograms
+              dropped_series += static_cast<double>(series_left_out(publish));
+            }
           }
         }
       }

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -55,10 +56,17 @@ TEST(SelfProcess, ReadsThisProcessFromProc) {
   ASSERT_TRUE(before) << before.error().message;
   std::vector<int> fds;
   for (int i = 0; i < 5; ++i) fds.push_back(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  // Burn ~0.1 s of CPU so the tick-granular counter must move.
-  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+  // Burn 0.1 s of CPU (the process's own CPU clock, so a loaded machine only makes it
+  // take longer) so the tick-granular counter must move.
+  const auto cpu_now = [] {
+    timespec t{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+  };
+  const double start = cpu_now();
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   volatile double x = 0;
-  while (std::chrono::steady_clock::now() < until) x = x + 1;
+  while (cpu_now() - start < 0.1 && std::chrono::steady_clock::now() < give_up) x = x + 1;
   auto after = read_self_process();
   for (int fd : fds) ::close(fd);
   ASSERT_TRUE(after) << after.error().message;
