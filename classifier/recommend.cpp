@@ -306,7 +306,7 @@ void recommend_cpu_bound(const Verdict& v, const WorkloadWindow& w, int cores, R
     const int queue = pct(at(b, Reason::runqueue));
     r.summary = printf_string(
         "CPU-bound: on CPU %d%%%s of busy thread time using %.2f cores of %d; more threads "
-        "won't help%s, %d processes use the %.1f cores available to it",
+        "won't help%s, %d processes use the %.2f cores available to it",
         pct(at(b, Reason::on_cpu)),
         queue > 0 ? printf_string(" (run queue %d%%)", queue).c_str() : "",
         non_negative(v.cpu_cores_used), cores, python ? " under the GIL" : "", r.workers,
