@@ -38,11 +38,11 @@ void add_common_evidence(const Verdict& v, const WorkloadWindow& w, Recommendati
   const auto& b = v.busy_shares;
   r.evidence.push_back(printf_string(
       "busy thread time: on CPU %d%%, run queue %d%%, GIL %d%%, lock %d%%, network %d%%, "
-      "disk %d%%, ipc %d%%, sleep %d%%, other %d%%; idle %d%% of all thread time",
+      "disk %d%%, ipc %d%%, sleep %d%%, other %d%%; of all thread time: idle %d%%, sleep %d%%",
       pct(at(b, Reason::on_cpu)), pct(at(b, Reason::runqueue)), pct(at(b, Reason::gil)),
       pct(at(b, Reason::lock)), pct(at(b, Reason::net)), pct(at(b, Reason::disk)),
       pct(at(b, Reason::ipc)), pct(at(b, Reason::sleep)), pct(at(b, Reason::other)),
-      pct(at(v.shares, Reason::idle))));
+      pct(at(v.shares, Reason::idle)), pct(at(v.shares, Reason::sleep))));
   if (w.node.cores > 0) {
     r.evidence.push_back(printf_string("%.2f cores used of %d; node CPU busy %d%%",
                                        non_negative(v.cpu_cores_used), w.node.cores,
@@ -188,12 +188,23 @@ double io_cores(const Verdict& v, const WorkloadWindow& w, Model m) {
 
 // One bottleneck's model, summary, evidence and risks; recommend() adds what every
 // bottleneck shares.
+// Waiting for work (idle) and timed sleeps are different things: a process that only
+// sleeps is paced by its timers, not starved of work. Each is said with its own share of
+// all thread time, as the evidence shows them.
 void recommend_idle(const Verdict& v, Recommendation& r) {
   r.model = Model::none;
-  r.summary = printf_string(
-      "idle: %d%% of thread time waits for work and %.2f cores are used; no change needed",
-      pct(at(v.shares, Reason::idle) + at(v.shares, Reason::sleep)),
-      non_negative(v.cpu_cores_used));
+  const int idle = pct(at(v.shares, Reason::idle));
+  const int sleep = pct(at(v.shares, Reason::sleep));
+  std::string what;
+  if (idle > 0 && sleep > 0) {
+    what = printf_string("%d%% of thread time waits for work and %d%% sleeps", idle, sleep);
+  } else if (sleep > 0) {
+    what = printf_string("%d%% of thread time sleeps (timed waits, nothing to do)", sleep);
+  } else {
+    what = printf_string("%d%% of thread time waits for work", idle);
+  }
+  r.summary = printf_string("idle: %s; %.2f cores are used; no change needed", what.c_str(),
+                            non_negative(v.cpu_cores_used));
 }
 
 void recommend_cpu_saturated(const Verdict& v, const WorkloadWindow& w, int cores,
@@ -292,11 +303,15 @@ void recommend_cpu_bound(const Verdict& v, const WorkloadWindow& w, int cores, R
     r.model = Model::processes;
     const double available = available_cores(v, w);
     r.workers = std::max(2, static_cast<int>(std::floor(available + 0.05)));
+    // On CPU and run queue as the evidence's busy line has them (not their sum).
+    const int queue = pct(at(b, Reason::runqueue));
     r.summary = printf_string(
-        "CPU-bound: on CPU %d%% of busy thread time using %.2f cores of %d; more threads "
-        "won't help%s, %d processes use the %.1f cores available to it",
-        pct(at(b, Reason::on_cpu) + at(b, Reason::runqueue)), non_negative(v.cpu_cores_used), cores,
-        python ? " under the GIL" : "", r.workers, available);
+        "CPU-bound: on CPU %d%%%s of busy thread time using %.2f cores of %d; more threads "
+        "won't help%s, %d processes use the %.2f cores available to it",
+        pct(at(b, Reason::on_cpu)),
+        queue > 0 ? printf_string(" (run queue %d%%)", queue).c_str() : "",
+        non_negative(v.cpu_cores_used), cores, python ? " under the GIL" : "", r.workers,
+        available);
     r.evidence.push_back(available_cores_text(v, w));
     add_process_risks(w, r.workers, r);
     if (!python) {
@@ -345,7 +360,6 @@ void recommend_io_network(const Verdict& v, const WorkloadWindow& w,
   r.workers = demand.workers;
   std::optional<CapacitySignal> capacity;
   if (!v.dependencies.empty()) capacity = dependency_capacity(history, v.dependencies.front().name);
-  double wait = at(b, Reason::net) + at(b, Reason::ipc);
   std::string what = "the network";
   std::string latency;
   if (!v.dependencies.empty()) {
@@ -353,9 +367,18 @@ void recommend_io_network(const Verdict& v, const WorkloadWindow& w,
     what = top.name;
     latency = latency_text(top.latency);
   }
+  // The network and local processes (ipc) apart, as the evidence's busy line has them.
+  const int net = pct(at(b, Reason::net));
+  const int ipc = pct(at(b, Reason::ipc));
+  std::string waits =
+      printf_string("%d%% of busy thread time waits on %s%s", net, what.c_str(), latency.c_str());
+  if (net == 0) {
+    waits = printf_string("%d%% of busy thread time waits on local processes (ipc)", ipc);
+  } else if (ipc > 0) {
+    waits += printf_string(" and %d%% on local processes (ipc)", ipc);
+  }
   r.summary =
-      printf_string("I/O-bound: %d%% of busy thread time waits on %s%s; %s overlap the waits",
-                    pct(wait), what.c_str(), latency.c_str(),
+      printf_string("I/O-bound: %s; %s overlap the waits", waits.c_str(),
                     loop ? "asyncio (already an event loop) or threads" : "threads or asyncio");
   for (const auto& d : v.dependencies) {
     r.evidence.push_back(printf_string("waits on %s %s: %d%% of all thread time%s", d.name.c_str(),

@@ -63,9 +63,11 @@ struct Config {
   // Consecutive windows a different class must hold before it is published (1: at
   // once); a verdict with confidence >= 0.9 changes at once (docs/CLASSIFIER.md).
   int verdict_change_windows = 2;
-  // Prometheus series the agent exports at most; workloads beyond it are left out of
-  // /metrics (still in /recommend) and counted in boundwise_dropped_total.
-  int max_series = 10'000;
+  // Prometheus series the agent exports at most; beyond it series are left out of
+  // /metrics by priority (never a workload's verdict; still all in /recommend) and
+  // counted in boundwise_dropped_total (docs/METRICS.md, "The series cap"). The default
+  // holds max_workloads x max_dependencies_per_workload with every histogram (~24,000).
+  int max_series = 25'000;
   // Files the procfs collector keeps open at most (per-thread files of the targets;
   // the least recently used are closed first and reopened when read). 0: half of the
   // agent's open-files limit, which the agent raises to its hard limit at start.

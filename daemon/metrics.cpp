@@ -24,8 +24,10 @@
 
 #include "classifier/numbers.hpp"
 #include "collectors/counter_delta.hpp"
+#include "config/config.hpp"
 #include "daemon/build_info.hpp"
 #include "daemon/prometheus_util.hpp"
+#include "daemon/self_process.hpp"
 
 namespace boundwise {
 
@@ -224,8 +226,9 @@ struct MetricsPublisher::State {
   Family<Counter>& dropped =
       counter("boundwise_dropped_total",
               "What the agent's limits left out: workloads over max_workloads and dependencies "
-              "over max_dependencies (per window), series over max_series (per publish)");
-  std::size_t max_series = 10'000;
+              "over max_dependencies (per window), series over max_series (each series, per "
+              "window)");
+  std::size_t max_series = static_cast<std::size_t>(Config{}.max_series);
   Family<Gauge>& reload_ok =
       gauge("boundwise_config_last_reload_successful",
             "1 if the last configuration (re)load succeeded, 0 if the agent kept the old one");
@@ -246,6 +249,17 @@ struct MetricsPublisher::State {
               "Stack samples cut short (partial stack kept) or dropped, by cause");
   double unwind_seconds_last = 0;
   std::map<std::string, std::uint64_t> unwind_failures_last;
+  // The agent's own process, under the names every Prometheus client library uses.
+  Family<Counter>& self_cpu =
+      counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.");
+  double self_cpu_last = 0;
+  Family<Gauge>& self_rss =
+      gauge("process_resident_memory_bytes", "Resident memory size in bytes.");
+  Family<Gauge>& self_fds = gauge("process_open_fds", "Number of open file descriptors.");
+  Family<Gauge>& self_max_fds =
+      gauge("process_max_fds", "Maximum number of open file descriptors.");
+  Family<Gauge>& self_start =
+      gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.");
 
   // How to remove one exported metric, and how many series it exports: 1, or for a
   // histogram one per bucket (+Inf included) plus _sum and _count.
@@ -256,8 +270,16 @@ struct MetricsPublisher::State {
   using Removers = std::map<void*, Removal>;
   struct DependencySeries {
     std::uint64_t last_seen = 0;  // publish number
+    bool latency = false;         // its histograms are exported (Tier::dependency_latency)
     Removers removers;
   };
+  // The groups of series max_series leaves out, last first: a workload's identity and
+  // verdict (never left out), its thread time, CPU, memory and runtime, its latency
+  // histograms, its dependencies' counters, their latency histograms.
+  enum class Tier { verdict, detail, workload_latency, dependencies, dependency_latency };
+  std::set<std::pair<std::string, Tier>> admitted;  // exported workload groups
+  double dropped_series = 0;                        // this publish
+  std::unique_ptr<State> scratch;                   // for series_left_out
 
   // Removers of every series that belongs to a workload.
   std::map<std::string, Removers> workload_series;
@@ -327,7 +349,7 @@ struct MetricsPublisher::State {
     removers.clear();
   }
 
-  // One window's thread time, CPU and measured latencies of a workload.
+  // One window's thread time and CPU of a workload (Tier::detail).
   static void publish_window(State& s, const std::string& name, const WorkloadWindow& win,
                              const Verdict& v) {
     for (Reason r : kAllReasons) {
@@ -340,6 +362,14 @@ struct MetricsPublisher::State {
       s.add(s.offcpu_seconds, {{"workload", name}, {"state", state}}, name)
           .Increment(non_negative(seconds));
     }
+    if (win.inbound_latency) {
+      s.add(s.inbound_requests, {{"workload", name}}, name)
+          .Increment(non_negative(win.inbound_requests));
+    }
+  }
+
+  // A workload's measured latency histograms (Tier::workload_latency).
+  static void publish_latency(State& s, const std::string& name, const WorkloadWindow& win) {
     if (win.runqueue_latency) {
       Labels labels{{"workload", name}};
       State::add_histogram(s.runqueue_latency, labels, s.workload_series[name], kRunqueueBounds,
@@ -359,39 +389,119 @@ struct MetricsPublisher::State {
       Labels labels{{"workload", name}};
       State::add_histogram(s.inbound_latency, labels, s.workload_series[name], kRequestBounds,
                            *win.inbound_latency);
-      s.add(s.inbound_requests, labels, name).Increment(non_negative(win.inbound_requests));
     }
   }
 
-  // A workload's dependencies, each with series of its own (stale ones leave alone).
-  static void publish_dependencies(State& s, const std::string& name, const WorkloadWindow& win) {
-    for (const auto& d : win.dependencies) {
-      const std::string dependency = utf8(d.name);
-      auto& series = s.dependency_series[{name, dependency}];
-      series.last_seen = s.publishes;
-      Labels labels{{"workload", name}, {"dependency", dependency}};
-      State::add(s.dependency_wait, labels, series.removers)
-          .Increment(non_negative(d.wait_seconds));
-      const LatencyHistogram latency =
-          d.request_latency ? *d.request_latency : histogram_of(d.blocked_intervals_seconds);
-      if (latency.count() > 0) {
-        State::add_histogram(s.dependency_latency, labels, series.removers, kRequestBounds,
-                             latency);
+  // One dependency's counters (Tier::dependencies): wait, requests, bytes.
+  static void publish_dependency(State& s, const std::string& name, const std::string& dependency,
+                                 const DependencyWindow& d) {
+    auto& series = s.dependency_series[{name, dependency}];
+    series.last_seen = s.publishes;
+    Labels labels{{"workload", name}, {"dependency", dependency}};
+    State::add(s.dependency_wait, labels, series.removers).Increment(non_negative(d.wait_seconds));
+    if (d.request_latency || d.requests != 0 || d.bytes_sent != 0 || d.bytes_received != 0) {
+      State::add(s.dependency_requests, labels, series.removers)
+          .Increment(static_cast<double>(d.requests));
+      Labels sent = labels, received = labels;
+      sent.emplace("direction", "sent");
+      received.emplace("direction", "received");
+      State::add(s.dependency_bytes, sent, series.removers)
+          .Increment(static_cast<double>(d.bytes_sent));
+      State::add(s.dependency_bytes, received, series.removers)
+          .Increment(static_cast<double>(d.bytes_received));
+    }
+  }
+
+  // One dependency's latency histograms (Tier::dependency_latency); its counters are
+  // exported (publish_dependency ran before).
+  static void publish_dependency_latency(State& s, const std::string& name,
+                                         const std::string& dependency, const DependencyWindow& d) {
+    auto& series = s.dependency_series[{name, dependency}];
+    series.latency = true;
+    Labels labels{{"workload", name}, {"dependency", dependency}};
+    const LatencyHistogram latency =
+        d.request_latency ? *d.request_latency : histogram_of(d.blocked_intervals_seconds);
+    if (latency.count() > 0) {
+      State::add_histogram(s.dependency_latency, labels, series.removers, kRequestBounds, latency);
+    }
+    if (d.connect_latency) {
+      State::add_histogram(s.dependency_connect, labels, series.removers, kRequestBounds,
+                           *d.connect_latency);
+    }
+  }
+
+  // The series `publish` would add to a State, counted on a scratch State that is
+  // emptied again: what max_series left out, exactly as a scraper would have counted it.
+  std::size_t series_left_out(const std::function<void(State&)>& publish) {
+    if (!scratch) scratch = std::make_unique<State>();
+    publish(*scratch);
+    const std::size_t n = scratch->series_count();
+    for (auto& [name, removers] : scratch->workload_series) remove_all(removers);
+    for (auto& [key, d] : scratch->dependency_series) remove_all(d.removers);
+    scratch->workload_series.clear();
+    scratch->dependency_series.clear();
+    return n;
+  }
+
+  // Publishes a group of series that max_series may leave out: a group already exported
+  // always (no gaps in its graphs), a new one while the registry is under the cap;
+  // otherwise counts what it would have added. Returns whether it was published.
+  bool admit(bool exported, const std::function<void(State&)>& publish) {
+    if (exported || series_count() < max_series) {
+      publish(*this);
+      return true;
+    }
+    dropped_series += static_cast<double>(series_left_out(publish));
+    return false;
+  }
+
+  // The groups max_series may leave out, for every workload with a window, one tier at
+  // a time in priority order (docs/METRICS.md, "The series cap").
+  void publish_tiers(const Snapshot& snapshot) {
+    std::vector<const WorkloadReport*> classified;
+    for (const auto& r : snapshot.workloads) {
+      if (r.state != WorkloadState::absent && r.window && r.verdict && r.recommendation &&
+          workload_series.count(utf8(r.name)) != 0) {
+        classified.push_back(&r);
       }
-      if (d.request_latency || d.requests != 0 || d.bytes_sent != 0 || d.bytes_received != 0) {
-        State::add(s.dependency_requests, labels, series.removers)
-            .Increment(static_cast<double>(d.requests));
-        Labels sent = labels, received = labels;
-        sent.emplace("direction", "sent");
-        received.emplace("direction", "received");
-        State::add(s.dependency_bytes, sent, series.removers)
-            .Increment(static_cast<double>(d.bytes_sent));
-        State::add(s.dependency_bytes, received, series.removers)
-            .Increment(static_cast<double>(d.bytes_received));
+    }
+    for (Tier tier : {Tier::detail, Tier::workload_latency}) {
+      for (const WorkloadReport* r : classified) {
+        const std::string name = utf8(r->name);
+        const bool exported = admitted.count({name, tier}) != 0;
+        const bool published = admit(exported, [&](State& st) {
+          if (tier == Tier::detail) {
+            publish_window(st, name, *r->window, *r->verdict);
+            publish_memory(st, name, *r->window);
+            publish_cpu_limit(st, name, *r->window);
+            publish_runtime(st, name, *r->window);
+          } else {
+            publish_latency(st, name, *r->window);
+          }
+        });
+        if (published) admitted.insert({name, tier});
       }
-      if (d.connect_latency) {
-        State::add_histogram(s.dependency_connect, labels, series.removers, kRequestBounds,
-                             *d.connect_latency);
+    }
+    for (Tier tier : {Tier::dependencies, Tier::dependency_latency}) {
+      for (const WorkloadReport* r : classified) {
+        const std::string name = utf8(r->name);
+        for (const auto& d : r->window->dependencies) {
+          const std::string dependency = utf8(d.name);
+          auto it = dependency_series.find({name, dependency});
+          if (tier == Tier::dependencies) {
+            admit(it != dependency_series.end(),
+                  [&](State& st) { publish_dependency(st, name, dependency, d); });
+          } else {
+            const auto publish = [&](State& st) {
+              publish_dependency_latency(st, name, dependency, d);
+            };
+            if (it != dependency_series.end()) {
+              admit(it->second.latency, publish);
+            } else {  // its counters were left out: so are its histograms
+              dropped_series += static_cast<double>(series_left_out(publish));
+            }
+          }
+        }
       }
     }
   }
@@ -561,6 +671,21 @@ struct MetricsPublisher::State {
     }
   }
 
+  // The agent's own process from /proc/self; a failed read keeps the last values.
+  void publish_self() {
+    auto self = read_self_process();
+    if (!self) return;
+    add_growth(self_cpu.Add({}), self->cpu_seconds, self_cpu_last);
+    self_rss.Add({}).Set(self->resident_bytes);
+    self_fds.Add({}).Set(self->open_fds);
+    if (self->max_fds) {
+      self_max_fds.Add({}).Set(*self->max_fds);
+    } else if (self_max_fds.Has({})) {
+      self_max_fds.Remove(&self_max_fds.Add({}));
+    }
+    self_start.Add({}).Set(self->start_time_seconds);
+  }
+
   // Series of workloads no longer present leave, with their dependencies, before the series cap
   // admits new ones.
   void drop_absent(const std::set<std::string>& present) {
@@ -571,6 +696,8 @@ struct MetricsPublisher::State {
         s.runtime_info_labels.erase(it->first);
         s.pod_info_labels.erase(it->first);
         s.verdict_changes_last.erase(it->first);
+        s.admitted.erase({it->first, Tier::detail});
+        s.admitted.erase({it->first, Tier::workload_latency});
         it = s.workload_series.erase(it);
       } else {
         ++it;
@@ -614,6 +741,7 @@ MetricsPublisher::MetricsPublisher() : state_(std::make_unique<State>()) {
   set_config_reload(true, static_cast<double>(std::time(nullptr)));
   for (const char* what : {"workloads", "dependencies", "series"}) count_dropped(what, 0);
   state_->windows.Add({});
+  state_->publish_self();
 }
 
 MetricsPublisher::~MetricsPublisher() = default;
@@ -627,14 +755,10 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
     if (w.state == WorkloadState::running) present.insert(utf8(w.name));
   }
   s.drop_absent(present);
+  // A workload's identity and verdict are never left out (max_workloads bounds them);
+  // the rest is admitted tier by tier below.
   for (const auto& report : snapshot.workloads) {
     const std::string name = utf8(report.name);
-    // Over the series cap, workloads already exported keep their series (no gaps in
-    // their graphs); new ones wait until there is room.
-    if (s.workload_series.count(name) == 0 && s.series_count() >= s.max_series) {
-      s.dropped.Add({{"what", "series"}}).Increment();
-      continue;
-    }
     const bool absent = report.state == WorkloadState::absent;
     const bool live = !absent && report.state != WorkloadState::defunct;
     s.add(s.target_up, {{"workload", name}}, name).Set(live ? 1 : 0);
@@ -659,15 +783,13 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
           .Increment(static_cast<double>(report.cpu_profile_window_samples));
     }
     if (!report.window || !report.verdict || !report.recommendation) continue;
-    State::publish_window(s, name, *report.window, *report.verdict);
-    State::publish_dependencies(s, name, *report.window);
     State::publish_verdict(s, name, *report.verdict, *report.recommendation);
     if (report.stability) State::publish_stability(s, name, *report.stability);
     State::publish_objective(s, name, *report.recommendation);
-    State::publish_memory(s, name, *report.window);
-    State::publish_cpu_limit(s, name, *report.window);
-    State::publish_runtime(s, name, *report.window);
   }
+  s.dropped_series = 0;
+  s.publish_tiers(snapshot);
+  s.dropped.Add({{"what", "series"}}).Increment(s.dropped_series);
   s.prune_dependencies(present);
   State::publish_node(s, snapshot);
   for (const auto& c : snapshot.collectors) {
@@ -679,6 +801,7 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
     add_growth(s.stage_seconds.Add({{"stage", stage}}), seconds, s.stage_last[stage]);
   }
   s.windows.Add({}).Increment();
+  s.publish_self();
 }
 
 void MetricsPublisher::set_max_series(std::size_t max_series) { state_->max_series = max_series; }

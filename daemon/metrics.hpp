@@ -24,8 +24,12 @@ class MetricsPublisher {
   // gauges, and removes the series of workloads absent from the snapshot.
   void publish(const Snapshot& snapshot);
 
-  // Series beyond this many are not created: a workload not yet exported is left out
-  // of /metrics once the registry holds max_series series.
+  // Series beyond this many are not created. Groups of series are admitted in priority
+  // order (docs/METRICS.md, "The series cap"): a workload's identity and verdict always,
+  // then its detail, its latency histograms, its dependencies' counters and last their
+  // histograms, while the registry holds fewer than max_series; a group already
+  // exported keeps its series. What is left out counts in
+  // boundwise_dropped_total{what="series"}, one per series.
   void set_max_series(std::size_t max_series);
   // Adds to boundwise_dropped_total{what}.
   void count_dropped(const std::string& what, double n);

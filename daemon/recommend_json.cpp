@@ -299,7 +299,8 @@ nlohmann::json recommend_document(const Snapshot& s, const std::optional<std::st
   }
   json ebpf_duty = json::object();
   for (const auto& [tool, duty] : s.node.ebpf_duty) ebpf_duty[tool] = share(duty);
-  return json{{"host", s.host},
+  return json{{"schema_version", kRecommendSchemaVersion},
+              {"host", s.host},
               {"generated_at", iso8601(s.generated_at)},
               {"window_seconds", round_to(s.window_seconds, 1e3)},
               {"windows_completed", s.windows_completed},

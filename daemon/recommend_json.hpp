@@ -23,6 +23,12 @@ std::string iso8601(double seconds_since_epoch);
 // cores, memory in bytes, cost; absent figures are null.
 nlohmann::json figures_json(const WindowFigures& f);
 
+// The document's `schema_version`: the shape docs/recommend.schema.json describes.
+// Bump it when a field is removed or renamed or changes type, meaning or unit (a
+// dashboard or script reading the old shape would read wrong numbers); a field added
+// is added to the schema without a bump.
+inline constexpr int kRecommendSchemaVersion = 1;
+
 // The whole document; with `only_workload`, the same document holding just that
 // workload (the caller checks it exists). With `history`, each workload's stability
 // carries its recent windows.

@@ -23,7 +23,7 @@ test_packages=(
   clang-format-14 clang-tidy-14 libclang-rt-14-dev
   python3 python3-psycopg2 python3-flask gunicorn
   postgresql postgresql-contrib prometheus redis-server stress-ng wrk curl
-  python3-yaml systemd adduser dpkg-dev chromium
+  python3-yaml python3-jsonschema systemd adduser dpkg-dev chromium
 )
 
 packages=("${build_packages[@]}")

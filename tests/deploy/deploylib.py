@@ -78,7 +78,7 @@ def documented_metrics():
     names = set()
     with open(os.path.join(REPO, "docs", "METRICS.md")) as f:
         for line in f:
-            m = re.match(r"\|\s*`(boundwise_[a-z0-9_]+)`\s*\|\s*(\w+)", line)
+            m = re.match(r"\|\s*`((?:boundwise|process)_[a-z0-9_]+)`\s*\|\s*(\w+)", line)
             if not m:
                 continue
             names.add(m.group(1))

@@ -1,6 +1,7 @@
-"""deploy/grafana/boundwise.json: the dashboard is valid JSON with the panels issue 5
-asks for, and every PromQL expression in it (panel targets, and the selectors of its
-template variables) parses: they are extracted, Grafana's variables are replaced by
+"""deploy/grafana/boundwise.json: the dashboard is valid JSON with the panels issues 5
+and 14 ask for (one unit per graph panel) and its annotations (verdict changes, agent
+restarts and reloads), and every PromQL expression in it (panel targets, annotation
+queries, and the selectors of its template variables) parses: they are extracted, Grafana's variables are replaced by
 values of the right kind, and written as a generated rule file that `promtool check
 rules` must accept. The metric names they use must be documented (docs/METRICS.md) or
 among the ones being added (deploy/README.md).
@@ -31,6 +32,20 @@ REQUIRED_PANELS = [
     ("timeseries", "node cpu"),
     ("table", "current recommendation"),
     ("timeseries", "collector round duration"),
+    ("timeseries", "memory per worker"),
+    ("timeseries", "inbound latency p95"),
+    ("timeseries", "disk request latency p95"),
+    ("timeseries", "run-queue latency p95"),
+    ("timeseries", "off-cpu time by state"),
+    ("timeseries", "left out by the limits"),
+    ("timeseries", "agent cpu"),
+    ("timeseries", "agent memory"),
+]
+# Annotations the dashboard must have, by a name fragment, and a metric each must query.
+REQUIRED_ANNOTATIONS = [
+    ("verdict changes", "boundwise_verdict_changes_total"),
+    ("agent restarts", "process_start_time_seconds"),
+    ("config reloads", "boundwise_config_last_reload_success_timestamp_seconds"),
 ]
 # Grafana's built-in variables, by what they stand for.
 DURATIONS = {"__rate_interval": "5m", "__interval": "1m", "__range": "1h"}
@@ -62,8 +77,14 @@ def substitute(expr, variables):
     return re.sub(r"\$(\w+)", lambda m: value(m.group(1)), expr)
 
 
+def annotations_of(dashboard):
+    """The dashboard's Prometheus annotation queries (Grafana's built-in one has none)."""
+    return [a for a in dashboard.get("annotations", {}).get("list", []) if "expr" in a]
+
+
 def expressions(dashboard):
-    """(where, PromQL) for every target expression and variable selector."""
+    """(where, PromQL) for every target expression, annotation query and variable
+    selector."""
     variables = {v["name"] for v in dashboard["templating"]["list"]}
     found = []
     for p in panels_of(dashboard["panels"]):
@@ -71,6 +92,8 @@ def expressions(dashboard):
             if "expr" not in t:
                 harness.fail(f"panel {p['title']!r} target {t.get('refId')} has no expr")
             found.append((f"panel {p['title']!r} {t['refId']}", substitute(t["expr"], variables)))
+    for a in annotations_of(dashboard):
+        found.append((f"annotation {a['name']!r}", substitute(a["expr"], variables)))
     for v in dashboard["templating"]["list"]:
         if v["type"] != "query":
             continue
@@ -99,11 +122,31 @@ def check_structure(dashboard):
             harness.fail(f"panel {p['title']!r} does not use the $datasource variable")
         if "gridPos" not in p:
             harness.fail(f"panel {p['title']!r} has no gridPos")
+    # One unit per panel: a graph's series share the unit its axis shows.
+    for p in panels:
+        if p["type"] not in ("timeseries", "bargauge"):
+            continue
+        unit = p.get("fieldConfig", {}).get("defaults", {}).get("unit")
+        if not unit:
+            harness.fail(f"panel {p['title']!r} has no unit")
+        for o in p["fieldConfig"].get("overrides", []):
+            if any(prop["id"] == "unit" for prop in o.get("properties", [])):
+                harness.fail(f"panel {p['title']!r} overrides its unit ({unit}) for some "
+                             f"series: one unit per panel")
+    annotations = annotations_of(dashboard)
+    for fragment, metric in REQUIRED_ANNOTATIONS:
+        found = [a for a in annotations if fragment in a["name"].lower()]
+        if not found or metric not in found[0]["expr"]:
+            harness.fail(f"no annotation named like {fragment!r} querying {metric}: "
+                         f"{[(a['name'], a['expr']) for a in annotations]}")
+        if found[0].get("datasource", {}).get("uid") != "${datasource}":
+            harness.fail(f"annotation {found[0]['name']!r} does not use $datasource")
     stacked = [p for p in panels if "thread time by reason" in p["title"].lower()][0]
     mode = stacked["fieldConfig"]["defaults"]["custom"]["stacking"]["mode"]
     if mode != "normal":
         harness.fail(f"thread time by reason is not stacked: {mode}")
-    print(f"ok: {len(panels)} panels, the {len(REQUIRED_PANELS)} required ones present")
+    print(f"ok: {len(panels)} panels, the {len(REQUIRED_PANELS)} required ones present, one "
+          f"unit each; the {len(REQUIRED_ANNOTATIONS)} required annotations present")
 
 
 def promtool_check(exprs, path):

@@ -1,8 +1,8 @@
 """deploy/prometheus: `promtool check rules` accepts every rule file, `promtool test
 rules` passes every unit test in deploy/prometheus/tests/, every alert has a test where
 it fires and one where it stays silent, every recording rule is evaluated by a test,
-and the rules use only metrics the agent documents (or the ones being added, listed in
-deploy/README.md).
+the rules use only metrics the agent documents (or the ones being added, listed in
+deploy/README.md), and every alert's runbook_url is its section of docs/RUNBOOK.md.
 
 Then mutation checks, so that passing tests mean something: for each alert, a copy of
 the rules where it can never fire, and a copy where it fires at once (`for: 0s`), must
@@ -92,6 +92,19 @@ def main():
                          f"document: {sorted(unknown)}")
     print(f"ok: every alert fires and stays silent in a test ({', '.join(sorted(firing))}); "
           f"{len(recorded)} recording rules evaluated; metric names documented")
+
+    # Every alert has a runbook_url into docs/RUNBOOK.md, at a section of that name.
+    with open(os.path.join(deploylib.REPO, "docs", "RUNBOOK.md")) as f:
+        anchors = {"docs/RUNBOOK.md#" + line[3:].strip().lower()
+                   for line in f if line.startswith("## ")}
+    for path, rule in rules_of(rule_files):
+        if "alert" not in rule:
+            continue
+        url = rule.get("annotations", {}).get("runbook_url")
+        if url != "docs/RUNBOOK.md#" + rule["alert"].lower() or url not in anchors:
+            harness.fail(f"alert {rule['alert']}: runbook_url {url!r} is not its section of "
+                         f"docs/RUNBOOK.md")
+    print("ok: every alert's runbook_url is its section of docs/RUNBOOK.md")
 
     # Mutations: each must break the tests.
     alerts = [rule["alert"] for _, rule in rules_of(rule_files) if "alert" in rule]

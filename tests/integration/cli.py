@@ -1,6 +1,7 @@
 """`boundwise status` and `boundwise explain` against a real agent watching real
 workloads: the table and the explanation say what /recommend says, and each failure
-has its own exit code (docs/API.md, "The command line").
+has its own exit code (docs/API.md, "The command line"). The status_explain case also
+validates the live /recommend answers against docs/recommend.schema.json.
 
 usage: cli.py --agent PATH --case status_explain|exit_codes|tls
 """
@@ -148,6 +149,40 @@ def case_status_explain(binary):
     out = watch.communicate(timeout=5)[0]
     if out.count("WORKLOAD") < 2:
         harness.fail(f"--watch drew {out.count('WORKLOAD')} frames in 1.5 s:\n{out}")
+
+    validate_schema(agent)
+
+
+def validate_schema(agent):
+    """Live /recommend answers (the whole document with a running io_network workload, a
+    cpu_bound one and an absent target; one workload; with history) validate against
+    docs/recommend.schema.json, and carry its schema_version."""
+    try:
+        import jsonschema
+    except ImportError:
+        harness.skip("python3-jsonschema is not installed (apt-get install python3-jsonschema): "
+                     "/recommend was not validated against docs/recommend.schema.json")
+    with open(os.path.join(harness.REPO, "docs", "recommend.schema.json")) as f:
+        schema = json.load(f)
+    validator = jsonschema.Draft202012Validator(schema)
+    for query in ("", "?history=1", "?workload=client&history=1", "?workload=ghost"):
+        status, body = harness.http_get(agent.base + "/recommend" + query)
+        if status != 200:
+            harness.fail(f"/recommend{query}: HTTP {status}: {body}")
+        doc = json.loads(body)
+        errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
+        if errors:
+            harness.fail(f"/recommend{query} does not match docs/recommend.schema.json:\n" +
+                         "\n".join(f"  {'/'.join(map(str, e.absolute_path))}: {e.message}"
+                                    for e in errors[:10]))
+        if doc["schema_version"] != schema["properties"]["schema_version"]["const"]:
+            harness.fail(f"/recommend{query}: schema_version {doc['schema_version']}")
+    # The validator is not void: a wrong unit's shape (milliseconds as a field) fails.
+    doc["workloads"][0]["p95_ms"] = 210
+    if validator.is_valid(doc):
+        harness.fail("docs/recommend.schema.json accepts an undocumented field")
+    print("ok: /recommend answers validate against docs/recommend.schema.json "
+          f"(schema_version {schema['properties']['schema_version']['const']})")
 
 
 def on_terminal(binary, *args, env=None, stop_after=None):

@@ -44,7 +44,7 @@ TEST(Classify, ProcessCountFollowsTheCoresAvailable) {
   auto r = recommend(classify(w), w);
   EXPECT_EQ(r.model, Model::processes);
   EXPECT_EQ(r.workers, 5);
-  EXPECT_NE(r.summary.find("5 processes use the 5.0 cores available"), std::string::npos)
+  EXPECT_NE(r.summary.find("5 processes use the 5.00 cores available"), std::string::npos)
       << r.summary;
   w.cpu_limit = CpuLimit{3.0, "/svc", true, 100, 0, 0};  // a quota of 3 cores, not throttled
   r = recommend(classify(w), w);

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -95,6 +96,26 @@ TEST(RecommendJson, TopLevelContract) {
   EXPECT_EQ(doc["collectors"][1]["error"], "bpf(): Operation not permitted");
   EXPECT_EQ(doc["node"]["cores"], 2);
   expect_number(doc["node"]["load1"], "node.load1");
+}
+
+TEST(RecommendJson, SchemaVersionIsTheCommittedSchemas) {
+  // docs/recommend.schema.json describes this version; the integration tier validates
+  // live answers against it (tests/integration/cli.py).
+  std::ifstream in(BOUNDWISE_DOCS_DIR "/recommend.schema.json");
+  ASSERT_TRUE(in) << "docs/recommend.schema.json";
+  const auto schema = nlohmann::json::parse(in);
+  auto doc = recommend_document(snapshot_with({io_bound("api")}));
+  EXPECT_EQ(doc["schema_version"], kRecommendSchemaVersion);
+  EXPECT_EQ(schema["properties"]["schema_version"]["const"], kRecommendSchemaVersion);
+  // Every top-level field is in the schema and every required one is in the document.
+  for (const auto& [key, value] : doc.items()) {
+    EXPECT_TRUE(schema["properties"].contains(key)) << key << " is not in the schema";
+  }
+  for (const auto& key : schema["required"]) EXPECT_TRUE(doc.contains(key)) << key;
+  for (const auto& [key, value] : doc["workloads"][0].items()) {
+    EXPECT_TRUE(schema["$defs"]["workload"]["properties"].contains(key))
+        << "workloads[]." << key << " is not in the schema";
+  }
 }
 
 TEST(RecommendJson, WorkloadContract) {
