@@ -84,6 +84,9 @@ struct WorkloadReport {
   // snapshots are immutable and a profile unchanged by a window is not copied.
   std::shared_ptr<const FoldedStacks> cpu_profile;
   std::uint64_t cpu_profile_window_samples = 0;  // of the last window alone
+  // Its off-CPU stacks of the same windows, each under its reason's root frame and
+  // counted in milliseconds blocked; null when off-CPU stacks are off.
+  std::shared_ptr<const FoldedStacks> offcpu_profile;
 };
 
 struct Snapshot {
