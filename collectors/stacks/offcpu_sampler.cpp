@@ -194,7 +194,7 @@ void OffCpuSampler::round(const std::map<ProcessKey, Target>& targets, double in
     const auto& [key, tid] = all[(start + i) % all.size()];
     State::Process* p = s.process(*key);
     if (p == nullptr) continue;
-    if (auto c = s.examine(*key, *p, tid)) found.push_back(std::move(*c));
+    if (auto c = s.examine(*key, *p, tid)) found.push_back(*c);
   }
   State::settle_futex_waits(found);
 
