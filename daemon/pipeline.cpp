@@ -213,6 +213,10 @@ std::shared_ptr<Snapshot> Pipeline::judge(std::map<std::string, WorkloadWindow>&
       next->workloads.back().offcpu_profile =
           std::make_shared<const FoldedStacks>(p->second.total());
     }
+    if (auto& r = next->workloads.back(); r.verdict && r.window && r.cpu_profile) {
+      r.top_stacks = verdict_stacks(r.verdict->bottleneck, r.window->thread_seconds,
+                                    r.cpu_profile.get(), r.offcpu_profile.get());
+    }
     running.insert(w.name);
   }
   for (const auto& selector : config_.targets) {

@@ -14,11 +14,13 @@ the target (root here; skips with the reason when the collector reports itself d
   offcpu_ipc        tests/workloads/offcpu_chain.c: a thread blocked in a pipe read under
                     thread_main -> worker_loop -> wait_input -> read_input shows up in
                     /profile?type=offcpu&reason=ipc under the [ipc] root with that chain in
-                    order, weighed by the time it is blocked
+                    order, weighed by the time it is blocked; /recommend's top_stacks
+                    give that chain, leaf first, as the top ipc stack
 
 usage: stacks.py --agent PATH --chain PATH --offcpu-chain PATH --case NAME
 """
 import argparse
+import json
 import os
 import re
 import sys
@@ -210,6 +212,20 @@ def case_offcpu_ipc(binary, _chain, offcpu_chain):
         status, _ = harness.http_get(f"{agent.base}/profile?workload=chain&type=offcpu&reason=x")
         if status != 400:
             harness.fail(f"reason=x answered {status}, not 400")
+
+        def top_stacks():
+            doc = json.loads(harness.http_get(f"{agent.base}/recommend?workload=chain")[1])
+            top = doc["workloads"][0].get("top_stacks")
+            return top if top else None
+        top = harness.wait_until(top_stacks, timeout=10, interval=0.5)
+        if not top:
+            harness.fail("no top_stacks in /recommend")
+        print(f"top stacks: {[t['text'] for t in top]}")
+        first = top[0]
+        if first["type"] != "offcpu" or first["reason"] != "ipc" \
+                or first["frames"] != ["read", "read_input", "wait_input", "worker_loop"] \
+                or first["share"] < 0.9:
+            harness.fail(f"the top stack is not the ipc chain: {top}")
     finally:
         agent.stop()
         harness.stop(target)
