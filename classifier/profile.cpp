@@ -43,6 +43,32 @@ std::string render_folded(const FoldedStacks& stacks) {
   return out;
 }
 
+std::string reason_frame(Reason reason, std::string_view detail) {
+  std::string out = "[";
+  out += to_string(reason);
+  if (!detail.empty()) {
+    out += ' ';
+    out += sanitize_frame(detail);
+  }
+  out += ']';
+  return out;
+}
+
+std::optional<Reason> reason_of_stack(std::string_view folded) {
+  const std::string_view root = folded.substr(0, folded.find(';'));
+  if (root.size() < 3 || root.front() != '[' || root.back() != ']') return std::nullopt;
+  const std::string_view inner = root.substr(1, root.size() - 2);
+  return reason_from_string(inner.substr(0, inner.find(' ')));
+}
+
+FoldedStacks only_reason(const FoldedStacks& stacks, Reason reason) {
+  FoldedStacks out;
+  for (const auto& [stack, n] : stacks.counts) {
+    if (reason_of_stack(stack) == reason) add_stack(out, stack, n, stacks.counts.size() + 1);
+  }
+  return out;
+}
+
 void RollingProfile::push(FoldedStacks window) {
   kept_.push_back(std::move(window));
   while (kept_.size() > windows_) kept_.pop_front();

@@ -10,8 +10,11 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include "classifier/reason.hpp"
 
 namespace boundwise {
 
@@ -43,6 +46,15 @@ void merge(FoldedStacks& into, const FoldedStacks& from, std::size_t max_stacks)
 
 // "stack count\n" per stack, in the map's order (by stack); "" when empty.
 std::string render_folded(const FoldedStacks& stacks);
+
+// Off-CPU stacks carry the reason of the wait as their root frame: "[ipc]", "[lock]",
+// "[net postgres 127.0.0.1:5432]" (net names its dependency when one socket is known).
+// So one FoldedStacks holds every reason, and a flame graph splits by reason first.
+std::string reason_frame(Reason reason, std::string_view detail = {});
+// The reason named by a folded stack's root frame; nullopt when it names none.
+std::optional<Reason> reason_of_stack(std::string_view folded);
+// The stacks of `stacks` whose root frame names `reason`.
+FoldedStacks only_reason(const FoldedStacks& stacks, Reason reason);
 
 // The last `windows` windows' stacks of one workload.
 class RollingProfile {

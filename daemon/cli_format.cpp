@@ -378,6 +378,14 @@ std::string explain_text(const json& doc, const json& workload, const Style& sty
     heading(out, style, "Evidence");
     list(out, evidence);
   }
+  if (const json& top = field(workload, "top_stacks"); top.is_array() && !top.empty()) {
+    heading(out, style, "Where in the code");
+    for (const auto& t : top) {
+      if (t.contains("text") && t["text"].is_string()) {
+        out += "  - " + t["text"].get<std::string>() + "\n";
+      }
+    }
+  }
   if (const json& why = field(verdict, "rationale"); why.is_array() && !why.empty()) {
     heading(out, style, "Decision");
     list(out, why);

@@ -140,6 +140,7 @@ void fields(V& v, S& e) {
   v("runtime", e.runtime);
   v("cpu_limit", e.cpu_limit);
   v("cpu_stacks", e.cpu_stacks);
+  v("offcpu_stacks", e.offcpu_stacks);
 }
 
 template <class V, Is<FoldedStacks> S>
@@ -195,7 +196,7 @@ static_assert(sizeof(GilWindow) == 56);
 static_assert(sizeof(RuntimeEvidence) == 200);
 static_assert(sizeof(CpuLimit) == 72);
 static_assert(sizeof(FoldedStacks) == 56);
-static_assert(sizeof(WorkloadEvidence) == 1000);
+static_assert(sizeof(WorkloadEvidence) == 1064);
 static_assert(sizeof(PressureTotals) == 16);
 static_assert(sizeof(NodeWindow::BpfProgramStats) == 16);
 static_assert(sizeof(NodeWindow) == 272);

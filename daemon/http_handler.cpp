@@ -149,7 +149,7 @@ HttpResponse serve_page(std::string_view query, const EndpointContext& context) 
         "  /?workload=NAME            one workload's explanation as a web page\n"
         "  /recommend                 verdicts and recommendations for every workload (JSON)\n"
         "  /recommend?workload=NAME   the same for one workload (&history=1: its recent windows)\n"
-        "  /profile?workload=NAME&type=cpu[&format=svg]\n"
+        "  /profile?workload=NAME&type=cpu|offcpu[&reason=R][&format=svg]\n"
         "                             on-CPU stacks of the last windows: folded, or a flame graph\n"
         "  /baselines                 stored baselines (POST ?workload=NAME&name=B stores one;\n"
         "                             DELETE removes it)\n"
@@ -198,15 +198,16 @@ std::optional<std::map<std::string, std::string>> parse_query(std::string_view q
   return out;
 }
 
-// GET /profile?workload=NAME&type=cpu[&format=folded|svg]: the workload's on-CPU
-// stacks of the last windows, folded (text) or as a flame graph (SVG).
+// GET /profile?workload=NAME&type=cpu|offcpu[&reason=R][&format=folded|svg]: the
+// workload's on-CPU or off-CPU stacks of the last windows (off-CPU: of one reason with
+// reason=), folded (text) or as a flame graph (SVG).
 HttpResponse serve_profile(std::string_view query, const EndpointContext& context) {
   std::string why;
   auto params = parse_query(query, why);
   if (!params) return error(400, why);
   for (const auto& [key, value] : *params) {
-    if (key != "workload" && key != "type" && key != "format") {
-      return error(400, "unknown parameter \"" + key + "\"; use workload, type and format");
+    if (key != "workload" && key != "type" && key != "format" && key != "reason") {
+      return error(400, "unknown parameter \"" + key + "\"; use workload, type, reason and format");
     }
   }
   auto workload = params->find("workload");
@@ -215,8 +216,17 @@ HttpResponse serve_profile(std::string_view query, const EndpointContext& contex
   }
   auto type = params->find("type");
   const std::string type_name = type == params->end() ? "cpu" : type->second;
-  if (type_name != "cpu") {
-    return error(400, "unknown type \"" + type_name + "\"; this agent profiles type=cpu");
+  if (type_name != "cpu" && type_name != "offcpu") {
+    return error(400, "unknown type \"" + type_name + "\"; use type=cpu or type=offcpu");
+  }
+  std::optional<Reason> reason;
+  if (auto r = params->find("reason"); r != params->end()) {
+    reason = reason_from_string(r->second);
+    if (type_name != "offcpu" || !reason) {
+      return error(400,
+                   "reason= takes a wait reason (gil, lock, net, disk, ipc, sleep, "
+                   "other) with type=offcpu");
+    }
   }
   auto format = params->find("format");
   const std::string format_name = format == params->end() ? "folded" : format->second;
@@ -233,19 +243,27 @@ HttpResponse serve_profile(std::string_view query, const EndpointContext& contex
     return json_response(404, json{{"error", "unknown workload \"" + workload->second + "\""},
                                    {"workloads", names}});
   }
-  if (!report->cpu_profile) {
-    return error(404,
-                 "no profile: the stacks collector is not running (enable it with "
-                 "collectors: {stacks: {enabled: true}}), or no window has closed yet");
+  const bool offcpu = type_name == "offcpu";
+  const auto& profile = offcpu ? report->offcpu_profile : report->cpu_profile;
+  if (!profile) {
+    return error(404, std::string("no profile: the stacks collector is not running (enable it "
+                                  "with collectors: {stacks: {enabled: true}})") +
+                          (offcpu ? ", off-CPU stacks are off (stacks: {offcpu_hz: 0})" : "") +
+                          ", or no window has closed yet");
   }
+  const FoldedStacks stacks = reason ? only_reason(*profile, *reason) : *profile;
   HttpResponse r;
   if (format_name == "svg") {
     r.content_type = "image/svg+xml";
-    r.body = render_flame_graph(*report->cpu_profile,
-                                "on-CPU stacks of " + report->name + " (" +
-                                    std::to_string(report->cpu_profile->samples) + " samples)");
+    const std::string what =
+        offcpu ? "off-CPU stacks" +
+                     (reason ? " (" + std::string(to_string(*reason)) + ")" : std::string())
+               : std::string("on-CPU stacks");
+    r.body = render_flame_graph(stacks, what + " of " + report->name + " (" +
+                                            std::to_string(stacks.samples) +
+                                            (offcpu ? " ms blocked)" : " samples)"));
   } else {
-    r.body = render_folded(*report->cpu_profile);
+    r.body = render_folded(stacks);
   }
   return r;
 }

@@ -658,8 +658,9 @@ struct MetricsPublisher::State {
     const NodeWindow& node = snapshot.node;
     add_growth(s.unwind_seconds.Add({}), node.unwind_seconds, s.unwind_seconds_last);
     // Every cause the collector knows, from 0 (the label set is this list).
-    for (const char* cause : {"no_unwind_info", "stack_truncated", "read_failed", "bad_frame",
-                              "process_gone", "lost", "overloaded", "bad_record"}) {
+    for (const char* cause :
+         {"no_unwind_info", "stack_truncated", "read_failed", "bad_frame", "process_gone", "lost",
+          "overloaded", "bad_record", "thread_ran", "stack_read_failed"}) {
       s.unwind_failures.Add({{"cause", cause}});
     }
     for (const auto& [cause, total] : node.unwind_failures) {

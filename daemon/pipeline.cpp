@@ -171,13 +171,20 @@ Pipeline::Closed Pipeline::close(Clock::time_point now, double duration, const S
 }
 
 void Pipeline::keep_profiles(EvidenceSet& evidence) {
-  for (auto it = profiles_.begin(); it != profiles_.end();) {
-    it = evidence.workloads.count(it->first) == 0 ? profiles_.erase(it) : std::next(it);
+  for (auto* kept : {&profiles_, &offcpu_profiles_}) {
+    for (auto it = kept->begin(); it != kept->end();) {
+      it = evidence.workloads.count(it->first) == 0 ? kept->erase(it) : std::next(it);
+    }
   }
   for (const auto& [name, e] : evidence.workloads) {
-    if (!e.cpu_stacks) continue;
-    profiles_.try_emplace(name, profile_windows_, kMaxProfileStacks)
-        .first->second.push(*e.cpu_stacks);
+    if (e.cpu_stacks) {
+      profiles_.try_emplace(name, profile_windows_, kMaxProfileStacks)
+          .first->second.push(*e.cpu_stacks);
+    }
+    if (e.offcpu_stacks) {
+      offcpu_profiles_.try_emplace(name, profile_windows_, kMaxProfileStacks)
+          .first->second.push(*e.offcpu_stacks);
+    }
   }
 }
 
@@ -202,6 +209,14 @@ std::shared_ptr<Snapshot> Pipeline::judge(std::map<std::string, WorkloadWindow>&
     if (auto p = profiles_.find(w.name); p != profiles_.end()) {
       next->workloads.back().cpu_profile = std::make_shared<const FoldedStacks>(p->second.total());
       next->workloads.back().cpu_profile_window_samples = p->second.last_samples();
+    }
+    if (auto p = offcpu_profiles_.find(w.name); p != offcpu_profiles_.end()) {
+      next->workloads.back().offcpu_profile =
+          std::make_shared<const FoldedStacks>(p->second.total());
+    }
+    if (auto& r = next->workloads.back(); r.verdict && r.window && r.cpu_profile) {
+      r.top_stacks = verdict_stacks(r.verdict->bottleneck, r.window->thread_seconds,
+                                    r.cpu_profile.get(), r.offcpu_profile.get());
     }
     running.insert(w.name);
   }

@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "classifier/histogram.hpp"
+#include "classifier/top_stacks.hpp"
 
 namespace boundwise {
 
@@ -224,6 +225,23 @@ json stability_json(const StabilityReport& st, bool history) {
   return out;
 }
 
+// Where the verdict's time goes in the code (classifier/top_stacks.hpp); null when the
+// stacks collector (or, for a wait, its off-CPU stacks) does not run.
+json top_stacks_json(const std::optional<std::vector<TopStack>>& stacks) {
+  if (!stacks) return nullptr;
+  json out = json::array();
+  for (const auto& t : *stacks) {
+    const bool cpu = t.reason == Reason::on_cpu;
+    out.push_back({{"type", cpu ? "cpu" : "offcpu"},
+                   {"reason", std::string(to_string(t.reason))},
+                   {"dependency", t.detail.empty() ? json(nullptr) : json(t.detail)},
+                   {"frames", t.frames},
+                   {"share", share(t.share)},
+                   {"text", describe(t)}});
+  }
+  return out;
+}
+
 json workload_json(const Snapshot& s, const WorkloadReport& w, bool history) {
   const bool absent = w.state == WorkloadState::absent;
   json out{
@@ -237,7 +255,8 @@ json workload_json(const Snapshot& s, const WorkloadReport& w, bool history) {
       {"verdict", w.verdict ? verdict_json(*w.verdict) : json(nullptr)},
       {"node", {{"cores", s.node.cores}, {"cpu_busy_ratio", share(s.node.cpu_busy_ratio)}}},
       {"recommendation", w.recommendation ? recommendation_json(*w.recommendation) : json(nullptr)},
-      {"stability", w.stability ? stability_json(*w.stability, history) : json(nullptr)}};
+      {"stability", w.stability ? stability_json(*w.stability, history) : json(nullptr)},
+      {"top_stacks", top_stacks_json(w.top_stacks)}};
   if (w.window) {
     const auto& win = *w.window;
     out["processes"] = win.processes;

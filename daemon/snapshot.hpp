@@ -15,6 +15,7 @@
 
 #include "classifier/profile.hpp"
 #include "classifier/stability.hpp"
+#include "classifier/top_stacks.hpp"
 #include "classifier/verdict.hpp"
 #include "classifier/window.hpp"
 #include "collectors/targets.hpp"
@@ -84,6 +85,12 @@ struct WorkloadReport {
   // snapshots are immutable and a profile unchanged by a window is not copied.
   std::shared_ptr<const FoldedStacks> cpu_profile;
   std::uint64_t cpu_profile_window_samples = 0;  // of the last window alone
+  // Its off-CPU stacks of the same windows, each under its reason's root frame and
+  // counted in milliseconds blocked; null when off-CPU stacks are off.
+  std::shared_ptr<const FoldedStacks> offcpu_profile;
+  // With a verdict and the stacks collector running: where the verdict's time goes in
+  // the code (classifier/top_stacks.hpp), from the profiles above; nullopt otherwise.
+  std::optional<std::vector<TopStack>> top_stacks;
 };
 
 struct Snapshot {

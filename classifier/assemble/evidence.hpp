@@ -118,6 +118,10 @@ struct WorkloadEvidence {
   // The stacks collector: the window's on-CPU samples as folded stacks; absent when it
   // does not run. Not read by assemble(): the agent keeps it for GET /profile.
   std::optional<FoldedStacks> cpu_stacks;
+  // The stacks collector's off-CPU stacks of the window, the reason of each wait as its
+  // root frame (reason_frame, profile.hpp), each counted in milliseconds blocked;
+  // absent when off-CPU stacks are off. Not read by assemble() either.
+  std::optional<FoldedStacks> offcpu_stacks;
 
   bool operator==(const WorkloadEvidence&) const = default;
 };

@@ -7,7 +7,9 @@ const CollectorDescriptor& stacks_descriptor() {
       .name = "stacks",
       .help =
           "on-CPU call stacks of the targets' threads (perf cpu-clock samples unwound "
-          "with libunwind), served as folded stacks and flame graphs by GET /profile",
+          "with libunwind) and off-CPU stacks of their blocked threads by the reason of the "
+          "wait, served as folded stacks and flame graphs by GET /profile and as the top "
+          "stacks in /recommend",
       // Off until its cost on busy many-threaded targets is measured (docs/COLLECTORS.md).
       .enabled_by_default = false,
       .options =
@@ -34,6 +36,21 @@ const CollectorDescriptor& stacks_descriptor() {
                .max = 16384,
                .help = "Threads sampled at most, over all targets (each holds a perf event "
                        "and a ring of about 64 KiB); further threads are not sampled."},
+              {.key = "offcpu_hz",
+               .type = OptionSpec::Type::kInteger,
+               .default_value = "2",
+               .min = 0,
+               .max = 20,
+               .help = "Rounds per second of off-CPU stacks: each round copies and unwinds "
+                       "the stacks of blocked target threads (read from "
+                       "/proc/TID/syscall and process_vm_readv). 0: no off-CPU stacks."},
+              {.key = "offcpu_max_threads",
+               .type = OptionSpec::Type::kInteger,
+               .default_value = "64",
+               .min = 1,
+               .max = 16384,
+               .help = "Threads visited at most per off-CPU round, taken in turn over all "
+                       "targets' threads (a stack then weighs the threads left out)."},
               {.key = "profile_seconds",
                .type = OptionSpec::Type::kInteger,
                .default_value = "60",

@@ -65,4 +65,28 @@ Result<PerfSample> parse_sample(std::span<const std::byte> body) {
   return s;
 }
 
+std::vector<std::byte> build_sample(const PerfSample& sample) {
+  std::vector<std::byte> out;
+  auto put = [&out](const void* p, std::size_t n) {
+    const auto* b = static_cast<const std::byte*>(p);
+    out.insert(out.end(), b, b + n);
+  };
+  auto u64 = [&put](std::uint64_t v) { put(&v, sizeof v); };
+  put(&sample.pid, sizeof sample.pid);
+  put(&sample.tid, sizeof sample.tid);
+  u64(sample.time_ns);
+  u64(sample.kernel_ips.size());
+  for (std::uint64_t ip : sample.kernel_ips) u64(ip);
+  u64(sample.has_user_regs ? 2 : 0);  // PERF_SAMPLE_REGS_ABI_64
+  if (sample.has_user_regs) {
+    for (std::uint64_t reg : sample.regs) u64(reg);
+  }
+  u64(sample.stack.size());
+  if (!sample.stack.empty()) {
+    put(sample.stack.data(), sample.stack.size());
+    u64(sample.stack.size());
+  }
+  return out;
+}
+
 }  // namespace boundwise::stacks

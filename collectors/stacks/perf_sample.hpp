@@ -50,4 +50,10 @@ struct PerfSample {
 // or a count is impossible.
 Result<PerfSample> parse_sample(std::span<const std::byte> body);
 
+// The inverse: the record body parse_sample() reads back as `sample` (user registers
+// when has_user_regs, the stack copy as both size and dyn_size). The off-CPU sampler
+// builds its stacks (read from /proc/TID/syscall and process_vm_readv, not from perf)
+// this way, so that they take the same path to the unwinding thread as perf's.
+std::vector<std::byte> build_sample(const PerfSample& sample);
+
 }  // namespace boundwise::stacks

@@ -22,6 +22,7 @@
 
 #include "classifier/profile.hpp"
 #include "collectors/stacks/kernel_symbols.hpp"
+#include "collectors/stacks/offcpu_sampler.hpp"
 #include "collectors/stacks/perf_sample.hpp"
 #include "collectors/stacks/unwind_worker.hpp"
 
@@ -112,6 +113,7 @@ class Ring {
 struct Process {
   std::string workload;
   std::map<int, std::unique_ptr<Ring>> threads;
+  std::vector<int> tids;  // every live thread (sampled or not), for off-CPU rounds
 };
 
 double thread_cpu_seconds() {
@@ -128,6 +130,7 @@ class StacksCollector final : public Collector {
         stack_bytes_(settings.options_for(stacks_descriptor()).integer("stack_bytes") & ~7LL),
         max_threads_(static_cast<std::size_t>(
             settings.options_for(stacks_descriptor()).integer("max_threads"))),
+        offcpu_hz_(settings.options_for(stacks_descriptor()).integer("offcpu_hz")),
         log_(spdlog::get("stacks") ? spdlog::get("stacks") : spdlog::default_logger()) {}
 
   std::string_view name() const override { return "stacks"; }
@@ -167,6 +170,13 @@ class StacksCollector final : public Collector {
     }
     worker_ = std::make_unique<stacks::UnwindWorker>(settings_.proc_root, std::move(kernel),
                                                      kMaxQueuedSamples);
+    if (offcpu_hz_ > 0) {
+      offcpu_ = std::make_unique<OffCpuSampler>(
+          settings_.proc_root, static_cast<std::size_t>(stack_bytes_),
+          static_cast<std::size_t>(
+              settings_.options_for(stacks_descriptor()).integer("offcpu_max_threads")),
+          settings_.process_images);
+    }
     if (attr_.exclude_kernel != 0) {
       log_->warn(
           "stacks: kernel frames not sampled (perf_event_open refused them; grant "
@@ -213,6 +223,9 @@ class StacksCollector final : public Collector {
         });
       }
     }
+    if (offcpu_ && now - last_offcpu_ >= std::chrono::nanoseconds(1'000'000'000 / offcpu_hz_)) {
+      offcpu_round(now);
+    }
     drain_seconds_ += thread_cpu_seconds() - t0;
     if (now - last_scan_ >= kRescanInterval) {
       last_scan_ = now;
@@ -229,6 +242,10 @@ class StacksCollector final : public Collector {
     for (auto& [name, e] : evidence.workloads) {
       auto it = results.stacks.find(name);
       e.cpu_stacks = it != results.stacks.end() ? std::move(it->second) : FoldedStacks{};
+      if (offcpu_) {
+        auto off = results.offcpu.find(name);
+        e.offcpu_stacks = off != results.offcpu.end() ? std::move(off->second) : FoldedStacks{};
+      }
     }
     evidence.node.unwind_seconds = drain_seconds_ + results.seconds;
     evidence.node.unwind_failures = std::move(results.failures);
@@ -236,6 +253,29 @@ class StacksCollector final : public Collector {
   }
 
  private:
+  // One round of off-CPU stacks (offcpu_sampler.hpp), handed to the unwinding thread.
+  void offcpu_round(SteadyTime now) {
+    const double nominal = 1.0 / static_cast<double>(offcpu_hz_);
+    // The time since the previous round (a late round stands for more blocked time),
+    // at most two nominal intervals (the first round, a stalled collection thread).
+    const double interval =
+        last_offcpu_ == SteadyTime{}
+            ? nominal
+            : std::min(2 * nominal, std::chrono::duration<double>(now - last_offcpu_).count());
+    last_offcpu_ = now;
+    std::map<ProcessKey, OffCpuSampler::Target> targets;
+    for (const auto& [key, p] : processes_) targets[key] = {p.workload, p.tids};
+    offcpu_->round(
+        targets, interval,
+        [&](OffCpuStack stack) {
+          if (!worker_->post_offcpu(stack.key, stack.workload, std::move(stack.reason_frame),
+                                    stack.weight_ms, std::move(stack.record))) {
+            ++failures_["overloaded"];
+          }
+        },
+        failures_);
+  }
+
   // Opens an event for each thread of `p` not sampled yet (within max_threads) and
   // closes those of threads that ended.
   void open_threads(const ProcessKey& key, Process& p) {
@@ -249,6 +289,7 @@ class StacksCollector final : public Collector {
       }
       ::closedir(d);
     }
+    p.tids.assign(alive.begin(), alive.end());
     for (auto it = p.threads.begin(); it != p.threads.end();) {
       if (alive.count(it->first) == 0) {
         it->second->drain(scratch_, [&](std::uint32_t type, std::span<const std::byte> body) {
@@ -310,6 +351,7 @@ class StacksCollector final : public Collector {
   long long frequency_hz_;
   long long stack_bytes_;
   std::size_t max_threads_;
+  long long offcpu_hz_;
   perf_event_attr attr_{};
   std::size_t data_bytes_ = 0;
   std::map<ProcessKey, Process> processes_;
@@ -317,7 +359,9 @@ class StacksCollector final : public Collector {
   bool warned_max_threads_ = false;
   std::set<std::string> logged_;
   std::chrono::steady_clock::time_point last_scan_{};
-  std::set<ProcessKey> posted_;  // processes the worker may know
+  std::set<ProcessKey> posted_;            // processes the worker may know
+  std::unique_ptr<OffCpuSampler> offcpu_;  // null when offcpu_hz is 0
+  SteadyTime last_offcpu_{};
   std::vector<std::byte> scratch_;
   double drain_seconds_ = 0;                       // the collection thread's share of the cost
   std::map<std::string, std::uint64_t> failures_;  // counted here: lost, overloaded

@@ -142,7 +142,8 @@ UnwindWorker::~UnwindWorker() {
 bool UnwindWorker::post(Job job) {
   {
     std::lock_guard lock(mutex_);
-    if (job.kind == Job::Kind::kSample && queue_.size() >= max_queue_) return false;
+    const bool sample = job.kind == Job::Kind::kSample || job.kind == Job::Kind::kOffCpu;
+    if (sample && queue_.size() >= max_queue_) return false;
     queue_.push_back(std::move(job));
   }
   wake_.notify_one();
@@ -151,15 +152,22 @@ bool UnwindWorker::post(Job job) {
 
 bool UnwindWorker::post_sample(const ProcessKey& key, const std::string& workload,
                                std::span<const std::byte> record) {
-  return post(Job{Job::Kind::kSample, key, workload, {record.begin(), record.end()}});
+  return post(Job{Job::Kind::kSample, key, workload, {record.begin(), record.end()}, {}, 1});
+}
+
+bool UnwindWorker::post_offcpu(const ProcessKey& key, const std::string& workload,
+                               std::string root_frame, std::uint64_t weight,
+                               std::vector<std::byte> record) {
+  return post(
+      Job{Job::Kind::kOffCpu, key, workload, std::move(record), std::move(root_frame), weight});
 }
 
 void UnwindWorker::post_refresh(const ProcessKey& key) {
-  post(Job{Job::Kind::kRefresh, key, {}, {}});
+  post(Job{Job::Kind::kRefresh, key, {}, {}, {}, 1});
 }
 
 void UnwindWorker::post_retire(const ProcessKey& key) {
-  post(Job{Job::Kind::kRetire, key, {}, {}});
+  post(Job{Job::Kind::kRetire, key, {}, {}, {}, 1});
 }
 
 UnwindWorker::Results UnwindWorker::take() {
@@ -167,6 +175,8 @@ UnwindWorker::Results UnwindWorker::take() {
   Results out;
   out.stacks = std::move(results_.stacks);
   results_.stacks.clear();
+  out.offcpu = std::move(results_.offcpu);
+  results_.offcpu.clear();
   out.seconds = results_.seconds;
   out.failures = results_.failures;
   return out;
@@ -189,6 +199,10 @@ void UnwindWorker::run() {
       case Job::Kind::kSample:
         stack = state_->fold(job.key, job.record, cause);
         break;
+      case Job::Kind::kOffCpu:
+        stack = state_->fold(job.key, job.record, cause);
+        if (!stack.empty()) stack = job.root_frame + ";" + stack;
+        break;
       case Job::Kind::kRefresh:
         if (auto it = state_->processes.find(job.key); it != state_->processes.end()) {
           it->second.gone = it->second.gone || !it->second.view->refresh();
@@ -203,7 +217,9 @@ void UnwindWorker::run() {
     std::lock_guard lock(mutex_);
     results_.seconds += spent;
     if (!cause.empty()) ++results_.failures[cause];
-    if (!stack.empty()) add_stack(results_.stacks[job.workload], stack, 1, kMaxProfileStacks);
+    if (stack.empty()) continue;
+    auto& into = job.kind == Job::Kind::kOffCpu ? results_.offcpu : results_.stacks;
+    add_stack(into[job.workload], stack, job.weight, kMaxProfileStacks);
   }
 }
 

@@ -38,6 +38,11 @@ class UnwindWorker {
   // the queue is full (the record is dropped).
   bool post_sample(const ProcessKey& key, const std::string& workload,
                    std::span<const std::byte> record);
+  // Any thread. An off-CPU stack (offcpu_sampler.hpp): `record` as built by
+  // build_sample(), folded under `root_frame` (its reason) with `weight`; false when the
+  // queue is full.
+  bool post_offcpu(const ProcessKey& key, const std::string& workload, std::string root_frame,
+                   std::uint64_t weight, std::vector<std::byte> record);
   // Any thread. Read process `key`'s maps again (it may have exec'ed, mapped files).
   void post_refresh(const ProcessKey& key);
   // Any thread. Forget process `key` (no longer a target).
@@ -45,6 +50,7 @@ class UnwindWorker {
 
   struct Results {
     std::map<std::string, FoldedStacks> stacks;     // since the last take(), by workload
+    std::map<std::string, FoldedStacks> offcpu;     // the same, off-CPU stacks
     double seconds = 0;                             // cumulative CPU time of the thread's work
     std::map<std::string, std::uint64_t> failures;  // cumulative, by cause
   };
@@ -53,11 +59,13 @@ class UnwindWorker {
 
  private:
   struct Job {
-    enum class Kind { kSample, kRefresh, kRetire };
+    enum class Kind { kSample, kOffCpu, kRefresh, kRetire };
     Kind kind = Kind::kSample;
     ProcessKey key;
     std::string workload;
     std::vector<std::byte> record;
+    std::string root_frame;  // kOffCpu: the reason frame
+    std::uint64_t weight = 1;
   };
   struct State;  // the thread's own (unwind_worker.cpp)
 

@@ -11,10 +11,16 @@ the target (root here; skips with the reason when the collector reports itself d
                     sampling the same process, and the new image's stacks unwind
   target_exits      the target exits during the capture: the agent keeps answering,
                     its profile stays served until the workload goes, no crash
+  offcpu_ipc        tests/workloads/offcpu_chain.c: a thread blocked in a pipe read under
+                    thread_main -> worker_loop -> wait_input -> read_input shows up in
+                    /profile?type=offcpu&reason=ipc under the [ipc] root with that chain in
+                    order, weighed by the time it is blocked; /recommend's top_stacks
+                    give that chain, leaf first, as the top ipc stack
 
-usage: stacks.py --agent PATH --chain PATH --case NAME
+usage: stacks.py --agent PATH --chain PATH --offcpu-chain PATH --case NAME
 """
 import argparse
+import json
 import os
 import re
 import sys
@@ -26,9 +32,9 @@ CHAIN = ["main", "chain_one", "chain_two", "chain_three", "chain_four"]
 EXTRA = "collectors:\n  stacks: {enabled: true}\nstacks:\n  frequency_hz: 49"
 
 
-def folded(agent, workload):
+def folded(agent, workload, query="type=cpu"):
     """{stack: count} of the workload's profile, or None when there is none (yet)."""
-    status, body = harness.http_get(f"{agent.base}/profile?workload={workload}&type=cpu")
+    status, body = harness.http_get(f"{agent.base}/profile?workload={workload}&{query}")
     if status != 200:
         return None
     out = {}
@@ -38,16 +44,17 @@ def folded(agent, workload):
     return out
 
 
-def has_chain(stack):
+def has_chain(stack, chain=None):
+    chain = chain or CHAIN
     frames = stack.split(";")
-    for i in range(len(frames) - len(CHAIN) + 1):
-        if frames[i:i + len(CHAIN)] == CHAIN:
+    for i in range(len(frames) - len(chain) + 1):
+        if frames[i:i + len(chain)] == chain:
             return True
     return False
 
 
-def start_agent(binary, pid):
-    agent = harness.Agent(binary, [{"name": "chain", "pid": pid}], window="1s", extra=EXTRA)
+def start_agent(binary, pid, extra=EXTRA):
+    agent = harness.Agent(binary, [{"name": "chain", "pid": pid}], window="1s", extra=extra)
     down = re.search(r"collector stacks: down: (.*)", agent.read_log())
     if down:
         harness.skip(f"the stacks collector cannot run here: {down.group(1)}")
@@ -172,13 +179,69 @@ def case_target_exits(binary, chain):
         harness.stop(target)
 
 
+OFFCPU_CHAIN = ["thread_main", "worker_loop", "wait_input", "read_input"]
+
+
+def case_offcpu_ipc(binary, _chain, offcpu_chain):
+    target = harness.start([offcpu_chain])
+    agent = start_agent(binary, target.pid,
+                        "collectors:\n  stacks: {enabled: true}\nstacks:\n  offcpu_hz: 5")
+    try:
+        # 5 rounds a second of 200 ms each: 3 s of blocked time is 15 stacks or more.
+        stacks = harness.wait_until(
+            lambda: (lambda f: f if f and sum(f.values()) >= 3000 else None)(
+                folded(agent, "chain", "type=offcpu&reason=ipc")), timeout=30, interval=0.5)
+        if not stacks:
+            harness.fail(f"under 3 s of ipc waits in 30 s: "
+                         f"{folded(agent, 'chain', 'type=offcpu')}\n{agent.read_log()}")
+        total = sum(stacks.values())
+        good = sum(n for s, n in stacks.items()
+                   if s.startswith("[ipc];") and has_chain(s, OFFCPU_CHAIN))
+        top = sorted(stacks.items(), key=lambda kv: -kv[1])[:3]
+        print(f"{good}/{total} ms of ipc waits name the chain; top stacks: {top}")
+        if good < 0.9 * total:
+            harness.fail(f"only {good}/{total} ms of ipc waits name "
+                         f"{';'.join(OFFCPU_CHAIN)} in order: {top}")
+        everything = folded(agent, "chain", "type=offcpu") or {}
+        if any(s.startswith("[idle]") for s in everything):
+            harness.fail(f"idle waits were copied: {everything}")
+        status, svg = harness.http_get(
+            f"{agent.base}/profile?workload=chain&type=offcpu&format=svg")
+        if status != 200 or "<title>read_input (" not in svg:
+            harness.fail(f"no off-CPU flame graph with read_input: {status} {svg[:300]}")
+        status, _ = harness.http_get(f"{agent.base}/profile?workload=chain&type=offcpu&reason=x")
+        if status != 400:
+            harness.fail(f"reason=x answered {status}, not 400")
+
+        def top_stacks():
+            doc = json.loads(harness.http_get(f"{agent.base}/recommend?workload=chain")[1])
+            top = doc["workloads"][0].get("top_stacks")
+            return top if top else None
+        top = harness.wait_until(top_stacks, timeout=10, interval=0.5)
+        if not top:
+            harness.fail("no top_stacks in /recommend")
+        print(f"top stacks: {[t['text'] for t in top]}")
+        first = top[0]
+        if first["type"] != "offcpu" or first["reason"] != "ipc" \
+                or first["frames"] != ["read", "read_input", "wait_input", "worker_loop"] \
+                or first["share"] < 0.9:
+            harness.fail(f"the top stack is not the ipc chain: {top}")
+    finally:
+        agent.stop()
+        harness.stop(target)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--agent", required=True)
     parser.add_argument("--chain", required=True)
+    parser.add_argument("--offcpu-chain", required=True)
     cases = {"chain": case_chain, "threads_followed": case_threads_followed,
              "target_execs": case_target_execs, "target_exits": case_target_exits}
-    parser.add_argument("--case", required=True, choices=sorted(cases))
+    parser.add_argument("--case", required=True, choices=sorted(cases) + ["offcpu_ipc"])
     args = parser.parse_args()
-    cases[args.case](args.agent, args.chain)
+    if args.case == "offcpu_ipc":
+        case_offcpu_ipc(args.agent, args.chain, args.offcpu_chain)
+    else:
+        cases[args.case](args.agent, args.chain)
     print(f"PASS: {args.case}")

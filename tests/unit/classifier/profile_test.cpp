@@ -58,5 +58,27 @@ TEST(Profile, RollingProfileKeepsTheLastWindowsOnly) {
   EXPECT_EQ(small.total().counts.at(std::string(kOtherStacks)), 1u);
 }
 
+// Off-CPU stacks carry their reason as the root frame; reason= filters on it.
+TEST(Profile, ReasonFramesNameTheWaitAndFilterByIt) {
+  EXPECT_EQ(reason_frame(Reason::ipc), "[ipc]");
+  EXPECT_EQ(reason_frame(Reason::net, "postgres 10.0.0.5:5432"), "[net postgres 10.0.0.5:5432]");
+  EXPECT_EQ(reason_frame(Reason::net, "a;b"), "[net a_b]");  // cannot split the stack
+  EXPECT_EQ(reason_of_stack("[ipc];main;read"), Reason::ipc);
+  EXPECT_EQ(reason_of_stack("[net postgres 10.0.0.5:5432];main;recv"), Reason::net);
+  EXPECT_EQ(reason_of_stack("[lock]"), Reason::lock);
+  EXPECT_EQ(reason_of_stack("main;read"), std::nullopt);
+  EXPECT_EQ(reason_of_stack("[libc.so.6];read"), std::nullopt);  // not a reason
+  EXPECT_EQ(reason_of_stack("[]"), std::nullopt);
+  EXPECT_EQ(reason_of_stack(""), std::nullopt);
+  FoldedStacks f;
+  add_stack(f, "[ipc];main;read", 200, 10);
+  add_stack(f, "[sleep];main;nanosleep", 500, 10);
+  add_stack(f, "[ipc];main;other", 100, 10);
+  FoldedStacks ipc = only_reason(f, Reason::ipc);
+  EXPECT_EQ(ipc.samples, 300u);
+  EXPECT_EQ(ipc.counts.size(), 2u);
+  EXPECT_EQ(only_reason(f, Reason::disk).samples, 0u);
+}
+
 }  // namespace
 }  // namespace boundwise

@@ -133,6 +133,23 @@ TEST(CliFormat, ExplainReadsTopToBottom) {
   EXPECT_FALSE(contains(text, "chosen"));
 }
 
+TEST(CliFormat, ExplainSaysWhereInTheCodeWhenTheAgentSendsTopStacks) {
+  json doc = fixture();
+  EXPECT_FALSE(contains(explain_text(doc, doc["workloads"][0], Style{}), "Where in the code"));
+  doc["workloads"][0]["top_stacks"] =
+      json::array({{{"type", "offcpu"},
+                    {"reason", "ipc"},
+                    {"frames", {"read", "wait_input"}},
+                    {"share", 0.92},
+                    {"text", "ipc waits 92 % under read \u2190 wait_input"}},
+                   {{"type", "offcpu"}, {"text", 7}}});  // not text: skipped
+  const std::string text = explain_text(doc, doc["workloads"][0], Style{});
+  const auto at =
+      text.find("\nWhere in the code\n  - ipc waits 92 % under read \u2190 wait_input\n");
+  ASSERT_NE(at, std::string::npos) << text;
+  EXPECT_LT(at, text.find("\nDecision\n")) << text;  // beside the evidence
+}
+
 TEST(CliFormat, ExplainRendersOptionsChosenAndStepsWhenPresent) {
   json doc = fixture();
   json& rec = doc["workloads"][0]["recommendation"];

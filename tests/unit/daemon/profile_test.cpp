@@ -45,9 +45,11 @@ TEST(Profile, FoldedStacksOfOneWorkloadAsText) {
 
 TEST(Profile, BadParametersAre400UnknownWorkloadsAndMissingProfiles404) {
   auto s = profiled();
-  for (const char* target : {"/profile", "/profile?workload=", "/profile?workload=api&type=offcpu",
-                             "/profile?workload=api&format=png", "/profile?workload=api&color=red",
-                             "/profile?workload=%zz"}) {
+  for (const char* target :
+       {"/profile", "/profile?workload=", "/profile?workload=api&type=gil",
+        "/profile?workload=api&format=png", "/profile?workload=api&color=red",
+        "/profile?workload=%zz", "/profile?workload=api&type=cpu&reason=ipc",
+        "/profile?workload=api&type=offcpu&reason=bogus", "/profile?workload=api&reason=net"}) {
     auto r = get(s, target);
     EXPECT_EQ(r.status, 400) << target;
     EXPECT_TRUE(json::parse(r.body).contains("error")) << target;
@@ -58,6 +60,29 @@ TEST(Profile, BadParametersAre400UnknownWorkloadsAndMissingProfiles404) {
   auto none = get(s, "/profile?workload=batch");
   EXPECT_EQ(none.status, 404);
   EXPECT_NE(json::parse(none.body)["error"].get<std::string>().find("stacks"), std::string::npos);
+}
+
+// Off-CPU stacks: the reason as the root frame, reason= keeps one reason; a workload
+// without them (offcpu_hz: 0, or no stacks collector) is 404 saying how to get them.
+TEST(Profile, OffCpuStacksByReason) {
+  auto s = profiled();
+  auto none = get(s, "/profile?workload=api&type=offcpu");
+  EXPECT_EQ(none.status, 404);
+  EXPECT_NE(none.body.find("offcpu_hz"), std::string::npos) << none.body;
+  s.workloads[0].offcpu_profile = std::make_shared<const FoldedStacks>(
+      FoldedStacks{{{"[ipc];main;wait_input;read", 900}, {"[sleep];main;nanosleep", 100}}, 1000});
+  auto all = get(s, "/profile?workload=api&type=offcpu");
+  ASSERT_EQ(all.status, 200) << all.body;
+  EXPECT_EQ(all.body, "[ipc];main;wait_input;read 900\n[sleep];main;nanosleep 100\n");
+  auto ipc = get(s, "/profile?workload=api&type=offcpu&reason=ipc");
+  ASSERT_EQ(ipc.status, 200);
+  EXPECT_EQ(ipc.body, "[ipc];main;wait_input;read 900\n");
+  EXPECT_EQ(get(s, "/profile?workload=api&type=offcpu&reason=disk").body, "");
+  auto svg = get(s, "/profile?workload=api&type=offcpu&reason=ipc&format=svg");
+  ASSERT_EQ(svg.status, 200);
+  EXPECT_NE(svg.body.find("off-CPU stacks (ipc) of api (900 ms blocked)"), std::string::npos)
+      << svg.body.substr(0, 600);
+  EXPECT_EQ(svg.body.find("nanosleep"), std::string::npos);
 }
 
 TEST(Profile, FlameGraphIsAnSvgWithEveryFrame) {

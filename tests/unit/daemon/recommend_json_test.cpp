@@ -13,6 +13,7 @@
 #include <string>
 
 #include "classifier/classify.hpp"
+#include "classifier/top_stacks.hpp"
 #include "daemon/http_handler.hpp"
 
 namespace boundwise {
@@ -172,6 +173,35 @@ TEST(RecommendJson, WorkloadContract) {
   // The document agrees with what the classifier said.
   EXPECT_EQ(v["class"], std::string(to_string(io_bound("api").verdict->bottleneck)));
   EXPECT_EQ(rec["model"], std::string(to_string(io_bound("api").recommendation->model)));
+}
+
+// Where the time goes in the code: null without stacks, else type, reason, frames,
+// share and the sentence (classifier/top_stacks.hpp).
+TEST(RecommendJson, TopStacksWhenTheStacksCollectorRuns) {
+  auto without = recommend_document(snapshot_with({io_bound("api")}));
+  EXPECT_TRUE(without["workloads"][0]["top_stacks"].is_null());
+  WorkloadReport r = io_bound("api");
+  TopStack t;
+  t.reason = Reason::net;
+  t.detail = "orders-db";
+  t.frames = {"recv", "fetch", "handle"};
+  t.share = 0.91666666;
+  r.top_stacks = std::vector<TopStack>{t};
+  auto doc = recommend_document(snapshot_with({r}));
+  const json& top = doc["workloads"][0]["top_stacks"];
+  ASSERT_TRUE(top.is_array());
+  ASSERT_EQ(top.size(), 1u);
+  EXPECT_EQ(top[0]["type"], "offcpu");
+  EXPECT_EQ(top[0]["reason"], "net");
+  EXPECT_EQ(top[0]["dependency"], "orders-db");
+  EXPECT_EQ(top[0]["frames"], json({"recv", "fetch", "handle"}));
+  EXPECT_DOUBLE_EQ(top[0]["share"].get<double>(), 0.9167);
+  EXPECT_EQ(top[0]["text"], "net waits on orders-db 92 % under recv \u2190 fetch \u2190 handle");
+  r.top_stacks->front().reason = Reason::on_cpu;
+  r.top_stacks->front().detail.clear();
+  auto cpu = recommend_document(snapshot_with({r}))["workloads"][0]["top_stacks"][0];
+  EXPECT_EQ(cpu["type"], "cpu");
+  EXPECT_TRUE(cpu["dependency"].is_null());
 }
 
 TEST(RecommendJson, Extras) {
