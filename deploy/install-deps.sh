@@ -3,7 +3,8 @@
 #   deploy/install-deps.sh          build and run dependencies
 #   deploy/install-deps.sh --test   plus what the test suite drives for real
 #                                   (PostgreSQL, Prometheus, Redis, stress-ng, wrk,
-#                                   chromium for the web page, ...)
+#                                   chromium for the web page, lintian for
+#                                   the package, ...)
 # Needs root (apt-get). Safe to run again: apt-get skips what is installed.
 set -euo pipefail
 
@@ -24,6 +25,7 @@ test_packages=(
   python3 python3-psycopg2 python3-flask gunicorn
   postgresql postgresql-contrib prometheus redis-server stress-ng wrk curl
   python3-yaml systemd adduser dpkg-dev chromium
+  lintian man-db
 )
 
 packages=("${build_packages[@]}")

@@ -1,11 +1,38 @@
 # The Debian package (CPack, DEB generator): /usr/bin/boundwise, the hardened systemd
 # unit, the default config as a conffile at /etc/boundwise/boundwise.yaml, the
-# copyright file (Apache-2.0, the LICENSE at the top of the source), and a
-# `boundwise` system user created by postinst. Build it from a configured build tree:
+# copyright file (Apache-2.0, the LICENSE at the top of the source), the Debian
+# changelog, the man page boundwise(8), and a `boundwise` system user created by
+# postinst. Build it from a configured build tree:
 #   cmake --build build && (cd build && cpack -G DEB)
 # The binary's install rule is in daemon/CMakeLists.txt; runtime library dependencies
-# come from dpkg-shlibdeps. Tested by tests/deploy/deb_test.py (ctest label deploy).
+# come from dpkg-shlibdeps. Tested by tests/deploy/deb_test.py, and checked by lintian
+# in tests/deploy/lintian_test.py (ctest label deploy).
 set(BOUNDWISE_DEPLOY_DIR ${CMAKE_CURRENT_LIST_DIR})
+set(BOUNDWISE_PACKAGE_DIR ${PROJECT_BINARY_DIR}/package)
+
+# The man page carries the project's version; the changelog's newest entry must name
+# the same version (deb_test.py checks it).
+configure_file(${BOUNDWISE_DEPLOY_DIR}/debian/boundwise.8.in ${BOUNDWISE_PACKAGE_DIR}/boundwise.8
+               @ONLY)
+# Debian compresses man pages and changelogs with `gzip -9n` (no name or time stamp in
+# the header, so the package is reproducible); lintian checks both.
+add_custom_command(
+  OUTPUT ${BOUNDWISE_PACKAGE_DIR}/boundwise.8.gz ${BOUNDWISE_PACKAGE_DIR}/changelog.gz
+  COMMAND sh -c "gzip -9nc '${BOUNDWISE_PACKAGE_DIR}/boundwise.8' > '${BOUNDWISE_PACKAGE_DIR}/boundwise.8.gz'"
+  COMMAND sh -c "gzip -9nc '${BOUNDWISE_DEPLOY_DIR}/debian/changelog' > '${BOUNDWISE_PACKAGE_DIR}/changelog.gz'"
+  DEPENDS ${BOUNDWISE_PACKAGE_DIR}/boundwise.8 ${BOUNDWISE_DEPLOY_DIR}/debian/changelog
+  COMMENT "Compressing the man page and the Debian changelog"
+  VERBATIM)
+add_custom_target(boundwise_package_docs ALL DEPENDS ${BOUNDWISE_PACKAGE_DIR}/boundwise.8.gz
+                                                     ${BOUNDWISE_PACKAGE_DIR}/changelog.gz)
+install(FILES ${BOUNDWISE_PACKAGE_DIR}/boundwise.8.gz DESTINATION share/man/man8)
+# A native package (the version has no Debian revision): its changelog is changelog.gz.
+install(FILES ${BOUNDWISE_PACKAGE_DIR}/changelog.gz DESTINATION share/doc/boundwise)
+# The tags lintian may not fail on, each with its reason (tests/deploy/lintian_test.py).
+install(FILES ${BOUNDWISE_DEPLOY_DIR}/debian/lintian-overrides DESTINATION share/lintian/overrides
+        RENAME boundwise)
+# The configuration reference the man page points at.
+install(FILES ${PROJECT_SOURCE_DIR}/docs/CONFIG.md DESTINATION share/doc/boundwise)
 
 install(FILES ${BOUNDWISE_DEPLOY_DIR}/systemd/boundwise.service
         DESTINATION lib/systemd/system)
