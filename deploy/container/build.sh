@@ -61,7 +61,7 @@ tag=${tag:-boundwise:$version}
 #    (1048576 open files and processes): ask for what this process holds, processes
 #    capped at the kernel's pid_max (what conmon is seen to hold there).
 run_args=()
-if [[ -s /sys/fs/cgroup/unified/cgroup.controllers ]]; then
+if [[ -n $(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null) ]]; then
   command -v runc >/dev/null ||
     die "hybrid cgroups (/sys/fs/cgroup/unified has controllers): crun refuses them; apt-get install runc"
   run_args+=(--runtime runc)
