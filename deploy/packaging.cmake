@@ -47,14 +47,21 @@ install(FILES ${BOUNDWISE_DEPLOY_DIR}/debian/copyright DESTINATION share/doc/bou
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME boundwise)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
-set(CPACK_PACKAGE_CONTACT "boundwise maintainers <boundwise@localhost>")
-set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
-    "profiling agent: is each workload CPU- or I/O-bound, and which concurrency model fits")
+# The project has no mailing list yet: `.invalid` (RFC 2606) says so honestly, where
+# `localhost` is an error for lintian (bogus-mail-host). Must match the signature of
+# deploy/debian/changelog.
+set(CPACK_PACKAGE_CONTACT "boundwise maintainers <maintainers@boundwise.invalid>")
+# lintian: a synopsis under 80 characters, description lines under 80.
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "profiling agent telling whether workloads are CPU- or I/O-bound")
 set(CPACK_PACKAGE_DESCRIPTION
-    "boundwise samples the processes of a host, classifies each workload's bottleneck \
-(CPU, GIL, network, disk, locks, saturation) and recommends a concurrency model, \
-published on a Prometheus /metrics endpoint, a JSON /recommend endpoint, a web page \
-and a command line. License: Apache-2.0.")
+    "boundwise samples the processes of a host, classifies each workload's\n\
+bottleneck (CPU, GIL, network, disk, locks, saturation) and recommends a\n\
+concurrency model: threads, processes, asyncio, a free-threaded Python or\n\
+scaling out, with a worker count, its cost and risks. The answer is published\n\
+on a Prometheus /metrics endpoint, a JSON /recommend endpoint, a web page and\n\
+a command line (boundwise status, boundwise explain).\n\
+\n\
+License: Apache-2.0.")
 set(CPACK_RESOURCE_FILE_LICENSE ${PROJECT_SOURCE_DIR}/LICENSE)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)

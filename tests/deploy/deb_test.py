@@ -201,13 +201,17 @@ def check_enablement(deb):
     disables it, a reinstall (an upgrade) must not enable it again."""
     if not os.path.islink(WANTS) or os.path.basename(os.readlink(WANTS)) != "boundwise.service":
         harness.fail(f"postinst did not enable the unit: {WANTS} is not a link to it")
-    run(["deb-systemd-helper", "disable", "boundwise.service"])
+    if shutil.which("systemctl") is None:
+        print("note: systemctl is not installed: an administrator's disable is not tried")
+        return
+    # systemctl edits the links itself when no systemd runs (CI's containers).
+    run(["systemctl", "disable", "boundwise.service"])
     if os.path.lexists(WANTS):
-        harness.fail(f"deb-systemd-helper disable left {WANTS}")
+        harness.fail(f"systemctl disable left {WANTS}")
     run(["dpkg", "-i", deb])
     if os.path.lexists(WANTS):
         harness.fail("a reinstall enabled the unit the administrator had disabled")
-    run(["deb-systemd-helper", "enable", "boundwise.service"])
+    run(["systemctl", "enable", "boundwise.service"])
     print("ok: postinst enables the unit; an administrator's disable survives a reinstall")
 
 
@@ -255,7 +259,7 @@ def main():
     if os.geteuid() != 0:
         harness.skip("not root: dpkg -i needs root (CI runs as root on a throwaway machine)")
     for tool in ("cpack", "dpkg", "dpkg-deb", "dpkg-shlibdeps", "setpriv", "adduser",
-                 "deb-systemd-helper"):
+                 "deb-systemd-helper", "man"):
         if shutil.which(tool) is None:
             harness.skip(f"{tool} is not installed")
     if installed_status():

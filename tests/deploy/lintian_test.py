@@ -51,7 +51,7 @@ def main():
     start = time.monotonic()
     # --fail-on error,warning: warnings fail too unless overridden (with a reason).
     p = subprocess.run(["lintian", "--fail-on", "error,warning", "--display-info",
-                        "--no-tag-display-limit", deb], capture_output=True, text=True,
+                        "--tag-display-limit", "0", deb], capture_output=True, text=True,
                        timeout=240)
     elapsed = time.monotonic() - start
     tags = [line for line in p.stdout.splitlines() if line[:2] in ("E:", "W:", "I:")]
