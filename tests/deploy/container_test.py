@@ -19,6 +19,7 @@ usage: container_test.py
 """
 import os
 import re
+import resource
 import shlex
 import shutil
 import subprocess
@@ -203,6 +204,33 @@ def project_version():
     return m.group(1)
 
 
+def podman_run_args():
+    """The options deploy/container/build.sh adds on machines where podman's defaults
+    fail (deploy/README.md, "On this project's VMs"): runc where crun refuses hybrid
+    cgroups, and the limits this process holds where it lacks CAP_SYS_RESOURCE."""
+    args = []
+    try:
+        with open("/sys/fs/cgroup/unified/cgroup.controllers") as f:
+            hybrid = bool(f.read().strip())
+    except OSError:
+        hybrid = False
+    if hybrid:
+        if shutil.which("runc") is None:
+            harness.skip("hybrid cgroups, which crun refuses, and runc is not installed")
+        args += ["--runtime", "runc"]
+    with open("/proc/self/status") as f:
+        cap_eff = int(re.search(r"^CapEff:\s*([0-9a-f]+)", f.read(), re.M).group(1), 16)
+    if not cap_eff >> 24 & 1:
+        nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        nproc = resource.getrlimit(resource.RLIMIT_NPROC)[1]
+        with open("/proc/sys/kernel/pid_max") as f:
+            pid_max = int(f.read())
+        if nproc == resource.RLIM_INFINITY or nproc > pid_max:
+            nproc = pid_max
+        args += ["--ulimit", f"nofile={nofile}:{nofile}", "--ulimit", f"nproc={nproc}:{nproc}"]
+    return args
+
+
 def check_image(version):
     podman = shutil.which("podman")
     if podman is None:
@@ -218,7 +246,8 @@ def check_image(version):
     user = p.stdout.strip()
     check(p.returncode == 0 and user and user.split(":")[0] not in ROOT_USERS,
           f"image {image} runs as {user!r}")
-    p = subprocess.run([podman, "run", "--rm", image, "--version"], capture_output=True,
+    extra = podman_run_args()
+    p = subprocess.run([podman, "run", "--rm", *extra, image, "--version"], capture_output=True,
                        text=True, timeout=60)
     check(p.returncode == 0 and version in p.stdout,
           f"podman run {image} --version: exit {p.returncode}\n{p.stdout}{p.stderr}")
@@ -228,7 +257,7 @@ def check_image(version):
     port = harness.free_port()
     caps = ",".join(sorted(daemonset_caps()))
     name = f"boundwise-test-{os.getpid()}"
-    run = [podman, "run", "--rm", "--name", name, "--user", "0", "--cap-drop", "all",
+    run = [podman, "run", "--rm", *extra, "--name", name, "--user", "0", "--cap-drop", "all",
            "--cap-add", caps, "--read-only", "--pid", "host", "--network", "host",
            "--security-opt", "no-new-privileges", image,
            "--listen", f"127.0.0.1:{port}", "--window", "2s"]
