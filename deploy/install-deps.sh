@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what boundwise needs on Debian 12, from Debian's packages only.
-#   deploy/install-deps.sh          build and run dependencies
+#   deploy/install-deps.sh          build and run dependencies (and what
+#                                   `cpack -G DEB` runs: file, dpkg-shlibdeps)
 #   deploy/install-deps.sh --test   plus what the test suite drives for real
 #                                   (PostgreSQL, Prometheus, Redis, stress-ng, wrk,
 #                                   chromium for the web page, lintian for
@@ -19,12 +20,13 @@ build_packages=(
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
   libssl-dev libcrypt-dev libcap-dev libsystemd-dev
   libunwind-dev libbpf-dev libelf-dev bpftool clang-14 llvm-14 linux-perf
+  file dpkg-dev
 )
 test_packages=(
   clang-format-14 clang-tidy-14 libclang-rt-14-dev
   python3 python3-psycopg2 python3-flask gunicorn
   postgresql postgresql-contrib prometheus redis-server stress-ng wrk curl
-  python3-yaml systemd adduser dpkg-dev chromium
+  python3-yaml systemd adduser chromium
   lintian man-db
 )
 
