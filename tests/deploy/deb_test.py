@@ -62,14 +62,17 @@ def installed_status():
 
 def long_options(binary):
     """Every --option of `binary --help` and of each subcommand's --help, and the
-    subcommands: {"--config", ..., "status", ...}."""
-    found = set()
-    for sub in ("", "status", "explain", "replay"):
-        args = [binary] + ([sub] if sub else []) + ["--help"]
-        text = run(args).stdout
+    subcommands (read from --help): {"--config", ..., "status", ...}."""
+    top = run([binary, "--help"]).stdout
+    # CLI11: "Subcommands:" then one indented "  NAME  description" line each.
+    section = top.split("Subcommands:", 1)[1].split("\n\n", 1)[0] if "Subcommands:" in top else ""
+    subcommands = re.findall(r"^  ([a-z][a-z-]*)\s", section, re.M)
+    if not {"status", "explain", "replay"} <= set(subcommands):
+        harness.fail(f"subcommands {subcommands} read from --help: has its format changed?")
+    found = set(subcommands)
+    for sub in ["", *subcommands]:
+        text = run([binary, sub, "--help"] if sub else [binary, "--help"]).stdout
         found |= set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]+)", text))
-        if sub:
-            found.add(sub)
     if len(found) < 15:
         harness.fail(f"found only {sorted(found)} in --help: has its format changed?")
     return found
