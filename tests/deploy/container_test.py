@@ -6,7 +6,7 @@ without building it (a build compiles the project: minutes, not CI's seconds):
 - every COPY source exists in the repository (the build context), every COPY --from
   names an earlier stage;
 - the runtime stage's USER is not root, and that user is created in the stage;
-- the capabilities the image declares (io.containers.capabilities) are the ones the
+- the capabilities the image declares (label boundwise.capabilities) are the ones the
   Kubernetes DaemonSet adds;
 - build.sh passes `bash -n`, its --help answers, and it refuses a bad argument.
 When podman is installed and an image built by build.sh (boundwise:VERSION) is local,
@@ -169,8 +169,8 @@ def check_containerfile():
     check(uid is None or int(uid.group(1)) != 0, f"Containerfile: {user} has uid 0")
 
     labels = " ".join(a for _, op, a in runtime["instructions"] if op == "LABEL")
-    m = re.search(r'io\.containers\.capabilities="([^"]*)"', labels)
-    check(m, "Containerfile: no io.containers.capabilities label")
+    m = re.search(r'boundwise\.capabilities="([^"]*)"', labels)
+    check(m, "Containerfile: no boundwise.capabilities label")
     added = daemonset_caps()
     declared = set(m.group(1).split(","))
     check(declared == added, f"Containerfile declares capabilities {sorted(declared)}, the "
