@@ -497,7 +497,8 @@ std::string top_shares(const Verdict& v) {
   return text.empty() ? "no busy time" : text;
 }
 
-// What a class means for the choice of model (DESIGN's "interpret" step).
+// What a class means for the choice of model (the "interpret" step of `steps`,
+// docs/CLASSIFIER.md).
 const char* meaning(Bottleneck b) {
   switch (b) {
     case Bottleneck::cpu_bound:

@@ -3,8 +3,13 @@
 # built, not the one CMake was configured at; configure_file rewrites OUTPUT only
 # when its text changes, so an unchanged tree recompiles nothing.
 #
-# Inputs: SOURCE_DIR, TEMPLATE, OUTPUT, BUILD_VERSION, BUILD_TYPE, BUILD_COMPILER.
+# Inputs: SOURCE_DIR, TEMPLATE, OUTPUT, BUILD_VERSION, BUILD_TYPE, BUILD_COMPILER, and
+# COMMIT_IF_NOT_GIT: the commit to report when SOURCE_DIR is not a git checkout (an
+# exported tree), else "unknown".
 set(BUILD_COMMIT unknown)
+if(COMMIT_IF_NOT_GIT)
+  set(BUILD_COMMIT ${COMMIT_IF_NOT_GIT})
+endif()
 find_program(GIT git)
 if(GIT)
   # The source tree must be the top of its own checkout: a release tarball unpacked

@@ -1,5 +1,6 @@
 """Helpers shared by the deploy/ tests: the repository's deploy paths, a parser for
-systemd unit files, the metric names docs/METRICS.md documents, and running the agent
+systemd unit files, the metric names docs/METRICS.md documents, building the Debian
+package with CPack, and running the agent
 as an unprivileged user holding exactly a given set of capabilities (setpriv), next
 to a target blocked on a TCP socket. Standard library plus harness.py.
 """
@@ -172,6 +173,26 @@ def run_agent_as(binary, user, caps, config_lines, timeout=10):
             return process, base, log_path
         time.sleep(0.1)
     harness.fail(f"agent as {user} did not answer /healthz within {timeout} s:\n{read(log_path)}")
+
+
+def build_deb(build_dir):
+    """Builds the Debian package with CPack from a configured build tree into a
+    temporary folder; returns its path."""
+    import glob
+
+    out = harness.tempdir("boundwise-deb-")
+    config = os.path.join(build_dir, "CPackConfig.cmake")
+    if not os.path.exists(config):
+        harness.fail(f"{config} is missing: is deploy/packaging.cmake included?")
+    p = subprocess.run(["cpack", "-G", "DEB", "--config", config, "-B", out], cwd=build_dir,
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        harness.fail(f"cpack: exit {p.returncode}\n{p.stdout}{p.stderr}")
+    debs = glob.glob(os.path.join(out, "*.deb"))
+    if len(debs) != 1:
+        harness.fail(f"cpack made {debs}, want one .deb")
+    print(f"ok: cpack built {os.path.basename(debs[0])}")
+    return debs[0]
 
 
 def read(path):
