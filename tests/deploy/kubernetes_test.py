@@ -147,8 +147,9 @@ def check_config(agent, configmap, config_file):
     web = config.get("web") or {}
     token_file = web.get("bearer_token_file")
     check(token_file, "ConfigMap: listens on all addresses without web.bearer_token_file")
-    # docs/CONFIG.md: the default protects /, /recommend and /profile.
-    protected = web.get("protected_endpoints", ["/", "/recommend", "/profile"])
+    # docs/CONFIG.md: the default protects /, /recommend, /profile, /baselines and /compare.
+    protected = web.get("protected_endpoints",
+                        ["/", "/recommend", "/profile", "/baselines", "/compare"])
     check("/recommend" in protected and "/" in protected,
           f"ConfigMap: web.protected_endpoints {protected} leaves /recommend or / open")
     check("/healthz" not in protected and "/readyz" not in protected,
