@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <utility>
 #include <vector>
 
@@ -50,7 +51,7 @@ std::optional<CapacitySignal> dependency_capacity(std::span<const WindowResult> 
   if (static_cast<int>(points.size()) < capacity::kMinWindows) return std::nullopt;
   std::vector<std::pair<double, double>> sorted = points;
   std::sort(sorted.begin(), sorted.end());
-  const std::size_t third = sorted.size() / 3;
+  const auto third = static_cast<std::ptrdiff_t>(sorted.size() / 3);
   auto mean = [](auto first, auto last) {
     double x = 0;
     double y = 0;

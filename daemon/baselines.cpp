@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 constexpr const char* kFormat = "boundwise-baseline";
 constexpr int kFormatVersion = 1;
 // A baseline file is a few hundred bytes: anything much larger is not one.
-constexpr std::uintmax_t kMaxFileBytes = 64 * 1024;
+constexpr std::uintmax_t kMaxFileBytes = std::uintmax_t{64} * 1024;
 
 std::string errno_text() { return std::strerror(errno); }
 
