@@ -48,6 +48,8 @@ CLUSTER_SCOPED = {"Namespace", "PriorityClass"}
 MAX_USER_PRIORITY = 1_000_000_000
 CAPS = {"BPF", "PERFMON", "SYS_PTRACE", "DAC_READ_SEARCH"}
 HOST_PATHS = {"/sys/kernel/btf", "/sys/fs/cgroup"}
+# The one host path written: the agent's state_dir (baselines), at the config's default.
+STATE_DIR = "/var/lib/boundwise"
 RULE_FILES = ("boundwise-recording.rules.yaml", "boundwise-alerts.rules.yaml",
               "boundwise-objectives.rules.yaml")
 
@@ -116,15 +118,21 @@ def check_daemonset(ds, config_port):
     volumes = {v["name"]: v for v in spec.get("volumes", [])}
     mounts = {m["name"]: m for m in c.get("volumeMounts", [])}
     host = {v["hostPath"]["path"]: name for name, v in volumes.items() if "hostPath" in v}
-    check(set(host) == HOST_PATHS,
-          f"DaemonSet: host paths {sorted(host)}, want {sorted(HOST_PATHS)}")
+    check(set(host) == HOST_PATHS | {STATE_DIR},
+          f"DaemonSet: host paths {sorted(host)}, want {sorted(HOST_PATHS | {STATE_DIR})}")
     for path, name in host.items():
         m = mounts.get(name)
-        check(m is not None and m["mountPath"] == path and m.get("readOnly") is True,
-              f"DaemonSet: host path {path} not mounted read-only at {path}: {m}")
+        writable = path == STATE_DIR
+        check(m is not None and m["mountPath"] == path and m.get("readOnly", False) is not writable,
+              f"DaemonSet: host path {path} not mounted {'writable' if writable else 'read-only'} "
+              f"at {path}: {m}")
+    state = volumes[host[STATE_DIR]]["hostPath"]
+    check(state.get("type") == "DirectoryOrCreate",
+          f"DaemonSet: the state directory's hostPath is {state}, want type DirectoryOrCreate")
     for m in mounts.values():
         check(m["name"] in volumes, f"DaemonSet: mount of an undefined volume {m['name']}")
-        check(m.get("readOnly") is True, f"DaemonSet: {m['mountPath']} mounted writable")
+        check(m.get("readOnly") is True or m["mountPath"] == STATE_DIR,
+              f"DaemonSet: {m['mountPath']} mounted writable")
     config_volume = next((v for v in volumes.values() if "configMap" in v), None)
     check(config_volume is not None, "DaemonSet: no ConfigMap volume")
     args = c.get("args", []) + c.get("command", [])
@@ -132,7 +140,8 @@ def check_daemonset(ds, config_port):
     check("--config" in args and args[args.index("--config") + 1].startswith(config_mount + "/"),
           f"DaemonSet: args {args} do not pass a config from {config_mount}")
     print("ok: DaemonSet: hostPID, unprivileged, read-only root, capabilities "
-          f"{' '.join(sorted(CAPS))}, host paths read-only, probes, requests and limits")
+          f"{' '.join(sorted(CAPS))}, host paths read-only but the state directory, probes, "
+          "requests and limits")
     return pod_labels, config_volume["configMap"]["name"], args[args.index("--config") + 1]
 
 
