@@ -152,6 +152,14 @@ TEST(OffCpuSampler, ABlockedPipeReadIsAnIpcStackNamingItsChain) {
   const std::string& folded = stacks.counts.begin()->first;
   EXPECT_EQ(stacks.samples, 500u);
   EXPECT_EQ(folded.rfind("[ipc];", 0), 0u) << folded;
+#if defined(__SANITIZE_ADDRESS__)
+  // Measured: under ASan the unwinding stops in the sanitizer's read() interceptor, and
+  // through syscall(2) instead one frame later, in the instrumented blocked_read —
+  // frames of the test build, not of the programs the sampler meets.
+  GTEST_SKIP() << "ASan build: the test's own instrumented frames do not unwind remotely "
+                  "(the stack ends [partial]); the chain is checked in the plain build and on "
+                  "an uninstrumented program by integration.stacks.offcpu_ipc";
+#endif
   const auto caller = folded.find("boundwise::offcpu_test::blocked_caller(int);");
   const auto reader = folded.find("boundwise::offcpu_test::blocked_read(int)");
   EXPECT_NE(caller, std::string::npos) << folded;
