@@ -8,7 +8,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <cctype>
 #include <cstdint>
 #include <fstream>
 #include <iterator>
@@ -251,19 +250,6 @@ Failure unauthorised(const ClientOptions& options, int status, const std::string
                                          : "; check --bearer-token-file")};
 }
 
-// A query parameter's value, percent-encoded.
-std::string encode(const std::string& value) {
-  std::string out;
-  for (unsigned char c : value) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += printf_string("%%%02X", c);
-    }
-  }
-  return out;
-}
-
 // A /baselines or /compare answer, parsed; or the failure, with the exit code its
 // status means (404: unknown workload or baseline, 409: not classified yet).
 std::variant<json, Failure> call(const ClientOptions& options, const std::string& target,
@@ -409,7 +395,7 @@ int run_explain(const ClientOptions& client, const std::string& workload, std::o
 int run_baseline(const ClientOptions& client, const BaselineOptions& options, std::ostream& out,
                  std::ostream& err) {
   std::string target =
-      "/baselines?workload=" + encode(options.workload) + "&name=" + encode(options.name);
+      "/baselines?workload=" + url_encode(options.workload) + "&name=" + url_encode(options.name);
   if (options.windows > 0) target += "&windows=" + std::to_string(options.windows);
   auto got = call(client, target, options.remove ? http::verb::delete_ : http::verb::post);
   if (auto* f = std::get_if<Failure>(&got)) {
@@ -434,8 +420,8 @@ int run_baseline(const ClientOptions& client, const BaselineOptions& options, st
 
 int run_compare(const ClientOptions& client, const CompareOptions& options, std::ostream& out,
                 std::ostream& err) {
-  std::string target =
-      "/compare?workload=" + encode(options.workload) + "&baseline=" + encode(options.baseline);
+  std::string target = "/compare?workload=" + url_encode(options.workload) +
+                       "&baseline=" + url_encode(options.baseline);
   if (options.windows > 0) target += "&windows=" + std::to_string(options.windows);
   auto got = call(client, target, http::verb::get);
   if (auto* f = std::get_if<Failure>(&got)) {

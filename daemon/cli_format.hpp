@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace boundwise::cli {
 
@@ -47,6 +48,10 @@ std::string explain_text(const nlohmann::json& doc, const nlohmann::json& worklo
 // `boundwise compare W B`: the agent's /compare answer (docs/API.md) as its summary,
 // then the figures before and now side by side with the change.
 std::string compare_text(const nlohmann::json& answer, const Style& style);
+
+// Percent-encodes everything but unreserved characters (RFC 3986): a query value
+// (the CLI's requests, the web page's links).
+std::string url_encode(std::string_view text);
 
 // The workload of that name in doc["workloads"], or nullopt.
 std::optional<nlohmann::json> find_workload(const nlohmann::json& doc, const std::string& name);

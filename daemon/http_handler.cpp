@@ -97,6 +97,14 @@ bool has_workload(const Snapshot& snapshot, const std::string& name) {
                      [&](const WorkloadReport& w) { return w.name == name; });
 }
 
+// 404 for a workload this agent does not know, with the names it knows.
+HttpResponse unknown_workload(const Snapshot& snapshot, const std::string& name) {
+  json names = json::array();
+  for (const auto& w : snapshot.workloads) names.push_back(w.name);
+  return json_response(404,
+                       json{{"error", "unknown workload \"" + name + "\""}, {"workloads", names}});
+}
+
 // GET /recommend[?workload=NAME][&history=1]: every workload's verdict (the body
 // rendered once per window when there is one), or one workload's; 404 with the known
 // names for another. history=1 adds each workload's recent windows.
@@ -109,10 +117,7 @@ HttpResponse serve_recommend(std::string_view query, const EndpointContext& cont
   }
   const bool with_history = history.value == "1";
   if (only.value && !has_workload(context.snapshot, *only.value)) {
-    json names = json::array();
-    for (const auto& w : context.snapshot.workloads) names.push_back(w.name);
-    return json_response(
-        404, json{{"error", "unknown workload \"" + *only.value + "\""}, {"workloads", names}});
+    return unknown_workload(context.snapshot, *only.value);
   }
   if (!only.value && !with_history && context.recommend_body != nullptr) {
     HttpResponse r;
@@ -198,18 +203,46 @@ std::optional<std::map<std::string, std::string>> parse_query(std::string_view q
   return out;
 }
 
+// The query's parameters when each is one of `allowed`; nullopt and `error` (400)
+// otherwise.
+std::optional<std::map<std::string, std::string>> strict_query(
+    std::string_view query, std::initializer_list<std::string_view> allowed,
+    HttpResponse& error_response) {
+  std::string why;
+  auto params = parse_query(query, why);
+  if (!params) {
+    error_response = error(400, why);
+    return std::nullopt;
+  }
+  for (const auto& [key, value] : *params) {
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      // "a, b and c"
+      std::string names;
+      for (std::size_t i = 0; i < allowed.size(); ++i) {
+        const char* glue = i == 0 ? "" : i + 1 == allowed.size() ? " and " : ", ";
+        names += glue + std::string(allowed.begin()[i]);
+      }
+      error_response = error(400, "unknown parameter \"" + key + "\"; use " + names);
+      return std::nullopt;
+    }
+  }
+  return params;
+}
+
+std::optional<std::string> param(const std::map<std::string, std::string>& params,
+                                 const char* key) {
+  auto it = params.find(key);
+  if (it == params.end() || it->second.empty()) return std::nullopt;
+  return it->second;
+}
+
 // GET /profile?workload=NAME&type=cpu|offcpu[&reason=R][&format=folded|svg]: the
 // workload's on-CPU or off-CPU stacks of the last windows (off-CPU: of one reason with
 // reason=), folded (text) or as a flame graph (SVG).
 HttpResponse serve_profile(std::string_view query, const EndpointContext& context) {
-  std::string why;
-  auto params = parse_query(query, why);
-  if (!params) return error(400, why);
-  for (const auto& [key, value] : *params) {
-    if (key != "workload" && key != "type" && key != "format" && key != "reason") {
-      return error(400, "unknown parameter \"" + key + "\"; use workload, type, reason and format");
-    }
-  }
+  HttpResponse bad;
+  auto params = strict_query(query, {"workload", "type", "reason", "format"}, bad);
+  if (!params) return bad;
   auto workload = params->find("workload");
   if (workload == params->end() || workload->second.empty()) {
     return error(400, "workload= is required");
@@ -234,15 +267,10 @@ HttpResponse serve_profile(std::string_view query, const EndpointContext& contex
     return error(400, "unknown format \"" + format_name + "\"; use folded or svg");
   }
   const WorkloadReport* report = nullptr;
-  json names = json::array();
   for (const auto& w : context.snapshot.workloads) {
-    names.push_back(w.name);
     if (w.name == workload->second) report = &w;
   }
-  if (report == nullptr) {
-    return json_response(404, json{{"error", "unknown workload \"" + workload->second + "\""},
-                                   {"workloads", names}});
-  }
+  if (report == nullptr) return unknown_workload(context.snapshot, workload->second);
   const bool offcpu = type_name == "offcpu";
   const auto& profile = offcpu ? report->offcpu_profile : report->cpu_profile;
   if (!profile) {
@@ -266,42 +294,6 @@ HttpResponse serve_profile(std::string_view query, const EndpointContext& contex
     r.body = render_folded(stacks);
   }
   return r;
-}
-
-// The query's parameters when each is one of `allowed`; nullopt and `error` (400)
-// otherwise.
-std::optional<std::map<std::string, std::string>> strict_query(
-    std::string_view query, std::initializer_list<std::string_view> allowed,
-    HttpResponse& error_response) {
-  std::string why;
-  auto params = parse_query(query, why);
-  if (!params) {
-    error_response = error(400, why);
-    return std::nullopt;
-  }
-  for (const auto& [key, value] : *params) {
-    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-      std::string names;
-      for (auto a : allowed) names += (names.empty() ? "" : ", ") + std::string(a);
-      error_response = error(400, "unknown parameter \"" + key + "\"; use " + names);
-      return std::nullopt;
-    }
-  }
-  return params;
-}
-
-std::optional<std::string> param(const std::map<std::string, std::string>& params,
-                                 const char* key) {
-  auto it = params.find(key);
-  if (it == params.end() || it->second.empty()) return std::nullopt;
-  return it->second;
-}
-
-HttpResponse unknown_workload(const Snapshot& snapshot, const std::string& name) {
-  json names = json::array();
-  for (const auto& w : snapshot.workloads) names.push_back(w.name);
-  return json_response(404,
-                       json{{"error", "unknown workload \"" + name + "\""}, {"workloads", names}});
 }
 
 // Windows a baseline averages: windows=K (1 to the history's length), default 6 (a

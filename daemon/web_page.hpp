@@ -10,13 +10,14 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/cli_format.hpp"
+
 namespace boundwise {
 
 // & < > " ' as entities: safe in element text and in quoted attribute values.
 std::string html_escape(std::string_view text);
 
-// Percent-encodes everything but unreserved characters (RFC 3986): a query value.
-std::string url_encode(std::string_view text);
+using cli::url_encode;  // the page's links encode names as the CLI's requests do
 
 // `/`: every workload with its state, verdict and confidence, recommendation and its
 // one-line reason (the summary), thread time by reason as a stacked bar, and
