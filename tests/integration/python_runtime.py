@@ -11,12 +11,14 @@ real agent. For the interpreter named by --python (a pyenv version prefix such a
 - 2 threads hashing large buffers (hashlib releases the GIL): GIL wait < 10%,
   native CPU > 1 core-second per second, not gil_contended.
 
-Each phase runs alone under its own agent. Versions without a known GIL layout
+Each phase runs alone under its own agent (the gil4 phase under two at once: with
+and without eBPF). Versions without a known GIL layout
 (before 3.8) must say gil_readable: false; their GIL assertions are skipped.
 
 usage: python_runtime.py --agent PATH --python 3.12|system
 """
 import argparse
+import concurrent.futures
 import glob
 import os
 import platform
@@ -83,11 +85,12 @@ def main():
     print(f"interpreter {python}: {expected}")
 
     # One phase at a time: two cores are shared with whatever else runs here.
-    gil4_windows, sched_up = phase(args.agent, python, "gil4", "gil_threads.py", "4",
-                                   threads=5)
-    sampled_windows, _ = phase(args.agent, python, "gil4", "gil_threads.py", "4",
-                               extra=NO_EBPF, threads=5)
-    single_windows, _ = phase(args.agent, python, "single", "cpu_single.py")
+    # The 4 GIL-bound threads take one core between them: the two agents measuring
+    # them (with eBPF and sampled from procfs) watch the same run side by side.
+    (gil4_windows, sampled_windows), sched_up = phase(args.agent, python, "gil4",
+                                                      "gil_threads.py", "4",
+                                                      extras=("", NO_EBPF), threads=5)
+    (single_windows,), _ = phase(args.agent, python, "single", "cpu_single.py")
     problems = []
     if len(gil4_windows) < 2 or len(sampled_windows) < 2 or len(single_windows) < 2:
         harness.fail("too few windows")
@@ -149,7 +152,7 @@ def main():
             problems.append(f"single: GIL held {held:.0%} < 90%")
         if wait > 0.05 or w["gil"]["holder_threads"] != 1:
             problems.append(f"single: waits {wait:.0%}, holders {w['gil']['holder_threads']}")
-    hash_windows, _ = phase(args.agent, python, "hash2", "native_threads.py", "2", threads=3)
+    (hash_windows,), _ = phase(args.agent, python, "hash2", "native_threads.py", "2", threads=3)
     if not hash_windows:
         harness.fail("too few windows for hash2")
     for w in hash_windows:
@@ -173,23 +176,27 @@ def main():
     report(problems)
 
 
-def phase(binary, python, name, script, *args, extra="", threads=1):
-    """One workload under its own agent (config `extra` appended), watched once it runs
-    its `threads` threads: the JSON of its 2nd and 3rd windows (the first is partial),
-    and whether the ebpf sched tool was up."""
+def phase(binary, python, name, script, *args, extras=("",), threads=1):
+    """One workload watched, once it runs its `threads` threads, by one agent per config
+    in `extras` (appended to the agent's config), all at once: for each agent the JSON of
+    its 2nd and 3rd windows (the first is partial), and whether the ebpf sched tool was
+    up under the first."""
     p = start(python, script, *args)
     # The workloads start their threads last (after building their buffers).
     if not harness.wait_until(lambda: harness.thread_count(p.pid) >= threads, 10):
         harness.fail(f"{script} did not start {threads} threads within 10 s "
                      f"({harness.thread_count(p.pid)})")
-    agent = harness.Agent(binary, [{"name": name, "pid": p.pid}], window=f"{WINDOW:g}s",
-                          sample_rate=20, extra=extra)
-    got = windows(agent, name, 3)[1:]
-    if len(got) < 2:
-        print(agent.read_log()[-3000:])
-    metrics = harness.http_get(agent.base + "/metrics")[1]
+    agents = [harness.Agent(binary, [{"name": name, "pid": p.pid}], window=f"{WINDOW:g}s",
+                            sample_rate=20, extra=extra) for extra in extras]
+    with concurrent.futures.ThreadPoolExecutor(len(agents)) as pool:
+        got = list(pool.map(lambda agent: windows(agent, name, 3)[1:], agents))
+    for agent, runs in zip(agents, got):
+        if len(runs) < 2:
+            print(agent.read_log()[-3000:])
+    metrics = harness.http_get(agents[0].base + "/metrics")[1]
     sched_up = 'boundwise_collector_up{collector="ebpf_sched"} 1' in metrics
-    agent.stop()
+    for agent in agents:
+        agent.stop()
     harness.stop(p)
     return got, sched_up
 
