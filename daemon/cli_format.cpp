@@ -130,7 +130,22 @@ std::string agent_line(const json& doc) {
     out += printf_string(" · %.0f windows classified", *n);
   }
   if (auto at = text(doc, "generated_at"); !at.empty()) out += " · at " + at;
-  return out + "\n";
+  out += "\n";
+  // What weakens every verdict below: a collector down, or sampling less than it is set to.
+  const json& collectors = field(doc, "collectors");
+  if (!collectors.is_array()) return out;
+  for (const auto& c : collectors) {
+    if (c.value("up", true) == false) {
+      out += "warning: collector " + text(c, "name") + " is down: " + text(c, "error") + "\n";
+    } else if (c.value("behind", false) == true) {
+      out += printf_string(
+          "warning: collector %s fell behind: %.1f of %g sampling rounds per "
+          "second; the verdicts rest on fewer samples\n",
+          text(c, "name").c_str(), number(c, "achieved_rounds_per_second").value_or(0),
+          number(c, "rounds_per_second").value_or(0));
+    }
+  }
+  return out;
 }
 
 // Options of the decision engine: in `recommendation` or beside it.

@@ -221,6 +221,11 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
   State::publish_node(s, snapshot);
   for (const auto& c : snapshot.collectors) {
     s.collector_up.Add({{"collector", utf8(c.name)}}).Set(c.up ? 1 : 0);
+    if (c.rounds_per_second > 0) {
+      State::add_growth(s.collector_rounds.Add({{"collector", utf8(c.name)}}),
+                        static_cast<double>(c.rounds), s.collector_rounds_last[c.name]);
+      s.collector_behind.Add({{"collector", utf8(c.name)}}).Set(c.behind ? 1 : 0);
+    }
     s.collector_duration.Add({{"collector", utf8(c.name)}})
         .Set(non_negative(c.last_duration_seconds));
   }

@@ -186,6 +186,14 @@ struct MetricsPublisher::State {
   Family<Gauge>& collector_up =
       gauge("boundwise_collector_up",
             "1 if the collector is working, 0 if it is down (see the agent's log for why)");
+  Family<Counter>& collector_rounds =
+      counter("boundwise_collector_rounds_total",
+              "Sampling rounds the collector ran (collectors that sample on a period)");
+  std::map<std::string, double> collector_rounds_last;  // by collector
+  Family<Gauge>& collector_behind =
+      gauge("boundwise_collector_behind",
+            "1 when the collector ran under 80 % of its set sampling rounds in the last window "
+            "(late rounds are skipped: a starved agent samples less), else 0");
   Family<Gauge>& collector_duration = gauge("boundwise_collector_duration_seconds",
                                             "Duration of the collector's last sampling round");
   Family<Counter>& windows = counter("boundwise_windows_total", "Classification windows completed");

@@ -101,7 +101,31 @@ void Pipeline::set_targets(TargetSet targets, std::map<std::string, WorkloadFact
 // A started collector is reported down for a window in which every sampling round
 // failed (its source is gone: proc_root unmounted, a file it needs unreadable), with
 // the last failure as the reason, and up again from the first window with a success.
-void Pipeline::update_status(Slot& slot) {
+void Pipeline::update_status(Slot& slot, double duration) {
+  const double period =
+      slot.collector ? std::chrono::duration<double>(slot.collector->period()).count() : 0;
+  if (period > 0 && duration > 0) {
+    CollectorStatus& st = slot.status;
+    st.rounds_per_second = 1 / period;
+    st.achieved_rounds_per_second = static_cast<double>(slot.window_rounds) / duration;
+    st.rounds += slot.window_rounds;
+    // A round that ends the window just after it closes counts in the next: a margin
+    // of one round on top of the share.
+    const bool behind = static_cast<double>(slot.window_rounds) + 1 <
+                        CollectorStatus::kBehindShare * duration / period;
+    if (behind && !st.behind) {
+      logger("agent")->warn(
+          "collector {}: sampling fell behind: {:.1f} of {:g} rounds per second in the last "
+          "window (the last took {:.0f} ms; is the agent's CPU limited or the node "
+          "saturated?); late rounds are skipped and the verdicts rest on fewer samples",
+          st.name, st.achieved_rounds_per_second, st.rounds_per_second,
+          st.last_duration_seconds * 1e3);
+    } else if (!behind && st.behind) {
+      logger("agent")->info("collector {}: sampling caught up: {:.1f} rounds per second", st.name,
+                            st.achieved_rounds_per_second);
+    }
+    st.behind = behind;
+  }
   if (slot.window_rounds > 0) {
     const bool all_failed = slot.window_failures == slot.window_rounds;
     if (all_failed && slot.status.up) {
@@ -143,7 +167,7 @@ EvidenceSet Pipeline::collect_evidence(Clock::time_point now, double duration) {
   }
   for (auto& slot : slots_) {
     if (!slot.started) continue;
-    update_status(slot);
+    update_status(slot, duration);
     auto t0 = Clock::now();
     slot.collector->contribute(now, evidence);
     if (slot.collector->period().count() == 0)

@@ -61,8 +61,10 @@ class Pipeline {
 
   // At a window close: a started collector whose every sampling round of the window
   // failed is published down, with the last failure as the reason; up again from the
-  // first window with a success. Then counts the next window from zero.
-  static void update_status(Slot& slot);
+  // first window with a success. A collector with a period gets its set and achieved
+  // rounds per second, and `behind` (CollectorStatus), logged when it changes. Then
+  // counts the next window from zero.
+  static void update_status(Slot& slot, double duration);
 
   // Closes the window [window start, now): every collector's evidence, assembled,
   // each workload judged. `duration` is the window's length in seconds; the snapshot

@@ -314,7 +314,13 @@ nlohmann::json recommend_document(const Snapshot& s, const std::optional<std::st
   }
   json collectors = json::array();
   for (const auto& c : s.collectors) {
-    collectors.push_back({{"name", c.name}, {"up", c.up}, {"error", c.error}});
+    json collector{{"name", c.name}, {"up", c.up}, {"error", c.error}};
+    if (c.rounds_per_second > 0) {  // it samples on a period
+      collector["rounds_per_second"] = round_to(c.rounds_per_second, 1e2);
+      collector["achieved_rounds_per_second"] = round_to(c.achieved_rounds_per_second, 1e2);
+      collector["behind"] = c.behind;
+    }
+    collectors.push_back(std::move(collector));
   }
   json ebpf_duty = json::object();
   for (const auto& [tool, duty] : s.node.ebpf_duty) ebpf_duty[tool] = share(duty);

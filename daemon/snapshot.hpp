@@ -27,6 +27,16 @@ struct CollectorStatus {
   bool up = false;
   double last_duration_seconds = 0;  // of the last sample() or contribute()
   std::string error;                 // why it is down; empty when up
+  // A collector that samples on a period: the sampling rounds per second it is set to
+  // run, and how many it ran in the last window (0 and 0 for the others). The agent
+  // skips the rounds it is late for rather than bursting, so a starved agent (a CPU
+  // limit, a saturated node, a target too big for its rate) runs fewer: `behind` is set
+  // below kBehindShare of the set rate, and the verdicts then rest on fewer samples.
+  double rounds_per_second = 0;
+  double achieved_rounds_per_second = 0;
+  bool behind = false;
+  std::uint64_t rounds = 0;  // every round since start, for boundwise_collector_rounds_total
+  static constexpr double kBehindShare = 0.8;
 };
 
 // A configured target with no live process stays listed, absent, so that its absence

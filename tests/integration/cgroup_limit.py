@@ -1,10 +1,14 @@
 """The cgroup collector against a real CPU quota: a CPU-bound process in a cgroup
 limited to 0.3 cores is throttled, and the agent says the limit is its bottleneck
 (cpu_saturated, scale_out, the limit named), while the same program without a limit is
-reported without one. Needs root and a writable cgroup hierarchy with the cpu
-controller (v1 `cpu`, or v2 with `cpu` in the root's subtree_control); skips otherwise.
+reported without one; and the agent itself under a tight CPU and memory limit. Needs
+root and a writable cgroup hierarchy with the cpu controller (v1 `cpu`, or v2 with
+`cpu` in the root's subtree_control; `memory` too for agent_starved); skips otherwise.
 
-  throttled   the limited and the unlimited program side by side, one agent
+  throttled       the limited and the unlimited program side by side, one agent
+  agent_starved   the agent in a cgroup of 0.05 cores and 64 MiB, watching 2 000 threads
+                  at 20 samples/s: it samples less (behind, logged, in /recommend and
+                  /metrics) and keeps answering and closing windows, never OOM-killed
 
 usage: cgroup_limit.py --agent PATH --case NAME
 """
@@ -19,34 +23,84 @@ import harness  # noqa: E402
 QUOTA_CORES = 0.3
 
 
-def make_limited_cgroup():
-    """A fresh cgroup with a 0.3-core quota: (directory, write_pid). Skips without one."""
+def make_limited_cgroup(quota_cores=QUOTA_CORES, memory_bytes=None):
+    """Fresh cgroups with a CPU quota (and a memory limit): the directories a process
+    joins by writing its PID to their cgroup.procs (one on v2; `cpu` and `memory` on
+    v1). Skips without them."""
     if os.geteuid() != 0:
         harness.skip("needs root to create a cgroup")
     name = f"boundwise-test-{os.getpid()}"
     v1 = "/sys/fs/cgroup/cpu"
     if os.path.exists(os.path.join(v1, "cpu.cfs_quota_us")):
-        path = os.path.join(v1, name)
-        os.mkdir(path)
-        with open(os.path.join(path, "cpu.cfs_quota_us"), "w") as f:
-            f.write(str(int(QUOTA_CORES * 100000)))
-        return path
+        paths = [os.path.join(v1, name)]
+        if memory_bytes is not None:
+            if not os.path.exists("/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+                harness.skip("cgroup v1 without the memory controller")
+            paths.append(os.path.join("/sys/fs/cgroup/memory", name))
+        for path in paths:
+            os.mkdir(path)
+            CREATED.append(path)
+        write(paths[0], "cpu.cfs_quota_us", int(quota_cores * 100000))
+        if memory_bytes is not None:
+            write(paths[1], "memory.limit_in_bytes", memory_bytes)
+        return paths
     v2 = "/sys/fs/cgroup"
     try:
         with open(os.path.join(v2, "cgroup.subtree_control")) as f:
-            if "cpu" not in f.read().split():
-                harness.skip("cgroup v2 without the cpu controller enabled for children")
+            controllers = f.read().split()
     except OSError:
         harness.skip("no cgroup hierarchy with the cpu controller")
+    for needed in ["cpu"] + (["memory"] if memory_bytes is not None else []):
+        if needed not in controllers:
+            harness.skip(f"cgroup v2 without the {needed} controller enabled for children")
     path = os.path.join(v2, name)
     os.mkdir(path)
-    with open(os.path.join(path, "cpu.max"), "w") as f:
-        f.write(f"{int(QUOTA_CORES * 100000)} 100000")
-    return path
+    CREATED.append(path)
+    write(path, "cpu.max", f"{int(quota_cores * 100000)} 100000")
+    if memory_bytes is not None:
+        write(path, "memory.max", memory_bytes)
+    return [path]
+
+
+CREATED = []  # cgroups to remove at the end
+
+
+def write(directory, name, value):
+    with open(os.path.join(directory, name), "w") as f:
+        f.write(str(value))
+
+
+def remove_cgroups():
+    """Removes the cgroups made here once their processes are gone (a few tries)."""
+    for path in CREATED:
+        for _ in range(50):
+            try:
+                os.rmdir(path)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.1)
+    CREATED.clear()
+
+
+def oom_kills(paths):
+    """OOM kills in the cgroups' memory controller, or None where it does not count them."""
+    for path in paths:
+        for name in ("memory.oom_control", "memory.events"):
+            try:
+                with open(os.path.join(path, name)) as f:
+                    for line in f:
+                        key, _, value = line.partition(" ")
+                        if key == "oom_kill":
+                            return int(value)
+            except OSError:
+                continue
+    return None
 
 
 def case_throttled(binary):
-    path = make_limited_cgroup()
+    path = make_limited_cgroup()[0]
     limited = unlimited = agent = None
     try:
         limited = harness.start_workload("cpu_single.py")
@@ -88,13 +142,85 @@ def case_throttled(binary):
         for p in (agent.process if agent else None, limited, unlimited):
             if p is not None:
                 harness.stop(p)
-        for _ in range(50):
-            try:
-                os.rmdir(path)
-                break
-            except OSError:
-                time.sleep(0.1)
+        remove_cgroups()
+
+
+STARVED_CORES = 0.05
+STARVED_MEMORY = 64 << 20
+SLEEPERS = 2000
+# 2 000 threads that sleep: each sampling round reads every thread's files.
+SLEEPERS_CODE = f"""
+import threading
+stop = threading.Event()
+for _ in range({SLEEPERS}):
+    threading.Thread(target=stop.wait, daemon=True).start()
+stop.wait()
+"""
+
+
+def case_agent_starved(binary):
+    paths = make_limited_cgroup(STARVED_CORES, STARVED_MEMORY)
+    sleepers = agent = None
+
+    def join_cgroups():  # in the agent's child, before exec: it starts limited
+        for path in paths:
+            write(path, "cgroup.procs", os.getpid())
+
+    try:
+        sleepers = harness.start(["/usr/bin/python3", "-c", SLEEPERS_CODE])
+        if not harness.wait_until(lambda: harness.thread_count(sleepers.pid) > SLEEPERS, 20):
+            harness.fail(f"the target did not start its {SLEEPERS} threads")
+        agent = harness.Agent(binary, [{"name": "sleepers", "pid": sleepers.pid}],
+                              sample_rate=20, preexec_fn=join_cgroups, healthy_timeout=30)
+        # Windows of 2 s keep closing, and /healthz answers all along.
+        start = time.monotonic()
+        slowest = 0.0
+        first = None
+        doc = None
+        procfs = {}
+        while time.monotonic() - start < 20:
+            t0 = time.monotonic()
+            status, _ = harness.http_get(agent.base + "/healthz", timeout=5)
+            slowest = max(slowest, time.monotonic() - t0)
+            if status != 200:
+                harness.fail(f"/healthz answered {status} under the limits")
+            doc = agent.recommend()
+            if doc is not None:
+                if first is None:
+                    first = doc["windows_completed"]
+                procfs = next((c for c in doc["collectors"] if c["name"] == "procfs"), {})
+                if procfs.get("behind") and doc["windows_completed"] >= first + 3:
+                    break
+            time.sleep(1)
+        if agent.process.poll() is not None:
+            harness.fail(f"the agent exited ({agent.process.returncode}) under the limits")
+        kills = oom_kills(paths)
+        if kills:
+            harness.fail(f"the agent's cgroup counted {kills} OOM kill(s)")
+        if doc is None or first is None or doc["windows_completed"] < first + 3:
+            harness.fail(f"windows stopped closing under the limits: {doc and doc['windows_completed']}"
+                         f" after {first}")
+        if not procfs.get("behind") or procfs["achieved_rounds_per_second"] >= 0.8 * 20:
+            harness.fail(f"the starved agent does not say it fell behind: {procfs}")
+        if "sampling fell behind" not in agent.read_log():
+            harness.fail("the log does not say the sampling fell behind")
+        metrics = harness.http_get(agent.base + "/metrics")[1] or ""
+        if 'boundwise_collector_behind{collector="procfs"} 1' not in metrics:
+            harness.fail("boundwise_collector_behind is not 1 for procfs")
+        _, w = agent.workload("sleepers")
+        if w is None or w.get("verdict") is None:
+            harness.fail(f"no verdict for the watched workload under the limits: {w}")
+        print(f"ok: under {STARVED_CORES} cores and {STARVED_MEMORY >> 20} MiB the agent ran "
+              f"{procfs['achieved_rounds_per_second']} of {procfs['rounds_per_second']} rounds/s "
+              f"(behind, logged), closed {doc['windows_completed'] - first} windows in "
+              f"{time.monotonic() - start:.0f} s, /healthz at worst {slowest * 1e3:.0f} ms, "
+              f"OOM kills: {kills}; verdict {w['verdict']['class']}")
+    finally:
+        for p in (agent.process if agent else None, sleepers):
+            if p is not None:
+                harness.stop(p)
+        remove_cgroups()
 
 
 if __name__ == "__main__":
-    harness.run_cases({"throttled": case_throttled})
+    harness.run_cases({"throttled": case_throttled, "agent_starved": case_agent_starved})

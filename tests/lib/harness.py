@@ -182,7 +182,7 @@ class Agent:
     """The boundwise binary on a temp config, listening on a free loopback port."""
 
     def __init__(self, binary, targets, window="2s", sample_rate=20, dependencies=None,
-                 extra="", discovery_interval="1s", preexec_fn=None):
+                 extra="", discovery_interval="1s", preexec_fn=None, healthy_timeout=10):
         self.port = free_port()
         self.dir = tempdir("boundwise-agent-")
         self.config = os.path.join(self.dir, "boundwise.yaml")
@@ -210,7 +210,7 @@ class Agent:
                              stderr=subprocess.STDOUT, preexec_fn=preexec_fn)
         self.base = f"http://127.0.0.1:{self.port}"
         self.log.flush()
-        wait_healthy(self.process, self.base, self.log_path)
+        wait_healthy(self.process, self.base, self.log_path, timeout=healthy_timeout)
 
     def read_log(self):
         self.log.flush()

@@ -97,6 +97,26 @@ TEST(CliFormat, ColourOnlyWhenAskedAndColumnsStayAligned) {
   EXPECT_EQ(plain, status_table(fixture(), Style{}));
 }
 
+TEST(CliFormat, StatusWarnsOfACollectorDownOrBehind) {
+  json doc = fixture();
+  EXPECT_FALSE(contains(status_table(doc, Style{}), "warning:"));
+  doc["collectors"] = json::array({{{"name", "procfs"},
+                                    {"up", true},
+                                    {"error", ""},
+                                    {"rounds_per_second", 20},
+                                    {"achieved_rounds_per_second", 2.14},
+                                    {"behind", true}},
+                                   {{"name", "ebpf"}, {"up", false}, {"error", "no CAP_BPF"}},
+                                   {{"name", "node"}, {"up", true}, {"error", ""}}});
+  const std::string table = status_table(doc, Style{});
+  EXPECT_TRUE(contains(table,
+                       "warning: collector procfs fell behind: 2.1 of 20 sampling rounds "
+                       "per second; the verdicts rest on fewer samples\n"))
+      << table;
+  EXPECT_TRUE(contains(table, "warning: collector ebpf is down: no CAP_BPF\n")) << table;
+  EXPECT_FALSE(contains(table, "collector node")) << table;
+}
+
 TEST(CliFormat, StatusTableOfAnAgentWithoutWorkloads) {
   json doc = fixture();
   doc["workloads"] = json::array();

@@ -221,6 +221,22 @@ TEST(PrometheusMetrics, AgentStageCountersFollowTheCumulativeCpuTime) {
   EXPECT_EQ(value(text, "boundwise_agent_stage_seconds_total", {{"stage", "publish"}}), 0.25);
 }
 
+TEST(PrometheusMetrics, SamplingRoundsCountAndBehindIsAGauge) {
+  MetricsPublisher m;
+  Snapshot s = snapshot_with({});
+  s.collectors[0].rounds_per_second = 5;
+  s.collectors[0].rounds = 50;
+  s.collectors.push_back(CollectorStatus{"node", true, 0.001, ""});  // no period: no series
+  m.publish(s);
+  s.collectors[0].rounds = 71;
+  s.collectors[0].behind = true;
+  m.publish(s);
+  const std::string text = m.render();
+  EXPECT_EQ(value(text, "boundwise_collector_rounds_total", {{"collector", "procfs"}}), 71);
+  EXPECT_EQ(value(text, "boundwise_collector_behind", {{"collector", "procfs"}}), 1);
+  EXPECT_FALSE(value(text, "boundwise_collector_behind", {{"collector", "node"}}));
+}
+
 TEST(PrometheusMetrics, PressureCountersFollowTheKernelTotalsMonotonically) {
   MetricsPublisher m;
   const Labels cpu_some{{"resource", "cpu"}, {"kind", "some"}};

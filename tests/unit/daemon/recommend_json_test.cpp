@@ -82,6 +82,19 @@ void expect_number(const json& j, const std::string& where) {
   }
 }
 
+TEST(RecommendJson, ACollectorThatFellBehindSaysSoWithBothRates) {
+  Snapshot s = snapshot_with({io_bound("api")});
+  s.collectors[0].rounds_per_second = 20;
+  s.collectors[0].achieved_rounds_per_second = 2.1449;
+  s.collectors[0].behind = true;
+  auto doc = recommend_document(s);
+  const json& procfs = doc["collectors"][0];
+  EXPECT_EQ(procfs["rounds_per_second"], 20);
+  EXPECT_EQ(procfs["achieved_rounds_per_second"], 2.14);
+  EXPECT_EQ(procfs["behind"], true);
+  EXPECT_FALSE(doc["collectors"][1].contains("rounds_per_second"));
+}
+
 TEST(RecommendJson, TopLevelContract) {
   auto doc = recommend_document(snapshot_with({io_bound("api")}));
   EXPECT_EQ(doc["host"], "web-3");
@@ -95,6 +108,7 @@ TEST(RecommendJson, TopLevelContract) {
   EXPECT_EQ(doc["collectors"][1]["name"], "ebpf");
   EXPECT_EQ(doc["collectors"][1]["up"], false);
   EXPECT_EQ(doc["collectors"][1]["error"], "bpf(): Operation not permitted");
+  EXPECT_FALSE(doc["collectors"][0].contains("behind"));  // no period set: no rates
   EXPECT_EQ(doc["node"]["cores"], 2);
   expect_number(doc["node"]["load1"], "node.load1");
 }
