@@ -40,7 +40,7 @@ def make_limited_cgroup(quota_cores=QUOTA_CORES, memory_bytes=None):
         for path in paths:
             os.mkdir(path)
             CREATED.append(path)
-        write(paths[0], "cpu.cfs_quota_us", int(quota_cores * 100000))
+        set_quota(paths, quota_cores)
         if memory_bytes is not None:
             write(paths[1], "memory.limit_in_bytes", memory_bytes)
         return paths
@@ -56,13 +56,21 @@ def make_limited_cgroup(quota_cores=QUOTA_CORES, memory_bytes=None):
     path = os.path.join(v2, name)
     os.mkdir(path)
     CREATED.append(path)
-    write(path, "cpu.max", f"{int(quota_cores * 100000)} 100000")
+    set_quota([path], quota_cores)
     if memory_bytes is not None:
         write(path, "memory.max", memory_bytes)
     return [path]
 
 
 CREATED = []  # cgroups to remove at the end
+
+
+def set_quota(paths, cores):
+    """The CPU quota of cgroups made by make_limited_cgroup (None: no limit)."""
+    if os.path.exists(os.path.join(paths[0], "cpu.cfs_quota_us")):
+        write(paths[0], "cpu.cfs_quota_us", -1 if cores is None else int(cores * 100000))
+    else:
+        write(paths[0], "cpu.max", f"{'max' if cores is None else int(cores * 100000)} 100000")
 
 
 def write(directory, name, value):
@@ -82,6 +90,20 @@ def remove_cgroups():
             except OSError:
                 time.sleep(0.1)
     CREATED.clear()
+
+
+def cgroup_memory(paths):
+    """The cgroups' memory use and peak in bytes, as the controller reports them."""
+    out = {}
+    for path in paths:
+        for name in ("memory.usage_in_bytes", "memory.max_usage_in_bytes", "memory.failcnt",
+                     "memory.current", "memory.peak"):
+            try:
+                with open(os.path.join(path, name)) as f:
+                    out[name] = int(f.read())
+            except (OSError, ValueError):
+                continue
+    return out
 
 
 def oom_kills(paths):
@@ -159,7 +181,9 @@ stop.wait()
 
 
 def case_agent_starved(binary):
-    paths = make_limited_cgroup(STARVED_CORES, STARVED_MEMORY)
+    # The memory limit holds from the agent's start; the CPU limit from once it answers
+    # (starting, it loads its BPF programs: seconds at 0.05 cores, not what is tested).
+    paths = make_limited_cgroup(None, STARVED_MEMORY)
     sleepers = agent = None
 
     def join_cgroups():  # in the agent's child, before exec: it starts limited
@@ -171,7 +195,8 @@ def case_agent_starved(binary):
         if not harness.wait_until(lambda: harness.thread_count(sleepers.pid) > SLEEPERS, 20):
             harness.fail(f"the target did not start its {SLEEPERS} threads")
         agent = harness.Agent(binary, [{"name": "sleepers", "pid": sleepers.pid}],
-                              sample_rate=20, preexec_fn=join_cgroups, healthy_timeout=30)
+                              sample_rate=20, preexec_fn=join_cgroups)
+        set_quota(paths, STARVED_CORES)
         # Windows of 2 s keep closing, and /healthz answers all along.
         start = time.monotonic()
         slowest = 0.0
@@ -183,7 +208,11 @@ def case_agent_starved(binary):
             status, _ = harness.http_get(agent.base + "/healthz", timeout=5)
             slowest = max(slowest, time.monotonic() - t0)
             if status != 200:
-                harness.fail(f"/healthz answered {status} under the limits")
+                harness.fail(f"/healthz answered {status} under the limits, "
+                             f"{time.monotonic() - start:.1f} s in (waited "
+                             f"{time.monotonic() - t0:.1f} s); memory "
+                             f"{cgroup_memory(paths)}; the agent's log:\n"
+                             f"{agent.read_log()[-3000:]}")
             doc = agent.recommend()
             if doc is not None:
                 if first is None:
