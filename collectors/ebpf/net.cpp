@@ -4,6 +4,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
@@ -73,7 +74,7 @@ class NetTool final : public SkeletonTool<net_bpf> {
   // Ports the new target's network namespace listens on make its sockets on them
   // server side (the rule for connections accepted before the agent saw them).
   void on_new_target(const ProcessKey& key, std::uint32_t wid) override {
-    for (std::uint16_t port : listening_ports(settings_.proc_root, key.pid)) {
+    for (std::uint16_t port : namespace_ports(key.pid)) {
       bpf_map__update_elem(skel_->maps.bw_listen_ports, &port, sizeof port, &wid, sizeof wid,
                            BPF_NOEXIST);
     }
@@ -158,7 +159,38 @@ class NetTool final : public SkeletonTool<net_bpf> {
     return out;
   }
 
+  // The listening ports of the pid's network namespace, read at most once a second
+  // per namespace: a tree of 2 000 new targets in one namespace reads net/tcp{,6} once,
+  // not 2 000 times (each read walks the kernel's whole TCP hash table). The namespace
+  // is told by the inode procfs gives its net/tcp, one per namespace.
+  const std::vector<std::uint16_t>& namespace_ports(int tgid) {
+    constexpr std::uint64_t kFreshNs = 1'000'000'000;
+    struct stat st {};
+    const std::string tcp = settings_.proc_root + "/" + std::to_string(tgid) + "/net/tcp";
+    if (::stat(tcp.c_str(), &st) != 0) {
+      uncached_ = listening_ports(settings_.proc_root, tgid);
+      return uncached_;
+    }
+    const std::uint64_t now = monotonic_ns();
+    auto& entry = ports_by_namespace_[{st.st_dev, st.st_ino}];
+    if (entry.read_ns == 0 || now - entry.read_ns > kFreshNs) {
+      entry.ports = listening_ports(settings_.proc_root, tgid);
+      entry.read_ns = now;
+    }
+    for (auto it = ports_by_namespace_.begin(); it != ports_by_namespace_.end();) {
+      it = now - it->second.read_ns > 60 * kFreshNs ? ports_by_namespace_.erase(it) : std::next(it);
+    }
+    return entry.ports;
+  }
+
+  struct NamespacePorts {
+    std::vector<std::uint16_t> ports;
+    std::uint64_t read_ns = 0;
+  };
+
   CollectorSettings settings_;
+  std::map<std::pair<dev_t, ino_t>, NamespacePorts> ports_by_namespace_;
+  std::vector<std::uint16_t> uncached_;
   std::map<bw_net_key, NetCounters, KeyLess> baselines_;
   std::map<std::uint32_t, InboundCounters> inbound_baselines_;
 };

@@ -16,10 +16,13 @@
 namespace boundwise::procfs {
 
 // Which file: tid 0 for a process-level file. `kind` is the caller's own numbering.
+// start_time: the process's (ProcessKey), so that a reused PID never finds the files
+// kept for the process that had it before.
 struct FileKey {
   int pid = 0;
   int tid = 0;
   int kind = 0;
+  std::uint64_t start_time = 0;
   bool operator==(const FileKey&) const = default;
 };
 
@@ -58,7 +61,7 @@ class FdCache {
     std::size_t operator()(const FileKey& k) const {
       return std::hash<std::uint64_t>()((static_cast<std::uint64_t>(k.pid) << 32) ^
                                         (static_cast<std::uint64_t>(k.tid) << 4) ^
-                                        static_cast<std::uint64_t>(k.kind));
+                                        static_cast<std::uint64_t>(k.kind) ^ (k.start_time << 20));
     }
   };
   struct Entry {

@@ -65,7 +65,8 @@ std::optional<ProcessState> ProcfsCollector::track(const ProcessKey& key,
   p.workload = workload;
   int dir = open_process_dir(key);
   if (dir < 0) return std::nullopt;  // already gone, or its PID reused
-  p.sockets = std::make_unique<ProcessSockets>(key.pid, [this, k = key] { return dir_of(k); });
+  p.sockets = std::make_unique<ProcessSockets>(
+      key.pid, [this, k = key] { return dir_of(k); }, &net_tables_);
   auto stat_text = read_at(dir, "stat");
   auto stat = stat_text ? parse_stat(*stat_text) : Result<TaskStat>(Error{""});
   if (!stat || stat->start_time_ticks != key.start_time_ticks) {
@@ -96,9 +97,16 @@ void ProcfsCollector::retire(ProcessState& p) {
 }
 
 // Opens fds for threads not yet known and marks vanished ones. Also detects a
-// process that has exited (its task dir is gone).
+// process that has exited (its task dir is gone). The list is read only when the
+// kernel's thread count differs from the threads known alive (thread_list_stale): a
+// process of 1 000 threads, or 2 000 processes of one, cost one fstatat each then.
 void ProcfsCollector::refresh_threads(ProcessState& p, SteadyTime now, bool mid_window) {
-  auto tids = list_numeric(dir_of(p.key), "task");
+  p.ran_since_listing = false;
+  const int dir = dir_of(p.key);
+  const auto alive = static_cast<std::size_t>(std::count_if(
+      p.threads.begin(), p.threads.end(), [](const auto& entry) { return entry.second.alive; }));
+  if (!thread_list_stale(task_links(dir), alive)) return;
+  auto tids = list_numeric(dir, "task");
   if (tids.empty()) {
     p.alive = false;
     for (auto& [tid, t] : p.threads) t.alive = false;
@@ -116,6 +124,13 @@ void ProcfsCollector::refresh_threads(ProcessState& p, SteadyTime now, bool mid_
     if (!read_baselines(p, tid, t)) continue;  // already gone
     p.threads.emplace(tid, std::move(t));
   }
+}
+
+// The link count of /proc/PID/task (2 + threads), or nullopt when the process is gone.
+std::optional<std::uint64_t> ProcfsCollector::task_links(int dir) const {
+  struct stat st {};
+  if (dir < 0 || ::fstatat(dir, "task", &st, 0) != 0) return std::nullopt;
+  return static_cast<std::uint64_t>(st.st_nlink);
 }
 
 // false when the thread's stat cannot be read (it has exited).
@@ -165,7 +180,8 @@ int ProcfsCollector::open_process_dir(const ProcessKey& key) {
 
 // /proc/PID of a target, kept open while the cache has room.
 int ProcfsCollector::dir_of(const ProcessKey& key) {
-  return files_->get({key.pid, 0, kProcessDir}, [&] { return open_process_dir(key); });
+  return files_->get({key.pid, 0, kProcessDir, key.start_time_ticks},
+                     [&] { return open_process_dir(key); });
 }
 
 // One of a thread's task files, read whole into buf_; nullopt when it cannot be
@@ -173,7 +189,7 @@ int ProcfsCollector::dir_of(const ProcessKey& key) {
 std::optional<std::string_view> ProcfsCollector::read_task(ProcessState& p, int tid,
                                                            FileKind kind) {
   static constexpr const char* kNames[] = {"", "stat", "syscall", "schedstat"};
-  int fd = files_->get({p.key.pid, tid, kind}, [&] {
+  int fd = files_->get({p.key.pid, tid, kind, p.key.start_time_ticks}, [&] {
     int dir = dir_of(p.key);
     if (dir < 0) return -1;
     std::string path = "task/" + std::to_string(tid) + "/" + kNames[kind];
@@ -192,13 +208,13 @@ std::optional<std::string_view> ProcfsCollector::read_task(ProcessState& p, int 
 
 void ProcfsCollector::forget_thread(const ProcessState& p, int tid) {
   for (FileKind kind : {kTaskStat, kTaskSyscall, kTaskSchedstat}) {
-    files_->forget({p.key.pid, tid, kind});
+    files_->forget({p.key.pid, tid, kind, p.key.start_time_ticks});
   }
 }
 
 void ProcfsCollector::forget_process(const ProcessState& p) {
   for (const auto& [tid, t] : p.threads) forget_thread(p, tid);
-  files_->forget({p.key.pid, 0, kProcessDir});
+  files_->forget({p.key.pid, 0, kProcessDir, p.key.start_time_ticks});
 }
 
 std::optional<Switches> ProcfsCollector::thread_switches(ProcessState& p, int tid) {

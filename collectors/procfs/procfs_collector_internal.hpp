@@ -26,6 +26,7 @@
 #include "collectors/procfs/parse.hpp"
 #include "collectors/procfs/proc_io.hpp"
 #include "collectors/procfs/process_sockets.hpp"
+#include "collectors/procfs/unchanged.hpp"
 
 namespace boundwise::procfs {
 
@@ -70,6 +71,9 @@ struct ProcessState {
   // lookups through a dead process's dir fail, so a reused PID is never read.
   bool alive = true;
   std::map<int, ThreadState> threads;
+  // A thread was seen to run (or to go) since its threads were last counted: only then
+  // can one have started, so only then is the list checked in a sampling round.
+  bool ran_since_listing = true;
   std::optional<process::GilLocation> gil;
   std::unique_ptr<ProcessSockets> sockets;  // what its fds are
   // Process-level counter baselines.
@@ -105,6 +109,7 @@ class ProcfsCollector final : public Collector {
   void retire(ProcessState& p);
   std::optional<ProcessState> track(const ProcessKey& key, const std::string& workload);
   void refresh_threads(ProcessState& p, SteadyTime now, bool mid_window);
+  std::optional<std::uint64_t> task_links(int dir) const;
   bool read_baselines(ProcessState& p, int tid, ThreadState& t);
   std::size_t kept_files_bound() const;
   int open_process_dir(const ProcessKey& key);
@@ -125,9 +130,9 @@ class ProcfsCollector final : public Collector {
 
   // The window close (procfs_window.cpp).
   void account_process(ProcessState& p, SteadyTime now, EvidenceSet& evidence);
-  void account_thread(ProcessState& p, int tid, ThreadState& t, SteadyTime now, double period,
+  bool account_thread(ProcessState& p, int tid, ThreadState& t, SteadyTime now, double period,
                       SampledEvidence& w);
-  void account_counters(ProcessState& p, SampledEvidence& w);
+  void account_counters(ProcessState& p, bool ran, SampledEvidence& w);
   void add_dependencies(const std::string& workload, SampledEvidence& w, const WorkloadAcc* acc);
 
   CollectorSettings settings_;
@@ -136,6 +141,7 @@ class ProcfsCollector final : public Collector {
   std::shared_ptr<spdlog::logger> log_;
   Fd root_;
   std::unique_ptr<FdCache> files_;  // created in start()
+  NetTables net_tables_;            // shared by the processes' ProcessSockets (declared first)
   std::map<ProcessKey, ProcessState> processes_;
   std::vector<ProcessState> retired_;
   std::map<std::string, WorkloadAcc> acc_;

@@ -23,7 +23,7 @@ Status ProcfsCollector::sample(SteadyTime now) {
   std::map<std::string, int> busy_now;
   for (auto& [key, p] : processes_) {
     if (!p.alive) continue;
-    if (round_ % kRelistEvery == 0) refresh_threads(p, now, true);
+    if (round_ % kRelistEvery == 0 && p.ran_since_listing) refresh_threads(p, now, true);
     if (!p.alive) continue;
     int& busy = busy_now[p.workload];
     futex_waiters_.clear();
@@ -60,10 +60,9 @@ void ProcfsCollector::sample_thread(ProcessState& p, int tid, ThreadState& t, in
   if (auto text = read_task(p, tid, kTaskSchedstat)) {
     if (auto parsed = parse_schedstat(*text)) sched = *parsed;
   }
-  bool unchanged =
-      sched && t.last_sched && t.last_attribution && sched->run_ns == t.last_sched->run_ns &&
-      sched->wait_ns == t.last_sched->wait_ns && sched->timeslices == t.last_sched->timeslices;
+  const bool unchanged = t.last_attribution && not_run_since(t.last_sched, sched);
   if (sched) t.last_sched = sched;
+  if (!unchanged) p.ran_since_listing = true;
   std::uint64_t slices = sched ? sched->timeslices : 0;
   if (unchanged) {
     // The longer a thread stays in one wait without running, the less often it is

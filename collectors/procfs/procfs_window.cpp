@@ -28,6 +28,8 @@ void ProcfsCollector::contribute(SteadyTime now, EvidenceSet& evidence) {
   for (auto& [key, p] : processes_) {
     if (p.alive) refresh_threads(p, now, true);
   }
+  // Connection counts below come from tables read now, once per network namespace.
+  net_tables_.expire();
   for (auto& [key, p] : processes_) account_process(p, now, evidence);
   for (auto& p : retired_) {
     account_process(p, now, evidence);
@@ -63,10 +65,11 @@ void ProcfsCollector::account_process(ProcessState& p, SteadyTime now, EvidenceS
   SampledEvidence& w = *wit->second.sampled;
   const double period = std::chrono::duration<double>(period_).count();
   int threads_alive = 0;
+  bool ran = false;  // a thread of it ran in the window, started or ended
   for (auto it = p.threads.begin(); it != p.threads.end();) {
     ThreadState& t = it->second;
     close_interval(p, t);
-    account_thread(p, it->first, t, now, period, w);
+    ran = account_thread(p, it->first, t, now, period, w) || ran;
     if (t.alive) {
       ++threads_alive;
       ++it;
@@ -79,11 +82,12 @@ void ProcfsCollector::account_process(ProcessState& p, SteadyTime now, EvidenceS
     w.threads += threads_alive;
     w.processes += 1;
     w.pids.insert(std::lower_bound(w.pids.begin(), w.pids.end(), p.key.pid), p.key.pid);
-    account_counters(p, w);
+    account_counters(p, ran, w);
   }
 }
 
-void ProcfsCollector::account_thread(ProcessState& p, int tid, ThreadState& t, SteadyTime now,
+// true unless the thread existed the whole window and did not run in it.
+bool ProcfsCollector::account_thread(ProcessState& p, int tid, ThreadState& t, SteadyTime now,
                                      double period, SampledEvidence& w) {
   ThreadWindow in;
   in.lifetime_seconds = std::chrono::duration<double>(now - t.base_time).count();
@@ -97,12 +101,14 @@ void ProcfsCollector::account_thread(ProcessState& p, int tid, ThreadState& t, S
       if (auto s = parse_schedstat(*text)) sched = *s;
     }
   }
+  const bool idle = t.alive && t.full_window && not_run_since(t.base_sched, sched);
   if (sched) {
     // Exact run and run-queue time; without them (the thread exited, schedstat is
     // unreadable or went backwards) the samples are all we have.
     auto run_ns = counter_delta(sched->run_ns, base_field(t.base_sched, &SchedStat::run_ns));
     auto wait_ns = counter_delta(sched->wait_ns, base_field(t.base_sched, &SchedStat::wait_ns));
-    auto switches = thread_switches(p, tid);
+    // A thread that has not run has not been switched either.
+    auto switches = idle && t.base_switches ? t.base_switches : thread_switches(p, tid);
     if (run_ns && wait_ns) {
       in.run_seconds = static_cast<double>(*run_ns) / 1e9;
       in.queue_seconds = static_cast<double>(*wait_ns) / 1e9;
@@ -138,11 +144,18 @@ void ProcfsCollector::account_thread(ProcessState& p, int tid, ThreadState& t, S
   t.endpoint_samples.clear();
   t.base_time = now;
   t.full_window = true;
+  return !idle;
 }
 
-void ProcfsCollector::account_counters(ProcessState& p, SampledEvidence& w) {
+// CPU, faults and I/O bytes change only when the process runs: when none of its
+// threads ran (`ran` false), stat and io are not read and their deltas are zero.
+// Memory is read regardless: reclaim, swap and other processes' exits (PSS) change
+// it while the process sleeps; connection states too (the peer closes).
+void ProcfsCollector::account_counters(ProcessState& p, bool ran, SampledEvidence& w) {
   const int dir = dir_of(p.key);
-  if (auto text = read_at(dir, "stat")) {
+  if (!ran && p.base_cpu_ticks && p.base_major_faults) {
+    // Unchanged: nothing to add.
+  } else if (auto text = read_at(dir, "stat")) {
     if (auto s = parse_stat(*text)) {
       const std::uint64_t cpu = s->utime_ticks + s->stime_ticks;
       auto cpu_ticks = counter_delta(cpu, p.base_cpu_ticks);
@@ -155,7 +168,9 @@ void ProcfsCollector::account_counters(ProcessState& p, SampledEvidence& w) {
       p.base_major_faults = s->major_faults;
     }
   }
-  if (auto text = read_at(dir, "io")) {
+  if (!ran && p.base_io) {
+    // Unchanged: nothing to add.
+  } else if (auto text = read_at(dir, "io")) {
     if (auto io = parse_io(*text)) {
       auto read_bytes =
           counter_delta(io->read_bytes, base_field(p.base_io, &IoCounters::read_bytes));
@@ -177,7 +192,7 @@ void ProcfsCollector::account_counters(ProcessState& p, SampledEvidence& w) {
       w.memory.processes_measured += 1;
     }
   }
-  w.established_connections += p.sockets->established(round_);
+  w.established_connections += p.sockets->established(round_, ran);
 }
 
 // Waits per remote endpoint, unnamed: assemble() names and caps them.
