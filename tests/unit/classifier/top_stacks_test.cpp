@@ -122,7 +122,7 @@ FoldedStacks gil_holders() {
   FoldedStacks f;
   const std::string file = "/srv/tests/workloads/py_chain.py";
   add_stack(f,
-            "<module> (" + file + ":35);main (" + file + ":31);outer_step (" + file +
+            "<module> (" + file + ":34);main (" + file + ":30);outer_step (" + file +
                 ":23);middle_step (" + file + ":19);inner_spin (" + file + ":15)",
             60, 100);
   add_stack(f,
@@ -158,11 +158,11 @@ TEST(TopStacks, GilContendedNamesThePythonFunctionHoldingTheGil) {
   EXPECT_EQ(top[0].reason, Reason::gil);
   EXPECT_EQ(top[0].frames,
             (std::vector<std::string>{"inner_spin (py_chain.py:15)", "middle_step (py_chain.py:19)",
-                                      "outer_step (py_chain.py:23)", "main (py_chain.py:31)"}));
+                                      "outer_step (py_chain.py:23)", "main (py_chain.py:30)"}));
   EXPECT_DOUBLE_EQ(top[0].share, 0.6);  // of the probes that found the GIL held
   EXPECT_EQ(describe(top[0]),
             "GIL held 60 % in inner_spin (py_chain.py:15) \u2190 middle_step (py_chain.py:19) "
-            "\u2190 outer_step (py_chain.py:23) \u2190 main (py_chain.py:31)");
+            "\u2190 outer_step (py_chain.py:23) \u2190 main (py_chain.py:30)");
   // Without GIL probes: the waiters' off-CPU stacks, as before.
   auto waits = verdict_stacks(Bottleneck::gil_contended, seconds, nullptr, &offcpu, nullptr);
   ASSERT_EQ(waits.size(), 1u);
