@@ -199,11 +199,9 @@ struct UnwindWorker::State {
     }
     if (!sample.holder_tid) return "[GIL holder unknown]";
     std::vector<python::PyFrame> frames;
-    if (py->stacks->frames(*py->memory, *sample.holder_tid, py->tids, frames) ==
-            python::FrameReader::Outcome::failed &&
-        frames.empty()) {
-      cause = "python_read_failed";
-    }
+    const auto outcome = py->stacks->frames(*py->memory, *sample.holder_tid, py->tids, frames);
+    if (outcome == python::FrameReader::Outcome::gone) return {};
+    if (outcome == python::FrameReader::Outcome::failed) cause = "python_read_failed";
     if (frames.empty()) return "[no Python frames]";
     std::vector<std::string> leaf_first;
     leaf_first.reserve(frames.size());
