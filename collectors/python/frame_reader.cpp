@@ -186,7 +186,8 @@ std::optional<int> line_at(std::span<const std::uint8_t> table, int first_line,
     auto first = c.byte();
     if ((*first & 0x80u) == 0) return std::nullopt;  // not the start of an entry
     const unsigned code = (*first >> 3) & 15u;
-    const std::uint64_t end = address + 2 * ((*first & 7u) + 1);  // code units of 2 bytes
+    const std::uint64_t end =
+        address + 2 * (std::uint64_t{*first & 7u} + 1);  // code units of 2 bytes
     bool has_line = true;
     if (code == 15) {  // no location
       has_line = false;

@@ -25,7 +25,7 @@ namespace boundwise::python {
 
 inline constexpr std::size_t kMaxPythonFrames = 128;
 inline constexpr std::size_t kMaxPythonString = 256;
-inline constexpr std::size_t kMaxLineTable = 64 * 1024;
+inline constexpr std::size_t kMaxLineTable = std::size_t{64} << 10;
 
 // Where things are in a thread state, an interpreter frame, a code object and the
 // objects it points to (x86_64, CPython 3.11-3.13).
@@ -110,7 +110,8 @@ class FrameReader {
   };
   // The code object at `address`, from the cache when its fields are unchanged.
   const Code* code(RemoteMemory& memory, std::uint64_t address, ReadError& error);
-  bool is_code(RemoteMemory& memory, std::uint64_t object, ReadError& error);
+  // Whether `type` (an object's ob_type) is PyCode_Type: its tp_name is "code".
+  bool is_code(RemoteMemory& memory, std::uint64_t type, ReadError& error);
   std::optional<std::string> string(RemoteMemory& memory, std::uint64_t object, ReadError& error);
 
   FrameLayout layout_;
