@@ -44,10 +44,38 @@ std::string root_detail(std::string_view folded) {
   return std::string(root.substr(space + 1, root.size() - space - 2));
 }
 
+// "compute (/srv/app/app.py:42)" → "compute (app.py:42)".
+std::string short_python_frame(std::string_view frame) {
+  const auto open = frame.rfind(" (");
+  const auto slash = frame.rfind('/');
+  if (slash == std::string_view::npos || slash < open) return std::string(frame);
+  return std::string(frame.substr(0, open + 2)) + std::string(frame.substr(slash + 1));
+}
+
 }  // namespace
+
+bool is_python_frame(std::string_view frame) {
+  if (frame.size() < 6 || frame.back() != ')') return false;
+  const auto open = frame.rfind(" (");
+  const auto colon = frame.rfind(':');
+  if (open == std::string_view::npos || colon == std::string_view::npos || colon < open ||
+      colon + 2 > frame.size() - 1) {
+    return false;
+  }
+  for (char c : frame.substr(colon + 1, frame.size() - colon - 2)) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
 
 std::vector<std::string> frames_that_matter(std::string_view folded) {
   std::vector<std::string> root_first;
+  bool python = false;
+  for (std::string_view rest = folded; !rest.empty();) {
+    const auto end = rest.find(';');
+    if (is_python_frame(rest.substr(0, end))) python = true;
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+  }
   while (!folded.empty()) {
     const auto end = folded.find(';');
     std::string_view frame = folded.substr(0, end);
@@ -55,7 +83,8 @@ std::vector<std::string> frames_that_matter(std::string_view folded) {
     if (frame.empty() || ends_with(frame, "_[k]") || is_entry(frame)) continue;
     // The reason frame, [unknown], [partial], [libc.so.6]: not code.
     if (frame.front() == '[') continue;
-    std::string name(public_name(frame));
+    if (python && !is_python_frame(frame)) continue;
+    std::string name = python ? short_python_frame(frame) : std::string(public_name(frame));
     if (!root_first.empty() && root_first.back() == name) continue;
     root_first.push_back(std::move(name));
   }
@@ -134,9 +163,18 @@ std::optional<Reason> stacks_reason(Bottleneck verdict, const PerReason<double>&
 }
 
 std::vector<TopStack> verdict_stacks(Bottleneck verdict, const PerReason<double>& thread_seconds,
-                                     const FoldedStacks* cpu, const FoldedStacks* offcpu) {
+                                     const FoldedStacks* cpu, const FoldedStacks* offcpu,
+                                     const FoldedStacks* gil) {
   auto reason = stacks_reason(verdict, thread_seconds);
   if (!reason) return {};
+  if (*reason == Reason::gil && gil != nullptr && gil->samples > 0) {
+    auto held = top_stacks(*gil, std::nullopt);
+    for (auto& t : held) {
+      t.reason = Reason::gil;
+      t.gil_holder = true;
+    }
+    if (!held.empty()) return held;
+  }
   if (*reason == Reason::on_cpu)
     return cpu ? top_stacks(*cpu, std::nullopt) : std::vector<TopStack>{};
   return offcpu ? top_stacks(*offcpu, reason) : std::vector<TopStack>{};
@@ -150,6 +188,7 @@ std::string describe(const TopStack& stack) {
   }
   const auto percent = printf_string("%.0f %%", stack.share * 100.0);
   if (stack.reason == Reason::on_cpu) return "on-CPU " + percent + " in " + chain;
+  if (stack.gil_holder) return "GIL held " + percent + " in " + chain;
   std::string what = std::string(to_string(stack.reason)) + " waits";
   if (!stack.detail.empty()) what += " on " + stack.detail;
   return what + " " + percent + " under " + chain;

@@ -141,6 +141,7 @@ void fields(V& v, S& e) {
   v("cpu_limit", e.cpu_limit);
   v("cpu_stacks", e.cpu_stacks);
   v("offcpu_stacks", e.offcpu_stacks);
+  v("gil_stacks", e.gil_stacks);
 }
 
 template <class V, Is<FoldedStacks> S>

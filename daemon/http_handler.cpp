@@ -236,9 +236,10 @@ std::optional<std::string> param(const std::map<std::string, std::string>& param
   return it->second;
 }
 
-// GET /profile?workload=NAME&type=cpu|offcpu[&reason=R][&format=folded|svg]: the
+// GET /profile?workload=NAME&type=cpu|offcpu|gil[&reason=R][&format=folded|svg]: the
 // workload's on-CPU or off-CPU stacks of the last windows (off-CPU: of one reason with
-// reason=), folded (text) or as a flame graph (SVG).
+// reason=), or the GIL holder's Python stacks (gil), folded (text) or as a flame graph
+// (SVG).
 HttpResponse serve_profile(std::string_view query, const EndpointContext& context) {
   HttpResponse bad;
   auto params = strict_query(query, {"workload", "type", "reason", "format"}, bad);
@@ -249,8 +250,8 @@ HttpResponse serve_profile(std::string_view query, const EndpointContext& contex
   }
   auto type = params->find("type");
   const std::string type_name = type == params->end() ? "cpu" : type->second;
-  if (type_name != "cpu" && type_name != "offcpu") {
-    return error(400, "unknown type \"" + type_name + "\"; use type=cpu or type=offcpu");
+  if (type_name != "cpu" && type_name != "offcpu" && type_name != "gil") {
+    return error(400, "unknown type \"" + type_name + "\"; use type=cpu, type=offcpu or type=gil");
   }
   std::optional<Reason> reason;
   if (auto r = params->find("reason"); r != params->end()) {
@@ -272,7 +273,10 @@ HttpResponse serve_profile(std::string_view query, const EndpointContext& contex
   }
   if (report == nullptr) return unknown_workload(context.snapshot, workload->second);
   const bool offcpu = type_name == "offcpu";
-  const auto& profile = offcpu ? report->offcpu_profile : report->cpu_profile;
+  const bool gil = type_name == "gil";
+  const auto& profile = offcpu ? report->offcpu_profile
+                        : gil  ? report->gil_profile
+                               : report->cpu_profile;
   if (!profile) {
     return error(404, std::string("no profile: the stacks collector is not running (enable it "
                                   "with collectors: {stacks: {enabled: true}})") +
@@ -286,10 +290,13 @@ HttpResponse serve_profile(std::string_view query, const EndpointContext& contex
     const std::string what =
         offcpu ? "off-CPU stacks" +
                      (reason ? " (" + std::string(to_string(*reason)) + ")" : std::string())
-               : std::string("on-CPU stacks");
+        : gil ? std::string("GIL holder stacks")
+              : std::string("on-CPU stacks");
     r.body = render_flame_graph(stacks, what + " of " + report->name + " (" +
                                             std::to_string(stacks.samples) +
-                                            (offcpu ? " ms blocked)" : " samples)"));
+                                            (offcpu ? " ms blocked)"
+                                             : gil  ? " probes with the GIL held)"
+                                                    : " samples)"));
   } else {
     r.body = render_folded(stacks);
   }

@@ -269,7 +269,8 @@ void MetricsPublisher::State::publish_unwinding(State& s, const Snapshot& snapsh
   // Every cause the collector knows, from 0 (the label set is this list).
   for (const char* cause :
        {"no_unwind_info", "stack_truncated", "read_failed", "bad_frame", "process_gone", "lost",
-        "overloaded", "bad_record", "thread_ran", "stack_read_failed"}) {
+        "overloaded", "bad_record", "thread_ran", "stack_read_failed", "python_unmatched",
+        "python_read_failed", "python_unreadable"}) {
     s.unwind_failures.Add({{"cause", cause}});
   }
   for (const auto& [cause, total] : node.unwind_failures) {

@@ -195,7 +195,7 @@ Pipeline::Closed Pipeline::close(Clock::time_point now, double duration, const S
 }
 
 void Pipeline::keep_profiles(EvidenceSet& evidence) {
-  for (auto* kept : {&profiles_, &offcpu_profiles_}) {
+  for (auto* kept : {&profiles_, &offcpu_profiles_, &gil_profiles_}) {
     for (auto it = kept->begin(); it != kept->end();) {
       it = evidence.workloads.count(it->first) == 0 ? kept->erase(it) : std::next(it);
     }
@@ -208,6 +208,10 @@ void Pipeline::keep_profiles(EvidenceSet& evidence) {
     if (e.offcpu_stacks) {
       offcpu_profiles_.try_emplace(name, profile_windows_, kMaxProfileStacks)
           .first->second.push(*e.offcpu_stacks);
+    }
+    if (e.gil_stacks) {
+      gil_profiles_.try_emplace(name, profile_windows_, kMaxProfileStacks)
+          .first->second.push(*e.gil_stacks);
     }
   }
 }
@@ -238,9 +242,13 @@ std::shared_ptr<Snapshot> Pipeline::judge(std::map<std::string, WorkloadWindow>&
       next->workloads.back().offcpu_profile =
           std::make_shared<const FoldedStacks>(p->second.total());
     }
+    if (auto p = gil_profiles_.find(w.name); p != gil_profiles_.end()) {
+      next->workloads.back().gil_profile = std::make_shared<const FoldedStacks>(p->second.total());
+    }
     if (auto& r = next->workloads.back(); r.verdict && r.window && r.cpu_profile) {
-      r.top_stacks = verdict_stacks(r.verdict->bottleneck, r.window->thread_seconds,
-                                    r.cpu_profile.get(), r.offcpu_profile.get());
+      r.top_stacks =
+          verdict_stacks(r.verdict->bottleneck, r.window->thread_seconds, r.cpu_profile.get(),
+                         r.offcpu_profile.get(), r.gil_profile.get());
     }
     running.insert(w.name);
   }

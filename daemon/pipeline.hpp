@@ -104,6 +104,7 @@ class Pipeline {
   // and how many windows those are (the stacks collector's profile_seconds).
   std::map<std::string, RollingProfile> profiles_;
   std::map<std::string, RollingProfile> offcpu_profiles_;  // the same, off-CPU stacks
+  std::map<std::string, RollingProfile> gil_profiles_;     // the same, GIL holders' stacks
   std::size_t profile_windows_ = 1;
   // Configured targets without a live process, since when (see WorkloadReport).
   std::map<std::string, std::chrono::system_clock::time_point> absent_since_;

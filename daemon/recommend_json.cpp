@@ -232,7 +232,9 @@ json top_stacks_json(const std::optional<std::vector<TopStack>>& stacks) {
   json out = json::array();
   for (const auto& t : *stacks) {
     const bool cpu = t.reason == Reason::on_cpu;
-    out.push_back({{"type", cpu ? "cpu" : "offcpu"},
+    out.push_back({{"type", cpu            ? "cpu"
+                            : t.gil_holder ? "gil"
+                                           : "offcpu"},
                    {"reason", std::string(to_string(t.reason))},
                    {"dependency", t.detail.empty() ? json(nullptr) : json(t.detail)},
                    {"frames", t.frames},

@@ -98,6 +98,9 @@ struct WorkloadReport {
   // Its off-CPU stacks of the same windows, each under its reason's root frame and
   // counted in milliseconds blocked; null when off-CPU stacks are off.
   std::shared_ptr<const FoldedStacks> offcpu_profile;
+  // Its GIL probes of the same windows: the GIL holder's Python frames, one count per
+  // probe that found the GIL held; null when the collector does not run.
+  std::shared_ptr<const FoldedStacks> gil_profile;
   // With a verdict and the stacks collector running: where the verdict's time goes in
   // the code (classifier/top_stacks.hpp), from the profiles above; nullopt otherwise.
   std::optional<std::vector<TopStack>> top_stacks;

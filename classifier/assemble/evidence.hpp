@@ -122,6 +122,11 @@ struct WorkloadEvidence {
   // root frame (reason_frame, profile.hpp), each counted in milliseconds blocked;
   // absent when off-CPU stacks are off. Not read by assemble() either.
   std::optional<FoldedStacks> offcpu_stacks;
+  // The stacks collector's GIL probes of the window (10 a second per CPython process):
+  // for each probe that found the GIL held, the holder's Python frames (root first),
+  // counted once. Who holds the GIL; absent when the collector does not run. Not read
+  // by assemble().
+  std::optional<FoldedStacks> gil_stacks;
 
   bool operator==(const WorkloadEvidence&) const = default;
 };

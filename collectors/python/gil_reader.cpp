@@ -206,6 +206,20 @@ bool GilReader::map_threads(RemoteMemory& memory, const std::set<int>& tids, Rea
   return true;
 }
 
+std::optional<std::uint64_t> GilReader::thread_state(RemoteMemory& memory, int tid,
+                                                     const std::set<int>& tids, ReadError& error) {
+  error = {};
+  auto find = [&]() -> std::optional<std::uint64_t> {
+    for (const auto& [tstate, mapped] : tids_by_tstate_) {
+      if (mapped == tid) return tstate;
+    }
+    return std::nullopt;
+  };
+  if (auto found = find()) return found;
+  if (!map_threads(memory, tids, error)) return std::nullopt;
+  return find();
+}
+
 SampleOutcome GilReader::sample(RemoteMemory& memory, const std::set<int>& tids, GilSample& out,
                                 std::string* why) {
   ReadError error;

@@ -76,6 +76,12 @@ class GilReader {
 
   std::uint64_t gil_address() const { return gil_; }
 
+  // The thread state of native thread `tid` (one of `tids`), walking the thread list
+  // again when it is not mapped yet; nullopt when the thread has none (it never ran
+  // Python code) or a read failed (`error` says which; `gone`: the target exited).
+  std::optional<std::uint64_t> thread_state(RemoteMemory& memory, int tid,
+                                            const std::set<int>& tids, ReadError& error);
+
  private:
   explicit GilReader(const PythonLayout& layout) : layout_(layout) {}
   // Walks the thread list, refreshing tstate → tid. False on a read failure.

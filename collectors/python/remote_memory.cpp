@@ -60,7 +60,8 @@ bool FakeMemory::read(std::uint64_t address, void* out, std::size_t size, ReadEr
   auto it = regions_.upper_bound(address);
   if (it != regions_.begin()) {
     const auto& [start, region] = *std::prev(it);
-    if (address >= start && address + size <= start + region.size()) {
+    // Written so that an address near 2^64 cannot wrap around into the region.
+    if (address >= start && size <= region.size() && address - start <= region.size() - size) {
       std::memcpy(out, region.data() + (address - start), size);
       ++reads_;
       if (reads_left_ > 0) --reads_left_;

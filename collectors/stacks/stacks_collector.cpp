@@ -21,6 +21,7 @@
 #include <sstream>
 
 #include "classifier/profile.hpp"
+#include "collectors/process/process_images.hpp"
 #include "collectors/stacks/kernel_symbols.hpp"
 #include "collectors/stacks/offcpu_sampler.hpp"
 #include "collectors/stacks/perf_sample.hpp"
@@ -114,6 +115,7 @@ struct Process {
   std::string workload;
   std::map<int, std::unique_ptr<Ring>> threads;
   std::vector<int> tids;  // every live thread (sampled or not), for off-CPU rounds
+  bool python = false;    // CPython: GIL probes each round
 };
 
 double thread_cpu_seconds() {
@@ -125,7 +127,7 @@ double thread_cpu_seconds() {
 class StacksCollector final : public Collector {
  public:
   explicit StacksCollector(const CollectorSettings& settings)
-      : settings_(settings),
+      : settings_(process::with_process_images(settings)),
         frequency_hz_(settings.options_for(stacks_descriptor()).integer("frequency_hz")),
         stack_bytes_(settings.options_for(stacks_descriptor()).integer("stack_bytes") & ~7LL),
         max_threads_(static_cast<std::size_t>(
@@ -193,9 +195,17 @@ class StacksCollector final : public Collector {
   void set_targets(const TargetSet& targets) override {
     follow_targets(
         processes_, targets,
-        [&](const ProcessKey&, const std::string& workload) -> std::optional<Process> {
+        [&](const ProcessKey& key, const std::string& workload) -> std::optional<Process> {
           Process p;
           p.workload = workload;
+          // CPython (the ELF says so, read once per process for every collector): its
+          // samples get Python frames, and the GIL's holder is probed.
+          if (auto gil = settings_.process_images->gil(key);
+              gil.ok() && gil->has_value() && (*gil)->runtime_address != 0) {
+            const auto& where = **gil;
+            worker_->post_python(key, where.runtime_address, where.major, where.minor);
+            p.python = true;
+          }
           return p;
         },
         // Its rings close with it; samples not yet drained are dropped.
@@ -223,6 +233,10 @@ class StacksCollector final : public Collector {
         });
       }
     }
+    // Who holds each CPython process's GIL, once per round (10 Hz).
+    for (const auto& [key, p] : processes_) {
+      if (p.python && !worker_->post_gil_probe(key, p.workload)) ++failures_["overloaded"];
+    }
     if (offcpu_ && now - last_offcpu_ >= std::chrono::nanoseconds(1'000'000'000 / offcpu_hz_)) {
       offcpu_round(now);
     }
@@ -242,6 +256,8 @@ class StacksCollector final : public Collector {
     for (auto& [name, e] : evidence.workloads) {
       auto it = results.stacks.find(name);
       e.cpu_stacks = it != results.stacks.end() ? std::move(it->second) : FoldedStacks{};
+      auto gil = results.gil.find(name);
+      e.gil_stacks = gil != results.gil.end() ? std::move(gil->second) : FoldedStacks{};
       if (offcpu_) {
         auto off = results.offcpu.find(name);
         e.offcpu_stacks = off != results.offcpu.end() ? std::move(off->second) : FoldedStacks{};

@@ -3,8 +3,11 @@
 // rings and hands each sample record over. One thread; a bounded queue (a record that
 // finds it full is dropped and counted as "overloaded"); the results (folded stacks per
 // workload, the cumulative cost) are taken by the collection thread at each window
-// close. Owns everything it reads while unwinding (the processes' maps, the ELF image
-// cache, the unwinder), so nothing but the queue and the results is shared.
+// close. For CPython processes it also reads each sampled thread's Python frames and
+// splices them into the native stack (python_splice.hpp), and answers GIL probes: who
+// holds the GIL, with that thread's Python frames. Owns everything it reads while unwinding (the
+// processes' maps, the ELF image cache, the unwinder), so nothing but the queue and the results is
+// shared.
 #pragma once
 
 #include <condition_variable>
@@ -43,6 +46,12 @@ class UnwindWorker {
   // queue is full.
   bool post_offcpu(const ProcessKey& key, const std::string& workload, std::string root_frame,
                    std::uint64_t weight, std::vector<std::byte> record);
+  // Any thread. Process `key` is CPython (`runtime`: _PyRuntime's address, version
+  // major.minor): its samples get their Python frames (python_splice.hpp).
+  void post_python(const ProcessKey& key, std::uint64_t runtime, int major, int minor);
+  // Any thread. Who holds process `key`'s GIL now: the holder's Python frames are
+  // counted once in the GIL profile of `workload` (nothing when the GIL is free).
+  bool post_gil_probe(const ProcessKey& key, const std::string& workload);
   // Any thread. Read process `key`'s maps again (it may have exec'ed, mapped files).
   void post_refresh(const ProcessKey& key);
   // Any thread. Forget process `key` (no longer a target).
@@ -51,6 +60,7 @@ class UnwindWorker {
   struct Results {
     std::map<std::string, FoldedStacks> stacks;     // since the last take(), by workload
     std::map<std::string, FoldedStacks> offcpu;     // the same, off-CPU stacks
+    std::map<std::string, FoldedStacks> gil;        // the same, the GIL holder's stacks
     double seconds = 0;                             // cumulative CPU time of the thread's work
     std::map<std::string, std::uint64_t> failures;  // cumulative, by cause
   };
@@ -59,13 +69,15 @@ class UnwindWorker {
 
  private:
   struct Job {
-    enum class Kind { kSample, kOffCpu, kRefresh, kRetire };
+    enum class Kind { kSample, kOffCpu, kRefresh, kRetire, kPython, kGilProbe };
     Kind kind = Kind::kSample;
     ProcessKey key;
     std::string workload;
     std::vector<std::byte> record;
     std::string root_frame;  // kOffCpu: the reason frame
     std::uint64_t weight = 1;
+    std::uint64_t runtime = 0;  // kPython
+    int major = 0, minor = -1;  // kPython
   };
   struct State;  // the thread's own (unwind_worker.cpp)
 

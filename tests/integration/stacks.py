@@ -16,6 +16,14 @@ the target (root here; skips with the reason when the collector reports itself d
                     /profile?type=offcpu&reason=ipc under the [ipc] root with that chain in
                     order, weighed by the time it is blocked; /recommend's top_stacks
                     give that chain, leaf first, as the top ipc stack
+  python_3_11, python_3_12, python_3_13, python_debian
+                    tests/workloads/py_chain.py (outer_step -> middle_step -> inner_spin,
+                    4 threads) on pyenv's CPython 3.X or Debian's stripped python3:
+                    on-CPU stacks carry the chain's Python frames in order with the
+                    file's name, spliced into the native stack (or alone, under
+                    [python]); /profile?type=gil names inner_spin as the GIL holder; with a
+                    gil_contended verdict, /recommend's top stack is that GIL holder.
+                    Skipped when the interpreter is not installed
 
 usage: stacks.py --agent PATH --chain PATH --offcpu-chain PATH --case NAME
 """
@@ -231,6 +239,92 @@ def case_offcpu_ipc(binary, _chain, offcpu_chain):
         harness.stop(target)
 
 
+PY_CHAIN = ["outer_step", "middle_step", "inner_spin"]
+
+
+def python_names(stack):
+    """The Python frames of a folded stack as (name, file, line), root first."""
+    out = []
+    for frame in stack.split(";"):
+        m = re.fullmatch(r"(.+) \((.+):(\d+)\)", frame)
+        if m:
+            out.append((m.group(1), m.group(2), int(m.group(3))))
+    return out
+
+
+def has_py_chain(stack):
+    frames = python_names(stack)
+    names = [f[0] for f in frames]
+    for i in range(len(names) - len(PY_CHAIN) + 1):
+        if names[i:i + len(PY_CHAIN)] == PY_CHAIN:
+            return all(f[1].endswith("/py_chain.py") for f in frames[i:i + len(PY_CHAIN)])
+    return False
+
+
+def case_python(binary, python):
+    if not os.access(python, os.X_OK):
+        harness.skip(f"{python} is not installed")
+    target = harness.start([python, os.path.join(harness.WORKLOADS, "py_chain.py"), "4"])
+    agent = start_agent(binary, target.pid)
+    try:
+        stacks = harness.wait_until(
+            lambda: (lambda f: f if f and sum(f.values()) >= 60 else None)(folded(agent, "chain")),
+            timeout=20, interval=0.5)
+        if not stacks:
+            harness.fail(f"fewer than 60 samples in 20 s: {folded(agent, 'chain')}\n"
+                         f"{agent.read_log()}")
+        total = sum(stacks.values())
+        good = sum(n for s, n in stacks.items() if has_py_chain(s))
+        spliced = sum(n for s, n in stacks.items()
+                      if has_py_chain(s) and not s.startswith("[python]"))
+        top = sorted(stacks.items(), key=lambda kv: -kv[1])[:3]
+        print(f"{good}/{total} on-CPU samples name the Python chain ({spliced} spliced into "
+              f"the native stack); top: {top}")
+        if good < 0.8 * total:
+            harness.fail(f"only {good}/{total} samples name {' -> '.join(PY_CHAIN)}: {top}")
+        if spliced == 0:
+            harness.fail("no sample has its Python frames spliced into the native stack")
+        gil = harness.wait_until(
+            lambda: (lambda f: f if f and sum(f.values()) >= 10 else None)(
+                folded(agent, "chain", "type=gil")), timeout=10, interval=0.5)
+        if not gil:
+            harness.fail(f"no GIL holder stacks: {folded(agent, 'chain', 'type=gil')}")
+        held = sum(gil.values())
+        spinning = sum(n for s, n in gil.items()
+                       if has_py_chain(s) and python_names(s)[-1][0] == "inner_spin")
+        print(f"{spinning}/{held} GIL-held probes: inner_spin holds it")
+        if spinning < 0.8 * held:
+            harness.fail(f"the GIL holder is not inner_spin in {held - spinning}/{held}: {gil}")
+
+        def gil_top():
+            doc = json.loads(harness.http_get(f"{agent.base}/recommend?workload=chain")[1])
+            w = doc["workloads"][0]
+            return w if w.get("top_stacks") else None
+        w = harness.wait_until(gil_top, timeout=10, interval=0.5)
+        if not w:
+            harness.fail("no top_stacks in /recommend")
+        verdict = (w.get("verdict") or {}).get("class")
+        print(f"verdict {verdict}; top stacks: {[t['text'] for t in w['top_stacks']]}")
+        if verdict == "gil_contended":
+            first = w["top_stacks"][0]
+            if first["type"] != "gil" or not first["frames"][0].startswith("inner_spin (py_chain"):
+                harness.fail(f"the top stack is not inner_spin holding the GIL: {first}")
+    finally:
+        agent.stop()
+        harness.stop(target)
+
+
+PYTHONS = {
+    "python_3_11": os.path.join(os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv")),
+                                "versions", "3.11.7", "bin", "python3.11"),
+    "python_3_12": os.path.join(os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv")),
+                                "versions", "3.12.1", "bin", "python3.12"),
+    "python_3_13": os.path.join(os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv")),
+                                "versions", "3.13.0", "bin", "python3.13"),
+    "python_debian": "/usr/bin/python3.11",
+}
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--agent", required=True)
@@ -238,9 +332,12 @@ if __name__ == "__main__":
     parser.add_argument("--offcpu-chain", required=True)
     cases = {"chain": case_chain, "threads_followed": case_threads_followed,
              "target_execs": case_target_execs, "target_exits": case_target_exits}
-    parser.add_argument("--case", required=True, choices=sorted(cases) + ["offcpu_ipc"])
+    parser.add_argument("--case", required=True,
+                        choices=sorted(cases) + ["offcpu_ipc"] + sorted(PYTHONS))
     args = parser.parse_args()
-    if args.case == "offcpu_ipc":
+    if args.case in PYTHONS:
+        case_python(args.agent, PYTHONS[args.case])
+    elif args.case == "offcpu_ipc":
         case_offcpu_ipc(args.agent, args.chain, args.offcpu_chain)
     else:
         cases[args.case](args.agent, args.chain)

@@ -111,3 +111,71 @@ TEST(TopStacks, TheVerdictChoosesTheProfileAndTheReason) {
 
 }  // namespace
 }  // namespace boundwise
+
+namespace boundwise {
+namespace {
+
+// GIL probes of tests/workloads/py_chain.py with 4 threads (what the stacks collector
+// folds: the holder's Python frames, root first), plus a probe whose holder was not
+// mapped to a thread.
+FoldedStacks gil_holders() {
+  FoldedStacks f;
+  const std::string file = "/srv/tests/workloads/py_chain.py";
+  add_stack(f,
+            "<module> (" + file + ":34);main (" + file + ":30);outer_step (" + file +
+                ":23);middle_step (" + file + ":19);inner_spin (" + file + ":15)",
+            60, 100);
+  add_stack(f,
+            "run (/usr/lib/python3.12/threading.py:1010);outer_step (" + file +
+                ":23);middle_step (" + file + ":19);inner_spin (" + file + ":14)",
+            30, 100);
+  add_stack(f, "[GIL holder unknown]", 10, 100);
+  return f;
+}
+
+TEST(TopStacks, PythonFramesAreWhatMattersInAStackThatHasThem) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(frames_that_matter("main;Py_RunMain;<module> (/srv/app.py:30);outer (/srv/app.py:23);"
+                               "_PyEval_EvalFrameDefault;inner (/srv/app.py:15);long_add"),
+            (V{"inner (app.py:15)", "outer (app.py:23)", "<module> (app.py:30)"}));
+  EXPECT_TRUE(is_python_frame("inner (/srv/app.py:15)"));
+  EXPECT_TRUE(is_python_frame("<module> (<string>:1)"));
+  EXPECT_FALSE(is_python_frame("operator() (int)"));
+  EXPECT_FALSE(is_python_frame("f (a:)"));
+  EXPECT_FALSE(is_python_frame("[python]"));
+}
+
+TEST(TopStacks, GilContendedNamesThePythonFunctionHoldingTheGil) {
+  PerReason<double> seconds{};
+  seconds[index_of(Reason::gil)] = 30;
+  seconds[index_of(Reason::on_cpu)] = 10;
+  FoldedStacks offcpu;
+  add_stack(offcpu, "[gil];start_thread;take_gil;futex_wait", 500, 100);
+  const FoldedStacks gil = gil_holders();
+  auto top = verdict_stacks(Bottleneck::gil_contended, seconds, nullptr, &offcpu, &gil);
+  ASSERT_EQ(top.size(), 2u);
+  EXPECT_TRUE(top[0].gil_holder);
+  EXPECT_EQ(top[0].reason, Reason::gil);
+  EXPECT_EQ(top[0].frames,
+            (std::vector<std::string>{"inner_spin (py_chain.py:15)", "middle_step (py_chain.py:19)",
+                                      "outer_step (py_chain.py:23)", "main (py_chain.py:30)"}));
+  EXPECT_DOUBLE_EQ(top[0].share, 0.6);  // of the probes that found the GIL held
+  EXPECT_EQ(describe(top[0]),
+            "GIL held 60 % in inner_spin (py_chain.py:15) \u2190 middle_step (py_chain.py:19) "
+            "\u2190 outer_step (py_chain.py:23) \u2190 main (py_chain.py:30)");
+  // Without GIL probes: the waiters' off-CPU stacks, as before.
+  auto waits = verdict_stacks(Bottleneck::gil_contended, seconds, nullptr, &offcpu, nullptr);
+  ASSERT_EQ(waits.size(), 1u);
+  EXPECT_FALSE(waits[0].gil_holder);
+  const FoldedStacks none;
+  EXPECT_FALSE(verdict_stacks(Bottleneck::gil_contended, seconds, nullptr, &offcpu, &none)
+                   .front()
+                   .gil_holder);
+  // Other verdicts do not use the GIL profile.
+  auto cpu = verdict_stacks(Bottleneck::cpu_bound, seconds, &gil, &offcpu, &gil);
+  ASSERT_FALSE(cpu.empty());
+  EXPECT_FALSE(cpu[0].gil_holder);
+}
+
+}  // namespace
+}  // namespace boundwise

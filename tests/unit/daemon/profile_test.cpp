@@ -46,7 +46,7 @@ TEST(Profile, FoldedStacksOfOneWorkloadAsText) {
 TEST(Profile, BadParametersAre400UnknownWorkloadsAndMissingProfiles404) {
   auto s = profiled();
   for (const char* target :
-       {"/profile", "/profile?workload=", "/profile?workload=api&type=gil",
+       {"/profile", "/profile?workload=", "/profile?workload=api&type=heap",
         "/profile?workload=api&format=png", "/profile?workload=api&color=red",
         "/profile?workload=%zz", "/profile?workload=api&type=cpu&reason=ipc",
         "/profile?workload=api&type=offcpu&reason=bogus", "/profile?workload=api&reason=net"}) {
@@ -83,6 +83,27 @@ TEST(Profile, OffCpuStacksByReason) {
   EXPECT_NE(svg.body.find("off-CPU stacks (ipc) of api (900 ms blocked)"), std::string::npos)
       << svg.body.substr(0, 600);
   EXPECT_EQ(svg.body.find("nanosleep"), std::string::npos);
+}
+
+// The GIL holder's Python stacks (the stacks collector's GIL probes): type=gil.
+TEST(Profile, GilHolderStacks) {
+  auto s = profiled();
+  EXPECT_EQ(get(s, "/profile?workload=api&type=gil").status, 404);
+  s.workloads[0].gil_profile = std::make_shared<const FoldedStacks>(
+      FoldedStacks{{{"<module> (/srv/app.py:30);outer (/srv/app.py:23);inner (/srv/app.py:15)", 8},
+                    {"[GIL holder unknown]", 1}},
+                   9});
+  auto folded = get(s, "/profile?workload=api&type=gil");
+  ASSERT_EQ(folded.status, 200) << folded.body;
+  EXPECT_EQ(folded.body,
+            "<module> (/srv/app.py:30);outer (/srv/app.py:23);inner (/srv/app.py:15) 8\n"
+            "[GIL holder unknown] 1\n");
+  auto svg = get(s, "/profile?workload=api&type=gil&format=svg");
+  ASSERT_EQ(svg.status, 200);
+  EXPECT_NE(svg.body.find("GIL holder stacks of api (9 probes with the GIL held)"),
+            std::string::npos)
+      << svg.body.substr(0, 600);
+  EXPECT_EQ(get(s, "/profile?workload=api&type=gil&reason=gil").status, 400);
 }
 
 TEST(Profile, FlameGraphIsAnSvgWithEveryFrame) {
