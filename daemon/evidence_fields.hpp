@@ -197,7 +197,7 @@ static_assert(sizeof(GilWindow) == 56);
 static_assert(sizeof(RuntimeEvidence) == 200);
 static_assert(sizeof(CpuLimit) == 72);
 static_assert(sizeof(FoldedStacks) == 56);
-static_assert(sizeof(WorkloadEvidence) == 1064);
+static_assert(sizeof(WorkloadEvidence) == 1128);
 static_assert(sizeof(PressureTotals) == 16);
 static_assert(sizeof(NodeWindow::BpfProgramStats) == 16);
 static_assert(sizeof(NodeWindow) == 272);
