@@ -310,13 +310,18 @@ void add_risks(OptionScore& o, const Verdict& v, const WorkloadWindow& w, const 
                                ? " (its private memory: forked workers share the rest)"
                                : ""));
       }
+      // Only the time waiting on pipes and unix sockets is known: the net tool counts
+      // TCP bytes, and nothing counts the bytes over pipes or unix sockets, so the
+      // risk says so rather than put a figure on it (docs/CLASSIFIER.md, "Risks").
       if (at(b, Reason::ipc) > 0.05) {
         o.risks.push_back(printf_string(
             "%.0f%% of busy time already waits on pipes and local sockets: payloads crossing "
-            "processes are pickled, which costs CPU",
+            "processes are pickled, which costs CPU (their bytes are not measured)",
             at(b, Reason::ipc) * 100));
       } else {
-        o.risks.push_back("arguments and results crossing processes are pickled");
+        o.risks.push_back(
+            "arguments and results crossing processes are pickled (bytes over pipes and unix "
+            "sockets are not measured)");
       }
       if (w.threads > w.processes && w.runtime.start_method != "spawn" &&
           w.runtime.start_method != "forkserver") {

@@ -300,9 +300,12 @@ def case_gunicorn_pg(binary):
             workers = {"web8": 8, "web2": 2}.get(w["workload"])
             if workers and w.get("verdict") and gunicorn_window_ok(w, workers):
                 windows[w["workload"]] = w
-        return len(windows) == 2 and windows["web2"]["recommendation"]["slo"]["met"] is False
+        return len(windows) == 2 and [windows[n]["recommendation"]["slo"]["met"]
+                                      for n in ("web8", "web2")] == [True, False]
 
-    # The first full window with the load on both (2 s windows): a few seconds.
+    # The first full window with the load on both (2 s windows): a few seconds. A window
+    # that holds a worker's first request (its connection to PostgreSQL) may miss the
+    # objective: the steady state is the one judged.
     if not harness.wait_until(ready, 20, interval=0.5):
         harness.fail(f"no window with both servers measured within 20 s: "
                      f"{harness.describe(agent.recommend())}\n{agent.read_log()[-3000:]}")
