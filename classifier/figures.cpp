@@ -34,7 +34,10 @@ WindowFigures window_figures(const WorkloadWindow& w, const Verdict& v, const Re
   if (w.inbound_latency && w.inbound_latency->count() > 0 && duration > 0) {
     f.basis = ThroughputBasis::inbound_requests;
     f.throughput_per_second = non_negative(w.inbound_requests) / duration;
-    latency = histogram_quantiles(*w.inbound_latency);
+    // From arrival when measured, as the objective is judged: what clients wait.
+    latency = histogram_quantiles(w.inbound_total_latency && w.inbound_total_latency->count() > 0
+                                      ? *w.inbound_total_latency
+                                      : *w.inbound_latency);
   } else if (!v.dependencies.empty() && v.dependencies.front().requests_per_second > 0) {
     f.basis = ThroughputBasis::dependency_requests;
     f.throughput_per_second = v.dependencies.front().requests_per_second;

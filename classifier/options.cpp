@@ -173,15 +173,21 @@ void project_cpu(OptionScore& o, const WorkloadWindow& w, const Inputs& in) {
 void project_concurrency(OptionScore& o, const Verdict& v, const WorkloadWindow& w,
                          const Inputs& in) {
   const IoDemand now = io_demand(v, w, model_cores(Model::none, in));
-  const double in_flight = std::max(now.in_flight, kMinCoresUsed);
+  // Throughput now is what was served; with a backlog the demand (in_flight) is more.
+  const double in_flight = std::max(now.served_in_flight, kMinCoresUsed);
   if (o.model == Model::none) {
     o.workers = now.workers_now;
-    o.basis = printf_string("the model in use: %.1f in flight", now.in_flight);
+    o.basis = now.backlog ? printf_string(
+                                "the model in use: %.1f in flight served of a demand "
+                                "of %.1f (the rest queues for accept())",
+                                now.served_in_flight, now.in_flight)
+                          : printf_string("the model in use: %.1f in flight", now.in_flight);
     return;
   }
   if (o.model == Model::scale_out) {
     o.workers = 2;
     o.speedup = now.saturated ? 2 : 1;
+    if (now.backlog) o.speedup = std::min(2.0, now.in_flight / in_flight);
     o.basis = now.saturated
                   ? "a second replica on another node: 2 × the concurrency of saturated workers"
                   : printf_string(
@@ -195,9 +201,11 @@ void project_concurrency(OptionScore& o, const Verdict& v, const WorkloadWindow&
   o.workers = d.workers;
   const double sustained =
       std::min(static_cast<double>(d.workers), cpu_sustained_concurrency(d, cores));
-  // Unsaturated workers already serve all the demand: more only absorb bursts.
-  const double served =
+  // Unsaturated workers already serve all the demand: more only absorb bursts. With a
+  // backlog the demand is known (what arrived): no model serves more than that.
+  double served =
       now.saturated || now.workers_now == 0 ? sustained : std::min(sustained, in_flight);
+  if (now.backlog) served = std::min(sustained, now.in_flight);
   o.speedup = served / in_flight;
   if (o.model == Model::free_threaded && !w.runtime.free_threaded) {
     o.speedup /= 1 + kFreeThreadedOverhead * d.cpu_share;
@@ -205,8 +213,10 @@ void project_concurrency(OptionScore& o, const Verdict& v, const WorkloadWindow&
   o.basis = printf_string(
       "Little's law: %d workers sustain %.1f in flight (computing %.0f%% of the time on %.2f "
       "cores) against %.1f now%s",
-      d.workers, sustained, d.cpu_share * 100, cores, now.in_flight,
-      now.saturated || now.workers_now == 0 ? "" : ", and the demand is met already");
+      d.workers, sustained, d.cpu_share * 100, cores, now.served_in_flight,
+      now.backlog ? printf_string(", for a demand of %.1f", now.in_flight).c_str()
+      : now.saturated || now.workers_now == 0 ? ""
+                                              : ", and the demand is met already");
 }
 
 void project_fixed(OptionScore& o, const Verdict& v) {
@@ -300,13 +310,18 @@ void add_risks(OptionScore& o, const Verdict& v, const WorkloadWindow& w, const 
                                ? " (its private memory: forked workers share the rest)"
                                : ""));
       }
+      // Only the time waiting on pipes and unix sockets is known: the net tool counts
+      // TCP bytes, and nothing counts the bytes over pipes or unix sockets, so the
+      // risk says so rather than put a figure on it (docs/CLASSIFIER.md, "Risks").
       if (at(b, Reason::ipc) > 0.05) {
         o.risks.push_back(printf_string(
             "%.0f%% of busy time already waits on pipes and local sockets: payloads crossing "
-            "processes are pickled, which costs CPU",
+            "processes are pickled, which costs CPU (their bytes are not measured)",
             at(b, Reason::ipc) * 100));
       } else {
-        o.risks.push_back("arguments and results crossing processes are pickled");
+        o.risks.push_back(
+            "arguments and results crossing processes are pickled (bytes over pipes and unix "
+            "sockets are not measured)");
       }
       if (w.threads > w.processes && w.runtime.start_method != "spawn" &&
           w.runtime.start_method != "forkserver") {
@@ -382,17 +397,31 @@ namespace {
 // An option's latency over the objective's: the service time stays (the dependency's,
 // the code's) except where the time waiting for a CPU or the GIL is part of it — a
 // saturated or GIL-bound workload — which a faster option divides.
-double projected_latency_ratio(const OptionScore& o, double ratio_now, const Verdict& v) {
+// Where requests wait to be accepted (inbound latency from arrival above the service
+// time), an option with more workers than now that serves the whole demand at the
+// target utilisation leaves them the service time: the queue is what it removes.
+double projected_latency_ratio(const OptionScore& o, const ObjectiveStatus& now, const Verdict& v,
+                               const WorkloadWindow& w) {
+  const double ratio_now = *now.latency_ratio;
   const bool queues_for_cpu =
       v.bottleneck == Bottleneck::cpu_saturated || v.bottleneck == Bottleneck::gil_contended;
   if (queues_for_cpu && o.speedup > 1) return ratio_now / o.speedup;
+  if (now.service_latency_ratio && o.model != Model::none &&
+      regime_of(v.bottleneck) == Regime::concurrency) {
+    const IoDemand d = io_demand(v, w, 1);
+    const double needed = d.in_flight / std::max(d.served_in_flight, kMinCoresUsed);
+    const bool more_workers = o.workers > d.workers_now || o.model == Model::scale_out;
+    if (more_workers && o.speedup >= needed * 0.999) {
+      return std::min(ratio_now, *now.service_latency_ratio);
+    }
+  }
   return ratio_now;
 }
 
 std::optional<bool> meets(const OptionScore& o, const Objective& objective,
-                          const ObjectiveStatus& now, const Verdict& v) {
+                          const ObjectiveStatus& now, const Verdict& v, const WorkloadWindow& w) {
   std::optional<bool> ok;
-  if (now.latency_ratio) ok = projected_latency_ratio(o, *now.latency_ratio, v) <= 1.0;
+  if (now.latency_ratio) ok = projected_latency_ratio(o, now, v, w) <= 1.0;
   if (objective.throughput_min_per_second && now.throughput_per_second) {
     ok = ok.value_or(true) &&
          *now.throughput_per_second * o.speedup >= *objective.throughput_min_per_second;
@@ -445,7 +474,7 @@ void align_with_objective(Recommendation& r, const Verdict& v, const WorkloadWin
   const ObjectiveStatus& now = *r.objective_status;
   const OptionScore* table = nullptr;
   for (auto& o : r.options) {
-    o.meets_objective = meets(o, *r.objective, now, v);
+    o.meets_objective = meets(o, *r.objective, now, v, w);
     if (o.model == r.model) table = &o;
   }
   // Among the options that meet it: the least effort, then the cheapest, then the

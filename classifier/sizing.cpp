@@ -12,6 +12,12 @@ namespace boundwise {
 
 namespace {
 
+// Connections arrive faster than they are served when their count exceeds the requests
+// served by more than this: a window's edges cut a few of either out (a request that
+// arrived before the window and was served in it, one that arrived at its end), never
+// a tenth at the rates that matter.
+constexpr double kBacklogRatio = 1.1;
+
 double seconds_of(const WorkloadWindow& w, Reason r) {
   return non_negative(w.thread_seconds[index_of(r)]);
 }
@@ -108,8 +114,13 @@ IoDemand io_demand(const Verdict& v, const WorkloadWindow& w, double cores) {
     if (w.inbound_latency && w.inbound_latency->count() > 0 &&
         non_negative(w.inbound_requests) > 0) {
       d.source = "inbound";
-      d.rate_per_second = non_negative(w.inbound_requests) / duration;
+      d.served_rate_per_second = non_negative(w.inbound_requests) / duration;
       d.seconds_per_request = mean_seconds(*w.inbound_latency);
+      // Connections that arrived but were not served wait in the accept queue: the
+      // demand is what arrived, each needing the service time (not the time it queued).
+      const double arrived = non_negative(w.inbound_arrivals) / duration;
+      d.backlog = arrived > d.served_rate_per_second * kBacklogRatio;
+      d.rate_per_second = d.backlog ? arrived : d.served_rate_per_second;
       d.measured_in_flight = d.rate_per_second * d.seconds_per_request;
     } else {
       double rate = 0;
@@ -130,6 +141,10 @@ IoDemand io_demand(const Verdict& v, const WorkloadWindow& w, double cores) {
     }
     d.active_threads = active / duration;
     d.in_flight = std::max(d.measured_in_flight, d.active_threads);
+    d.served_in_flight =
+        d.backlog ? std::max(d.served_rate_per_second * d.seconds_per_request, d.active_threads)
+                  : d.in_flight;
+    if (!d.backlog) d.served_rate_per_second = d.rate_per_second;
   }
   d.workers_now = workers_now(w);
   if (d.workers_now > 0) {
@@ -163,8 +178,15 @@ std::string io_demand_text(const IoDemand& d) {
         "Little's law: %.1f requests/s (eBPF, %s) × %.3f s = %.1f in flight (sampled: %.1f "
         "threads active)",
         d.rate_per_second,
-        d.source == "inbound" ? "served" : "sent to dependencies, plus computing",
+        d.backlog               ? "arrived"
+        : d.source == "inbound" ? "served"
+                                : "sent to dependencies, plus computing",
         d.seconds_per_request, d.measured_in_flight, d.active_threads);
+    if (d.backlog) {
+      text +=
+          printf_string("; %.1f/s served: the rest waits to be accepted (%.1f in flight served)",
+                        d.served_rate_per_second, d.served_in_flight);
+    }
   }
   if (d.workers_now > 0) {
     text += printf_string(" on %d workers (%.0f%% busy%s)", d.workers_now,

@@ -62,6 +62,14 @@ struct IoDemand {
   // L: the larger of the two. Both estimate the requests in flight; a window's edges
   // cut requests out of the count, and an event loop's tasks are not threads.
   double in_flight = 0;
+  // Inbound only: requests served per second, when fewer than arrived (λ is then the
+  // arrival rate: the offered demand, connections queued for accept() included), and
+  // the requests in flight that served (served × W, at least the active threads).
+  // Without a backlog, served_rate_per_second = rate_per_second and
+  // served_in_flight = in_flight.
+  double served_rate_per_second = 0;
+  double served_in_flight = 0;
+  bool backlog = false;    // connections arrived faster than they were served
   int workers_now = 0;     // threads (or worker threads) serving it; 0 = unknown
   double utilisation = 0;  // in_flight / workers_now; 0 when unknown
   bool saturated = false;  // utilisation ≥ kSaturatedUtilisation

@@ -81,6 +81,11 @@ struct ObjectiveStatus {
   // Current over objective for the latency objectives set (the larger of p95's and
   // p99's); 1 is exactly at the objective.
   std::optional<double> latency_ratio{};
+  // Inbound only, when the latency includes the time connections waited to be accepted
+  // (all workers busy): the same ratio of the service time alone (first byte of the
+  // request → first byte of the response), the latency left once enough workers take
+  // every connection at once.
+  std::optional<double> service_latency_ratio{};
   // The share of the error budget the window used: requests slower than an objective,
   // over the share allowed (5 % for p95, 1 % for p99); the larger of the two.
   std::optional<double> budget_used{};

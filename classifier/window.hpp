@@ -216,6 +216,14 @@ struct WorkloadWindow {
   // attached fraction when duty-cycled, hence not an integer).
   std::optional<LatencyHistogram> inbound_latency;
   double inbound_requests = 0;
+  // The same requests timed from their arrival: a new connection's first request from
+  // the end of its handshake, so the time it waited in the listen socket's accept
+  // queue (workers all busy) counts. Absent when no request waited measurably: then it
+  // is inbound_latency. inbound_arrivals: connections that completed their handshake on
+  // a port the workload listens on, served or still queued: with one request per
+  // connection (HTTP/1.0, gunicorn's sync workers) the offered request rate.
+  std::optional<LatencyHistogram> inbound_total_latency;
+  double inbound_arrivals = 0;
 
   MemoryUsage memory;
   RuntimeInfo runtime;

@@ -81,6 +81,8 @@ void fields(V& v, S& n) {
   v("dependencies", n.dependencies);
   v("inbound_latency", n.inbound_latency);
   v("inbound_requests", n.inbound_requests);
+  v("inbound_total_latency", n.inbound_total_latency);
+  v("inbound_arrivals", n.inbound_arrivals);
 }
 
 template <class V, Is<MeasuredIo> S>
@@ -190,14 +192,14 @@ static_assert(sizeof(SampledEvidence::Dependency) == 32);
 static_assert(sizeof(SampledEvidence) == 296);
 static_assert(sizeof(MeasuredOffCpu) == 96);
 static_assert(sizeof(MeasuredDependency) == 88);
-static_assert(sizeof(MeasuredNet) == 96);
+static_assert(sizeof(MeasuredNet) == 144);
 static_assert(sizeof(MeasuredIo) == 88);
 static_assert(sizeof(RuntimeInfo) == 144);
 static_assert(sizeof(GilWindow) == 56);
 static_assert(sizeof(RuntimeEvidence) == 200);
 static_assert(sizeof(CpuLimit) == 72);
 static_assert(sizeof(FoldedStacks) == 56);
-static_assert(sizeof(WorkloadEvidence) == 1128);
+static_assert(sizeof(WorkloadEvidence) == 1176);
 static_assert(sizeof(PressureTotals) == 16);
 static_assert(sizeof(NodeWindow::BpfProgramStats) == 16);
 static_assert(sizeof(NodeWindow) == 272);

@@ -105,6 +105,7 @@ json slo_json(const Recommendation& r) {
                 {"throughput_per_second", optional_number(s.throughput_per_second, 1e3)}}},
               {"met", s.met ? json(*s.met) : json(nullptr)},
               {"latency_ratio", optional_number(s.latency_ratio, 1e4)},
+              {"service_latency_ratio", optional_number(s.service_latency_ratio, 1e4)},
               {"budget_used", optional_number(s.budget_used, 1e4)}};
 }
 
@@ -187,11 +188,19 @@ void add_measured_json(const Snapshot& s, const WorkloadWindow& win, json& out) 
   out["inbound"] = nullptr;
   if (win.inbound_latency) {
     if (auto q = histogram_quantiles(*win.inbound_latency)) {
-      out["inbound"] = {
-          {"latency_seconds", latency_json(q)},
-          {"requests_per_second", win.duration_seconds > 0
-                                      ? round_to(win.inbound_requests / win.duration_seconds, 1e3)
-                                      : 0.0}};
+      auto per_second = [&win](double n) {
+        return win.duration_seconds > 0 ? round_to(n / win.duration_seconds, 1e3) : 0.0;
+      };
+      // latency_seconds: service (first byte in → first byte out); from_arrival: with
+      // the wait for accept() (null when no request waited); arrivals: connections.
+      json from_arrival = nullptr;
+      if (win.inbound_total_latency) {
+        from_arrival = latency_json(histogram_quantiles(*win.inbound_total_latency));
+      }
+      out["inbound"] = {{"latency_seconds", latency_json(q)},
+                        {"latency_from_arrival_seconds", from_arrival},
+                        {"requests_per_second", per_second(win.inbound_requests)},
+                        {"arrivals_per_second", per_second(win.inbound_arrivals)}};
     }
   }
 }

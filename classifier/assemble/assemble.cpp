@@ -75,6 +75,8 @@ void apply_sampled(const SampledEvidence& s, WorkloadWindow& w) {
 void apply_net(const MeasuredNet& n, WorkloadWindow& w) {
   if (n.inbound_latency) w.inbound_latency = n.inbound_latency;
   w.inbound_requests = non_negative(n.inbound_requests);
+  if (n.inbound_total_latency) w.inbound_total_latency = n.inbound_total_latency;
+  w.inbound_arrivals = non_negative(n.inbound_arrivals);
 }
 
 }  // namespace

@@ -86,6 +86,10 @@ struct MeasuredNet {
   std::map<Endpoint, MeasuredDependency> dependencies;
   std::optional<LatencyHistogram> inbound_latency;
   double inbound_requests = 0;
+  // From arrival: with the time connections waited to be accepted (absent when none
+  // waited measurably), and the connections that arrived (accepted or still queued).
+  std::optional<LatencyHistogram> inbound_total_latency;
+  double inbound_arrivals = 0;
 
   bool operator==(const MeasuredNet&) const = default;
 };

@@ -165,6 +165,11 @@ static __always_inline void on_bytes(struct sock *sk, __u64 bytes, int send) {
         st->phase = BW_NET_SERVING;
         st->since_ns = now;
         st->gen = gen;
+        /* A connection's first request arrived when the connection did: the time it
+         * waited to be accepted is part of its latency (a server with too few workers
+         * queues there, unseen by its workers). */
+        st->arrived_ns = st->queued_ns != 0 && st->queued_ns < now ? st->queued_ns : now;
+        st->queued_ns = 0;
       }
       return;
     }
@@ -173,9 +178,13 @@ static __always_inline void on_bytes(struct sock *sk, __u64 bytes, int send) {
     in = bpf_map_lookup_elem(&bw_inbound_stats, &w);
     if (in && now > st->since_ns) {
       __u64 lat = now - st->since_ns;
+      __u64 total = now - (st->arrived_ns != 0 && st->arrived_ns <= st->since_ns ? st->arrived_ns
+                                                                                 : st->since_ns);
       record_slot(in->slots, lat);
       __sync_fetch_and_add(&in->sum_ns, lat);
       __sync_fetch_and_add(&in->requests, 1);
+      record_slot(in->total_slots, total);
+      __sync_fetch_and_add(&in->total_sum_ns, total);
     }
     return;
   }
@@ -364,11 +373,17 @@ int BPF_PROG(bw_inet_state, const struct sock *csk, const int oldstate, const in
     __u16 lport = local_port_of(sk);
     __u32 *wid = bpf_map_lookup_elem(&bw_listen_ports, &lport);
     struct bw_net_sock fresh = {};
+    struct bw_inbound_stats *in;
+    __u32 w;
     if (!wid) return 0;
     if (!endpoint_of(sk, &fresh.key)) return 0;
-    fresh.key.workload = *wid;
+    w = *wid;
+    fresh.key.workload = w;
     fresh.passive = 1;
+    fresh.queued_ns = bpf_ktime_get_ns();
     bpf_map_update_elem(&bw_net_socks, &id, &fresh, BPF_ANY);
+    in = bpf_map_lookup_elem(&bw_inbound_stats, &w);
+    if (in) __sync_fetch_and_add(&in->arrivals, 1);
   }
   return 0;
 }

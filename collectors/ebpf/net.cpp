@@ -8,9 +8,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -21,6 +23,7 @@
 #include "collectors/ebpf/net_counters.hpp"
 #include "collectors/ebpf/skeleton_tool.hpp"
 #include "collectors/ebpf/targets.hpp"
+#include "collectors/procfs/parse.hpp"
 
 namespace boundwise::ebpf {
 
@@ -32,25 +35,35 @@ struct KeyLess {
   }
 };
 
-struct InboundCounters {
-  std::array<std::uint64_t, BW_LATENCY_SLOTS> slots{};
-  std::uint64_t sum_ns = 0;
-  std::uint64_t requests = 0;
-};
-
-// Local ports in LISTEN state in /proc/PID/net/tcp{,6} (the process's network
-// namespace). Lines: "sl local_address rem_address st ..." with hex "ADDR:PORT" and
-// st 0A = LISTEN.
+// Local ports the process listens on: the LISTEN sockets of /proc/PID/net/tcp{,6}
+// (lines "sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode",
+// hex "ADDR:PORT", st 0A = LISTEN) whose inode is one of the process's fds. The files
+// list every socket of the network namespace: without the fd check, the first target
+// of a namespace would claim every port listened on in it, its neighbours' too.
 std::vector<std::uint16_t> listening_ports(const std::string& proc_root, int tgid) {
+  const std::string dir = proc_root + "/" + std::to_string(tgid);
+  std::set<std::uint64_t> own;
+  std::error_code ec;
+  for (const auto& fd : std::filesystem::directory_iterator(dir + "/fd", ec)) {
+    std::error_code link_ec;
+    const auto link = std::filesystem::read_symlink(fd.path(), link_ec);
+    if (link_ec) continue;  // closed meanwhile
+    const procfs::FdTarget t = procfs::parse_fd_link(link.string());
+    if (t.kind == procfs::FdTarget::Kind::socket) own.insert(t.inode);
+  }
   std::vector<std::uint16_t> out;
   for (const char* file : {"/net/tcp", "/net/tcp6"}) {
-    std::ifstream in(proc_root + "/" + std::to_string(tgid) + file);
+    std::ifstream in(dir + file);
     std::string line;
     std::getline(in, line);  // header
     while (std::getline(in, line)) {
       std::istringstream fields(line);
-      std::string sl, local, remote, st;
-      if (!(fields >> sl >> local >> remote >> st) || st != "0A") continue;
+      std::string sl, local, remote, st, queues, timer, retransmits;
+      std::uint64_t uid = 0, timeout = 0, inode = 0;
+      if (!(fields >> sl >> local >> remote >> st >> queues >> timer >> retransmits >> uid >>
+            timeout >> inode) ||
+          st != "0A" || !own.contains(inode))
+        continue;
       auto colon = local.rfind(':');
       if (colon == std::string::npos) continue;
       out.push_back(static_cast<std::uint16_t>(std::stoul(local.substr(colon + 1), nullptr, 16)));
@@ -137,26 +150,17 @@ class NetTool final : public SkeletonTool<net_bpf> {
     for (auto& [wid, w] : by_id) {
       InboundCounters now = inbound(wid);
       InboundCounters& base = inbound_baselines_[wid];
-      std::optional<LatencyHistogram> h =
-          histogram_delta(now.slots, base.slots, now.sum_ns, base.sum_ns);
-      std::optional<std::uint64_t> requests = counter_delta(now.requests, base.requests);
+      inbound_delta(now, base, f, *w);  // false: reset (no value), or nothing arrived
       base = now;
-      if (!h || !requests || h->count() == 0) continue;  // reset (no value), or no requests
-      w->inbound_latency = std::move(*h);
-      w->inbound_requests = static_cast<double>(*requests) / f;
     }
   }
 
  private:
   InboundCounters inbound(std::uint32_t wid) const {
-    InboundCounters out;
     bw_inbound_stats s{};
     if (bpf_map__lookup_elem(skel_->maps.bw_inbound_stats, &wid, sizeof wid, &s, sizeof s, 0) != 0)
-      return out;
-    std::copy(std::begin(s.slots), std::end(s.slots), out.slots.begin());
-    out.sum_ns = s.sum_ns;
-    out.requests = s.requests;
-    return out;
+      return {};
+    return counters_of(s);
   }
 
   // The listening ports of the pid's network namespace, read at most once a second

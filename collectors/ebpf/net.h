@@ -41,6 +41,10 @@ struct bw_net_sock {
   struct bw_net_key key;
   __u64 since_ns; /* start of the outstanding request (phase != IDLE) */
   __u64 syn_ns;   /* connect(): SYN sent; 0 after the handshake */
+  /* Accepted (passive) socket: when its handshake completed, i.e. when it was queued
+   * for accept(); 0 once its first request started. */
+  __u64 queued_ns;
+  __u64 arrived_ns; /* passive: when the outstanding request arrived (total latency) */
   __u32 phase;    /* enum bw_net_phase */
   __u32 passive;  /* 1: accepted (server side) */
   __u32 gen;      /* bw_net_gen when since_ns was taken */
@@ -58,11 +62,19 @@ struct bw_net_stats {
   __u64 conn_sum_ns;
 };
 
-/* Cumulative inbound (server side) counters of one workload (array by workload id). */
+/* Cumulative inbound (server side) counters of one workload (array by workload id).
+ * slots/sum_ns: service latency, first byte of a request received → first byte of the
+ * response sent. total_*: the same requests from their arrival: a connection's first
+ * request from the end of its handshake (the time it waited in the accept queue
+ * included), later ones from their first byte. arrivals: handshakes completed on a
+ * port a target listens on, accepted or not yet. */
 struct bw_inbound_stats {
   __u64 slots[BW_LATENCY_SLOTS];
   __u64 sum_ns;
   __u64 requests;
+  __u64 total_slots[BW_LATENCY_SLOTS];
+  __u64 total_sum_ns;
+  __u64 arrivals;
 };
 
 /* The syscalls source: a send/recv-family syscall in flight on a thread. */

@@ -57,4 +57,36 @@ std::optional<MeasuredDependency> net_delta(const NetCounters& now, const NetCou
   return d;
 }
 
+InboundCounters counters_of(const bw_inbound_stats& s) {
+  InboundCounters c;
+  std::copy(std::begin(s.slots), std::end(s.slots), c.slots.begin());
+  std::copy(std::begin(s.total_slots), std::end(s.total_slots), c.total_slots.begin());
+  c.sum_ns = s.sum_ns;
+  c.requests = s.requests;
+  c.total_sum_ns = s.total_sum_ns;
+  c.arrivals = s.arrivals;
+  return c;
+}
+
+bool inbound_delta(const InboundCounters& now, const InboundCounters& before,
+                   double attached_fraction, MeasuredNet& out) {
+  const double f = attached_fraction > 0 ? attached_fraction : 1.0;
+  auto service = histogram_delta(now.slots, before.slots, now.sum_ns, before.sum_ns);
+  auto total =
+      histogram_delta(now.total_slots, before.total_slots, now.total_sum_ns, before.total_sum_ns);
+  auto requests = counter_delta(now.requests, before.requests);
+  auto arrivals = counter_delta(now.arrivals, before.arrivals);
+  if (!service || !total || !requests || !arrivals) return false;  // recreated: no value
+  if (service->count() == 0 && *arrivals == 0) return false;
+  out.inbound_arrivals = static_cast<double>(*arrivals) / f;
+  if (service->count() == 0) return true;  // connections arrived, none served yet
+  // Equal sums: no request waited to be accepted, the two histograms are one.
+  if (total->count() == service->count() && total->sum_seconds > service->sum_seconds) {
+    out.inbound_total_latency = std::move(*total);
+  }
+  out.inbound_latency = std::move(*service);
+  out.inbound_requests = static_cast<double>(*requests) / f;
+  return true;
+}
+
 }  // namespace boundwise::ebpf

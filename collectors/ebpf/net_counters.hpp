@@ -40,4 +40,23 @@ NetCounters counters_of(const bw_net_stats& s);
 std::optional<MeasuredDependency> net_delta(const NetCounters& now, const NetCounters& before,
                                             double attached_fraction);
 
+// Cumulative inbound counters of one workload (bw_inbound_stats).
+struct InboundCounters {
+  std::array<std::uint64_t, BW_LATENCY_SLOTS> slots{};
+  std::uint64_t sum_ns = 0;
+  std::uint64_t requests = 0;
+  std::array<std::uint64_t, BW_LATENCY_SLOTS> total_slots{};
+  std::uint64_t total_sum_ns = 0;
+  std::uint64_t arrivals = 0;
+};
+InboundCounters counters_of(const bw_inbound_stats& s);
+
+// The requests a workload served in one window, written into `out`'s inbound fields:
+// the service latency, the latency from arrival (set only when some request waited to
+// be accepted: otherwise it is the service latency), the requests and the connections
+// that arrived (counts divided by the attached fraction). False, and `out` untouched,
+// when a counter went backwards or nothing arrived or was served.
+bool inbound_delta(const InboundCounters& now, const InboundCounters& before,
+                   double attached_fraction, MeasuredNet& out);
+
 }  // namespace boundwise::ebpf

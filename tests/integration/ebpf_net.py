@@ -31,6 +31,8 @@ def require_root():
 
 
 def agent_with(binary, targets, net_source=None, dependencies=None):
+    """The agent on `targets` (harness.Agent's), once its ebpf_net part is up; skips
+    with the reason when it is down or not built."""
     extra = f"ebpf:\n  net_source: {net_source}" if net_source else ""
     agent = harness.Agent(binary, targets, window="2s", extra=extra, dependencies=dependencies)
     # Collectors start after the listener; their parts are in /metrics from the first

@@ -194,6 +194,9 @@ class Agent:
             key = next(k for k in ("pid", "comm", "cmdline") if k in t)
             value = t[key] if key == "pid" else json.dumps(t[key])
             lines.append(f"  - name: {t['name']}\n    {key}: {value}")
+            if "slo" in t:  # e.g. {"latency_p95": "300ms"}
+                slo = ", ".join(f"{k}: {v}" for k, v in t["slo"].items())
+                lines.append(f"    slo: {{{slo}}}")
         if not targets:
             lines[-1] = "targets: []"
         if dependencies:

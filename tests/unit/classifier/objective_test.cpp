@@ -7,6 +7,7 @@
 #include <string>
 
 #include "classifier/classify.hpp"
+#include "classifier/sizing.hpp"
 #include "tests/unit/classifier/windows.hpp"
 
 namespace boundwise {
@@ -127,6 +128,79 @@ TEST(Objective, ThroughputObjectiveFollowsTheProjectedSpeedup) {
   EXPECT_EQ(r.workers, 10);
   r = recommend(v, w, {.objective = {.throughput_min_per_second = 30}});
   EXPECT_EQ(r.model, Model::none) << r.summary;
+}
+
+// gunicorn with 2 sync workers (3 processes: the master idle), each request 0.1 s on
+// the database, 50 connections/s arriving: 20/s are served and the rest wait in the
+// accept queue, 2 s on average by the time they are served.
+WorkloadWindow two_sync_workers(double arrivals_per_second) {
+  auto w = window({{Reason::net, 0.6}, {Reason::on_cpu, 0.02}, {Reason::idle, 0.38}}, 3, 0.02);
+  w.processes = 3;
+  w.runtime.kind = "python";
+  w.runtime.server = "gunicorn";
+  w.runtime.worker_processes = 2;
+  w.runtime.max_worker_threads = 1;
+  DependencyWindow d;
+  d.name = "orders-db";
+  d.endpoint = "127.0.0.1:5432";
+  d.wait_seconds = 18;
+  w.dependencies.push_back(d);
+  w.inbound_latency = LatencyHistogram{};
+  w.inbound_total_latency = LatencyHistogram{};
+  for (int i = 0; i < 200; ++i) {
+    w.inbound_latency->add(0.1);
+    w.inbound_total_latency->add(2.1);
+  }
+  w.inbound_requests = 200;
+  w.inbound_arrivals = arrivals_per_second * w.duration_seconds;
+  finalize_window(w);
+  return w;
+}
+
+// The demand is what arrived (50/s × 0.1 s = 5 in flight, not the 2 served): 7 workers
+// at 80 %; the objective is judged from arrival (missed), and an option with those
+// workers leaves the service time (0.1 s), which meets it: threads, the least change
+// and cheapest, chosen; keeping 2 workers does not meet it.
+TEST(Objective, TooFewWorkersQueueForAcceptAndTheCountFollowsWhatArrived) {
+  auto w = two_sync_workers(50);
+  auto v = classify(w);
+  ASSERT_EQ(v.bottleneck, Bottleneck::io_network);
+  const IoDemand d = io_demand(v, w, 1);
+  EXPECT_TRUE(d.backlog);
+  EXPECT_NEAR(d.rate_per_second, 50, 1e-9);
+  EXPECT_NEAR(d.served_rate_per_second, 20, 1e-9);
+  EXPECT_NEAR(d.in_flight, 5, 0.01);
+  EXPECT_NEAR(d.served_in_flight, 2, 0.01);
+  EXPECT_EQ(d.workers, 7);
+  EXPECT_NE(io_demand_text(d).find("50.0 requests/s (eBPF, arrived)"), std::string::npos)
+      << io_demand_text(d);
+
+  auto r = recommend(v, w, {.objective = {.latency_p95_seconds = 0.3}});
+  ASSERT_TRUE(r.objective_status && r.objective_status->met);
+  EXPECT_FALSE(*r.objective_status->met);
+  EXPECT_GT(*r.objective_status->p95_seconds, 2.0);  // from arrival, not the service's 0.1
+  // p95 of the service time (0.1 s) over 0.3 s, to the histogram slot (≤ 12.5 % wide).
+  EXPECT_NEAR(*r.objective_status->service_latency_ratio, 0.1 / 0.3, 0.1 / 0.3 * 0.125);
+  EXPECT_EQ(r.model, Model::threads) << r.summary;
+  EXPECT_EQ(r.workers, 7);
+  for (const auto& o : r.options) {
+    ASSERT_TRUE(o.meets_objective) << option_name(o.model);
+    // 2 replicas of 2 workers serve 4 of the 5: the queue stays.
+    if (o.model == Model::none || o.model == Model::scale_out) {
+      EXPECT_FALSE(*o.meets_objective) << option_name(o.model) << ": " << o.basis;
+    }
+    if (o.model == Model::threads) {
+      EXPECT_TRUE(*o.meets_objective) << o.basis;
+      EXPECT_NEAR(o.speedup, 2.5, 0.01) << o.basis;  // 5 in flight served of 2 now
+    }
+  }
+
+  // As many arrived as were served: no backlog, the served rate is the demand.
+  auto balanced = two_sync_workers(20);
+  const IoDemand b = io_demand(classify(balanced), balanced, 1);
+  EXPECT_FALSE(b.backlog);
+  EXPECT_NEAR(b.rate_per_second, 20, 1e-9);
+  EXPECT_NEAR(b.in_flight, b.served_in_flight, 1e-9);
 }
 
 }  // namespace

@@ -81,6 +81,56 @@ TEST(MeasuredDependency, CounterThatWentBackwardsGivesNoValue) {
   EXPECT_FALSE(net_delta(bytes_reset, with_requests(50, 1'000'000), 1.0));
 }
 
+// n requests served in `service_ns` each, after waiting `queued_ns` to be accepted,
+// out of `arrivals` connections.
+InboundCounters served(std::uint64_t n, std::uint64_t service_ns, std::uint64_t queued_ns,
+                       std::uint64_t arrivals) {
+  InboundCounters c;
+  c.slots[bw_latency_slot(service_ns)] = n;
+  c.sum_ns = n * service_ns;
+  c.requests = n;
+  c.total_slots[bw_latency_slot(service_ns + queued_ns)] = n;
+  c.total_sum_ns = n * (service_ns + queued_ns);
+  c.arrivals = arrivals;
+  return c;
+}
+
+// Connections that waited to be accepted: the latency from arrival is kept beside the
+// service time, and the arrivals (more than were served) are counted like requests.
+TEST(Inbound, QueuedConnectionsKeepTheirWaitAndArrivals) {
+  MeasuredNet net;
+  ASSERT_TRUE(
+      inbound_delta(served(40, 100'000'000, 2'000'000'000, 100), served(0, 1, 0, 0), 1.0, net));
+  ASSERT_TRUE(net.inbound_latency && net.inbound_total_latency);
+  EXPECT_NEAR(net.inbound_latency->sum_seconds, 4.0, 1e-9);
+  EXPECT_NEAR(net.inbound_total_latency->sum_seconds, 84.0, 1e-9);
+  EXPECT_DOUBLE_EQ(net.inbound_requests, 40);
+  EXPECT_DOUBLE_EQ(net.inbound_arrivals, 100);
+  // Duty-cycled at half the window: counts doubled, histograms as measured.
+  MeasuredNet half;
+  ASSERT_TRUE(inbound_delta(served(40, 100'000'000, 0, 40), InboundCounters{}, 0.5, half));
+  EXPECT_DOUBLE_EQ(half.inbound_requests, 80);
+  EXPECT_DOUBLE_EQ(half.inbound_arrivals, 80);
+  // Nobody waited: the latency from arrival is the service latency, not kept twice.
+  EXPECT_FALSE(half.inbound_total_latency);
+}
+
+// Connections arrived, none served yet (every worker busy the whole window): the
+// arrivals count, no latency. Nothing at all, or counters that went backwards: no value.
+TEST(Inbound, ArrivalsWithoutRequestsAndResets) {
+  MeasuredNet net;
+  InboundCounters before = served(10, 100'000'000, 0, 10);
+  InboundCounters now = before;
+  now.arrivals = 30;
+  ASSERT_TRUE(inbound_delta(now, before, 1.0, net));
+  EXPECT_DOUBLE_EQ(net.inbound_arrivals, 20);
+  EXPECT_FALSE(net.inbound_latency);
+  MeasuredNet untouched;
+  EXPECT_FALSE(inbound_delta(before, before, 1.0, untouched));
+  EXPECT_FALSE(inbound_delta(served(1, 1, 0, 1), before, 1.0, untouched));
+  EXPECT_EQ(untouched, MeasuredNet{});
+}
+
 TEST(NetQuantiles, HistogramOf200msRequestsGivesP95Within10Percent) {
   NetCounters now;
   for (int i = 0; i < 95; ++i) now.req_slots[bw_latency_slot(200'000'000 + i * 100'000)] += 1;

@@ -74,6 +74,8 @@ inline MeasuredNet full_net() {
   n.dependencies[endpoint("[fe80::1]:8080")].request_latency = last_slot;
   n.inbound_latency = histogram({0.01, 0.02});
   n.inbound_requests = 33.3;
+  n.inbound_total_latency = histogram({0.03, 0.5});
+  n.inbound_arrivals = 41.5;
   return n;
 }
 

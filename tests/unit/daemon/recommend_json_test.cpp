@@ -383,6 +383,17 @@ TEST(RecommendJson, InboundAndMeasuredDependencyLatency) {
   EXPECT_NEAR(in["latency_seconds"]["p50"].get<double>(), 0.2, 0.02);
   EXPECT_FALSE(in.contains("p95_ms"));  // one unit across the API: seconds
   EXPECT_DOUBLE_EQ(in["requests_per_second"].get<double>(), 40);
+  EXPECT_TRUE(in["latency_from_arrival_seconds"].is_null());  // nobody waited for accept()
+  EXPECT_DOUBLE_EQ(in["arrivals_per_second"].get<double>(), 0);
+  // Connections queued for accept(): their latency from arrival, and the arrival rate.
+  w.inbound_total_latency = LatencyHistogram{};
+  for (int i = 0; i < 100; ++i) w.inbound_total_latency->add(1.5);
+  w.inbound_arrivals = 900;
+  r.window = w;
+  const json queued =
+      recommend_document(snapshot_with({r}), std::nullopt)["workloads"][0]["inbound"];
+  EXPECT_NEAR(queued["latency_from_arrival_seconds"]["p95"].get<double>(), 1.5, 0.15);
+  EXPECT_DOUBLE_EQ(queued["arrivals_per_second"].get<double>(), 90);
   const json& db = doc["workloads"][0]["verdict"]["dependencies"][0];
   EXPECT_EQ(db["latency_source"], "ebpf");
   EXPECT_NEAR(db["latency_seconds"]["p95"].get<double>(), 0.05, 0.005);
