@@ -45,9 +45,9 @@ struct bw_net_sock {
    * for accept(); 0 once its first request started. */
   __u64 queued_ns;
   __u64 arrived_ns; /* passive: when the outstanding request arrived (total latency) */
-  __u32 phase;    /* enum bw_net_phase */
-  __u32 passive;  /* 1: accepted (server side) */
-  __u32 gen;      /* bw_net_gen when since_ns was taken */
+  __u32 phase;      /* enum bw_net_phase */
+  __u32 passive;    /* 1: accepted (server side) */
+  __u32 gen;        /* bw_net_gen when since_ns was taken */
   __u32 pad;
 };
 
