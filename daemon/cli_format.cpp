@@ -135,9 +135,9 @@ std::string agent_line(const json& doc) {
   const json& collectors = field(doc, "collectors");
   if (!collectors.is_array()) return out;
   for (const auto& c : collectors) {
-    if (c.value("up", true) == false) {
+    if (!c.value("up", true)) {
       out += "warning: collector " + text(c, "name") + " is down: " + text(c, "error") + "\n";
-    } else if (c.value("behind", false) == true) {
+    } else if (c.value("behind", false)) {
       out += printf_string(
           "warning: collector %s fell behind: %.1f of %g sampling rounds per "
           "second; the verdicts rest on fewer samples\n",
