@@ -79,16 +79,8 @@ def write(directory, name, value):
 
 
 def remove_cgroups():
-    """Removes the cgroups made here once their processes are gone (a few tries)."""
-    for path in CREATED:
-        for _ in range(50):
-            try:
-                os.rmdir(path)
-                break
-            except FileNotFoundError:
-                break
-            except OSError:
-                time.sleep(0.1)
+    """Removes the cgroups made here once their processes are gone."""
+    harness.remove_cgroups(CREATED)
     CREATED.clear()
 
 

@@ -64,17 +64,7 @@ class PodCgroup:
         self.relative = relative
 
     def remove(self):
-        for path in reversed(self.created):
-            for _ in range(50):  # a killed process leaves its cgroup a moment later
-                try:
-                    os.rmdir(path)
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            else:
-                print(f"WARNING: could not remove cgroup {path}", flush=True)
+        harness.remove_cgroups(reversed(self.created))
         self.created = []
 
 

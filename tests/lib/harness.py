@@ -148,6 +148,23 @@ def thread_count(pid):
         return 0
 
 
+def remove_cgroups(paths):
+    """Removes cgroup directories, deepest first as listed, once their processes are gone
+    (a killed process leaves its cgroup a moment later: a few tries each). Prints the
+    ones left behind."""
+    for path in paths:
+        for _ in range(50):
+            try:
+                os.rmdir(path)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            print(f"WARNING: could not remove cgroup {path}", flush=True)
+
+
 def wait_healthy(process, base_url, log_path, context=None, timeout=10):
     """Waits until the agent at base_url answers /healthz 200; fails with its log if it
     exits first or does not answer within `timeout` seconds. `context`: an
