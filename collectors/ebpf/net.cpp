@@ -35,23 +35,18 @@ struct KeyLess {
   }
 };
 
-// Local ports the process listens on: the LISTEN sockets of /proc/PID/net/tcp{,6}
-// (lines "sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode",
-// hex "ADDR:PORT", st 0A = LISTEN) whose inode is one of the process's fds. The files
-// list every socket of the network namespace: without the fd check, the first target
-// of a namespace would claim every port listened on in it, its neighbours' too.
-std::vector<std::uint16_t> listening_ports(const std::string& proc_root, int tgid) {
-  const std::string dir = proc_root + "/" + std::to_string(tgid);
-  std::set<std::uint64_t> own;
-  std::error_code ec;
-  for (const auto& fd : std::filesystem::directory_iterator(dir + "/fd", ec)) {
-    std::error_code link_ec;
-    const auto link = std::filesystem::read_symlink(fd.path(), link_ec);
-    if (link_ec) continue;  // closed meanwhile
-    const procfs::FdTarget t = procfs::parse_fd_link(link.string());
-    if (t.kind == procfs::FdTarget::Kind::socket) own.insert(t.inode);
-  }
-  std::vector<std::uint16_t> out;
+// A LISTEN socket of a network namespace: its inode and local port.
+struct Listener {
+  std::uint64_t inode = 0;
+  std::uint16_t port = 0;
+};
+
+// The LISTEN sockets of the network namespace of the process whose /proc directory is
+// `dir`, from its net/tcp{,6} (lines "sl local_address rem_address st tx:rx tr:when
+// retrnsmt uid timeout inode", hex "ADDR:PORT", st 0A = LISTEN). The files list every
+// socket of the namespace, whichever process holds it.
+std::vector<Listener> namespace_listeners(const std::string& dir) {
+  std::vector<Listener> out;
   for (const char* file : {"/net/tcp", "/net/tcp6"}) {
     std::ifstream in(dir + file);
     std::string line;
@@ -62,14 +57,29 @@ std::vector<std::uint16_t> listening_ports(const std::string& proc_root, int tgi
       std::uint64_t uid = 0, timeout = 0, inode = 0;
       if (!(fields >> sl >> local >> remote >> st >> queues >> timer >> retransmits >> uid >>
             timeout >> inode) ||
-          st != "0A" || !own.contains(inode))
+          st != "0A")
         continue;
       auto colon = local.rfind(':');
       if (colon == std::string::npos) continue;
-      out.push_back(static_cast<std::uint16_t>(std::stoul(local.substr(colon + 1), nullptr, 16)));
+      out.push_back(
+          {inode, static_cast<std::uint16_t>(std::stoul(local.substr(colon + 1), nullptr, 16))});
     }
   }
   return out;
+}
+
+// The inodes of the sockets among the fds of the process whose /proc directory is `dir`.
+std::set<std::uint64_t> own_sockets(const std::string& dir) {
+  std::set<std::uint64_t> own;
+  std::error_code ec;
+  for (const auto& fd : std::filesystem::directory_iterator(dir + "/fd", ec)) {
+    std::error_code link_ec;
+    const auto link = std::filesystem::read_symlink(fd.path(), link_ec);
+    if (link_ec) continue;  // closed meanwhile
+    const procfs::FdTarget t = procfs::parse_fd_link(link.string());
+    if (t.kind == procfs::FdTarget::Kind::socket) own.insert(t.inode);
+  }
+  return own;
 }
 
 constexpr SkeletonOps<net_bpf> kNetOps{net_bpf__open, net_bpf__load, net_bpf__attach,
@@ -87,7 +97,7 @@ class NetTool final : public SkeletonTool<net_bpf> {
   // Ports the new target's network namespace listens on make its sockets on them
   // server side (the rule for connections accepted before the agent saw them).
   void on_new_target(const ProcessKey& key, std::uint32_t wid) override {
-    for (std::uint16_t port : namespace_ports(key.pid)) {
+    for (std::uint16_t port : listening_ports(key.pid)) {
       bpf_map__update_elem(skel_->maps.bw_listen_ports, &port, sizeof port, &wid, sizeof wid,
                            BPF_NOEXIST);
     }
@@ -163,38 +173,50 @@ class NetTool final : public SkeletonTool<net_bpf> {
     return counters_of(s);
   }
 
-  // The listening ports of the pid's network namespace, read at most once a second
-  // per namespace: a tree of 2 000 new targets in one namespace reads net/tcp{,6} once,
-  // not 2 000 times (each read walks the kernel's whole TCP hash table). The namespace
-  // is told by the inode procfs gives its net/tcp, one per namespace.
-  const std::vector<std::uint16_t>& namespace_ports(int tgid) {
-    constexpr std::uint64_t kFreshNs = 1'000'000'000;
-    struct stat st {};
-    const std::string tcp = settings_.proc_root + "/" + std::to_string(tgid) + "/net/tcp";
-    if (::stat(tcp.c_str(), &st) != 0) {
-      uncached_ = listening_ports(settings_.proc_root, tgid);
-      return uncached_;
+  // The ports the process listens on: those of its own sockets (its fds) among the
+  // LISTEN sockets of its network namespace. Without the fd check, the first target of
+  // a namespace would claim every port listened on in it, its neighbours' too. A
+  // process holding no socket reads no table, and a namespace's LISTEN sockets are read
+  // at most once a second: a tree of 2 000 new targets in one namespace reads
+  // net/tcp{,6} once, not 2 000 times (each read walks the kernel's whole TCP hash
+  // table). The namespace is told by the inode procfs gives its net/tcp, one per
+  // namespace.
+  std::vector<std::uint16_t> listening_ports(int tgid) {
+    const std::string dir = settings_.proc_root + "/" + std::to_string(tgid);
+    const std::set<std::uint64_t> own = own_sockets(dir);
+    std::vector<std::uint16_t> out;
+    if (own.empty()) return out;
+    for (const Listener& l : listeners_of_namespace(dir)) {
+      if (own.contains(l.inode)) out.push_back(l.port);
     }
-    const std::uint64_t now = monotonic_ns();
-    auto& entry = ports_by_namespace_[{st.st_dev, st.st_ino}];
-    if (entry.read_ns == 0 || now - entry.read_ns > kFreshNs) {
-      entry.ports = listening_ports(settings_.proc_root, tgid);
-      entry.read_ns = now;
-    }
-    for (auto it = ports_by_namespace_.begin(); it != ports_by_namespace_.end();) {
-      it = now - it->second.read_ns > 60 * kFreshNs ? ports_by_namespace_.erase(it) : std::next(it);
-    }
-    return entry.ports;
+    return out;
   }
 
-  struct NamespacePorts {
-    std::vector<std::uint16_t> ports;
+  std::vector<Listener> listeners_of_namespace(const std::string& dir) {
+    constexpr std::uint64_t kFreshNs = 1'000'000'000;
+    struct stat st {};
+    if (::stat((dir + "/net/tcp").c_str(), &st) != 0) return namespace_listeners(dir);
+    const std::uint64_t now = monotonic_ns();
+    auto& entry = listeners_by_namespace_[{st.st_dev, st.st_ino}];
+    if (entry.read_ns == 0 || now - entry.read_ns > kFreshNs) {
+      entry.listeners = namespace_listeners(dir);
+      entry.read_ns = now;
+    }
+    std::vector<Listener> out = entry.listeners;
+    for (auto it = listeners_by_namespace_.begin(); it != listeners_by_namespace_.end();) {
+      it = now - it->second.read_ns > 60 * kFreshNs ? listeners_by_namespace_.erase(it)
+                                                    : std::next(it);
+    }
+    return out;
+  }
+
+  struct NamespaceListeners {
+    std::vector<Listener> listeners;
     std::uint64_t read_ns = 0;
   };
 
   CollectorSettings settings_;
-  std::map<std::pair<dev_t, ino_t>, NamespacePorts> ports_by_namespace_;
-  std::vector<std::uint16_t> uncached_;
+  std::map<std::pair<dev_t, ino_t>, NamespaceListeners> listeners_by_namespace_;
   std::map<bw_net_key, NetCounters, KeyLess> baselines_;
   std::map<std::uint32_t, InboundCounters> inbound_baselines_;
 };
