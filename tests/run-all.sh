@@ -6,7 +6,7 @@
 # target built with clang. Exits non-zero if anything fails.
 #   tests/run-all.sh              everything
 #   SKIP_INSTALL=1 tests/run-all.sh   skip apt-get (dependencies already present)
-#   FUZZ_SECONDS=60 tests/run-all.sh  longer fuzz runs (default 10 s per target)
+#   FUZZ_SECONDS=60 tests/run-all.sh  longer fuzz runs (default 5 s per target)
 #   TIDY_COMMITS=5 tests/run-all.sh   clang-tidy on the files changed by the last 5
 #                                     commits (default 10; tests/clang-tidy.sh --all: all)
 set -euo pipefail
@@ -84,12 +84,12 @@ TSAN_OPTIONS=halt_on_error=1 run_ctest --test-dir build-tsan -L 'unit|native' \
   -R '^(integration\.native\.)?(HttpServer|Agent|Endpoints|HttpHandler|Authenticator)' \
   --output-on-failure -j"$jobs"
 
-step "libFuzzer runs (clang-14, ${FUZZ_SECONDS:-10} s per target)"
+step "libFuzzer runs (clang-14, ${FUZZ_SECONDS:-5} s per target)"
 CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -DBOUNDWISE_FUZZ=ON -DBOUNDWISE_ONLY_PURE=ON \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j"$jobs"
 # One libFuzzer process per core: each run is bounded by time, not by work.
-BOUNDWISE_FUZZ_SECONDS=${FUZZ_SECONDS:-10} run_ctest --test-dir build-fuzz -L fuzz --output-on-failure \
+BOUNDWISE_FUZZ_SECONDS=${FUZZ_SECONDS:-5} run_ctest --test-dir build-fuzz -L fuzz --output-on-failure \
   -j"$jobs"
 
 step "summary"
