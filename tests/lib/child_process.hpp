@@ -9,7 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <functional>
+#include <set>
 #include <string>
 
 namespace boundwise::test {
@@ -62,5 +65,16 @@ class Child {
   pid_t pid_ = -1;
   bool own_group_ = false;
 };
+
+// The thread ids of a process now (its /proc/PID/task), empty once it is gone.
+inline std::set<int> tids_of(pid_t pid) {
+  std::set<int> out;
+  std::error_code ec;
+  for (const auto& t :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    out.insert(std::atoi(t.path().filename().c_str()));
+  }
+  return out;
+}
 
 }  // namespace boundwise::test

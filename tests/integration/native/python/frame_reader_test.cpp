@@ -25,18 +25,9 @@ namespace boundwise::python {
 namespace {
 
 using namespace std::chrono_literals;
+using test::tids_of;
 
 const std::string kWorkload = std::string(BOUNDWISE_SOURCE_DIR) + "/tests/workloads/py_chain.py";
-
-std::set<int> tids_of(pid_t pid) {
-  std::set<int> out;
-  std::error_code ec;
-  for (const auto& t :
-       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
-    out.insert(std::atoi(t.path().filename().c_str()));
-  }
-  return out;
-}
 
 // The line of the workload marked "# the spinning line".
 int spinning_line() {

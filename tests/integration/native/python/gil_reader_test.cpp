@@ -24,16 +24,7 @@ namespace boundwise::python {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::set<int> tids_of(pid_t pid) {
-  std::set<int> out;
-  std::error_code ec;
-  for (const auto& t :
-       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
-    out.insert(std::atoi(t.path().filename().c_str()));
-  }
-  return out;
-}
+using test::tids_of;
 
 TEST(GilReaderLive, ASpinningMainThreadHoldsTheGilOnEveryInterpreter) {
   auto found = test::interpreters();
