@@ -52,6 +52,15 @@ def folded(agent, workload, query="type=cpu"):
     return out
 
 
+def wait_for_count(agent, workload, count, timeout, query="type=cpu"):
+    """The workload's profile once it holds `count` or more (samples, or milliseconds
+    blocked off-CPU), or None after `timeout` seconds."""
+    def enough():
+        f = folded(agent, workload, query)
+        return f if f and sum(f.values()) >= count else None
+    return harness.wait_until(enough, timeout=timeout, interval=0.5)
+
+
 def has_chain(stack, chain=None):
     chain = chain or CHAIN
     frames = stack.split(";")
@@ -73,9 +82,7 @@ def case_chain(binary, chain):
     target = harness.start([chain])
     agent = start_agent(binary, target.pid)
     try:
-        stacks = harness.wait_until(
-            lambda: (lambda f: f if f and sum(f.values()) >= 150 else None)(folded(agent, "chain")),
-            timeout=30, interval=0.5)
+        stacks = wait_for_count(agent, "chain", 150, timeout=30)
         if not stacks:
             harness.fail(f"fewer than 150 samples in 30 s: {folded(agent, 'chain')}\n"
                          f"{agent.read_log()}")
@@ -139,9 +146,7 @@ def case_target_execs(binary, chain):
         if not harness.wait_until(execed, timeout=20, interval=0.1):
             harness.fail("the target did not exec")
         before = folded(agent, "chain") or {}
-        after = harness.wait_until(
-            lambda: (lambda f: f if f and sum(f.values()) >= sum(before.values()) + 80 else None)(
-                folded(agent, "chain")), timeout=30, interval=0.5)
+        after = wait_for_count(agent, "chain", sum(before.values()) + 80, timeout=30)
         if not after:
             harness.fail(f"no new samples after the exec:\n{agent.read_log()}")
         new = {s: n - before.get(s, 0) for s, n in after.items() if n > before.get(s, 0)}
@@ -196,9 +201,7 @@ def case_offcpu_ipc(binary, _chain, offcpu_chain):
                         "collectors:\n  stacks: {enabled: true}\nstacks:\n  offcpu_hz: 5")
     try:
         # 5 rounds a second of 200 ms each: 3 s of blocked time is 15 stacks or more.
-        stacks = harness.wait_until(
-            lambda: (lambda f: f if f and sum(f.values()) >= 3000 else None)(
-                folded(agent, "chain", "type=offcpu&reason=ipc")), timeout=30, interval=0.5)
+        stacks = wait_for_count(agent, "chain", 3000, timeout=30, query="type=offcpu&reason=ipc")
         if not stacks:
             harness.fail(f"under 3 s of ipc waits in 30 s: "
                          f"{folded(agent, 'chain', 'type=offcpu')}\n{agent.read_log()}")
@@ -267,9 +270,7 @@ def case_python(binary, python):
     target = harness.start([python, os.path.join(harness.WORKLOADS, "py_chain.py"), "4"])
     agent = start_agent(binary, target.pid)
     try:
-        stacks = harness.wait_until(
-            lambda: (lambda f: f if f and sum(f.values()) >= 60 else None)(folded(agent, "chain")),
-            timeout=20, interval=0.5)
+        stacks = wait_for_count(agent, "chain", 60, timeout=20)
         if not stacks:
             harness.fail(f"fewer than 60 samples in 20 s: {folded(agent, 'chain')}\n"
                          f"{agent.read_log()}")
@@ -284,9 +285,7 @@ def case_python(binary, python):
             harness.fail(f"only {good}/{total} samples name {' -> '.join(PY_CHAIN)}: {top}")
         if spliced == 0:
             harness.fail("no sample has its Python frames spliced into the native stack")
-        gil = harness.wait_until(
-            lambda: (lambda f: f if f and sum(f.values()) >= 10 else None)(
-                folded(agent, "chain", "type=gil")), timeout=10, interval=0.5)
+        gil = wait_for_count(agent, "chain", 10, timeout=10, query="type=gil")
         if not gil:
             harness.fail(f"no GIL holder stacks: {folded(agent, 'chain', 'type=gil')}")
         held = sum(gil.values())
