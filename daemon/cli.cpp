@@ -3,6 +3,8 @@
 // here) and the mapping of what went wrong to an exit code.
 #include "daemon/cli.hpp"
 
+#include <openssl/evp.h>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -90,16 +92,61 @@ struct Failure {
   std::string message;
 };
 
-// The token as the agent reads it (config/config.cpp): the file's one word.
-std::variant<std::string, Failure> read_token(const std::string& path) {
+// A secret from a file (never from the command line, where `ps` shows it). A token as
+// the agent reads it (config/config.cpp): the file's one word. A password: the file's
+// first line as it is, spaces included.
+enum class Secret { token, password };
+std::variant<std::string, Failure> read_secret(const std::string& option, const std::string& path,
+                                               Secret kind) {
   std::ifstream in(path);
-  if (!in) return Failure{kBadArguments, "--bearer-token-file: cannot read " + path};
-  std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto first = token.find_first_not_of(" \t\r\n");
-  auto last = token.find_last_not_of(" \t\r\n");
-  token = first == std::string::npos ? "" : token.substr(first, last - first + 1);
-  if (token.empty()) return Failure{kBadArguments, "--bearer-token-file: " + path + " is empty"};
-  return token;
+  if (!in) return Failure{kBadArguments, option + ": cannot read " + path};
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (kind == Secret::token) {
+    auto first = text.find_first_not_of(" \t\r\n");
+    auto last = text.find_last_not_of(" \t\r\n");
+    text = first == std::string::npos ? "" : text.substr(first, last - first + 1);
+  } else {
+    text = text.substr(0, text.find('\n'));
+    if (!text.empty() && text.back() == '\r') text.pop_back();
+  }
+  if (text.empty()) return Failure{kBadArguments, option + ": " + path + " is empty"};
+  return text;
+}
+
+// RFC 7617: "Basic " and the base64 of user:password.
+std::string basic_credentials(const std::string& user, const std::string& password) {
+  const std::string plain = user + ":" + password;
+  std::string encoded(4 * ((plain.size() + 2) / 3) + 1, '\0');  // EVP_EncodeBlock adds a NUL
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                                reinterpret_cast<const unsigned char*>(plain.data()),
+                                static_cast<int>(plain.size()));
+  encoded.resize(static_cast<std::size_t>(n));
+  return "Basic " + encoded;
+}
+
+// The Authorization header the options ask for: empty for none.
+std::variant<std::string, Failure> authorization(const ClientOptions& options) {
+  const bool basic = !options.basic_auth_user.empty() || !options.basic_auth_password_file.empty();
+  if (basic && !options.bearer_token_file.empty()) {
+    return Failure{kBadArguments,
+                   "give either --bearer-token-file or basic auth (--basic-auth-user), not both"};
+  }
+  if (!options.bearer_token_file.empty()) {
+    auto token = read_secret("--bearer-token-file", options.bearer_token_file, Secret::token);
+    if (auto* f = std::get_if<Failure>(&token)) return *f;
+    return "Bearer " + std::get<std::string>(token);
+  }
+  if (!basic) return std::string{};
+  if (options.basic_auth_user.empty() || options.basic_auth_password_file.empty()) {
+    return Failure{kBadArguments, "--basic-auth-user and --basic-auth-password-file go together"};
+  }
+  if (options.basic_auth_user.find(':') != std::string::npos) {
+    return Failure{kBadArguments, "--basic-auth-user: a user name cannot contain ':'"};
+  }
+  auto password =
+      read_secret("--basic-auth-password-file", options.basic_auth_password_file, Secret::password);
+  if (auto* f = std::get_if<Failure>(&password)) return *f;
+  return basic_credentials(options.basic_auth_user, std::get<std::string>(password));
 }
 
 // Where one GET stands: the error of the step that failed, and which step it was.
@@ -137,12 +184,9 @@ std::variant<Fetched, Failure> fetch(const ClientOptions& options, const std::st
     return Failure{kBadArguments,
                    "--url: bad URL \"" + options.url + "\" (http[s]://HOST[:PORT][/PREFIX])"};
   }
-  std::string token;
-  if (!options.bearer_token_file.empty()) {
-    auto t = read_token(options.bearer_token_file);
-    if (auto* f = std::get_if<Failure>(&t)) return *f;
-    token = std::get<std::string>(t);
-  }
+  auto credentials = authorization(options);
+  if (auto* f = std::get_if<Failure>(&credentials)) return *f;
+  const std::string& authorization_value = std::get<std::string>(credentials);
   ssl::context tls(ssl::context::tls_client);
   if (url->tls) {
     beast::error_code ec;
@@ -164,7 +208,7 @@ std::variant<Fetched, Failure> fetch(const ClientOptions& options, const std::st
   request.set(http::field::host, url->host);
   request.set(http::field::user_agent, "boundwise/" + std::string(build_info().version));
   request.set(http::field::connection, "close");
-  if (!token.empty()) request.set(http::field::authorization, "Bearer " + token);
+  if (!authorization_value.empty()) request.set(http::field::authorization, authorization_value);
 
   asio::io_context io;
   Progress progress;
@@ -242,12 +286,19 @@ std::string error_text(const std::string& body) {
   return body.substr(0, body.find('\n'));
 }
 
+std::string unauthorised_hint(const ClientOptions& options) {
+  if (!options.bearer_token_file.empty()) return "; check --bearer-token-file";
+  if (!options.basic_auth_user.empty()) {
+    return "; check --basic-auth-user and --basic-auth-password-file";
+  }
+  return "; give its token with --bearer-token-file, or its user with --basic-auth-user and "
+         "--basic-auth-password-file";
+}
+
 Failure unauthorised(const ClientOptions& options, int status, const std::string& body) {
   return Failure{kUnauthorised, "unauthorised: the agent at " + options.url + " answered " +
                                     std::to_string(status) + " (" + error_text(body) + ")" +
-                                    (options.bearer_token_file.empty()
-                                         ? "; give its token with --bearer-token-file"
-                                         : "; check --bearer-token-file")};
+                                    unauthorised_hint(options)};
 }
 
 // A /baselines or /compare answer, parsed; or the failure, with the exit code its

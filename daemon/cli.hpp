@@ -24,7 +24,9 @@ enum ExitCode : int {
 
 struct ClientOptions {
   std::string url = "http://127.0.0.1:9977";  // http:// or https://, host, port
-  std::string bearer_token_file;              // empty: no Authorization header
+  std::string bearer_token_file;              // empty: no bearer token
+  std::string basic_auth_user;                // with the password file: basic auth
+  std::string basic_auth_password_file;       // the password, one line
   std::string ca_file;                        // https: PEM bundle to verify against;
                                               // empty: the system's trust store
   std::chrono::milliseconds timeout{5000};    // connect + request + response

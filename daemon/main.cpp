@@ -115,6 +115,10 @@ void add_client_options(CLI::App& sub, boundwise::cli::ClientOptions& client) {
                  "the agent: http[s]://HOST[:PORT] (default http://127.0.0.1:9977)");
   sub.add_option("--bearer-token-file", client.bearer_token_file,
                  "a file holding the token of the agent's web.bearer_token_file");
+  sub.add_option("--basic-auth-user", client.basic_auth_user,
+                 "a user of the agent's web.basic_auth_users (with --basic-auth-password-file)");
+  sub.add_option("--basic-auth-password-file", client.basic_auth_password_file,
+                 "a file holding that user's password (its first line)");
   sub.add_option("--ca-file", client.ca_file,
                  "PEM CA bundle to verify an https agent's certificate (default: the system's)");
 }

@@ -248,6 +248,34 @@ def case_exit_codes(binary):
     if "cpu" not in unknown.stderr:
         harness.fail(f"the unknown-workload message should name the known ones: {unknown.stderr}")
 
+    # An agent protecting /recommend with basic auth: the password comes from a file.
+    password_file = os.path.join(d, "password")
+    with open(password_file, "w") as f:
+        f.write("correct horse battery\n")  # spaces are part of it, the newline is not
+    with open(wrong_file, "w") as f:
+        f.write("correct horse\n")
+    users = f'    alice: "{harness.bcrypt("correct horse battery")}"\n'
+    basic_agent = harness.Agent(binary, [{"name": "cpu", "pid": cpu.pid}], window="1s",
+                                extra=f"web:\n  basic_auth_users:\n{users}")
+    url = ["--url", basic_agent.base]
+    alice = [*url, "--basic-auth-user", "alice", "--basic-auth-password-file"]
+    if not harness.wait_until(lambda: cli(binary, "status", *alice, password_file)
+                              .returncode == 0, 10):
+        harness.fail("status with alice's password never succeeded:\n" + basic_agent.read_log())
+    expect_code(cli(binary, "explain", "cpu", *alice, password_file), 0,
+                "explain cpu with alice's password")
+    expect_code(cli(binary, "status", *url), UNAUTHORISED, "status without a password")
+    wrong = cli(binary, "status", *alice, wrong_file)
+    expect_code(wrong, UNAUTHORISED, "status with a wrong password")
+    if "--basic-auth-password-file" not in wrong.stderr:
+        harness.fail(f"a wrong password's message should point at the option: {wrong.stderr}")
+    expect_code(cli(binary, "status", *url, "--basic-auth-user", "alice"), 2,
+                "a user without a password file")
+    expect_code(cli(binary, "status", *alice, password_file, "--bearer-token-file", token_file),
+                2, "basic auth and a bearer token together")
+    expect_code(cli(binary, "status", *alice, os.path.join(d, "none")), 2,
+                "a missing password file")
+
     # Before the first window closes (a 60 s window): not ready.
     slow = harness.Agent(binary, [{"name": "cpu", "pid": cpu.pid}], window="60s")
     expect_code(cli(binary, "status", "--url", slow.base), NOT_READY, "status before a window")

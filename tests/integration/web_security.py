@@ -15,7 +15,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import warnings
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import harness  # noqa: E402
@@ -37,13 +36,6 @@ def request(url, auth=None, context=None, timeout=5):
 
 def basic(user, password):
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-def bcrypt(password):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import crypt  # Debian's python3 (3.11) still ships it; libxcrypt does bcrypt
-    return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << 6))
 
 
 def start_agent(binary, config_text, scheme="http", log_level=None):
@@ -73,7 +65,7 @@ def case_tls_auth(binary):
                         "-keyout", key, "-out", cert], capture_output=True, text=True)
     if r.returncode != 0:
         harness.skip(f"openssl could not make a test certificate: {r.stderr.strip()}")
-    users = f'    alice: "{bcrypt("correct horse")}"\n'
+    users = f'    alice: "{harness.bcrypt("correct horse")}"\n'
     p, port, _, log_path, _ = start_agent(
         binary, f"web:\n  tls:\n    cert_file: {cert}\n    key_file: {key}\n"
         f"  basic_auth_users:\n{users}")
@@ -203,10 +195,7 @@ def case_auth_flood(binary):
     """A flood of wrong basic-auth passwords (bcrypt at cost 12, ~0.2 s each) must not
     hold up other clients: bcrypt runs off the HTTP thread, its queue is bounded (503
     beyond), and /metrics and /healthz answer meanwhile."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import crypt
-    costly = crypt.crypt("correct horse", crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << 12))
+    costly = harness.bcrypt("correct horse", cost=12)
     p, port, _, log_path, _ = start_agent(
         binary, f'web:\n  basic_auth_users:\n    alice: "{costly}"\n', log_level="warn")
     base = f"http://127.0.0.1:{port}"

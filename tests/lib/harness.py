@@ -284,3 +284,13 @@ def wait_for_verdict(agent, name, accept, windows=3, grace=3.0):
 
 def describe(w):
     return json.dumps(w, indent=2, sort_keys=True) if w is not None else "(no verdict)"
+
+
+def bcrypt(password, cost=6):
+    """A bcrypt hash for web.basic_auth_users, at a low cost unless told (tests check many)."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt  # Debian's python3 (3.11) still ships it; libxcrypt does bcrypt
+    return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << cost))
+
