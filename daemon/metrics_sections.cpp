@@ -39,9 +39,12 @@ void MetricsPublisher::State::publish_window(State& s, const std::string& name,
     s.add(s.offcpu_seconds, {{"workload", name}, {"state", state}}, name)
         .Increment(non_negative(seconds));
   }
-  if (win.inbound_latency) {
+  // Arrivals without a served request (every worker stuck) count too.
+  if (win.inbound_latency || win.inbound_arrivals > 0) {
     s.add(s.inbound_requests, {{"workload", name}}, name)
         .Increment(non_negative(win.inbound_requests));
+    s.add(s.inbound_arrivals, {{"workload", name}}, name)
+        .Increment(non_negative(win.inbound_arrivals));
   }
 }
 
@@ -67,6 +70,11 @@ void MetricsPublisher::State::publish_latency(State& s, const std::string& name,
     Labels labels{{"workload", name}};
     State::add_histogram(s.inbound_latency, labels, s.workload_series[name], kRequestBounds,
                          *win.inbound_latency);
+    // Absent when no request waited measurably to be accepted: then from arrival is the
+    // service latency itself (classifier/window.hpp).
+    State::add_histogram(
+        s.inbound_latency_from_arrival, labels, s.workload_series[name], kRequestBounds,
+        win.inbound_total_latency ? *win.inbound_total_latency : *win.inbound_latency);
   }
 }
 

@@ -79,6 +79,15 @@ struct MetricsPublisher::State {
   Family<Counter>& inbound_requests =
       counter("boundwise_inbound_requests_total",
               "Requests the workload served on connections it accepted, measured by eBPF");
+  Family<Histogram>& inbound_latency_from_arrival = histogram(
+      "boundwise_inbound_latency_from_arrival_seconds",
+      "Latency of the same requests timed from their arrival: a new connection's first request "
+      "from the end of its TCP handshake, so the time it waited to be accepted counts, "
+      "measured by eBPF");
+  Family<Counter>& inbound_arrivals =
+      counter("boundwise_inbound_arrivals_total",
+              "Connections that completed their handshake on a port the workload listens on, "
+              "accepted or still queued, measured by eBPF");
   Family<Counter>& offcpu_seconds =
       counter("boundwise_offcpu_seconds_total",
               "Off-CPU thread time of the workload by scheduler state, measured by eBPF "

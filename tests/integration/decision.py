@@ -275,6 +275,31 @@ def check_gunicorn(w, workers, want_met):
             f"(met={slo['met']}); {rec['summary']}")
 
 
+def check_metrics_gunicorn(text):
+    """/metrics says the same as /recommend: with 2 workers more connections arrive than
+    are served, and requests timed from arrival (the accept queue) take longer than their
+    service; with 8 the two are near."""
+    def mean(family, workload):
+        labels = {"workload": workload}
+        total = harness.metric_value(text, family + "_sum", labels)
+        count = harness.metric_value(text, family + "_count", labels)
+        if not count:
+            harness.fail(f"{family}{{workload={workload}}} missing or empty in /metrics")
+        return total / count
+
+    arrived = harness.metric_value(text, "boundwise_inbound_arrivals_total", {"workload": "web2"})
+    served = harness.metric_value(text, "boundwise_inbound_requests_total", {"workload": "web2"})
+    if arrived is None or served is None or arrived <= served:
+        harness.fail(f"web2: /metrics arrivals {arrived} should exceed requests served {served}")
+    few = (mean("boundwise_inbound_latency_seconds", "web2"),
+           mean("boundwise_inbound_latency_from_arrival_seconds", "web2"))
+    if few[1] < 2 * few[0]:
+        harness.fail(f"web2: mean latency from arrival {few[1]:.3f} s should be well above the "
+                     f"service's {few[0]:.3f} s (2 workers, a queue)")
+    return (f"/metrics web2: {arrived:.0f} arrived, {served:.0f} served; mean "
+            f"{few[0]:.3f} s served, {few[1]:.3f} s from arrival")
+
+
 def case_gunicorn_pg(binary):
     exe = shutil.which("gunicorn")
     if exe is None:
@@ -309,8 +334,9 @@ def case_gunicorn_pg(binary):
     if not harness.wait_until(ready, 20, interval=0.5):
         harness.fail(f"no window with both servers measured within 20 s: "
                      f"{harness.describe(agent.recommend())}\n{agent.read_log()[-3000:]}")
+    lines = [check_metrics_gunicorn(harness.http_get(agent.base + "/metrics")[1])]
     agent.stop()
-    lines = [check_gunicorn(windows["web8"], 8, True), check_gunicorn(windows["web2"], 2, False)]
+    lines += [check_gunicorn(windows["web8"], 8, True), check_gunicorn(windows["web2"], 2, False)]
     few_w = windows["web2"]
     inbound = few_w["inbound"]
     if inbound["arrivals_per_second"] <= inbound["requests_per_second"]:

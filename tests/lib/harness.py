@@ -294,3 +294,15 @@ def bcrypt(password, cost=6):
         import crypt  # Debian's python3 (3.11) still ships it; libxcrypt does bcrypt
     return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << cost))
 
+
+def metric_value(text, name, labels):
+    """The value of the series NAME{LABELS} in a /metrics exposition, or None. LABELS is
+    a dict; the series' labels must be exactly those."""
+    import re
+    for line in text.splitlines():
+        if not line.startswith(name + "{"):
+            continue
+        body, _, value = line[len(name) + 1:].rpartition("} ")
+        if dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', body)) == labels:
+            return float(value)
+    return None

@@ -94,6 +94,8 @@ WorkloadReport full(const std::string& name, int dependencies, bool syscalls = f
   w.disk_latency = spread;
   w.inbound_latency = spread;
   w.inbound_requests = 100;
+  w.inbound_total_latency = spread;
+  w.inbound_arrivals = 110;
   if (syscalls) {
     for (const char* cls : {"read", "write", "recv", "send", "poll", "futex", "fsync", "connect",
                             "accept", "sleep", "other"}) {

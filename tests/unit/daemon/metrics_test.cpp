@@ -78,6 +78,10 @@ TEST(PrometheusMetrics, EverySeriesWithItsValue) {
   EXPECT_EQ(value(t2, "boundwise_dependency_connect_latency_seconds_count", dep), 1);
   EXPECT_EQ(value(t2, "boundwise_inbound_latency_seconds_count", {{"workload", "api"}}), 1);
   EXPECT_EQ(value(t2, "boundwise_inbound_requests_total", {{"workload", "api"}}), 5);
+  // No request waited to be accepted: from arrival is the service latency.
+  EXPECT_EQ(value(t2, "boundwise_inbound_latency_from_arrival_seconds_sum", {{"workload", "api"}}),
+            0.2);
+  EXPECT_EQ(value(t2, "boundwise_inbound_arrivals_total", {{"workload", "api"}}), 0);
   EXPECT_EQ(value(text, "boundwise_recommended_workers", {{"workload", "api"}}),
             api.recommendation->workers);
   EXPECT_EQ(value(text, "boundwise_verdict_confidence", {{"workload", "api"}}),
@@ -289,6 +293,36 @@ TEST(PrometheusMetrics, LatencyHistogramAccumulatesAcrossWindows) {
   m.publish(snapshot_with({report("api", 10, 50)}));
   m.publish(snapshot_with({report("api", 60, 0)}));
   EXPECT_EQ(value(m.render(), "boundwise_dependency_latency_seconds_count", dep), 9);
+}
+
+TEST(PrometheusMetrics, InboundArrivalsAndLatencyFromArrival) {
+  const Labels api{{"workload", "api"}};
+  // Two requests served, each after waiting to be accepted; three connections arrived.
+  auto queued = report("api", 10, 50);
+  queued.window->inbound_latency = LatencyHistogram{};
+  queued.window->inbound_latency->add(0.1);
+  queued.window->inbound_latency->add(0.1);
+  queued.window->inbound_requests = 2;
+  queued.window->inbound_total_latency = LatencyHistogram{};
+  queued.window->inbound_total_latency->add(1.5);
+  queued.window->inbound_total_latency->add(2.5);
+  queued.window->inbound_arrivals = 3;
+  MetricsPublisher m;
+  m.publish(snapshot_with({queued}));
+  std::string text = m.render();
+  EXPECT_EQ(value(text, "boundwise_inbound_latency_seconds_sum", api), 0.2);
+  EXPECT_EQ(value(text, "boundwise_inbound_latency_from_arrival_seconds_sum", api), 4);
+  EXPECT_EQ(value(text, "boundwise_inbound_latency_from_arrival_seconds_count", api), 2);
+  EXPECT_EQ(value(text, "boundwise_inbound_arrivals_total", api), 3);
+  // Every worker stuck: connections arrive, none is served. The arrivals still count, and
+  // the requests counter is there at zero growth for the ratio of the two.
+  auto stuck = report("api", 10, 50);
+  stuck.window->inbound_arrivals = 4;
+  m.publish(snapshot_with({stuck}));
+  text = m.render();
+  EXPECT_EQ(value(text, "boundwise_inbound_arrivals_total", api), 7);
+  EXPECT_EQ(value(text, "boundwise_inbound_requests_total", api), 2);
+  EXPECT_EQ(value(text, "boundwise_inbound_latency_from_arrival_seconds_count", api), 2);
 }
 
 TEST(PrometheusMetrics, NonFiniteInputsAreNotPublished) {
