@@ -137,8 +137,8 @@ constexpr const char* kPagePolicy =
 // The document the page renders, invalid UTF-8 (a workload named after a weird comm)
 // replaced with U+FFFD: the page says charset=utf-8.
 json page_document(const Snapshot& snapshot, const std::optional<std::string>& only) {
-  return json::parse(
-      recommend_document(snapshot, only).dump(-1, ' ', false, json::error_handler_t::replace));
+  return json::parse(recommend_document(snapshot, only, /*history=*/true)
+                         .dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 // GET /: the web page (daemon/web_page.hpp); ?workload=NAME one workload's page (404

@@ -40,6 +40,18 @@ const char* reason_colour(const std::string& reason) {
   return "#546e7a";
 }
 
+// A class in the colour of the reason behind it (a history strip's cells).
+const char* class_colour(const std::string& cls) {
+  static constexpr ReasonColour kClassReasons[] = {
+      {"cpu_bound", "on_cpu"},       {"cpu_parallel", "on_cpu"}, {"gil_contended", "gil"},
+      {"io_network", "net"},         {"io_disk", "disk"},        {"lock_contended", "lock"},
+      {"cpu_saturated", "runqueue"}, {"memory_bound", "paging"}, {"idle", "idle"}};
+  for (const auto& cr : kClassReasons) {
+    if (cls == cr.reason) return reason_colour(cr.colour);
+  }
+  return reason_colour("other");  // mixed
+}
+
 // No request leaves the page: system fonts, inline styles, no images.
 constexpr const char* kStyle = R"(
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1c2329;background:#f6f8fa}
@@ -67,6 +79,9 @@ section h2{font-size:16px;margin:4px 0 8px}
 .hbar{display:inline-block;height:12px;vertical-align:middle;margin-right:6px}
 .hbar-track{display:inline-block;width:300px;height:12px;background:#eef1f4;vertical-align:middle;margin-right:8px}
 .chosen{font-weight:600;background:#e8f5e9}
+.history{display:flex;gap:2px;margin-top:4px}
+.history i{display:block;width:8px;height:12px}
+.history i.held{outline:1px solid #1c2329}
 footer{color:#57606a;font-size:12px}
 )";
 
@@ -173,6 +188,45 @@ std::string model_text(const json& rec) {
   return out;
 }
 
+// The last windows, oldest first, one cell each in its class's colour (an outline where
+// the class was published: a class is held for a few windows before it is), titled
+// with what the window said. Nothing without a history.
+std::string history_strip(const json& w) {
+  const json& windows = field(field(w, "stability"), "history");
+  if (!windows.is_array() || windows.empty()) return "";
+  std::string out = "<div class=\"history\" title=\"the last windows, oldest first\">";
+  for (const auto& h : windows) {
+    const std::string cls = text(h, "class");
+    std::string title = text(h, "end") + ": " + cls;
+    if (auto c = number(h, "confidence")) title += " " + percent(*c);
+    title += ", " + text(h, "model");
+    if (auto n = number(h, "workers")) title += printf_string(" × %.0f", *n);
+    const auto published = h.find("published");
+    const bool held = published != h.end() && published->is_boolean() && published->get<bool>();
+    out += "<i data-class=\"" + html_escape(cls) + "\"" + (held ? " class=\"held\"" : "") +
+           " style=\"background:" + class_colour(cls) + "\" title=\"" + html_escape(title) +
+           "\"></i>";
+  }
+  return out + "</div>";
+}
+
+// Where in the code: the verdict's top stacks (classifier/top_stacks.hpp) and links to
+// the flame graphs of /profile. Nothing when the stacks collector does not run.
+std::string stacks_section(const std::string& name, const json& w) {
+  const json& stacks = field(w, "top_stacks");
+  if (!stacks.is_array()) return "";
+  std::string out = "<section class=\"stacks\"><h2>Where in the code</h2>";
+  if (stacks.empty()) out += "<p class=\"muted\">no stack sampled for this reason yet</p>";
+  out += "<ul>";
+  for (const auto& s : stacks) out += "<li>" + html_escape(text(s, "text")) + "</li>";
+  out += "</ul><p>Flame graphs of the last windows:";
+  const std::string query = "/profile?workload=" + url_encode(name) + "&format=svg&type=";
+  for (const char* type : {"cpu", "offcpu", "gil"}) {
+    out += " <a href=\"" + html_escape(query + type) + "\">" + type + "</a>";
+  }
+  return out + "</p></section>\n";
+}
+
 bool running(const json& w) {
   std::string state = text(w, "state");
   return state.empty() || state == "running";
@@ -212,6 +266,7 @@ std::string index_row(const json& w) {
   if (auto cores = number(verdict, "cpu_cores_used")) {
     row += printf_string("<div class=\"state\">%.2f cores</div>", *cores);
   }
+  row += history_strip(w);
   row += "</td><td class=\"recommendation\">" + model_text(rec) + "<div class=\"reason\">" +
          html_escape(text(rec, "summary")) + "</div></td>";
   row += "<td class=\"shares\">" + stacked_bar(field(verdict, "shares")) + "</td>";
@@ -353,7 +408,7 @@ std::string render_workload_page(const json& doc, const json& w) {
   } else {
     body += "not classified";
   }
-  body += "</h2>" + state_line(w);
+  body += "</h2>" + state_line(w) + history_strip(w);
   std::string facts;
   if (const json& pids = field(w, "pids"); pids.is_array() && !pids.empty()) {
     facts += "pids";
@@ -405,6 +460,7 @@ std::string render_workload_page(const json& doc, const json& w) {
       }
       body += "</tbody></table></section>\n";
     }
+    body += stacks_section(name, w);
     body += list_section("Risks", "risks", field(rec, "risks"));
     body += options_sections(w);
   }

@@ -39,10 +39,12 @@ class Dom(html.parser.HTMLParser):
         self.tags.append((tag, attrs))
         self._in_generated = attrs.get("class") == "generated"
         if tag == "tr" and "data-workload" in attrs:
-            self.rows[attrs["data-workload"]] = {"text": "", "segments": []}
+            self.rows[attrs["data-workload"]] = {"text": "", "segments": [], "history": []}
             self._stack = [attrs["data-workload"]]
         if tag == "span" and attrs.get("class") == "seg" and self._stack:
             self.rows[self._stack[0]]["segments"].append(attrs)
+        if tag == "i" and "data-class" in attrs and self._stack:
+            self.rows[self._stack[0]]["history"].append(attrs["data-class"])
 
     def handle_endtag(self, tag):
         if tag == "tr":
@@ -129,9 +131,10 @@ def case_browser(binary):
     detached("bw-client", os.path.join(harness.WORKLOADS, "http_threads.py"), port, 8)
     detached(HOSTILE, os.path.join(harness.WORKLOADS, "cpu_single.py"))
     # No targets: auto-discovery names each workload after its process (`comm`). The
-    # client uses little CPU: room for every busy tree of a busy CI machine.
+    # client uses little CPU: room for every busy tree of a busy CI machine. Stacks on, for
+    # the flame graph links.
     agent = harness.Agent(binary, [], dependencies=[("orders-api", f"127.0.0.1:{port}")],
-                          extra="max_workloads: 200")
+                          extra="max_workloads: 200\ncollectors:\n  stacks: {enabled: true}")
 
     def client_ready(w):
         deps = w["verdict"]["dependencies"]
@@ -171,6 +174,10 @@ def case_browser(binary):
         got = {s["data-reason"]: float(s["data-share"]) for s in row["segments"]}
         if got != shares:
             harness.fail(f"row {name!r}: bar segments {got}, shares {shares}")
+    # The history strip: one cell per window kept, io_network among them.
+    cells = dom.rows["bw-client"]["history"]
+    if "io_network" not in cells:
+        harness.fail(f"bw-client's history strip has no io_network window: {cells}")
     client = by_name["bw-client"]
     dep = client["verdict"]["dependencies"][0]
     p95 = f"p95 {dep['latency_seconds']['p95'] * 1e3:.0f} ms"
@@ -192,6 +199,18 @@ def case_browser(binary):
                  *x["recommendation"]["risks"], *x["verdict"]["rationale"]]:
         if line not in texts:
             harness.fail(f"the workload page lacks {line!r}:\n{page.stdout}")
+    # With stacks sampled, the page links the flame graphs, and the links work.
+    links = [a["href"] for t, a in dom.tags if t == "a" and a.get("href", "").startswith("/profile?")]
+    if x.get("top_stacks") is not None:
+        offcpu = [h for h in links if h.endswith("type=offcpu")]
+        if len(links) != 3 or not offcpu:
+            harness.fail(f"the workload page should link 3 flame graphs: {links}")
+        status, svg = harness.http_get(agent.base + offcpu[0])
+        if status != 200 or "<svg" not in svg:
+            harness.fail(f"{offcpu[0]}: {status} {svg[:300]!r}")
+        print(f"flame graphs linked: {links}")
+    elif links:
+        harness.fail(f"flame graphs linked without stacks: {links}")
     # The hostile workload's own page, as served (the browser has shown above that
     # escaped markup stays text).
     status, body = harness.http_get(agent.base + "/?workload=" + urllib.parse.quote(HOSTILE,

@@ -127,6 +127,59 @@ TEST(WebPage, WorkloadPageExplainsTopToBottom) {
   EXPECT_TRUE(contains(with, "<h2>Steps</h2><ol><li>raise the pool to 32 threads</li></ol>"));
 }
 
+TEST(WebPage, HistoryStripHasOneCellPerWindowOldestFirst) {
+  json doc = fixture();
+  json& w = doc["workloads"][0];
+  EXPECT_FALSE(contains(render_index_page(doc), "class=\"history\""));  // no history: none
+  w["stability"]["history"] =
+      json::array({{{"end", "2026-11-25T00:50:00Z"},
+                    {"class", "idle"},
+                    {"confidence", 0.5},
+                    {"model", "none"},
+                    {"published", false}},
+                   {{"end", "2026-11-25T00:50:05Z"},
+                    {"class", "io_network"},
+                    {"confidence", 1.0},
+                    {"model", "threads"},
+                    {"workers", 11},
+                    {"published", true}},
+                   {{"end", "2026-11-25T00:50:10Z"}, {"class", "<b>x</b>"}, {"model", "threads"}}});
+  for (const std::string& html : {render_index_page(doc), render_workload_page(doc, w)}) {
+    const auto idle = html.find("<i data-class=\"idle\" style=\"background:#cfd8dc\"");
+    const auto net = html.find(
+        "<i data-class=\"io_network\" class=\"held\" style=\"background:#1e88e5\" "
+        "title=\"2026-11-25T00:50:05Z: io_network 100%, threads × 11\">");
+    ASSERT_NE(idle, std::string::npos) << html;
+    ASSERT_NE(net, std::string::npos) << html;
+    EXPECT_LT(idle, net);
+    // A class the page does not know is escaped and drawn in the colour of "other".
+    EXPECT_TRUE(contains(html, "data-class=\"&lt;b&gt;x&lt;/b&gt;\" style=\"background:#546e7a\""))
+        << html;
+    expect_self_contained(html);
+  }
+}
+
+TEST(WebPage, WorkloadPageLinksTheFlameGraphsWhenStacksAreSampled) {
+  json doc = fixture();
+  json& w = doc["workloads"][0];
+  w["workload"] = "a b&c";
+  w["top_stacks"] = nullptr;  // the stacks collector does not run
+  EXPECT_FALSE(contains(render_workload_page(doc, w), "Where in the code"));
+  w["top_stacks"] = json::array(
+      {{{"type", "offcpu"}, {"text", "net waits on orders-api 92% under <fetch> ← main"}}});
+  const std::string html = render_workload_page(doc, w);
+  EXPECT_TRUE(contains(html,
+                       "<h2>Where in the code</h2><ul><li>net waits on orders-api 92% "
+                       "under &lt;fetch&gt; ← main</li></ul>"))
+      << html;
+  EXPECT_TRUE(
+      contains(html, "<a href=\"/profile?workload=a%20b%26c&amp;format=svg&amp;type=cpu\">cpu</a>"))
+      << html;
+  EXPECT_TRUE(contains(html, "&amp;type=offcpu\">offcpu</a>"));
+  EXPECT_TRUE(contains(html, "&amp;type=gil\">gil</a>"));
+  expect_self_contained(html);
+}
+
 TEST(WebPage, BeforeTheFirstWindowSaysSo) {
   json doc = fixture();
   doc["windows_completed"] = 0;
