@@ -315,7 +315,8 @@ struct Agent::Impl {
     sampler.timer->expires_at(sampler.next);
     sampler.timer->async_wait([this, &sampler](const boost::system::error_code& ec) {
       if (ec) return;
-      pipeline->sample(*sampler.slot);
+      pipeline->sample(*sampler.slot,
+                       std::chrono::duration<double>(Clock::now() - sampler.next).count());
       schedule_sample(sampler);
     });
   }

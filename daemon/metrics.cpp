@@ -225,6 +225,8 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
       State::add_growth(s.collector_rounds.Add({{"collector", utf8(c.name)}}),
                         static_cast<double>(c.rounds), s.collector_rounds_last[c.name]);
       s.collector_behind.Add({{"collector", utf8(c.name)}}).Set(c.behind ? 1 : 0);
+      State::add_histogram(s.sampling_lateness, {{"collector", utf8(c.name)}}, s.collector_series,
+                           prom::kRunqueueBounds, c.lateness);
     }
     s.collector_duration.Add({{"collector", utf8(c.name)}})
         .Set(non_negative(c.last_duration_seconds));

@@ -205,6 +205,11 @@ struct MetricsPublisher::State {
             "(late rounds are skipped: a starved agent samples less), else 0");
   Family<Gauge>& collector_duration = gauge("boundwise_collector_duration_seconds",
                                             "Duration of the collector's last sampling round");
+  Family<Histogram>& sampling_lateness =
+      histogram("boundwise_sampling_lateness_seconds",
+                "How late each sampling round started after it was due (the sampling "
+                "schedule's jitter; rounds over a period late are skipped, see "
+                "boundwise_collector_behind)");
   Family<Counter>& windows = counter("boundwise_windows_total", "Classification windows completed");
   Family<Counter>& stage_seconds =
       counter("boundwise_agent_stage_seconds_total",
@@ -271,6 +276,9 @@ struct MetricsPublisher::State {
 
   // Removers of every series that belongs to a workload.
   std::map<std::string, Removers> workload_series;
+  // The collectors' lateness histograms: per host, kept for the agent's life (never
+  // removed, not counted against max_series).
+  Removers collector_series;
   // Per (workload, dependency), kept apart so that a stale dependency can leave alone.
   std::map<std::pair<std::string, std::string>, DependencySeries> dependency_series;
   std::uint64_t publishes = 0;

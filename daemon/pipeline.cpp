@@ -125,6 +125,7 @@ void Pipeline::update_status(Slot& slot, double duration) {
                             st.achieved_rounds_per_second);
     }
     st.behind = behind;
+    st.lateness = slot.window_lateness;
   }
   if (slot.window_rounds > 0) {
     const bool all_failed = slot.window_failures == slot.window_rounds;
@@ -139,11 +140,13 @@ void Pipeline::update_status(Slot& slot, double duration) {
   }
   slot.window_rounds = 0;
   slot.window_failures = 0;
+  slot.window_lateness = {};
 }
 
-void Pipeline::sample(Slot& slot) {
+void Pipeline::sample(Slot& slot, double lateness_seconds) {
   StageClock clock(stage_cpu_["sampling"]);
   auto t0 = Clock::now();
+  slot.window_lateness.add(lateness_seconds);
   Status st = slot.collector->sample(t0);
   slot.status.last_duration_seconds = seconds_since(t0);
   ++slot.window_rounds;

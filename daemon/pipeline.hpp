@@ -34,6 +34,7 @@ class Pipeline {
     // status.error).
     std::uint64_t window_rounds = 0;
     std::uint64_t window_failures = 0;
+    LatencyHistogram window_lateness;  // how late this window's rounds started
   };
 
   // What closing a window produced.
@@ -56,14 +57,14 @@ class Pipeline {
   void set_targets(TargetSet targets, std::map<std::string, WorkloadFacts> facts,
                    Clock::time_point now);
 
-  // One sampling round of a collector that started.
-  void sample(Slot& slot);
+  // One sampling round of a collector that started, `lateness_seconds` after it was due.
+  void sample(Slot& slot, double lateness_seconds = 0);
 
   // At a window close: a started collector whose every sampling round of the window
   // failed is published down, with the last failure as the reason; up again from the
   // first window with a success. A collector with a period gets its set and achieved
-  // rounds per second, and `behind` (CollectorStatus), logged when it changes. Then
-  // counts the next window from zero.
+  // rounds per second, `behind` (CollectorStatus), logged when it changes, and its
+  // rounds' lateness. Then counts the next window from zero.
   static void update_status(Slot& slot, double duration);
 
   // Closes the window [window start, now): every collector's evidence, assembled,

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "classifier/histogram.hpp"
 #include "classifier/profile.hpp"
 #include "classifier/stability.hpp"
 #include "classifier/top_stacks.hpp"
@@ -36,6 +37,10 @@ struct CollectorStatus {
   double achieved_rounds_per_second = 0;
   bool behind = false;
   std::uint64_t rounds = 0;  // every round since start, for boundwise_collector_rounds_total
+  // How late each round of the last window started after it was due: the sampling
+  // schedule's jitter (a busy node delays the agent's timer; a round that overran
+  // delays the next).
+  LatencyHistogram lateness{};
   static constexpr double kBehindShare = 0.8;
 };
 

@@ -241,6 +241,26 @@ TEST(PrometheusMetrics, SamplingRoundsCountAndBehindIsAGauge) {
   EXPECT_FALSE(value(text, "boundwise_collector_behind", {{"collector", "node"}}));
 }
 
+TEST(PrometheusMetrics, SamplingLatenessAccumulatesPerCollector) {
+  MetricsPublisher m;
+  Snapshot s = snapshot_with({});
+  s.collectors[0].rounds_per_second = 5;
+  s.collectors[0].lateness.add(0.0005);
+  s.collectors[0].lateness.add(0.3);
+  m.publish(s);
+  s.collectors[0].lateness = {};
+  s.collectors[0].lateness.add(0.0005);
+  m.publish(s);
+  const std::string text = m.render();
+  const Labels procfs{{"collector", "procfs"}};
+  EXPECT_EQ(value(text, "boundwise_sampling_lateness_seconds_count", procfs), 3);
+  Labels fast = procfs, slow = procfs;
+  fast["le"] = "0.001024";
+  slow["le"] = "0.262144";
+  EXPECT_EQ(value(text, "boundwise_sampling_lateness_seconds_bucket", fast), 2);
+  EXPECT_EQ(value(text, "boundwise_sampling_lateness_seconds_bucket", slow), 2);  // 0.3 s above
+}
+
 TEST(PrometheusMetrics, PressureCountersFollowTheKernelTotalsMonotonically) {
   MetricsPublisher m;
   const Labels cpu_some{{"resource", "cpu"}, {"kind", "some"}};

@@ -89,6 +89,22 @@ TEST(PipelineStatus, BehindBelowFourFifthsOfTheSetRoundsWithOneRoundOfMargin) {
   EXPECT_FALSE(slot.status.behind);
 }
 
+TEST(PipelineStatus, TheLatenessOfAWindowsRoundsIsPublishedThenCountedAfresh) {
+  auto slot = started_slot();
+  slot.collector = std::make_unique<Periodic>(std::chrono::milliseconds(200));
+  slot.window_lateness.add(0.001);
+  slot.window_lateness.add(0.150);
+  slot.window_rounds = 2;
+  Pipeline::update_status(slot, 0.4);
+  EXPECT_EQ(slot.status.lateness.count(), 2u);
+  EXPECT_DOUBLE_EQ(slot.status.lateness.sum_seconds, 0.151);
+  EXPECT_EQ(slot.window_lateness.count(), 0u);
+  slot.window_lateness.add(0.002);
+  slot.window_rounds = 1;
+  Pipeline::update_status(slot, 0.2);
+  EXPECT_EQ(slot.status.lateness.count(), 1u);  // the last window's, not every window's
+}
+
 TEST(PipelineStatus, ACollectorWithoutAPeriodHasNoRates) {
   auto slot = started_slot();
   slot.collector = std::make_unique<Periodic>(std::chrono::milliseconds(0));
