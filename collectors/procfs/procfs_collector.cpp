@@ -160,13 +160,15 @@ std::size_t ProcfsCollector::kept_files_bound() const {
   if (memory) limits.memory_bytes = memory->bytes;
   limits.configured = static_cast<std::uint64_t>(std::max(0, settings_.max_open_files));
   const auto capacity = kept_files_capacity(limits);
-  const std::string why = capacity.by == KeptFilesBoundBy::configured ? "max_open_files"
-                          : capacity.by == KeptFilesBoundBy::default_memory
-                              ? "the default memory budget"
-                          : capacity.by == KeptFilesBoundBy::open_files
-                              ? fmt::format("half the open-files limit of {}", *limits.open_files)
-                              : fmt::format("a quarter of the memory limit of {} MiB at {}",
-                                            *limits.memory_bytes >> 20, memory->dir);
+  std::string why = "max_open_files";
+  if (capacity.by == KeptFilesBoundBy::default_memory) why = "the default memory budget";
+  if (capacity.by == KeptFilesBoundBy::open_files && limits.open_files) {
+    why = fmt::format("half the open-files limit of {}", *limits.open_files);
+  }
+  if (capacity.by == KeptFilesBoundBy::memory_limit && memory) {
+    why = fmt::format("a quarter of the memory limit of {} MiB at {}", memory->bytes >> 20,
+                      memory->dir);
+  }
   if (capacity.lowered) {
     log_->warn(
         "max_open_files {} is more than {} allows; keeping {} (hint: raise LimitNOFILE or "
