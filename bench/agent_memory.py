@@ -3,14 +3,12 @@ its RSS (/proc/PID/status, and smaps_rollup's anonymous and file-backed parts) a
 its memory cgroup is charged — user pages and kernel memory (cgroup v1
 memory.kmem.usage_in_bytes: slab, the kept-open procfs files' seq_file pages, BPF maps)
 — with the kept-open file cache at the sizes given (max_open_files; 0 = automatic).
-With --shape many_threads the target is bench/many_threads.py N instead (7 of 10 threads
-woken every 100 ms in turn, 1 of 10 busy 1 ms every 100 ms). The agent runs in a fresh
-v1 memory cgroup of its own (no limit unless --limit-mib),
+(Not bench/many_threads.py: its busy threads hold the GIL while it starts the others,
+1 300 threads in 30 s here.) The agent runs in a fresh v1 memory cgroup of its own (no limit unless --limit-mib),
 default config otherwise (eBPF on where permitted), after --settle seconds.
 
 usage: bench/agent_memory.py --agent build/daemon/boundwise [--threads 2000,10000] \
-           [--max-open-files 0,2000,500] [--sample-rate 20] [--settle 20] [--limit-mib N] \
-           [--shape idle|many_threads]
+           [--max-open-files 0,2000,500] [--sample-rate 20] [--settle 20] [--limit-mib N]
 Needs root and cgroup v1's memory controller (this project's CI machines). Memory
 figures do not depend on the machine's load; the load average is printed anyway.
 """
@@ -65,8 +63,7 @@ def measure(binary, threads, max_open_files, args):
         if args.limit_mib:
             with open(os.path.join(cg, "memory.limit_in_bytes"), "w") as f:
                 f.write(str(args.limit_mib << 20))
-        code = ["-c", IDLE_CODE] if args.shape == "idle" else [os.path.join(HERE, "many_threads.py")]
-        target = harness.start(["/usr/bin/python3", *code, str(threads)])
+        target = harness.start(["/usr/bin/python3", "-c", IDLE_CODE, str(threads)])
         if not harness.wait_until(lambda: harness.thread_count(target.pid) >= threads, 180):
             sys.exit(f"the target did not start its {threads} threads")
 
@@ -114,7 +111,6 @@ def main():
     ap.add_argument("--sample-rate", type=int, default=20)
     ap.add_argument("--settle", type=float, default=20)
     ap.add_argument("--limit-mib", type=int, default=0)
-    ap.add_argument("--shape", choices=["idle", "many_threads"], default="idle")
     args = ap.parse_args()
     if os.geteuid() != 0 or not os.path.exists(os.path.join(MEMCG, "memory.kmem.usage_in_bytes")):
         sys.exit("needs root and cgroup v1's memory controller with kmem accounting")
