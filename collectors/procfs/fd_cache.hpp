@@ -23,7 +23,7 @@ namespace boundwise::procfs {
 // 5.4 KiB per file for task/TID/{schedstat,stat,syscall} on kernel 6.18, cgroup v1
 // memory.kmem.usage_in_bytes (docs/BENCHMARKS.md, "What the agent's memory is made
 // of"); rounded up.
-inline constexpr std::uint64_t kKernelBytesPerKeptFile = 6 * 1024;
+inline constexpr std::uint64_t kKernelBytesPerKeptFile = 6ull * 1024;
 // Kept files may take this share of the agent's memory limit: the rest is for its heap,
 // stacks, BPF maps and page cache (under 64 MiB, 16 MiB: about 2 700 files).
 inline constexpr std::uint64_t kKeptFilesMemoryShareDivisor = 4;
