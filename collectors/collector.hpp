@@ -41,7 +41,7 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 struct CollectorSettings {
   std::string proc_root = "/proc";  // tests point this at fixture trees
   int sample_rate_hz = 5;           // thread-state samples per second
-  // procfs files kept open at most; 0: half of the open-files limit.
+  // procfs files kept open at most; 0: automatic (procfs::kept_files_capacity).
   int max_open_files = 0;
   // `collectors:` of the config: name → enabled (absent = enabled). Collectors with
   // parts read their parts' switches here (e.g. "ebpf_syscalls").

@@ -33,9 +33,9 @@ std::optional<T> number(std::string_view s) {
   return v;
 }
 
-bool has_cpu_controller(std::string_view list) {
+bool has_controller(std::string_view list, std::string_view controller) {
   for (auto c : split(list, ',')) {
-    if (c == "cpu") return true;
+    if (c == controller) return true;
   }
   return false;
 }
@@ -65,7 +65,7 @@ std::optional<double> cores(double quota, double period) {
 
 }  // namespace
 
-std::optional<CpuCgroup> parse_proc_cgroup(std::string_view text) {
+std::optional<CpuCgroup> parse_proc_cgroup(std::string_view text, std::string_view controller) {
   std::optional<CpuCgroup> v2;
   for (auto line : split(text, '\n')) {
     // "ID:CONTROLLERS:PATH"; the path may itself contain ':'.
@@ -78,14 +78,14 @@ std::optional<CpuCgroup> parse_proc_cgroup(std::string_view text) {
     if (path.empty() || path.front() != '/') continue;
     if (line.substr(0, first) == "0" && controllers.empty()) {
       v2 = CpuCgroup{path, true};
-    } else if (has_cpu_controller(controllers)) {
+    } else if (has_controller(controllers, controller)) {
       return CpuCgroup{path, false};
     }
   }
   return v2;
 }
 
-std::vector<CpuMount> parse_cpu_mounts(std::string_view mountinfo) {
+std::vector<CpuMount> parse_cpu_mounts(std::string_view mountinfo, std::string_view controller) {
   std::vector<CpuMount> out;
   for (auto line : split(mountinfo, '\n')) {
     // ID PARENT MAJ:MIN ROOT MOUNT_POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER_OPTIONS
@@ -97,7 +97,7 @@ std::vector<CpuMount> parse_cpu_mounts(std::string_view mountinfo) {
     const auto fstype = right[0];
     if (fstype == "cgroup2") {
       out.push_back({unescape(left[4]), unescape(left[3]), true});
-    } else if (fstype == "cgroup" && has_cpu_controller(right[2])) {
+    } else if (fstype == "cgroup" && has_controller(right[2], controller)) {
       out.push_back({unescape(left[4]), unescape(left[3]), false});
     }
   }
@@ -139,6 +139,13 @@ std::optional<double> parse_cfs_quota(std::string_view quota_us, std::string_vie
   auto period = number<std::int64_t>(trim(period_us));
   if (!quota || !period || *quota < 0) return std::nullopt;  // -1: no limit
   return cores(static_cast<double>(*quota), static_cast<double>(*period));
+}
+
+std::optional<std::uint64_t> parse_memory_limit(std::string_view text) {
+  constexpr std::uint64_t kUnlimitedFrom = std::uint64_t{1} << 62;
+  auto bytes = number<std::uint64_t>(trim(text));
+  if (!bytes || *bytes >= kUnlimitedFrom) return std::nullopt;  // "max", garbage, v1's none
+  return bytes;
 }
 
 std::optional<CpuStat> parse_cpu_stat(std::string_view text) {

@@ -7,6 +7,31 @@
 
 namespace boundwise::procfs {
 
+KeptFilesCapacity kept_files_capacity(const KeptFilesLimits& limits) {
+  KeptFilesCapacity out;
+  std::uint64_t files = limits.configured;
+  if (files == 0) {
+    files = kDefaultKeptFilesMemory / kKernelBytesPerKeptFile;
+    out.by = KeptFilesBoundBy::default_memory;
+  }
+  const auto lower_to = [&](std::optional<std::uint64_t> bound, KeptFilesBoundBy by) {
+    if (!bound) return;
+    *bound = std::max<std::uint64_t>(*bound, kMinKeptFiles);
+    if (*bound >= files) return;
+    out.lowered = out.lowered || limits.configured != 0;
+    files = *bound;
+    out.by = by;
+  };
+  lower_to(limits.open_files ? std::optional(*limits.open_files / 2) : std::nullopt,
+           KeptFilesBoundBy::open_files);
+  lower_to(limits.memory_bytes ? std::optional(*limits.memory_bytes / kKeptFilesMemoryShareDivisor /
+                                               kKernelBytesPerKeptFile)
+                               : std::nullopt,
+           KeptFilesBoundBy::memory_limit);
+  out.files = static_cast<std::size_t>(std::max<std::uint64_t>(files, kMinKeptFiles));
+  return out;
+}
+
 FdCache::FdCache(std::size_t capacity) : capacity_(std::max<std::size_t>(2, capacity)) {}
 
 FdCache::~FdCache() {

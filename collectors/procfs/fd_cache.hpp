@@ -4,16 +4,58 @@
 // fd per file until the agent's open-files limit is gone — and with it the HTTP
 // listener's accept() and every other collector's opens. The cache keeps at most
 // `capacity` fds and closes the least recently used first; a file not kept is opened
-// again at its next read.
+// again at its next read. Each kept file also holds kernel memory charged to the
+// agent's memory cgroup, so the capacity comes from a memory budget as well as the fd
+// limit (kept_files_capacity).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <optional>
 #include <unordered_map>
 
 namespace boundwise::procfs {
+
+// Kernel memory one kept-open procfs file holds: its seq_file buffer (a page, allocated
+// at the first read and kept until close), the struct file and the seq_file. Measured
+// 5.4 KiB per file for task/TID/{schedstat,stat,syscall} on kernel 6.18, cgroup v1
+// memory.kmem.usage_in_bytes (docs/BENCHMARKS.md, "What the agent's memory is made
+// of"); rounded up.
+inline constexpr std::uint64_t kKernelBytesPerKeptFile = 6ull * 1024;
+// Kept files may take this share of the agent's memory limit: the rest is for its heap,
+// stacks, BPF maps and page cache (under 64 MiB, 16 MiB: about 2 700 files).
+inline constexpr std::uint64_t kKeptFilesMemoryShareDivisor = 4;
+// Without max_open_files, kept files take at most this much kernel memory (about
+// 10 900 files: one per idle thread of 10 000, since the files a thread that did not
+// run does not need are closed).
+inline constexpr std::uint64_t kDefaultKeptFilesMemory = 64ull << 20;
+// Never fewer (a directory and a few files: below that every read reopens).
+inline constexpr std::size_t kMinKeptFiles = 16;
+
+// What sizes the cache. Limits absent (nullopt) do not bound it.
+struct KeptFilesLimits {
+  std::optional<std::uint64_t> open_files;    // the soft RLIMIT_NOFILE
+  std::optional<std::uint64_t> memory_bytes;  // the agent's own cgroup memory limit
+  std::uint64_t configured = 0;               // max_open_files; 0 = automatic
+};
+
+// Which bound set the capacity.
+enum class KeptFilesBoundBy { configured, default_memory, open_files, memory_limit };
+
+struct KeptFilesCapacity {
+  std::size_t files = 0;
+  KeptFilesBoundBy by = KeptFilesBoundBy::configured;
+  // The configured value was above what the limits allow and was lowered.
+  bool lowered = false;
+};
+
+// The files kept open at most: `configured` (or what kDefaultKeptFilesMemory allows
+// when it is 0), lowered to half the open-files limit (the other half is for the HTTP
+// server, the other collectors and one-read opens) and to what a quarter of the memory
+// limit holds at kKernelBytesPerKeptFile; never under kMinKeptFiles. Pure.
+KeptFilesCapacity kept_files_capacity(const KeptFilesLimits& limits);
 
 // Which file: tid 0 for a process-level file. `kind` is the caller's own numbering.
 // start_time: the process's (ProcessKey), so that a reused PID never finds the files

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <set>
 
+#include "collectors/cgroup/memory_limit.hpp"
 #include "collectors/process/process_images.hpp"
 #include "collectors/procfs/procfs_collector_internal.hpp"
 
@@ -44,7 +45,6 @@ Status ProcfsCollector::start() {
     return Error{settings_.proc_root + " does not look like procfs (no self/stat)"};
   }
   files_ = std::make_unique<FdCache>(kept_files_bound());
-  log_->info("keeping at most {} procfs files open", files_->capacity());
   return Ok{};
 }
 
@@ -145,22 +145,39 @@ bool ProcfsCollector::read_baselines(ProcessState& p, int tid, ThreadState& t) {
   return true;
 }
 
-// The upper bound of kept-open files: max_open_files when configured, else half of
-// the open-files limit (the rest is for the HTTP server, the other collectors and
-// the files this collector opens for one read).
+// The upper bound of kept-open files (kept_files_capacity): max_open_files or the
+// default memory budget, lowered to half the open-files limit and to a quarter of the
+// agent's own cgroup memory limit.
 std::size_t ProcfsCollector::kept_files_bound() const {
-  rlimit limit{};
-  std::uint64_t soft = ::getrlimit(RLIMIT_NOFILE, &limit) == 0 ? limit.rlim_cur : 1024;
-  std::uint64_t automatic = std::max<std::uint64_t>(16, soft / 2);
-  if (settings_.max_open_files == 0) return automatic;
-  if (static_cast<std::uint64_t>(settings_.max_open_files) > automatic) {
-    log_->warn(
-        "max_open_files {} is more than half the open-files limit ({}); keeping {} "
-        "(hint: raise LimitNOFILE)",
-        settings_.max_open_files, soft, automatic);
-    return automatic;
+  KeptFilesLimits limits;
+  rlimit fds{};
+  if (::getrlimit(RLIMIT_NOFILE, &fds) != 0) {
+    limits.open_files = 1024;
+  } else if (fds.rlim_cur != RLIM_INFINITY) {
+    limits.open_files = fds.rlim_cur;
   }
-  return static_cast<std::size_t>(settings_.max_open_files);
+  const auto memory = cgroup::own_memory_limit(settings_.proc_root);
+  if (memory) limits.memory_bytes = memory->bytes;
+  limits.configured = static_cast<std::uint64_t>(std::max(0, settings_.max_open_files));
+  const auto capacity = kept_files_capacity(limits);
+  std::string why = "max_open_files";
+  if (capacity.by == KeptFilesBoundBy::default_memory) why = "the default memory budget";
+  if (capacity.by == KeptFilesBoundBy::open_files && limits.open_files) {
+    why = fmt::format("half the open-files limit of {}", *limits.open_files);
+  }
+  if (capacity.by == KeptFilesBoundBy::memory_limit && memory) {
+    why = fmt::format("a quarter of the memory limit of {} MiB at {}", memory->bytes >> 20,
+                      memory->dir);
+  }
+  if (capacity.lowered) {
+    log_->warn(
+        "max_open_files {} is more than {} allows; keeping {} (hint: raise LimitNOFILE or "
+        "the memory limit)",
+        settings_.max_open_files, why, capacity.files);
+  }
+  log_->info("keeping at most {} procfs files open, about {} MiB of kernel memory (bound: {})",
+             capacity.files, (capacity.files * kKernelBytesPerKeptFile) >> 20, why);
+  return capacity.files;
 }
 
 // Opens /proc/PID for `key` and checks that it is still that process (start time);

@@ -70,6 +70,13 @@ void ProcfsCollector::sample_thread(ProcessState& p, int tid, ThreadState& t, in
     // The skipped rounds count as samples of the same wait; a wake-up is seen at the
     // next read, and exact run and queue time come from schedstat at the window
     // close regardless.
+    if (t.unchanged_reads == 0) {
+      // Its stat and syscall are not read again until it runs: their kept files would
+      // only hold kernel memory (a seq_file page each), so they are closed now and
+      // reopened when it has run.
+      files_->forget({p.key.pid, tid, kTaskStat, p.key.start_time_ticks});
+      files_->forget({p.key.pid, tid, kTaskSyscall, p.key.start_time_ticks});
+    }
     t.unchanged_reads = std::min<std::uint32_t>(t.unchanged_reads + 1, max_backoff_rounds());
     t.next_read_round = round_ + t.unchanged_reads;
     record_blocked(p, t, *t.last_attribution, slices);

@@ -6,12 +6,10 @@ root and a writable cgroup hierarchy with the cpu controller (v1 `cpu`, or v2 wi
 `cpu` in the root's subtree_control; `memory` too for agent_starved); skips otherwise.
 
   throttled       the limited and the unlimited program side by side, one agent
-  agent_starved   the agent in a cgroup of 0.05 cores, watching 2 000 threads at 20
-                  samples/s: it samples less (behind, logged, in /recommend and /metrics)
-                  and keeps answering and closing windows. Not under a 64 MiB memory
-                  limit as well (issue 15): there it was OOM-killed once in five runs —
-                  the procfs files it keeps open (up to 10 000, their kernel buffers
-                  charged to its cgroup) are bounded by the fd limit, not by memory
+  agent_starved   the agent in a cgroup of 0.05 cores and 64 MiB, watching 2 000 threads
+                  at 20 samples/s: it samples less (behind, logged, in /recommend and
+                  /metrics), keeps answering and closing windows, sizes the procfs
+                  files it keeps open from the memory limit (logged), never OOM-killed
 
 usage: cgroup_limit.py --agent PATH --case NAME
 """
@@ -171,6 +169,7 @@ def case_throttled(binary):
 
 
 STARVED_CORES = 0.05
+STARVED_MEMORY = 64 << 20
 SLEEPERS = 2000
 # 2 000 threads that sleep: each sampling round reads every thread's files.
 SLEEPERS_CODE = f"""
@@ -183,9 +182,9 @@ stop.wait()
 
 
 def case_agent_starved(binary):
-    # The CPU limit applies once the agent answers (starting, it loads its BPF programs:
-    # seconds at 0.05 cores, not what is tested).
-    paths = make_limited_cgroup(None)
+    # The memory limit holds from the agent's start; the CPU limit from once it answers
+    # (starting, it loads its BPF programs: seconds at 0.05 cores, not what is tested).
+    paths = make_limited_cgroup(None, STARVED_MEMORY)
     sleepers = agent = None
 
     def join_cgroups():  # in the agent's child, before exec: it starts limited
@@ -233,19 +232,28 @@ def case_agent_starved(binary):
                          f" after {first}")
         if not procfs.get("behind") or procfs["achieved_rounds_per_second"] >= 0.8 * 20:
             harness.fail(f"the starved agent does not say it fell behind: {procfs}")
-        if "sampling fell behind" not in agent.read_log():
+        log = agent.read_log()
+        if "sampling fell behind" not in log:
             harness.fail("the log does not say the sampling fell behind")
+        bound = re.search(r"keeping at most (\d+) procfs files open.*bound: a quarter of the "
+                          r"memory limit of 64 MiB", log)
+        if not bound:
+            harness.fail("the kept-open procfs files were not sized from the 64 MiB limit:\n"
+                         + "\n".join(line for line in log.splitlines() if "procfs files" in line))
         metrics = harness.http_get(agent.base + "/metrics")[1] or ""
         if 'boundwise_collector_behind{collector="procfs"} 1' not in metrics:
             harness.fail("boundwise_collector_behind is not 1 for procfs")
         _, w = agent.workload("sleepers")
         if w is None or w.get("verdict") is None:
             harness.fail(f"no verdict for the watched workload under the limits: {w}")
-        print(f"ok: under {STARVED_CORES} cores the agent ran "
+        memory = cgroup_memory(paths)
+        print(f"ok: under {STARVED_CORES} cores and {STARVED_MEMORY >> 20} MiB the agent ran "
               f"{procfs['achieved_rounds_per_second']} of {procfs['rounds_per_second']} rounds/s "
               f"(behind, logged), closed {doc['windows_completed'] - first} windows in "
               f"{time.monotonic() - start:.0f} s, /healthz at worst {slowest * 1e3:.0f} ms, "
-              f"peak RSS {peak_rss_kib(agent.process.pid) >> 10} MiB; "
+              f"peak RSS {peak_rss_kib(agent.process.pid) >> 10} MiB, cgroup peak "
+              f"{memory.get('memory.max_usage_in_bytes', memory.get('memory.peak', 0)) >> 20} MiB"
+              f" ({bound.group(1)} files kept at most), OOM kills: {kills}; "
               f"verdict {w['verdict']['class']}")
     finally:
         for p in (agent.process if agent else None, sleepers):

@@ -1,6 +1,7 @@
 // The bounded LRU of kept-open procfs files: it never holds more than its capacity,
 // closes the least recently used first, reopens what it closed, and closes what it
-// forgets or holds when destroyed (counted in this process's /proc/self/fd).
+// forgets or holds when destroyed (counted in this process's /proc/self/fd); and the
+// rule that sizes it from max_open_files, the open-files limit and the memory limit.
 #include "collectors/procfs/fd_cache.hpp"
 
 #include <fcntl.h>
@@ -79,6 +80,74 @@ TEST(FdCache, ForgetClosesAndAFailedOpenKeepsNothing) {
     return open_null();
   });
   EXPECT_EQ(opens, 1);
+}
+
+constexpr std::uint64_t kMiB = 1 << 20;
+
+TEST(KeptFilesCapacity, DefaultIsTheMemoryBudgetWhenNoLimitIsLower) {
+  auto c = kept_files_capacity({});
+  EXPECT_EQ(c.files, kDefaultKeptFilesMemory / kKernelBytesPerKeptFile);
+  EXPECT_EQ(c.files, 10922u);  // 64 MiB at 6 KiB a file
+  EXPECT_EQ(c.by, KeptFilesBoundBy::default_memory);
+  EXPECT_FALSE(c.lowered);
+  // A high fd limit and a large memory limit do not raise it.
+  c = kept_files_capacity({1'000'000, 8192 * kMiB, 0});
+  EXPECT_EQ(c.files, 10922u);
+  EXPECT_EQ(c.by, KeptFilesBoundBy::default_memory);
+}
+
+TEST(KeptFilesCapacity, HalfTheOpenFilesLimitOnBothSidesOfTheBudget) {
+  auto c = kept_files_capacity({1024, std::nullopt, 0});
+  EXPECT_EQ(c.files, 512u);
+  EXPECT_EQ(c.by, KeptFilesBoundBy::open_files);
+  EXPECT_FALSE(c.lowered);  // nothing configured: a bound, not a correction
+  // Just above twice the budget: the budget binds; just below: the limit does.
+  EXPECT_EQ(kept_files_capacity({2 * 10922, std::nullopt, 0}).by, KeptFilesBoundBy::default_memory);
+  c = kept_files_capacity({2 * 10922 - 2, std::nullopt, 0});
+  EXPECT_EQ(c.files, 10921u);
+  EXPECT_EQ(c.by, KeptFilesBoundBy::open_files);
+}
+
+TEST(KeptFilesCapacity, AQuarterOfTheMemoryLimit) {
+  // 64 MiB: 16 MiB for kept files, 2 730 of 6 KiB (2 000 idle threads fit).
+  auto c = kept_files_capacity({65536, 64 * kMiB, 0});
+  EXPECT_EQ(c.files, 2730u);
+  EXPECT_EQ(c.by, KeptFilesBoundBy::memory_limit);
+  // A quarter of 256 MiB is the default budget (64 MiB): a little more and the budget
+  // binds, a file's worth less and the limit does.
+  EXPECT_EQ(kept_files_capacity({65536, 256 * kMiB + 24 * 1024, 0}).by,
+            KeptFilesBoundBy::default_memory);
+  EXPECT_EQ(kept_files_capacity({65536, 256 * kMiB - 24 * 1024, 0}).by,
+            KeptFilesBoundBy::memory_limit);
+  // Both limits: the lower wins.
+  c = kept_files_capacity({1024, 64 * kMiB, 0});
+  EXPECT_EQ(c.files, 512u);
+  EXPECT_EQ(c.by, KeptFilesBoundBy::open_files);
+}
+
+TEST(KeptFilesCapacity, ConfiguredIsKeptUnlessALimitIsLower) {
+  auto c = kept_files_capacity({65536, std::nullopt, 20000});
+  EXPECT_EQ(c.files, 20000u);  // above the default budget: what was asked for
+  EXPECT_EQ(c.by, KeptFilesBoundBy::configured);
+  EXPECT_FALSE(c.lowered);
+  c = kept_files_capacity({65536, 64 * kMiB, 20000});
+  EXPECT_EQ(c.files, 2730u);
+  EXPECT_EQ(c.by, KeptFilesBoundBy::memory_limit);
+  EXPECT_TRUE(c.lowered);
+  c = kept_files_capacity({1024, 64 * kMiB, 600});
+  EXPECT_EQ(c.files, 512u);
+  EXPECT_EQ(c.by, KeptFilesBoundBy::open_files);
+  EXPECT_TRUE(c.lowered);
+  c = kept_files_capacity({1024, 64 * kMiB, 100});
+  EXPECT_EQ(c.files, 100u);
+  EXPECT_FALSE(c.lowered);
+}
+
+TEST(KeptFilesCapacity, NeverUnderTheMinimum) {
+  auto c = kept_files_capacity({8, 1 * kMiB, 0});
+  EXPECT_EQ(c.files, kMinKeptFiles);
+  c = kept_files_capacity({0, 0, 0});
+  EXPECT_EQ(c.files, kMinKeptFiles);
 }
 
 }  // namespace

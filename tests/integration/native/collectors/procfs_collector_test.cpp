@@ -330,6 +330,51 @@ TEST(ProcfsCollector, AServerWaitingOnItsClientsHasNoDependencies) {
   ::close(ready[1]);
 }
 
+// The files this process has open now.
+std::size_t open_fds() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+// Threads that do not run keep one file open each (schedstat, which says whether they
+// ran), not three: their stat and syscall are closed once they are found unchanged
+// (each open procfs file holds a page of kernel memory charged to the agent's cgroup).
+TEST(ProcfsCollector, AThreadThatDoesNotRunKeepsOneFileOpen) {
+  constexpr std::size_t kThreads = 100;  // 3 files each: under half a 1 024-fd limit
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  Child sleepers([&] {
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < kThreads; ++i) {
+      threads.emplace_back([&] {
+        char c = 0;
+        [[maybe_unused]] auto n = ::read(pipe_fds[0], &c, 1);  // blocks: nothing is written
+      });
+    }
+    for (auto& t : threads) t.join();
+  });
+  ::close(pipe_fds[0]);
+  ASSERT_TRUE(test::wait_until([&] { return blocked(sleepers.pid(), kThreads + 1); }, 10s));
+  const std::size_t before = open_fds();
+  CollectorSettings settings;
+  settings.sample_rate_hz = 50;
+  auto collector = make_procfs_collector(settings);
+  ASSERT_TRUE(collector->start().ok());
+  collector->set_targets(TargetSet{{TargetWorkload{"sleepers", {key_of(sleepers.pid())}, {}}}});
+  ASSERT_TRUE(collector->sample(std::chrono::steady_clock::now()).ok());
+  // The first round reads each blocked thread's schedstat, stat and syscall.
+  const std::size_t first = open_fds() - before;
+  EXPECT_GE(first, 3 * (kThreads + 1));
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(collector->sample(std::chrono::steady_clock::now()).ok());
+  const std::size_t later = open_fds() - before;
+  // One per thread plus /proc/PID and the collector's own (proc root); a thread woken
+  // by the machine's load in between may hold its three again.
+  EXPECT_GE(later, kThreads + 1);
+  EXPECT_LE(later, kThreads + 1 + 10) << "first round " << first;
+  ::close(pipe_fds[1]);
+}
+
 TEST(ProcfsCollector, TargetExitingMidWindowAndReusedPid) {
   auto collector_settings = CollectorSettings{};
   auto collector = make_procfs_collector(collector_settings);
