@@ -300,6 +300,8 @@ def metric_value(text, name, labels):
     a dict; the series' labels must be exactly those."""
     import re
     for line in text.splitlines():
+        if line.startswith(name + " ") and not labels:
+            return float(line.split()[1])
         if not line.startswith(name + "{"):
             continue
         body, _, value = line[len(name) + 1:].rpartition("} ")
