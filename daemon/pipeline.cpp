@@ -36,6 +36,7 @@ Pipeline::Pipeline(const Config& config, StageCpu& stage_cpu)
   settings.max_open_files = config.max_open_files;
   settings.collectors_enabled = config.collectors_enabled;
   settings.options = config.collector_options;
+  settings.dependencies = config.dependencies;
   // One cache for all collectors: each process's ELF is read once, not per collector.
   settings.process_images = std::make_shared<process::ProcessImages>(settings.proc_root);
   auto log = logger("agent");
