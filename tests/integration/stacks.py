@@ -22,7 +22,7 @@ the target (root here; skips with the reason when the collector reports itself d
                     /profile?type=offcpu&reason=net under [net orders-db], root to leaf
                     the Python caller (query_forever), psycopg2's native code, then
                     libpq's. Skipped without PostgreSQL 15 or psycopg2
-  python_3_11, python_3_12, python_3_13, python_debian
+  python_3_9, python_3_10, python_3_11, python_3_12, python_3_13, python_debian
                     tests/workloads/py_chain.py (outer_step -> middle_step -> inner_spin,
                     4 threads) on pyenv's CPython 3.X or Debian's stripped python3:
                     on-CPU stacks carry the chain's Python frames in order with the
@@ -368,6 +368,10 @@ def case_python(binary, python):
 
 
 PYTHONS = {
+    "python_3_9": os.path.join(os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv")),
+                               "versions", "3.9.18", "bin", "python3.9"),
+    "python_3_10": os.path.join(os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv")),
+                                "versions", "3.10.13", "bin", "python3.10"),
     "python_3_11": os.path.join(os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv")),
                                 "versions", "3.11.7", "bin", "python3.11"),
     "python_3_12": os.path.join(os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv")),
