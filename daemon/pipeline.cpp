@@ -242,9 +242,12 @@ std::shared_ptr<Snapshot> Pipeline::judge(std::map<std::string, WorkloadWindow>&
     if (auto p = offcpu_profiles_.find(w.name); p != offcpu_profiles_.end()) {
       next->workloads.back().offcpu_profile =
           std::make_shared<const FoldedStacks>(p->second.total());
+      next->workloads.back().offcpu_profile_window_stacks = p->second.last_taken();
+      next->workloads.back().offcpu_profile_window_ms = p->second.last_samples();
     }
     if (auto p = gil_profiles_.find(w.name); p != gil_profiles_.end()) {
       next->workloads.back().gil_profile = std::make_shared<const FoldedStacks>(p->second.total());
+      next->workloads.back().gil_profile_window_probes = p->second.last_samples();
     }
     if (auto& r = next->workloads.back(); r.verdict && r.window && r.cpu_profile) {
       r.top_stacks =
