@@ -19,9 +19,11 @@ the target (root here; skips with the reason when the collector reports itself d
   offcpu_psycopg2   tests/workloads/pg_threads.py (Debian's python3 and python3-psycopg2),
                     one thread in cursor.execute("SELECT pg_sleep(1)") on a private
                     PostgreSQL 15 named orders-db by the config: its waits show up in
-                    /profile?type=offcpu&reason=net under [net orders-db], root to leaf
-                    the Python caller (query_forever), psycopg2's native code, then
-                    libpq's. Skipped without PostgreSQL 15 or psycopg2
+                    /profile?type=offcpu&reason=net under [net orders-db], whole (libpq
+                    keeps frame pointers: unwound with the frame pointer found in the
+                    stack), root to leaf the Python caller (query_forever), psycopg2's
+                    native code, libpq's PQgetResult and its frames down to poll.
+                    Skipped without PostgreSQL 15 or psycopg2
   python_3_9, python_3_10, python_3_11, python_3_12, python_3_13, python_debian
                     tests/workloads/py_chain.py (outer_step -> middle_step -> inner_spin,
                     4 threads) on pyenv's CPython 3.X or Debian's stripped python3:
@@ -250,24 +252,28 @@ def case_offcpu_ipc(binary, _chain, offcpu_chain):
         harness.stop(target)
 
 
-def libpq_frame(frame):
-    return frame.startswith("PQ") or frame.startswith("pq") or frame.startswith("[libpq.so")
-
-
 def psycopg2_frame(frame):
-    return "_psycopg" in frame or frame.startswith(("pq_execute", "curs_execute"))
+    # Debian's _psycopg exports _pq_execute_sync; its static functions are [file] frames.
+    return "_psycopg" in frame or frame.startswith(("_pq_execute", "pq_execute", "curs_execute"))
 
 
 def psycopg2_chain(stack):
-    """Whether a folded stack has, root to leaf, query_forever's Python frame, then
-    psycopg2's native frames, then libpq's."""
+    """Whether a folded stack is whole (no [partial]: libpq's frame-pointer frames were
+    unwound too) and has, root to leaf, query_forever's Python frame, psycopg2's native
+    frames, libpq's PQgetResult (or PQexec) and libpq's own frames down to poll."""
     frames = stack.split(";")
+    if "[partial]" in frames or frames[-1] not in ("poll", "__poll", "[libc.so.6]"):
+        return False
     caller = next((i for i, f in enumerate(frames)
                    if f.startswith("query_forever (") and "pg_threads.py:" in f), None)
     if caller is None:
         return False
     driver = next((i for i in range(caller + 1, len(frames)) if psycopg2_frame(frames[i])), None)
-    return driver is not None and any(libpq_frame(f) for f in frames[driver + 1:])
+    if driver is None:
+        return False
+    api = next((i for i in range(driver + 1, len(frames))
+                if frames[i] in ("PQgetResult", "PQexec")), None)
+    return api is not None and any(f.startswith("[libpq.so") for f in frames[api + 1:])
 
 
 def case_offcpu_psycopg2(binary):
@@ -287,10 +293,10 @@ def case_offcpu_psycopg2(binary):
                    if s.startswith("[net orders-db];") and psycopg2_chain(s))
         top = sorted(stacks.items(), key=lambda kv: -kv[1])[:3]
         print(f"{good}/{total} ms of net waits are under [net orders-db] in "
-              f"query_forever -> psycopg2 -> libpq; top stacks: {top}")
+              f"query_forever -> psycopg2 -> PQgetResult -> libpq -> poll; top stacks: {top}")
         if good < 0.8 * total:
             harness.fail(f"only {good}/{total} ms of net waits name orders-db and "
-                         f"query_forever -> psycopg2 -> libpq: {top}")
+                         f"query_forever -> psycopg2 -> PQgetResult -> libpq -> poll: {top}")
     finally:
         agent.stop()
         harness.stop(target)
