@@ -30,6 +30,7 @@ void add_stack(FoldedStacks& into, const std::string& stack, std::uint64_t n,
 
 void merge(FoldedStacks& into, const FoldedStacks& from, std::size_t max_stacks) {
   for (const auto& [stack, n] : from.counts) add_stack(into, stack, n, max_stacks);
+  into.taken += from.taken;
 }
 
 std::string render_folded(const FoldedStacks& stacks) {

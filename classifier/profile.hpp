@@ -25,8 +25,14 @@ inline constexpr std::size_t kMaxProfileStacks = 5000;
 inline constexpr std::string_view kOtherStacks = "[other stacks]";
 
 struct FoldedStacks {
-  std::map<std::string, std::uint64_t> counts;  // folded stack (root first) → samples
-  std::uint64_t samples = 0;                    // the sum of counts
+  // Folded stack (root first) → its count: samples (on-CPU), probes (GIL holder) or
+  // milliseconds blocked (off-CPU stacks, each weighing the time it stands for).
+  std::map<std::string, std::uint64_t> counts;
+  std::uint64_t samples = 0;  // the sum of counts
+  // How many stacks were taken (a sample, a probe, an off-CPU stack each), which the
+  // counts' sum is not for off-CPU stacks. Kept by the stacks collector and merge();
+  // 0 when not known (a recording from before it, a profile cut by only_reason).
+  std::uint64_t taken = 0;
 
   bool operator==(const FoldedStacks&) const = default;
 };
@@ -41,7 +47,7 @@ std::string sanitize_frame(std::string_view name);
 void add_stack(FoldedStacks& into, const std::string& stack, std::uint64_t n,
                std::size_t max_stacks);
 
-// Every stack of `from` added to `into` (add_stack's bound applies).
+// Every stack of `from` added to `into` (add_stack's bound applies), and its `taken`.
 void merge(FoldedStacks& into, const FoldedStacks& from, std::size_t max_stacks);
 
 // "stack count\n" per stack, in the map's order (by stack); "" when empty.
@@ -66,8 +72,9 @@ class RollingProfile {
   // The sum over the windows kept (bounded by max_stacks as add_stack is).
   FoldedStacks total() const;
   std::size_t windows() const { return kept_.size(); }
-  // Samples of the newest window; 0 before the first.
+  // The newest window's counts' sum, and its stacks taken; 0 before the first.
   std::uint64_t last_samples() const { return kept_.empty() ? 0 : kept_.back().samples; }
+  std::uint64_t last_taken() const { return kept_.empty() ? 0 : kept_.back().taken; }
 
  private:
   std::size_t windows_;

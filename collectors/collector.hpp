@@ -57,6 +57,10 @@ struct CollectorSettings {
   // collector so that a process's ELF is read once. The daemon sets it, for
   // `proc_root`; a collector given none makes its own (unit tests).
   std::shared_ptr<process::ProcessImages> process_images;
+  // The config's `dependencies:`: a collector that names an endpoint in its own output
+  // (the stacks collector's `[net NAME]` frames) names it as assemble() does,
+  // with dependency_name() (classifier/endpoint.hpp).
+  std::vector<DependencyRule> dependencies;
 };
 
 // A separately loaded part of a collector (e.g. one BPF tool of the ebpf collector),

@@ -150,6 +150,7 @@ template <class V, Is<FoldedStacks> S>
 void fields(V& v, S& f) {
   v("counts", f.counts);
   v("samples", f.samples);
+  v("taken", f.taken);
 }
 
 template <class V, Is<PressureTotals> S>
@@ -198,8 +199,8 @@ static_assert(sizeof(RuntimeInfo) == 144);
 static_assert(sizeof(GilWindow) == 56);
 static_assert(sizeof(RuntimeEvidence) == 200);
 static_assert(sizeof(CpuLimit) == 72);
-static_assert(sizeof(FoldedStacks) == 56);
-static_assert(sizeof(WorkloadEvidence) == 1176);
+static_assert(sizeof(FoldedStacks) == 64);
+static_assert(sizeof(WorkloadEvidence) == 1200);
 static_assert(sizeof(PressureTotals) == 16);
 static_assert(sizeof(NodeWindow::BpfProgramStats) == 16);
 static_assert(sizeof(NodeWindow) == 272);

@@ -47,8 +47,21 @@ std::string colour(std::string_view name) {
   return fmt::format("rgb({},{},{})", r, g, b);
 }
 
+// "12 samples", "3 probes", "1.250 s blocked".
+std::string amount(std::uint64_t n, FlameUnit unit) {
+  switch (unit) {
+    case FlameUnit::milliseconds:
+      return fmt::format("{:.3f} s blocked", static_cast<double>(n) / 1000.0);
+    case FlameUnit::probes:
+      return fmt::format("{} {}", n, n == 1 ? "probe" : "probes");
+    case FlameUnit::samples:
+      break;
+  }
+  return fmt::format("{} {}", n, n == 1 ? "sample" : "samples");
+}
+
 void draw(std::string& out, const Node& node, std::string_view name, double x, std::size_t level,
-          double px_per_sample, double bottom, std::uint64_t total) {
+          double px_per_sample, double bottom, std::uint64_t total, FlameUnit unit) {
   const double width = static_cast<double>(node.samples) * px_per_sample;
   if (width < kMinWidth) return;
   const double y = bottom - static_cast<double>(level + 1) * kFrameHeight;
@@ -56,9 +69,9 @@ void draw(std::string& out, const Node& node, std::string_view name, double x, s
   const double share =
       total > 0 ? 100.0 * static_cast<double>(node.samples) / static_cast<double>(total) : 0;
   out += fmt::format(
-      "<g><title>{} ({} samples, {:.2f}%)</title><rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" "
+      "<g><title>{} ({}, {:.2f}%)</title><rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" "
       "height=\"{:.1f}\" fill=\"{}\" rx=\"2\"/>",
-      escaped, node.samples, share, x, y, width, kFrameHeight - 1, colour(name));
+      escaped, amount(node.samples, unit), share, x, y, width, kFrameHeight - 1, colour(name));
   const auto fit = static_cast<std::size_t>((width - 6) / kCharWidth);
   if (fit >= 3) {
     std::string label(name);
@@ -73,7 +86,7 @@ void draw(std::string& out, const Node& node, std::string_view name, double x, s
   out += "</g>\n";
   double child_x = x;
   for (const auto& [child_name, child] : node.children) {
-    draw(out, *child, child_name, child_x, level + 1, px_per_sample, bottom, total);
+    draw(out, *child, child_name, child_x, level + 1, px_per_sample, bottom, total, unit);
     child_x += static_cast<double>(child->samples) * px_per_sample;
   }
 }
@@ -106,7 +119,7 @@ std::string xml_escape(std::string_view s) {
   return html_escape(text);
 }
 
-std::string render_flame_graph(const FoldedStacks& stacks, std::string_view title) {
+std::string render_flame_graph(const FoldedStacks& stacks, std::string_view title, FlameUnit unit) {
   Node root;
   for (const auto& [stack, n] : stacks.counts) {
     root.samples += n;
@@ -136,10 +149,13 @@ std::string render_flame_graph(const FoldedStacks& stacks, std::string_view titl
       "<text x=\"{:.0f}\" y=\"{:.0f}\" text-anchor=\"middle\" font-size=\"15\">{}</text>\n",
       kWidth, height, kWidth, height, kWidth / 2, kMargin + 12, xml_escape(title));
   if (root.samples == 0) {
-    out += fmt::format("<text x=\"{:.0f}\" y=\"{:.0f}\">no samples</text>\n", kMargin,
-                       kTitleHeight + kMargin + 14);
+    out += fmt::format("<text x=\"{:.0f}\" y=\"{:.0f}\">no {}</text>\n", kMargin,
+                       kTitleHeight + kMargin + 14,
+                       unit == FlameUnit::milliseconds ? "stacks"
+                       : unit == FlameUnit::probes     ? "probes"
+                                                       : "samples");
   } else {
-    draw(out, root, "all", kMargin, 0, px_per_sample, height - kMargin, root.samples);
+    draw(out, root, "all", kMargin, 0, px_per_sample, height - kMargin, root.samples, unit);
   }
   out += "</svg>\n";
   return out;

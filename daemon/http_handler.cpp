@@ -1,6 +1,8 @@
 // Endpoint routing: a pure function of the request and the current snapshot.
 #include "daemon/http_handler.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -292,11 +294,14 @@ HttpResponse serve_profile(std::string_view query, const EndpointContext& contex
                      (reason ? " (" + std::string(to_string(*reason)) + ")" : std::string())
         : gil ? std::string("GIL holder stacks")
               : std::string("on-CPU stacks");
-    r.body = render_flame_graph(stacks, what + " of " + report->name + " (" +
-                                            std::to_string(stacks.samples) +
-                                            (offcpu ? " ms blocked)"
-                                             : gil  ? " probes with the GIL held)"
-                                                    : " samples)"));
+    const std::string total =
+        offcpu ? fmt::format("{:.3f} s blocked", static_cast<double>(stacks.samples) / 1000.0)
+        : gil  ? std::to_string(stacks.samples) + " probes with the GIL held"
+               : std::to_string(stacks.samples) + " samples";
+    r.body = render_flame_graph(stacks, what + " of " + report->name + " (" + total + ")",
+                                offcpu ? FlameUnit::milliseconds
+                                : gil  ? FlameUnit::probes
+                                       : FlameUnit::samples);
   } else {
     r.body = render_folded(stacks);
   }

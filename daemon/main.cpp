@@ -23,6 +23,7 @@
 #include "daemon/agent.hpp"
 #include "daemon/build_info.hpp"
 #include "daemon/cli.hpp"
+#include "daemon/crash_handler.hpp"
 #include "daemon/privileges.hpp"
 #include "daemon/replay.hpp"
 
@@ -308,6 +309,8 @@ int run_agent(const std::string& config_file, const Overrides& overrides) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A crash writes the signal and a backtrace to stderr before the process dies of it.
+  boundwise::install_crash_handler();
   // Large transient buffers (libbpf parses the kernel's BTF, ~5.5 MB, once per tool that
   // probes it; the ELF reader's symbol tables) must go back to the system when freed.
   // glibc's dynamic threshold rises to the size of the first such buffer freed, after

@@ -209,6 +209,16 @@ void MetricsPublisher::publish(const Snapshot& snapshot) {
       s.add(s.profile_samples, {{"workload", name}, {"type", "cpu"}}, name)
           .Increment(static_cast<double>(report.cpu_profile_window_samples));
     }
+    if (report.offcpu_profile) {
+      s.add(s.profile_samples, {{"workload", name}, {"type", "offcpu"}}, name)
+          .Increment(static_cast<double>(report.offcpu_profile_window_stacks));
+      s.add(s.profile_offcpu_seconds, {{"workload", name}}, name)
+          .Increment(static_cast<double>(report.offcpu_profile_window_ms) / 1000.0);
+    }
+    if (report.gil_profile) {
+      s.add(s.profile_samples, {{"workload", name}, {"type", "gil"}}, name)
+          .Increment(static_cast<double>(report.gil_profile_window_probes));
+    }
     if (!report.window || !report.verdict || !report.recommendation) continue;
     State::publish_verdict(s, name, *report.verdict, *report.recommendation);
     if (report.stability) State::publish_stability(s, name, *report.stability);

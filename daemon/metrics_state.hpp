@@ -232,8 +232,13 @@ struct MetricsPublisher::State {
             "Build of the agent (version, git commit, build type, compiler); always 1");
   Family<Counter>& profile_samples =
       counter("boundwise_profile_samples_total",
-              "Stack samples of the workload's threads kept in its profile, by type (cpu: "
-              "on-CPU samples of the stacks collector)");
+              "Stacks of the workload's threads kept in its profile, by type (cpu: on-CPU "
+              "samples; offcpu: stacks of blocked threads; gil: probes that found the GIL "
+              "held)");
+  Family<Counter>& profile_offcpu_seconds =
+      counter("boundwise_profile_offcpu_seconds_total",
+              "Blocked time the workload's off-CPU stacks stand for (each stack weighs its "
+              "round's interval times the threads the round left out)");
   Family<Counter>& unwind_seconds =
       counter("boundwise_unwind_seconds_total",
               "CPU time the stacks collector spent reading, unwinding and naming samples");

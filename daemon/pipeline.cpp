@@ -36,6 +36,7 @@ Pipeline::Pipeline(const Config& config, StageCpu& stage_cpu)
   settings.max_open_files = config.max_open_files;
   settings.collectors_enabled = config.collectors_enabled;
   settings.options = config.collector_options;
+  settings.dependencies = config.dependencies;
   // One cache for all collectors: each process's ELF is read once, not per collector.
   settings.process_images = std::make_shared<process::ProcessImages>(settings.proc_root);
   auto log = logger("agent");
@@ -244,9 +245,12 @@ std::shared_ptr<Snapshot> Pipeline::judge(std::map<std::string, WorkloadWindow>&
     if (auto p = offcpu_profiles_.find(w.name); p != offcpu_profiles_.end()) {
       next->workloads.back().offcpu_profile =
           std::make_shared<const FoldedStacks>(p->second.total());
+      next->workloads.back().offcpu_profile_window_stacks = p->second.last_taken();
+      next->workloads.back().offcpu_profile_window_ms = p->second.last_samples();
     }
     if (auto p = gil_profiles_.find(w.name); p != gil_profiles_.end()) {
       next->workloads.back().gil_profile = std::make_shared<const FoldedStacks>(p->second.total());
+      next->workloads.back().gil_profile_window_probes = p->second.last_samples();
     }
     if (auto& r = next->workloads.back(); r.verdict && r.window && r.cpu_profile) {
       r.top_stacks =

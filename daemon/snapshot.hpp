@@ -103,9 +103,12 @@ struct WorkloadReport {
   // Its off-CPU stacks of the same windows, each under its reason's root frame and
   // counted in milliseconds blocked; null when off-CPU stacks are off.
   std::shared_ptr<const FoldedStacks> offcpu_profile;
+  std::uint64_t offcpu_profile_window_stacks = 0;  // stacks taken in the last window
+  std::uint64_t offcpu_profile_window_ms = 0;      // the blocked time they stand for
   // Its GIL probes of the same windows: the GIL holder's Python frames, one count per
   // probe that found the GIL held; null when the collector does not run.
   std::shared_ptr<const FoldedStacks> gil_profile;
+  std::uint64_t gil_profile_window_probes = 0;  // of the last window alone
   // With a verdict and the stacks collector running: where the verdict's time goes in
   // the code (classifier/top_stacks.hpp), from the profiles above; nullopt otherwise.
   std::optional<std::vector<TopStack>> top_stacks;

@@ -1,10 +1,12 @@
 // Python frames from memory. The offsets were read from pyenv builds' DWARF with
 // `gdb -batch -ex 'ptype/o struct _PyInterpreterFrame' libpython3.X.so` (and
-// PyCodeObject, struct _ts, _PyCFrame, PyASCIIObject, PyCompactUnicodeObject,
-// struct _Py_DebugOffsets): docs/PYTHON_INTERNALS.md, "Frames". The location table
-// format is CPython's Objects/locations.md (3.11+).
+// struct _frame, PyCodeObject, struct _ts, _PyCFrame, PyASCIIObject,
+// PyCompactUnicodeObject, struct _Py_DebugOffsets): docs/PYTHON_INTERNALS.md, "Frames".
+// The location table format is CPython's Objects/locations.md (3.11+); 3.9's co_lnotab
+// and 3.10's co_linetable are described in those versions' Objects/lnotab_notes.txt.
 #include "collectors/python/frame_reader.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -12,8 +14,6 @@ namespace boundwise::python {
 
 namespace {
 
-// _PyInterpreterFrame's fields we use all lie in its first 72 bytes (owner at 69/70).
-constexpr std::size_t kFrameHead = 72;
 // PyCodeObject up to co_code_adaptive is at most this long (208 on 3.13).
 constexpr std::size_t kCodeHeadMax = 256;
 // FRAME_OWNED_BY_CSTACK (3.12+): the shim frame an eval loop call pushes at its entry.
@@ -89,6 +89,25 @@ std::optional<FrameLayout> table_frame_layout(int major, int minor) {
   FrameLayout l;
   l.minor = minor;
   switch (minor) {
+    case 9:
+    case 10:
+      l.frame_objects = true;
+      l.tstate_frame = 24;  // _ts.frame
+      l.frame_head = minor == 9 ? 112 : 104;
+      l.frame_previous = 24;  // f_back
+      l.frame_code = 32;
+      l.frame_instr = minor == 9 ? 104 : 96;  // f_lasti
+      l.lasti_unit = minor == 9 ? 1 : 2;
+      l.code_firstlineno = 40;
+      l.code_filename = 104;
+      l.code_name = 112;
+      l.code_qualname = 112;   // no co_qualname before 3.11: co_name
+      l.code_linetable = 120;  // co_lnotab (3.9), co_linetable (3.10)
+      l.code_head = 176;       // sizeof(PyCodeObject)
+      l.line_table = minor == 9 ? LineTableFormat::lnotab : LineTableFormat::linetable_310;
+      l.unicode_ascii_data = 48;  // wstr, as 3.11
+      l.unicode_compact_data = 72;
+      return l;
     case 11:
       l.via_cframe = true;
       l.tstate_frame = 56;  // _ts.cframe
@@ -104,6 +123,7 @@ std::optional<FrameLayout> table_frame_layout(int major, int minor) {
       l.code_qualname = 128;
       l.code_linetable = 136;
       l.code_adaptive = 184;
+      l.code_head = 184;
       l.unicode_ascii_data = 48;  // 3.11 still has wstr
       l.unicode_compact_data = 72;
       return l;
@@ -122,6 +142,7 @@ std::optional<FrameLayout> table_frame_layout(int major, int minor) {
       l.code_qualname = 128;
       l.code_linetable = 136;
       l.code_adaptive = minor == 12 ? 192 : 200;
+      l.code_head = l.code_adaptive;
       l.unicode_ascii_data = 40;
       l.unicode_compact_data = 56;
       return l;
@@ -156,6 +177,7 @@ Result<std::optional<FrameLayout>> debug_frame_layout(RemoteMemory& memory, std:
   l.code_linetable = at<std::uint64_t>(d, 304);
   l.code_firstlineno = at<std::uint64_t>(d, 312);
   l.code_adaptive = at<std::uint64_t>(d, 344);
+  l.code_head = l.code_adaptive;
   l.object_type = at<std::uint64_t>(d, 360);
   l.type_name = at<std::uint64_t>(d, 376);
   l.bytes_size = at<std::uint64_t>(d, 520);
@@ -164,10 +186,10 @@ Result<std::optional<FrameLayout>> debug_frame_layout(RemoteMemory& memory, std:
   l.unicode_length = at<std::uint64_t>(d, 552);
   l.unicode_ascii_data = at<std::uint64_t>(d, 560);
   l.unicode_compact_data = l.unicode_ascii_data + 16;  // + utf8_length, utf8
-  // The frame fields are read from the frame's first kFrameHead bytes, the code
+  // The frame fields are read from the frame's first frame_head bytes, the code
   // object's from its first kCodeHeadMax: anything beyond is not this struct.
-  if (l.frame_previous + 8 > kFrameHead || l.frame_code + 8 > kFrameHead ||
-      l.frame_instr + 8 > kFrameHead || l.frame_owner >= kFrameHead ||
+  if (l.frame_previous + 8 > l.frame_head || l.frame_code + 8 > l.frame_head ||
+      l.frame_instr + 8 > l.frame_head || l.frame_owner >= l.frame_head ||
       l.code_adaptive > kCodeHeadMax || l.code_filename + 8 > l.code_adaptive ||
       l.code_qualname + 8 > l.code_adaptive || l.code_linetable + 8 > l.code_adaptive ||
       l.code_firstlineno + 4 > l.code_adaptive || l.tstate_frame > 4096 || l.type_name > 4096 ||
@@ -215,6 +237,35 @@ std::optional<int> line_at(std::span<const std::uint8_t> table, int first_line,
   return std::nullopt;
 }
 
+int line_at_lnotab(std::span<const std::uint8_t> table, int first_line, std::uint64_t byte_offset) {
+  long line = first_line;
+  std::uint64_t address = 0;
+  for (std::size_t i = 0; i + 1 < table.size(); i += 2) {
+    address += table[i];
+    if (address > byte_offset) break;
+    line += static_cast<std::int8_t>(table[i + 1]);
+  }
+  return static_cast<int>(std::clamp(line, 0L, 1L << 30));
+}
+
+std::optional<int> line_at_linetable_310(std::span<const std::uint8_t> table, int first_line,
+                                         std::uint64_t byte_offset) {
+  constexpr std::int8_t kNoLine = -128;
+  long line = first_line;
+  std::uint64_t start = 0;
+  for (std::size_t i = 0; i + 1 < table.size(); i += 2) {
+    const std::uint64_t end = start + table[i];
+    const auto delta = static_cast<std::int8_t>(table[i + 1]);
+    if (delta != kNoLine) line += delta;
+    if (byte_offset >= start && byte_offset < end) {
+      if (delta == kNoLine || line < 0 || line > (1L << 30)) return std::nullopt;
+      return static_cast<int>(line);
+    }
+    start = end;
+  }
+  return std::nullopt;
+}
+
 std::string utf8_of(std::span<const std::uint8_t> data, int kind) {
   std::string out;
   if (kind != 1 && kind != 2 && kind != 4) return out;
@@ -236,7 +287,7 @@ std::optional<std::string> FrameReader::string(RemoteMemory& memory, std::uint64
     return std::nullopt;
   }
   const auto length = at<std::int64_t>(length_bytes, 0);
-  // PyASCIIObject.state: interned:2, kind:3, compact:1, ascii:1 (3.11-3.13).
+  // PyASCIIObject.state: interned:2, kind:3, compact:1, ascii:1 (3.9-3.13).
   const int kind = static_cast<int>((state >> 2) & 7u);
   const bool compact = ((state >> 5) & 1u) != 0;
   const bool ascii = ((state >> 6) & 1u) != 0;
@@ -272,7 +323,7 @@ bool FrameReader::is_code(RemoteMemory& memory, std::uint64_t type, ReadError& e
 const FrameReader::Code* FrameReader::code(RemoteMemory& memory, std::uint64_t address,
                                            ReadError& error) {
   std::array<std::uint8_t, kCodeHeadMax> head{};
-  if (address == 0 || !memory.read(address, head.data(), layout_.code_adaptive, error)) {
+  if (address == 0 || !memory.read(address, head.data(), layout_.code_head, error)) {
     return nullptr;
   }
   if (!is_code(memory, at<std::uint64_t>(head, layout_.object_type), error)) return nullptr;
@@ -311,6 +362,32 @@ const FrameReader::Code* FrameReader::code(RemoteMemory& memory, std::uint64_t a
   return &(codes_[address] = std::move(fresh));
 }
 
+std::optional<std::uint64_t> FrameReader::instruction_offset(
+    const std::array<std::uint8_t, kMaxFrameHead>& head, std::uint64_t code_address) const {
+  if (layout_.frame_objects) {
+    // f_lasti: -1 before the first instruction (the function's first line then).
+    const auto lasti = at<std::int32_t>(head, layout_.frame_instr);
+    if (lasti < 0) return std::nullopt;
+    return static_cast<std::uint64_t>(lasti) * layout_.lasti_unit;
+  }
+  const auto instr = at<std::uint64_t>(head, layout_.frame_instr);
+  const std::uint64_t start = code_address + layout_.code_adaptive;
+  if (instr < start) return std::nullopt;
+  return instr - start;
+}
+
+std::optional<int> FrameReader::line_of(const Code& code, std::uint64_t byte_offset) const {
+  switch (layout_.line_table) {
+    case LineTableFormat::lnotab:
+      return line_at_lnotab(code.table, code.first_line, byte_offset);
+    case LineTableFormat::linetable_310:
+      return line_at_linetable_310(code.table, code.first_line, byte_offset);
+    case LineTableFormat::locations:
+      break;
+  }
+  return line_at(code.table, code.first_line, byte_offset);
+}
+
 FrameReader::Outcome FrameReader::read(RemoteMemory& memory, std::uint64_t tstate,
                                        std::vector<PyFrame>& out, std::string* why) {
   out.clear();
@@ -328,13 +405,12 @@ FrameReader::Outcome FrameReader::read(RemoteMemory& memory, std::uint64_t tstat
   // Shim frames count too: a cycle in `previous` ends here.
   for (std::size_t visited = 0; frame != 0; ++visited) {
     if (out.size() >= kMaxPythonFrames || visited >= 2 * kMaxPythonFrames) break;
-    std::array<std::uint8_t, kFrameHead> head{};
-    if (!memory.read(frame, head.data(), head.size(), error)) return fail({});
+    std::array<std::uint8_t, kMaxFrameHead> head{};
+    if (!memory.read(frame, head.data(), layout_.frame_head, error)) return fail({});
     const auto owner = at<std::uint8_t>(head, layout_.frame_owner);
     const auto code_address = at<std::uint64_t>(head, layout_.frame_code);
-    const auto instr = at<std::uint64_t>(head, layout_.frame_instr);
     frame = at<std::uint64_t>(head, layout_.frame_previous);
-    if (!layout_.frame_is_entry && owner == kOwnedByCStack) {
+    if (!layout_.frame_objects && !layout_.frame_is_entry && owner == kOwnedByCStack) {
       if (!out.empty()) out.back().eval_entry = true;
       continue;
     }
@@ -350,14 +426,17 @@ FrameReader::Outcome FrameReader::read(RemoteMemory& memory, std::uint64_t tstat
     f.name = c->name;
     f.file = c->file;
     f.line = c->first_line;
-    const std::uint64_t start = code_address + layout_.code_adaptive;
-    if (instr >= start && !c->table.empty()) {
-      if (auto line = line_at(c->table, c->first_line, instr - start)) {
+    if (auto offset = instruction_offset(head, code_address); offset && !c->table.empty()) {
+      if (auto line = line_of(*c, *offset)) {
         f.line = *line;
         f.line_exact = true;
       }
     }
-    if (layout_.frame_is_entry) f.eval_entry = at<std::uint8_t>(head, *layout_.frame_is_entry) != 0;
+    if (layout_.frame_objects) {
+      f.eval_entry = true;
+    } else if (layout_.frame_is_entry) {
+      f.eval_entry = at<std::uint8_t>(head, *layout_.frame_is_entry) != 0;
+    }
     out.push_back(std::move(f));
   }
   return Outcome::ok;

@@ -1,16 +1,17 @@
 // Reading a CPython thread's Python call stack from another process's memory: from a
-// thread state, the chain of `_PyInterpreterFrame`s (3.11-3.13), each frame's code
-// object (qualified name, file name, line table) and the line it is at. Offsets come
-// from a per-version table (docs/PYTHON_INTERNALS.md, "Frames") or, on 3.13, from the
-// interpreter's own `_Py_DebugOffsets`. Bounded: at most kMaxPythonFrames frames,
-// strings cut at kMaxPythonString bytes, line tables of at most kMaxLineTable bytes;
-// every read is checked, so garbage or a target that exits gives a partial stack or
-// an error, never a crash. Pure apart from the RemoteMemory it is given: unit tests
-// run it on fake images, fuzz.python_frames on arbitrary bytes.
+// thread state, the chain of frames (3.9/3.10: `PyFrameObject`s; 3.11-3.13:
+// `_PyInterpreterFrame`s), each frame's code object (name, file name, line table) and
+// the line it is at. Offsets come from a per-version table (docs/PYTHON_INTERNALS.md,
+// "Frames") or, on 3.13, from the interpreter's own `_Py_DebugOffsets`. Bounded: at
+// most kMaxPythonFrames frames, strings cut at kMaxPythonString bytes, line tables of at
+// most kMaxLineTable bytes; every read is checked, so garbage or a target that exits
+// gives a partial stack or an error, never a crash. Pure apart from the RemoteMemory it
+// is given: unit tests run it on fake images, fuzz.python_frames on arbitrary bytes.
 //
 // Thread-safety: a FrameReader is used by one thread at a time (its code cache).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -26,26 +27,45 @@ namespace boundwise::python {
 inline constexpr std::size_t kMaxPythonFrames = 128;
 inline constexpr std::size_t kMaxPythonString = 256;
 inline constexpr std::size_t kMaxLineTable = std::size_t{64} << 10;
+// The fields used of a frame lie in its first FrameLayout::frame_head bytes, at most
+// this many: 72 for _PyInterpreterFrame (owner at 69/70), 112 for 3.9's PyFrameObject
+// (f_lasti at 104).
+inline constexpr std::size_t kMaxFrameHead = 112;
 
-// Where things are in a thread state, an interpreter frame, a code object and the
-// objects it points to (x86_64, CPython 3.11-3.13).
+// How a code object maps bytecode offsets to lines.
+enum class LineTableFormat {
+  locations,     // 3.11+ co_linetable (Objects/locations.md): line_at()
+  lnotab,        // 3.9 co_lnotab: line_at_lnotab()
+  linetable_310  // 3.10 co_linetable: line_at_linetable_310()
+};
+
+// Where things are in a thread state, a frame, a code object and the objects it points
+// to (x86_64, CPython 3.9-3.13).
 struct FrameLayout {
   int minor = -1;
+  // 3.9/3.10: the frames are PyFrameObjects (`f_back`, `f_code`, `f_lasti`), each run by
+  // a call of its own of the eval loop (every frame is an eval entry), with no owner.
+  bool frame_objects = false;
   // Thread state → current frame: 3.11/3.12 through `tstate->cframe->current_frame`
-  // (via_cframe), 3.13 `tstate->current_frame`.
+  // (via_cframe), 3.13 `tstate->current_frame`, 3.9/3.10 `tstate->frame`.
   bool via_cframe = false;
-  std::uint64_t tstate_frame = 0;  // tstate->cframe, or tstate->current_frame
+  std::uint64_t tstate_frame = 0;  // tstate->cframe, ->current_frame or ->frame
   std::uint64_t cframe_current_frame = 0;
-  // _PyInterpreterFrame
-  std::uint64_t frame_code = 0;                 // f_code (3.11/3.12), f_executable (3.13)
-  std::uint64_t frame_previous = 0;             // previous
-  std::uint64_t frame_instr = 0;                // prev_instr (3.11/3.12), instr_ptr (3.13)
-  std::uint64_t frame_owner = 0;                // owner (char)
+  // _PyInterpreterFrame (3.11+), PyFrameObject (3.9/3.10)
+  std::uint64_t frame_head = 72;                // bytes read of a frame: every field below
+  std::uint64_t frame_code = 0;                 // f_code, f_executable (3.13)
+  std::uint64_t frame_previous = 0;             // previous, f_back (3.9/3.10)
+  std::uint64_t frame_instr = 0;                // prev_instr, instr_ptr (3.13), f_lasti (int)
+  std::uint64_t frame_owner = 0;                // owner (char; 3.11+)
   std::optional<std::uint64_t> frame_is_entry;  // 3.11's is_entry (bool)
-  // PyCodeObject
+  // Bytes per unit of f_lasti (3.9: a byte offset; 3.10: an index of 2-byte code units).
+  std::uint64_t lasti_unit = 1;
+  // PyCodeObject. Before 3.11 there is no co_qualname: code_qualname is co_name's offset.
   std::uint64_t code_filename = 0, code_name = 0, code_qualname = 0, code_linetable = 0;
   std::uint64_t code_firstlineno = 0;
-  std::uint64_t code_adaptive = 0;  // co_code_adaptive: the first instruction
+  std::uint64_t code_adaptive = 0;  // co_code_adaptive: the first instruction (3.11+)
+  std::uint64_t code_head = 0;      // bytes read of a code object: every field above
+  LineTableFormat line_table = LineTableFormat::locations;
   // PyObject, PyTypeObject, PyBytesObject, PyUnicodeObject (compact forms)
   std::uint64_t object_type = 8;           // ob_type
   std::uint64_t type_name = 24;            // tp_name (const char*)
@@ -57,8 +77,8 @@ struct FrameLayout {
   std::uint64_t unicode_compact_data = 0;  // sizeof(PyCompactUnicodeObject)
 };
 
-// The table for 3.11-3.13 (x86_64, measured from pyenv builds' DWARF); nullopt for
-// other versions (3.8-3.10 keep PyFrameObjects: not read yet).
+// The table for 3.9-3.13 (x86_64, measured from pyenv builds' DWARF); nullopt for
+// other versions.
 std::optional<FrameLayout> table_frame_layout(int major, int minor);
 
 // 3.13: the frame layout the interpreter describes in `_Py_DebugOffsets` at `runtime`.
@@ -86,6 +106,18 @@ struct PyFrame {
 std::optional<int> line_at(std::span<const std::uint8_t> table, int first_line,
                            std::uint64_t byte_offset);
 
+// Pure: the line of the instruction `byte_offset` bytes into a code object's bytecode
+// from a 3.9 `co_lnotab` (pairs of an unsigned byte-offset increment and a signed line
+// increment; CPython 3.9 Objects/lnotab_notes.txt, PyCode_Addr2Line). Every offset has a
+// line: past the table's end, the last one.
+int line_at_lnotab(std::span<const std::uint8_t> table, int first_line, std::uint64_t byte_offset);
+
+// Pure: the same from a 3.10 `co_linetable` (pairs of an unsigned byte-range length and
+// a signed line delta, -128 = no line; CPython 3.10 Objects/lnotab_notes.txt); nullopt
+// when the offset is past the table or its range has no line.
+std::optional<int> line_at_linetable_310(std::span<const std::uint8_t> table, int first_line,
+                                         std::uint64_t byte_offset);
+
 // Pure: a compact unicode object's characters (`kind` 1, 2 or 4 bytes each) as UTF-8.
 std::string utf8_of(std::span<const std::uint8_t> data, int kind);
 
@@ -110,6 +142,12 @@ class FrameReader {
   };
   // The code object at `address`, from the cache when its fields are unchanged.
   const Code* code(RemoteMemory& memory, std::uint64_t address, ReadError& error);
+  // The executing instruction's byte offset into the code's bytecode, from the frame's
+  // first bytes; nullopt before the first instruction.
+  std::optional<std::uint64_t> instruction_offset(
+      const std::array<std::uint8_t, kMaxFrameHead>& head, std::uint64_t code_address) const;
+  // The line at `byte_offset` from the code's table, in the layout's format.
+  std::optional<int> line_of(const Code& code, std::uint64_t byte_offset) const;
   // Whether `type` (an object's ob_type) is PyCode_Type: its tp_name is "code".
   bool is_code(RemoteMemory& memory, std::uint64_t type, ReadError& error);
   std::optional<std::string> string(RemoteMemory& memory, std::uint64_t object, ReadError& error);

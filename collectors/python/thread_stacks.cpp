@@ -21,7 +21,7 @@ Result<ThreadStacks> ThreadStacks::open(RemoteMemory& memory, std::uint64_t runt
   if (!layout) layout = table_layout(major, minor);
   if (!frames) frames = table_frame_layout(major, minor);
   if (!layout || !frames) {
-    return Error{version + ": Python frames are read for CPython 3.11-3.13 only"};
+    return Error{version + ": Python frames are read for CPython 3.9-3.13 only"};
   }
   auto gil = GilReader::open(memory, runtime, *layout, tids);
   if (!gil) return Error{gil.error().message};

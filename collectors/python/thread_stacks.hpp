@@ -1,8 +1,8 @@
 // A CPython process's threads as the stacks collector reads them: the Python frames
 // of a native thread (frame_reader.hpp) and which thread holds the GIL
 // (gil_reader.hpp), through one layout validated on the live process. The layout is
-// `_Py_DebugOffsets` on 3.13, else the per-version tables; 3.11-3.13 only (3.8-3.10
-// keep PyFrameObjects: not read yet). Pure apart from the RemoteMemory it is given.
+// `_Py_DebugOffsets` on 3.13, else the per-version tables; 3.9-3.13 (3.8 is not read
+// yet). Pure apart from the RemoteMemory it is given.
 //
 // Thread-safety: used by one thread at a time.
 #pragma once
@@ -23,7 +23,7 @@ class ThreadStacks {
  public:
   // `runtime`: _PyRuntime's address; `major`/`minor`: the version the ELF says
   // (process/gil_locator.hpp); `tids`: the process's threads now. An Error says why
-  // the process's stacks cannot be read ("3.10: Python frames not read yet").
+  // the process's stacks cannot be read ("3.8: Python frames are read for CPython 3.9-3.13 only").
   static Result<ThreadStacks> open(RemoteMemory& memory, std::uint64_t runtime, int major,
                                    int minor, const std::set<int>& tids);
 

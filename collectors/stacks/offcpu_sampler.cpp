@@ -90,6 +90,7 @@ struct OffCpuSampler::State {
   std::size_t stack_bytes = 0;
   std::size_t max_threads = 0;
   std::shared_ptr<process::ProcessImages> images;
+  std::vector<DependencyRule> dependencies;
   std::map<ProcessKey, Process> processes;
   std::size_t cursor = 0;  // where the next round starts, over all targets' threads
   std::uint64_t round = 0;
@@ -128,6 +129,15 @@ struct OffCpuSampler::State {
     c.syscall = *sys;
     c.wait = procfs::attribute(stat->state, c.syscall, false, p.gil,
                                [&](int fd) { return p.sockets->resolve(fd, round); });
+    if (c.wait.multiplexed && !c.wait.event_loop) {
+      // A poll over one socket (libpq's, a blocking client's) is a wait on that socket:
+      // the procfs collector's narrow_poll.
+      if (auto only = p.sockets->poll_target(c.syscall, round)) {
+        procfs::SyscallState as_recv;
+        as_recv.number = 45;  // recvfrom
+        c.wait = procfs::attribute('S', as_recv, false, std::nullopt, [&](int) { return *only; });
+      }
+    }
     if (c.wait.multiplexed) {
       const auto& outbound = p.sockets->outbound(round, kOutboundRefreshRounds);
       if (!outbound.empty()) {
@@ -158,8 +168,10 @@ struct OffCpuSampler::State {
 
 OffCpuSampler::OffCpuSampler(std::string proc_root, std::size_t stack_bytes,
                              std::size_t max_threads,
-                             std::shared_ptr<process::ProcessImages> images)
+                             std::shared_ptr<process::ProcessImages> images,
+                             std::vector<DependencyRule> dependencies)
     : state_(std::make_unique<State>()) {
+  state_->dependencies = std::move(dependencies);
   state_->proc_root = std::move(proc_root);
   state_->stack_bytes = stack_bytes & ~std::size_t{7};
   state_->max_threads = std::max<std::size_t>(1, max_threads);
@@ -225,9 +237,10 @@ void OffCpuSampler::round(const std::map<ProcessKey, Target>& targets, double in
     OffCpuStack out;
     out.key = c.key;
     out.workload = targets.at(c.key).workload;
-    out.reason_frame = reason_frame(c.wait.reason, c.wait.reason == Reason::net && c.wait.endpoint
-                                                       ? dependency_name(*c.wait.endpoint, {})
-                                                       : std::string());
+    out.reason_frame =
+        reason_frame(c.wait.reason, c.wait.reason == Reason::net && c.wait.endpoint
+                                        ? dependency_name(*c.wait.endpoint, s.dependencies)
+                                        : std::string());
     out.weight_ms = weight_ms;
     out.record = build_sample(sample);
     emit(std::move(out));

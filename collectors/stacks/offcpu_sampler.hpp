@@ -5,7 +5,9 @@
 // sample (build_sample, perf_sample.hpp). The wait is attributed with the procfs
 // collector's own rules (procfs/attribution.hpp), so a stack carries the reason the
 // classifier counts (gil, lock, net with its endpoint, disk, ipc, sleep, other) as its
-// root frame (reason_frame, classifier/profile.hpp). Threads waiting for work (idle)
+// root frame (reason_frame, classifier/profile.hpp), a net wait's endpoint named as
+// assemble() names dependencies (a poll over one socket is a wait on that socket, as
+// in the procfs collector). Threads waiting for work (idle)
 // and running threads are not copied.
 //
 // Bounded: a round visits at most `max_threads` threads, taking the targets' threads in
@@ -27,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "classifier/endpoint.hpp"
 #include "collectors/targets.hpp"
 
 namespace boundwise {
@@ -47,8 +50,11 @@ struct OffCpuStack {
 class OffCpuSampler {
  public:
   // `images`: where a process's GIL is (gil waits); may be null (no gil reason).
+  // `dependencies`: the configured names of endpoints (a net wait's root frame is
+  // `[net NAME]` for an endpoint a rule matches, else address and well-known port).
   OffCpuSampler(std::string proc_root, std::size_t stack_bytes, std::size_t max_threads,
-                std::shared_ptr<process::ProcessImages> images);
+                std::shared_ptr<process::ProcessImages> images,
+                std::vector<DependencyRule> dependencies = {});
   ~OffCpuSampler();
   OffCpuSampler(const OffCpuSampler&) = delete;
   OffCpuSampler& operator=(const OffCpuSampler&) = delete;

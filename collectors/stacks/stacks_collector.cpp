@@ -177,7 +177,7 @@ class StacksCollector final : public Collector {
           settings_.proc_root, static_cast<std::size_t>(stack_bytes_),
           static_cast<std::size_t>(
               settings_.options_for(stacks_descriptor()).integer("offcpu_max_threads")),
-          settings_.process_images);
+          settings_.process_images, settings_.dependencies);
     }
     if (attr_.exclude_kernel != 0) {
       log_->warn(

@@ -382,6 +382,7 @@ void UnwindWorker::run() {
                  : job.kind == Job::Kind::kGilProbe ? results_.gil
                                                     : results_.stacks;
     add_stack(into[job.workload], stack, job.weight, kMaxProfileStacks);
+    ++into[job.workload].taken;
   }
 }
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 // Exported by libunwind-x86_64 but not declared in its public headers (libunwind's name).
 extern "C" int _Ux86_64_dwarf_search_unwind_table(  // NOLINT(readability-identifier-naming)
@@ -178,7 +179,67 @@ Unwinder::~Unwinder() {
   if (space_ != nullptr) unw_destroy_addr_space(space_);
 }
 
+namespace {
+
+// How far above a frame's SP its frame pointer is looked for (a frame's locals and
+// saved registers), and how many candidates are tried at most.
+constexpr std::uint64_t kFramePointerScan = 4096;
+constexpr std::size_t kFramePointerTries = 8;
+
+// Candidates for the frame pointer of the frame at `frame_sp`, lowest first: words of
+// the copied stack that point higher into the stack and are followed by an address in
+// executable code (a saved frame pointer and its return address).
+std::vector<std::uint64_t> frame_pointer_candidates(const PerfSample& sample,
+                                                    std::uint64_t frame_sp, ProcessView& process,
+                                                    ObjectCache& cache) {
+  std::vector<std::uint64_t> out;
+  const std::uint64_t sp = sample.regs[reg_index(kPerfRegSp)];
+  const auto& stack = sample.stack;
+  if (frame_sp < sp || stack.size() < 16) return out;
+  auto word = [&](std::uint64_t address) {
+    std::uint64_t value = 0;
+    std::memcpy(&value, stack.data() + (address - sp), sizeof value);
+    return value;
+  };
+  const std::uint64_t end = sp + stack.size() - 16;  // the last v with [v] and [v + 8]
+  for (std::uint64_t v = (frame_sp + 7) & ~std::uint64_t{7};
+       v <= end && v - frame_sp < kFramePointerScan && out.size() < kFramePointerTries; v += 8) {
+    const std::uint64_t saved = word(v);
+    if (saved <= v + 8 || saved - sp >= kStackSlack) continue;
+    const auto* code = process.find(word(v + 8), cache);
+    if (code != nullptr && code->mapping.executable) out.push_back(v);
+  }
+  return out;
+}
+
+}  // namespace
+
 UnwoundStack Unwinder::unwind(const PerfSample& sample, ProcessView& process, ObjectCache& cache) {
+  std::uint64_t stopped_sp = 0;
+  UnwoundStack out = unwind_once(sample, process, cache, stopped_sp);
+  if (out.failure != UnwindFailure::kReadFailed || sample.regs[reg_index(kPerfRegBp)] != 0) {
+    return out;
+  }
+  // A stale frame left in the frame's locals by an earlier call fits too, but leads
+  // astray: the candidate whose stack ends cleanly at the outermost frame wins, else the
+  // deepest.
+  PerfSample guessed = sample;
+  std::optional<UnwoundStack> best;
+  for (std::uint64_t v : frame_pointer_candidates(sample, stopped_sp, process, cache)) {
+    guessed.regs[reg_index(kPerfRegBp)] = v;
+    std::uint64_t ignored = 0;
+    UnwoundStack again = unwind_once(guessed, process, cache, ignored);
+    const bool clean = again.failure == UnwindFailure::kNone;
+    if (!best || (clean && best->failure != UnwindFailure::kNone) ||
+        (clean == (best->failure == UnwindFailure::kNone) && again.ips.size() > best->ips.size())) {
+      best = std::move(again);
+    }
+  }
+  return best && best->ips.size() > out.ips.size() ? *best : out;
+}
+
+UnwoundStack Unwinder::unwind_once(const PerfSample& sample, ProcessView& process,
+                                   ObjectCache& cache, std::uint64_t& stopped_sp) {
   UnwoundStack out;
   const std::uint64_t ip = sample.regs[reg_index(kPerfRegIp)];
   out.ips.push_back(ip);
@@ -195,6 +256,8 @@ UnwoundStack Unwinder::unwind(const PerfSample& sample, ProcessView& process, Ob
   // A failed read along the way is only the cause when the unwind then stops with an
   // error: libunwind also probes (e.g. for a signal frame) and goes on.
   while (out.ips.size() < max_frames_) {
+    unw_word_t frame_sp = 0;
+    if (unw_get_reg(&cursor, UNW_REG_SP, &frame_sp) == 0) stopped_sp = frame_sp;
     int step = unw_step(&cursor);
     if (step == 0) return out;  // the outermost frame (its return address is undefined)
     if (step < 0) {

@@ -43,9 +43,21 @@ class Unwinder {
   Unwinder& operator=(const Unwinder&) = delete;
 
   // The user stack of `sample` (which must have user registers) in `process`.
+  //
+  // A sample with no frame pointer (BP 0: an off-CPU stack, whose registers are SP and
+  // IP only) that stops at a frame whose call-frame rule needs one (code built with
+  // frame pointers, e.g. Debian's libpq: CFA = RBP + 16, and RBP still the live
+  // register, since the frames below it never saved it) is unwound again with the frame
+  // pointer found in the stack: the first word at or above that frame's SP that points
+  // higher into the stack and is followed by an address in executable code (a saved
+  // frame pointer and its return address), kept if the stack then goes deeper.
   UnwoundStack unwind(const PerfSample& sample, ProcessView& process, ObjectCache& cache);
 
  private:
+  // One unwind; `stopped_sp` gets the SP of the frame the unwind could not step past.
+  UnwoundStack unwind_once(const PerfSample& sample, ProcessView& process, ObjectCache& cache,
+                           std::uint64_t& stopped_sp);
+
   unw_addr_space_t space_;
   std::size_t max_frames_;
 };

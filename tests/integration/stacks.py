@@ -16,7 +16,15 @@ the target (root here; skips with the reason when the collector reports itself d
                     /profile?type=offcpu&reason=ipc under the [ipc] root with that chain in
                     order, weighed by the time it is blocked; /recommend's top_stacks
                     give that chain, leaf first, as the top ipc stack
-  python_3_11, python_3_12, python_3_13, python_debian
+  offcpu_psycopg2   tests/workloads/pg_threads.py (Debian's python3 and python3-psycopg2),
+                    one thread in cursor.execute("SELECT pg_sleep(1)") on a private
+                    PostgreSQL 15 named orders-db by the config: its waits show up in
+                    /profile?type=offcpu&reason=net under [net orders-db], whole (libpq
+                    keeps frame pointers: unwound with the frame pointer found in the
+                    stack), root to leaf the Python caller (query_forever), psycopg2's
+                    native code, libpq's PQgetResult and its frames down to poll.
+                    Skipped without PostgreSQL 15 or psycopg2
+  python_3_9, python_3_10, python_3_11, python_3_12, python_3_13, python_debian
                     tests/workloads/py_chain.py (outer_step -> middle_step -> inner_spin,
                     4 threads) on pyenv's CPython 3.X or Debian's stripped python3:
                     on-CPU stacks carry the chain's Python frames in order with the
@@ -35,6 +43,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import harness  # noqa: E402
+import run_case  # noqa: E402  (start_postgres)
 
 CHAIN = ["main", "chain_one", "chain_two", "chain_three", "chain_four"]
 EXTRA = "collectors:\n  stacks: {enabled: true}\nstacks:\n  frequency_hz: 49"
@@ -70,8 +79,9 @@ def has_chain(stack, chain=None):
     return False
 
 
-def start_agent(binary, pid, extra=EXTRA):
-    agent = harness.Agent(binary, [{"name": "chain", "pid": pid}], window="1s", extra=extra)
+def start_agent(binary, pid, extra=EXTRA, dependencies=None):
+    agent = harness.Agent(binary, [{"name": "chain", "pid": pid}], window="1s", extra=extra,
+                          dependencies=dependencies)
     down = re.search(r"collector stacks: down: (.*)", agent.read_log())
     if down:
         harness.skip(f"the stacks collector cannot run here: {down.group(1)}")
@@ -242,6 +252,56 @@ def case_offcpu_ipc(binary, _chain, offcpu_chain):
         harness.stop(target)
 
 
+def psycopg2_frame(frame):
+    # Debian's _psycopg exports _pq_execute_sync; its static functions are [file] frames.
+    return "_psycopg" in frame or frame.startswith(("_pq_execute", "pq_execute", "curs_execute"))
+
+
+def psycopg2_chain(stack):
+    """Whether a folded stack is whole (no [partial]: libpq's frame-pointer frames were
+    unwound too) and has, root to leaf, query_forever's Python frame, psycopg2's native
+    frames, libpq's PQgetResult (or PQexec) and libpq's own frames down to poll."""
+    frames = stack.split(";")
+    if "[partial]" in frames or frames[-1] not in ("poll", "__poll", "[libc.so.6]"):
+        return False
+    caller = next((i for i, f in enumerate(frames)
+                   if f.startswith("query_forever (") and "pg_threads.py:" in f), None)
+    if caller is None:
+        return False
+    driver = next((i for i in range(caller + 1, len(frames)) if psycopg2_frame(frames[i])), None)
+    if driver is None:
+        return False
+    api = next((i for i in range(driver + 1, len(frames))
+                if frames[i] in ("PQgetResult", "PQexec")), None)
+    return api is not None and any(f.startswith("[libpq.so") for f in frames[api + 1:])
+
+
+def case_offcpu_psycopg2(binary):
+    _, port = run_case.start_postgres()
+    target = harness.start_workload("pg_threads.py", port, 1, 1.0)
+    agent = start_agent(binary, target.pid,
+                        "collectors:\n  stacks: {enabled: true}\nstacks:\n  offcpu_hz: 5",
+                        dependencies=[("orders-db", f"127.0.0.1:{port}")])
+    try:
+        # One thread blocked ~100 % of the time: 3 s of net waits within a few seconds.
+        stacks = wait_for_count(agent, "chain", 3000, timeout=30, query="type=offcpu&reason=net")
+        if not stacks:
+            harness.fail(f"under 3 s of net waits in 30 s: "
+                         f"{folded(agent, 'chain', 'type=offcpu')}\n{agent.read_log()}")
+        total = sum(stacks.values())
+        good = sum(n for s, n in stacks.items()
+                   if s.startswith("[net orders-db];") and psycopg2_chain(s))
+        top = sorted(stacks.items(), key=lambda kv: -kv[1])[:3]
+        print(f"{good}/{total} ms of net waits are under [net orders-db] in "
+              f"query_forever -> psycopg2 -> PQgetResult -> libpq -> poll; top stacks: {top}")
+        if good < 0.8 * total:
+            harness.fail(f"only {good}/{total} ms of net waits name orders-db and "
+                         f"query_forever -> psycopg2 -> PQgetResult -> libpq -> poll: {top}")
+    finally:
+        agent.stop()
+        harness.stop(target)
+
+
 PY_CHAIN = ["outer_step", "middle_step", "inner_spin"]
 
 
@@ -314,6 +374,10 @@ def case_python(binary, python):
 
 
 PYTHONS = {
+    "python_3_9": os.path.join(os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv")),
+                               "versions", "3.9.18", "bin", "python3.9"),
+    "python_3_10": os.path.join(os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv")),
+                                "versions", "3.10.13", "bin", "python3.10"),
     "python_3_11": os.path.join(os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv")),
                                 "versions", "3.11.7", "bin", "python3.11"),
     "python_3_12": os.path.join(os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv")),
@@ -332,10 +396,13 @@ if __name__ == "__main__":
     cases = {"chain": case_chain, "threads_followed": case_threads_followed,
              "target_execs": case_target_execs, "target_exits": case_target_exits}
     parser.add_argument("--case", required=True,
-                        choices=sorted(cases) + ["offcpu_ipc"] + sorted(PYTHONS))
+                        choices=sorted(cases) + ["offcpu_ipc", "offcpu_psycopg2"] +
+                        sorted(PYTHONS))
     args = parser.parse_args()
     if args.case in PYTHONS:
         case_python(args.agent, PYTHONS[args.case])
+    elif args.case == "offcpu_psycopg2":
+        case_offcpu_psycopg2(args.agent)
     elif args.case == "offcpu_ipc":
         case_offcpu_ipc(args.agent, args.chain, args.offcpu_chain)
     else:

@@ -51,6 +51,15 @@ TEST(Profile, RollingProfileKeepsTheLastWindowsOnly) {
   EXPECT_EQ(total.counts.at("mid"), 2u);
   EXPECT_EQ(total.counts.at("new"), 2u);
   EXPECT_EQ(total.samples, 4u);
+  // Off-CPU windows: counts in milliseconds, and the stacks taken beside them.
+  RollingProfile offcpu(2, 100);
+  EXPECT_EQ(offcpu.last_taken(), 0u);
+  offcpu.push(FoldedStacks{{{"[ipc];main;read", 1500}}, 1500, 3});
+  offcpu.push(FoldedStacks{{{"[ipc];main;read", 500}, {"[sleep];main", 500}}, 1000, 2});
+  EXPECT_EQ(offcpu.last_taken(), 2u);
+  EXPECT_EQ(offcpu.last_samples(), 1000u);
+  EXPECT_EQ(offcpu.total().taken, 5u);
+  EXPECT_EQ(offcpu.total().samples, 2500u);
   // The bound holds for the sum of windows too.
   RollingProfile small(3, 1);
   small.push(FoldedStacks{{{"a", 1}}, 1});

@@ -140,9 +140,9 @@ inline RecordedWindow full_window() {
   api.io = full_io();
   api.runtime = full_runtime();
   api.cpu_limit = CpuLimit{0.5, "/kubepods/burstable/pod1/ctr", true, 100, 76, 1.625};
-  api.cpu_stacks = FoldedStacks{{{"main;handle;compute", 7}, {"main;idle", 2}}, 9};
-  api.offcpu_stacks = FoldedStacks{{{"[net orders-db];main;fetch;recv", 850}}, 850};
-  api.gil_stacks = FoldedStacks{{{"Thread.run;outer (app.py:9);inner (app.py:3)", 12}}, 12};
+  api.cpu_stacks = FoldedStacks{{{"main;handle;compute", 7}, {"main;idle", 2}}, 9, 9};
+  api.offcpu_stacks = FoldedStacks{{{"[net orders-db];main;fetch;recv", 850}}, 850, 4};
+  api.gil_stacks = FoldedStacks{{{"Thread.run;outer (app.py:9);inner (app.py:3)", 12}}, 12, 12};
   WorkloadEvidence& bare = w.evidence.workloads["bare"];
   bare.workload = "bare";
   bare.duration_seconds = 10;

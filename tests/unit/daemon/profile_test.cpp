@@ -80,8 +80,13 @@ TEST(Profile, OffCpuStacksByReason) {
   EXPECT_EQ(get(s, "/profile?workload=api&type=offcpu&reason=disk").body, "");
   auto svg = get(s, "/profile?workload=api&type=offcpu&reason=ipc&format=svg");
   ASSERT_EQ(svg.status, 200);
-  EXPECT_NE(svg.body.find("off-CPU stacks (ipc) of api (900 ms blocked)"), std::string::npos)
+  EXPECT_NE(svg.body.find("off-CPU stacks (ipc) of api (0.900 s blocked)"), std::string::npos)
       << svg.body.substr(0, 600);
+  // Tooltips in seconds blocked, not samples.
+  EXPECT_NE(svg.body.find("<title>wait_input (0.900 s blocked, 100.00%)</title>"),
+            std::string::npos)
+      << svg.body;
+  EXPECT_EQ(svg.body.find("samples"), std::string::npos);
   EXPECT_EQ(svg.body.find("nanosleep"), std::string::npos);
 }
 
@@ -131,6 +136,8 @@ TEST(FlameGraph, FrameNamesAreEscaped) {
   EXPECT_NE(svg.find("&lt;script&gt;"), std::string::npos);
   EXPECT_NE(svg.find("t&lt;&amp;&gt;"), std::string::npos);
   EXPECT_NE(render_flame_graph(FoldedStacks{}, "empty").find("no samples"), std::string::npos);
+  EXPECT_NE(render_flame_graph(FoldedStacks{}, "empty", FlameUnit::milliseconds).find("no stacks"),
+            std::string::npos);
 }
 
 TEST(Profile, ProtectedByDefaultOnceCredentialsExist) {
@@ -158,6 +165,10 @@ TEST(Profile, SamplesAndUnwindCostAreCounters) {
       << text;
   EXPECT_EQ(text.find("boundwise_profile_samples_total{type=\"cpu\",workload=\"batch\"}"),
             std::string::npos);
+  // Without off-CPU stacks or GIL probes, no series of theirs.
+  EXPECT_EQ(text.find("type=\"offcpu\""), std::string::npos);
+  EXPECT_EQ(text.find("type=\"gil\""), std::string::npos);
+  EXPECT_EQ(text.find("boundwise_profile_offcpu_seconds_total{"), std::string::npos);
   // Cumulative totals become the counters' growth: 0.5 then 0.75 → 0.75 in all.
   EXPECT_NE(text.find("boundwise_unwind_seconds_total 0.75"), std::string::npos);
   EXPECT_NE(text.find("boundwise_unwind_failures_total{cause=\"no_unwind_info\"} 5"),
@@ -165,6 +176,34 @@ TEST(Profile, SamplesAndUnwindCostAreCounters) {
   EXPECT_NE(text.find("boundwise_unwind_failures_total{cause=\"stack_truncated\"} 1"),
             std::string::npos);
   EXPECT_NE(text.find("boundwise_unwind_failures_total{cause=\"process_gone\"} 0"),
+            std::string::npos);
+}
+
+// Off-CPU stacks are counted as stacks taken, their weight as seconds blocked; GIL
+// probes as probes: each window adds its own.
+TEST(Profile, OffCpuAndGilSamplesAreCountersToo) {
+  auto s = profiled();
+  s.workloads[0].offcpu_profile =
+      std::make_shared<const FoldedStacks>(FoldedStacks{{{"[ipc];main;read", 1400}}, 1400, 7});
+  s.workloads[0].offcpu_profile_window_stacks = 7;
+  s.workloads[0].offcpu_profile_window_ms = 1400;
+  s.workloads[0].gil_profile =
+      std::make_shared<const FoldedStacks>(FoldedStacks{{{"inner (app.py:3)", 9}}, 9, 9});
+  s.workloads[0].gil_profile_window_probes = 9;
+  MetricsPublisher metrics;
+  metrics.publish(s);
+  metrics.publish(s);
+  const std::string text = metrics.render();
+  EXPECT_NE(text.find("boundwise_profile_samples_total{type=\"offcpu\",workload=\"api\"} 14"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("boundwise_profile_offcpu_seconds_total{workload=\"api\"} 2.8"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("boundwise_profile_samples_total{type=\"gil\",workload=\"api\"} 18"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("boundwise_profile_offcpu_seconds_total{workload=\"batch\"}"),
             std::string::npos);
 }
 

@@ -1,4 +1,4 @@
-// The Python frame reader on fake memory images laid out by the 3.11-3.13 tables and by
+// The Python frame reader on fake memory images laid out by the 3.9-3.13 tables and by
 // a _Py_DebugOffsets recorded from CPython 3.13.0's libpython; line tables recorded
 // from real code objects; bounds and a target that vanishes mid-walk. Live
 // interpreters: tests/integration/native/python/frame_reader_test.cpp.
@@ -58,7 +58,60 @@ TEST(LineTable, RecordedTablesGiveTheLinesCPythonGives) {
   }
 }
 
+// 3.9's co_lnotab and 3.10's co_linetable of real code objects (first line 1), with
+// the lines dis.findlinestarts() (3.9) and co_lines() (3.10) give. kF*: `def f(a):` then
+// `x = a + 1`, `if x > 2:`, `for i in range(x):`, `x += i`, `return x`; kG*: a
+// try/finally then, 200 lines further, `return a` (a line increment over 127); kH310: a
+// try/except, whose cleanup has no line (-128).
+const std::string kF39 = "0001080108010c010a01";
+const std::string kG39 = "000102010a020c7f004a";
+const std::string kF310 = "080108010c010a010401";
+const std::string kG310 = "02010a010402007f044a008106b6";
+const std::string kH310 = "0201080104030efe0e010401088002fe";
+
+TEST(LineTable, RecordedTablesOf39And310GiveTheLinesCPythonGives) {
+  auto f39 = from_hex(kF39);
+  for (auto [offset, line] : std::vector<std::pair<std::uint64_t, int>>{
+           {0, 2}, {7, 2}, {8, 3}, {16, 4}, {28, 5}, {38, 6}, {41, 6}, {400, 6}}) {
+    EXPECT_EQ(line_at_lnotab(f39, 1, offset), line) << "3.9 f offset " << offset;
+  }
+  auto g39 = from_hex(kG39);
+  for (auto [offset, line] : std::vector<std::pair<std::uint64_t, int>>{
+           {0, 2}, {2, 3}, {10, 3}, {12, 5}, {23, 5}, {24, 206}, {27, 206}}) {
+    EXPECT_EQ(line_at_lnotab(g39, 1, offset), line) << "3.9 g offset " << offset;
+  }
+  EXPECT_EQ(line_at_lnotab(g39, 101, 24), 306);  // relative to the first line
+
+  auto f310 = from_hex(kF310);
+  for (auto [offset, line] : std::vector<std::pair<std::uint64_t, int>>{
+           {0, 2}, {6, 2}, {8, 3}, {16, 4}, {28, 5}, {38, 6}, {41, 6}}) {
+    EXPECT_EQ(line_at_linetable_310(f310, 1, offset), line) << "3.10 f offset " << offset;
+  }
+  EXPECT_EQ(line_at_linetable_310(f310, 1, 42), std::nullopt);  // past the end
+  auto g310 = from_hex(kG310);
+  for (auto [offset, line] : std::vector<std::pair<std::uint64_t, int>>{
+           {0, 2}, {2, 3}, {11, 3}, {12, 5}, {16, 206}, {19, 206}, {20, 5}, {25, 5}}) {
+    EXPECT_EQ(line_at_linetable_310(g310, 1, offset), line) << "3.10 g offset " << offset;
+  }
+  // [(0,2,2),(2,10,3),(10,14,6),(14,28,4),(28,42,5),(42,46,6),(46,54,None),(54,56,4)]
+  auto h310 = from_hex(kH310);
+  for (auto [offset, line] : std::vector<std::pair<std::uint64_t, int>>{
+           {0, 2}, {2, 3}, {10, 6}, {14, 4}, {28, 5}, {42, 6}, {54, 4}, {55, 4}}) {
+    EXPECT_EQ(line_at_linetable_310(h310, 1, offset), line) << "3.10 h offset " << offset;
+  }
+  EXPECT_EQ(line_at_linetable_310(h310, 1, 46), std::nullopt);  // no line (-128)
+  EXPECT_EQ(line_at_linetable_310(h310, 1, 53), std::nullopt);
+}
+
 TEST(LineTable, MalformedTablesGiveNoLine) {
+  // 3.9/3.10: an empty or odd-length table; a line that would go negative.
+  EXPECT_EQ(line_at_lnotab({}, 7, 10), 7);
+  EXPECT_EQ(line_at_lnotab(std::vector<std::uint8_t>{2}, 7, 10), 7);
+  EXPECT_EQ(line_at_lnotab(std::vector<std::uint8_t>{0, 0x80}, 1, 10), 0);
+  EXPECT_EQ(line_at_linetable_310({}, 7, 0), std::nullopt);
+  EXPECT_EQ(line_at_linetable_310(std::vector<std::uint8_t>{2}, 7, 0), std::nullopt);
+  EXPECT_EQ(line_at_linetable_310(std::vector<std::uint8_t>{2, 0x81}, 1, 0), std::nullopt);
+  // 3.11+:
   EXPECT_EQ(line_at({}, 1, 0), std::nullopt);
   const std::vector<std::uint8_t> not_an_entry = {0x01, 0x02};
   EXPECT_EQ(line_at(not_an_entry, 1, 0), std::nullopt);
@@ -122,9 +175,14 @@ class Image {
       const std::uint64_t frame = kFrames + 0x100 * slot++;
       m.add(frame, std::vector<std::uint8_t>(0x100));
       m.put(frame + l_.frame_code, code);
-      m.put(frame + l_.frame_instr, code + l_.code_adaptive + fns[i].instr_offset);
+      if (l_.frame_objects) {
+        m.put(frame + l_.frame_instr,
+              static_cast<std::int32_t>(fns[i].instr_offset / l_.lasti_unit));
+      } else {
+        m.put(frame + l_.frame_instr, code + l_.code_adaptive + fns[i].instr_offset);
+      }
       chain.push_back(frame);
-      if (entry[i]) {
+      if (entry[i] && !l_.frame_objects) {
         if (l_.frame_is_entry) {
           m.put(frame + *l_.frame_is_entry, std::uint8_t{1});
         } else {
@@ -165,6 +223,19 @@ std::vector<std::uint8_t> one_line_per_unit(int units) {
   return t;
 }
 
+// The same in 3.9's co_lnotab (pairs of +2 bytes, +1 line) and 3.10's co_linetable
+// (pairs of 2 bytes, +1 line after the first unit's +0).
+std::vector<std::uint8_t> one_line_per_unit(int units, LineTableFormat format) {
+  if (format == LineTableFormat::locations) return one_line_per_unit(units);
+  std::vector<std::uint8_t> t;
+  for (int i = 0; i < units; ++i) {
+    if (format == LineTableFormat::lnotab && i == 0) continue;
+    t.push_back(2);
+    t.push_back(format == LineTableFormat::linetable_310 && i == 0 ? 0 : 1);
+  }
+  return t;
+}
+
 const std::vector<Fn> kChain = {
     {"Spinner.spin", "/srv/app/chain.py", 30, one_line_per_unit(8), 6},  // line 33
     {"middle", "/srv/app/chain.py", 20, one_line_per_unit(8), 2},        // line 21
@@ -193,8 +264,40 @@ TEST(FrameReader, EveryTableVersionReadsTheChainLeafFirst) {
     EXPECT_EQ(frames, expected);
     EXPECT_LT(image.m.reads() - reads, reads / 2) << "the code cache saves the string reads";
   }
-  EXPECT_FALSE(table_frame_layout(3, 10));
+  EXPECT_FALSE(table_frame_layout(3, 8));
   EXPECT_FALSE(table_frame_layout(2, 12));
+}
+
+// 3.9/3.10: PyFrameObjects, f_lasti in bytes (3.9) or code units (3.10), co_name as the
+// name, and each frame an eval loop call of its own.
+TEST(FrameReader, FrameObjectsOf39And310ReadTheChainLeafFirst) {
+  for (int minor : {9, 10}) {
+    auto layout = table_frame_layout(3, minor);
+    ASSERT_TRUE(layout) << minor;
+    ASSERT_TRUE(layout->frame_objects);
+    std::vector<Fn> chain = kChain;
+    for (auto& fn : chain) {
+      if (!fn.table.empty()) fn.table = one_line_per_unit(8, layout->line_table);
+    }
+    Image image(*layout);
+    image.stack(chain, {false, false, false});
+    std::vector<PyFrame> frames;
+    std::string why;
+    FrameReader reader(*layout);
+    ASSERT_EQ(reader.read(image.m, kTstate, frames, &why), FrameReader::Outcome::ok) << why;
+    const std::vector<PyFrame> expected = {
+        {"Spinner.spin", "/srv/app/chain.py", 33, true, true},
+        {"middle", "/srv/app/chain.py", 21, true, true},
+        {"<module>", "/srv/app/chain.py", 1, false, true},
+    };
+    EXPECT_EQ(frames, expected) << "3." << minor;
+    // f_lasti -1: the frame has not started: its first line.
+    image.m.put(kFrames + layout->frame_instr, std::int32_t{-1});
+    ASSERT_EQ(reader.read(image.m, kTstate, frames), FrameReader::Outcome::ok);
+    ASSERT_FALSE(frames.empty());
+    EXPECT_EQ(frames[0].line, 30);
+    EXPECT_FALSE(frames[0].line_exact);
+  }
 }
 
 // _Py_DebugOffsets as libpython3.13.so (pyenv 3.13.0) initialises it: `x/73gx &_PyRuntime`.

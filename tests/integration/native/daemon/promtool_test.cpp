@@ -90,11 +90,22 @@ TEST_F(Metrics, PromtoolAcceptsTheStacksSeries) {
   auto api = report("api", 0.85);
   api.cpu_profile = std::make_shared<const FoldedStacks>(FoldedStacks{{{"main;f", 3}}, 3});
   api.cpu_profile_window_samples = 3;
+  api.offcpu_profile =
+      std::make_shared<const FoldedStacks>(FoldedStacks{{{"[ipc];main;read", 400}}, 400, 2});
+  api.offcpu_profile_window_stacks = 2;
+  api.offcpu_profile_window_ms = 400;
+  api.gil_profile = std::make_shared<const FoldedStacks>(FoldedStacks{{{"f (a.py:1)", 5}}, 5, 5});
+  api.gil_profile_window_probes = 5;
   auto snap = snapshot_with({api});
   snap.collectors.push_back(CollectorStatus{"stacks", true, 0.001, ""});
   snap.node.unwind_seconds = 0.01;
   snap.node.unwind_failures = {{"no_unwind_info", 2}, {"process_gone", 1}};
-  EXPECT_EQ(promtool::check(metrics_text({snap, snap})), "");
+  const std::string text = metrics_text({snap, snap});
+  EXPECT_EQ(promtool::check(text), "");
+  EXPECT_NE(text.find("boundwise_profile_offcpu_seconds_total{workload=\"api\"}"),
+            std::string::npos);
+  EXPECT_NE(text.find("boundwise_profile_samples_total{type=\"gil\",workload=\"api\"}"),
+            std::string::npos);
 }
 
 }  // namespace
