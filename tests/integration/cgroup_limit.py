@@ -99,14 +99,6 @@ def cgroup_memory(paths):
     return out
 
 
-def peak_rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
-
-
 def oom_kills(paths):
     """OOM kills in the cgroups' memory controller, or None where it does not count them."""
     for path in paths:
@@ -251,7 +243,7 @@ def case_agent_starved(binary):
               f"{procfs['achieved_rounds_per_second']} of {procfs['rounds_per_second']} rounds/s "
               f"(behind, logged), closed {doc['windows_completed'] - first} windows in "
               f"{time.monotonic() - start:.0f} s, /healthz at worst {slowest * 1e3:.0f} ms, "
-              f"peak RSS {peak_rss_kib(agent.process.pid) >> 10} MiB, cgroup peak "
+              f"peak RSS {harness.status_kib(agent.process.pid, 'VmHWM') >> 10} MiB, cgroup peak "
               f"{memory.get('memory.max_usage_in_bytes', memory.get('memory.peak', 0)) >> 20} MiB"
               f" ({bound.group(1)} files kept at most), OOM kills: {kills}; "
               f"verdict {w['verdict']['class']}")

@@ -308,3 +308,12 @@ def metric_value(text, name, labels):
         if dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', body)) == labels:
             return float(value)
     return None
+
+
+def status_kib(pid, key="VmRSS"):
+    """A size line of /proc/PID/status in KiB (VmRSS, VmHWM, ...); 0 when absent."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0

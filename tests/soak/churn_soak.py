@@ -39,14 +39,6 @@ import harness  # noqa: E402
 MARK = "boundwise-soak-churn"
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
@@ -294,7 +286,7 @@ def main():
             status, _ = harness.http_get(agent.base + "/healthz", timeout=2)
             if status != 200:
                 harness.fail(f"/healthz answered {status} at {time.time() - t0:.0f} s")
-            samples.append((time.time() - t0, rss_kib(pid), fd_count(pid)))
+            samples.append((time.time() - t0, harness.status_kib(pid), fd_count(pid)))
             print(f"t={samples[-1][0]:5.1f}s rss={samples[-1][1]} KiB fds={samples[-1][2]} "
                   f"live children={len(children)} started={started} "
                   f"reused pids={history.reused}", flush=True)

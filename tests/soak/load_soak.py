@@ -57,14 +57,6 @@ while time.monotonic() < end:
 """
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -165,7 +157,7 @@ def main():
                     threads_seen.append(load[0].get("threads") or 0)
         if tick >= next_sample:
             next_sample += 5
-            samples.append((tick - t0, rss_kib(pid), len(os.listdir(f"/proc/{pid}/fd"))))
+            samples.append((tick - t0, harness.status_kib(pid), len(os.listdir(f"/proc/{pid}/fd"))))
             print(f"t={samples[-1][0]:5.1f}s rss={samples[-1][1]} KiB fds={samples[-1][2]} "
                   f"processes replaced={replaced} load1={os.getloadavg()[0]:.1f}", flush=True)
         time.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
