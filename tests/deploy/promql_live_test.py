@@ -30,7 +30,8 @@ from deploylib import harness  # noqa: E402
 EMPTY_WHEN_HEALTHY = {("Collectors down", "A")}
 # Targets that need traffic the three workloads do not make (requests served on accepted
 # connections, block requests): they must evaluate, and may be empty.
-NEEDS_OTHER_TRAFFIC = {("Inbound latency p95 (eBPF)", "A"),
+INBOUND = "Inbound latency p95: served, and from arrival (accept queue included) (eBPF)"
+NEEDS_OTHER_TRAFFIC = {(INBOUND, "A"), (INBOUND, "B"),
                        ("Disk request latency p95 (eBPF)", "A")}
 
 
